@@ -1,0 +1,15 @@
+// The one exit-status table every inflight binary uses.
+#pragma once
+
+namespace inflight {
+
+enum ExitCode : int {
+  kExitClean = 0,        // every run clean
+  kExitFinding = 1,      // a leak, hang or fault was found
+  kExitUsage = 2,        // bad usage or bad input (the message says file:line:col)
+  kExitEnvironment = 3,  // this machine cannot run it; the message says why (a skip)
+  kExitInternal = 4,     // a bug of ours
+  kExitInterrupted = 130,  // SIGINT/SIGTERM: partial results were written, then stopped
+};
+
+}  // namespace inflight

@@ -1,0 +1,111 @@
+// `inflight check` (the main job) and `inflight selftest`.
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <filesystem>
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/run_session.h"
+#include "cli/runner.h"
+#include "cli/selftest.h"
+
+namespace inflight {
+
+namespace fs = std::filesystem;
+
+std::string DefaultCorpusDir() {
+  if (const char* env = getenv("INFLIGHT_CORPUS"); env && *env) return env;
+  std::error_code ec;
+  const std::string source = std::string(INFLIGHT_SOURCE_DIR) + "/corpus";
+  if (fs::is_directory(source, ec)) return source;
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    fs::path exe(std::string(buf, static_cast<size_t>(n)));
+    fs::path share = exe.parent_path().parent_path() / "share" / "inflight" / "corpus";
+    if (fs::is_directory(share, ec)) return share.string();
+  }
+  return "corpus";
+}
+
+CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& /*argv*/) {
+  struct Args {
+    std::string controls;
+    CommonRunArgs common;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "selftest",
+      "Prove the oracle works on this machine: plant leaks with a holder outside the "
+      "scenarios (they must be ruled leak, naming exactly the planted objects) and run the "
+      "same scenarios without it (they must be ruled clean).");
+  cmd->add_option("--controls", args->controls, "Folder of control scenarios")
+      ->default_str("<corpus>/controls");
+  AddCommonRunOptions(cmd, args->common, "");
+  return {cmd, [args]() -> int {
+            InstallInterruptHandlers();
+            const std::string dir =
+                args->controls.empty() ? DefaultCorpusDir() + "/controls" : args->controls;
+            SelftestResult r = RunSelftest(dir, args->common, !args->common.quiet);
+            if (Interrupted()) return kExitInterrupted;
+            fmt::print("inflight selftest: {}: {}\n", r.passed ? "PASSED" : "FAILED", r.summary);
+            return r.passed ? kExitClean : kExitInternal;
+          }};
+}
+
+CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv) {
+  struct Args {
+    std::string corpus;
+    uint32_t repeat = 20;
+    uint64_t seed = 1;
+    std::string mode = "both";
+    CommonRunArgs common;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "check",
+      "The main job: prove the oracle on this machine (selftest), then run the whole seed "
+      "corpus against this kernel in both modes, and write a report.");
+  cmd->add_option("--corpus", args->corpus, "Corpus folder")->default_str("<source>/corpus");
+  cmd->add_option("-n,--repeat", args->repeat, "Runs per scenario and mode")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the first run")->capture_default_str();
+  cmd->add_option("--mode", args->mode, "lockstep, free or both")->capture_default_str();
+  AddCommonRunOptions(cmd, args->common, "inflight-report");
+  return {cmd, [args, argv]() -> int {
+            const std::string corpus = args->corpus.empty() ? DefaultCorpusDir() : args->corpus;
+            RunPlan plan;
+            plan.modes = ParseModes(args->mode);
+            plan.repeat = args->repeat;
+            plan.seed = args->seed;
+            plan.base = BaseRunOptions(args->common);
+            auto files = LoadScenarios({corpus});
+            RunSession session("check", argv, args->common);
+
+            SelftestResult st = RunSelftest(corpus + "/controls", args->common,
+                                            !args->common.quiet);
+            session.report().extra["selftest"] = {
+                {"passed", st.passed}, {"summary", st.summary}, {"runs", st.details}};
+            if (Interrupted()) return session.Finish(false);
+            if (!st.passed) {
+              LogError("selftest failed: {}", st.summary);
+              LogError("the oracle cannot be trusted here; no corpus verdicts are claimed");
+              session.Finish(false);
+              return kExitInternal;
+            }
+            if (!args->common.quiet) LogInfo("selftest passed: {}", st.summary);
+
+            session.Start(MakePoolOptions(args->common));
+            RunnerUi ui{!args->common.quiet, "check"};
+            RunScenarios(session.pool(), files, plan, ui, session.report());
+            return session.Finish(true);
+          }};
+}
+
+}  // namespace inflight

@@ -1,0 +1,117 @@
+// `inflight run PATH...`: run scenario files and folders, rule, report.
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/run_session.h"
+#include "cli/runner.h"
+#include "reports/writer.h"
+#include "scenario/validate.h"
+
+namespace inflight {
+
+void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& report_default) {
+  a.report_dir = report_default;
+  cmd->add_option("--timeout", a.timeout, "Watchdog per run: a graph still running is a hang")
+      ->capture_default_str();
+  cmd->add_option("--settle", a.settle,
+                  "Settling deadline before a leftover is ruled a leak (then one more trigger "
+                  "and a final window)")
+      ->capture_default_str();
+  cmd->add_option("--io-timeout", a.io_timeout,
+                  "Free-run: SO_RCVTIMEO/SO_SNDTIMEO bounding every blocking socket call")
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", a.jobs, "Sandbox processes in parallel (default: CPUs)")
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--slots", a.slots,
+                  "Reused network namespaces per sandbox, so runs settle in parallel")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--report", a.report_dir, "Folder for report.json")->capture_default_str();
+  cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
+  cmd->add_flag("--no-sock-diag", a.no_sock_diag,
+                "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
+}
+
+RunOptions BaseRunOptions(const CommonRunArgs& a) {
+  RunOptions o;
+  o.timeout_ms = ParseDurationMs(a.timeout, "--timeout");
+  o.settle_ms = ParseDurationMs(a.settle, "--settle");
+  o.io_timeout_ms = ParseDurationMs(a.io_timeout, "--io-timeout");
+  if (o.io_timeout_ms > 10'000) throw UsageError("--io-timeout is at most 10s");
+  return o;
+}
+
+PoolOptions MakePoolOptions(const CommonRunArgs& a) {
+  PoolOptions p;
+  p.jobs = a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
+  p.slots = a.slots;
+  p.use_sock_diag = !a.no_sock_diag;
+  p.hold_addr = a.hold;
+  return p;
+}
+
+std::vector<RunMode> ParseModes(const std::string& mode) {
+  if (mode == "lockstep") return {RunMode::kLockstep};
+  if (mode == "free") return {RunMode::kFree};
+  if (mode == "both") return {RunMode::kLockstep, RunMode::kFree};
+  throw UsageError(fmt::format("--mode is lockstep, free or both (got '{}')", mode));
+}
+
+CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) {
+  struct Args {
+    std::vector<std::string> paths;
+    uint32_t repeat = 1;
+    uint64_t seed = 1;
+    std::string mode = "lockstep";
+    CommonRunArgs common;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run .scn scenario files and folders against this kernel and rule each run clean, leak, "
+      "hang or fault. Run r of a scenario uses seed SEED+r: to replay one, pass its seed from "
+      "the report with --repeat 1.");
+  cmd->add_option("paths", args->paths, "Scenario files and folders (searched for *.scn)")
+      ->required();
+  cmd->add_option("-n,--repeat", args->repeat, "Runs per scenario and mode")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the first run")->capture_default_str();
+  cmd->add_option("--mode", args->mode,
+                  "lockstep: every step in the file's order, exactly replayable; free: "
+                  "processes race (seeded jitter); both")
+      ->capture_default_str();
+  AddCommonRunOptions(cmd, args->common, "inflight-report");
+  cmd->add_option("--hold", args->common.hold,
+                  "Positive control: every slot gets a listener at @ADDR, outside the "
+                  "scenarios, that never accepts; what scenarios send to its embryos stays in "
+                  "flight and must be ruled leak")
+      ->check([](const std::string& a) {
+        return IsAddress(a) ? std::string() : std::string("an address is [A-Za-z0-9_.-]{1,32}");
+      });
+  return {cmd, [args, argv]() -> int {
+            RunPlan plan;
+            plan.modes = ParseModes(args->mode);
+            plan.repeat = args->repeat;
+            plan.seed = args->seed;
+            plan.base = BaseRunOptions(args->common);
+            auto files = LoadScenarios(args->paths);
+            RunSession session("run", argv, args->common);
+            session.Start(MakePoolOptions(args->common));
+            RunnerUi ui{!args->common.quiet && !Interrupted(), "run"};
+            RunScenarios(session.pool(), files, plan, ui, session.report());
+            return session.Finish(true);
+          }};
+}
+
+}  // namespace inflight

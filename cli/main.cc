@@ -1,0 +1,65 @@
+// inflight: run AF_UNIX in-flight descriptor scenarios against this kernel and rule on
+// leaks. Subcommands are registered from cli/cmd_*.cc; this file maps errors to the exit
+// status table of base/exit_codes.h.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "scenario/text.h"
+
+using namespace inflight;
+
+int main(int argc, char** argv) {
+  SetLogProgram("inflight");
+  std::vector<std::string> args(argv, argv + argc);
+  CLI::App app{
+      "inflight: stress and fuzz AF_UNIX descriptor passing (SCM_RIGHTS) and rule on\n"
+      "in-flight leaks. Exit status: 0 clean, 1 finding (leak, hang, fault), 2 bad usage or\n"
+      "input, 3 this machine cannot run it, 4 a bug of inflight, 130 interrupted.",
+      "inflight"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log debug details");
+  const std::vector<CommandEntry> commands = {
+      AddCheckCommand(app, args),
+      AddRunCommand(app, args),
+      AddSelftestCommand(app, args),
+      AddFmtCommand(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (verbose) SetLogLevel(LogLevel::kDebug);
+  try {
+    for (const CommandEntry& c : commands)
+      if (c.app->parsed()) return c.run();
+    return kExitUsage;
+  } catch (const ParseError& e) {
+    LogError("{}", e.what());
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    LogError("{}", e.what());
+    return kExitUsage;
+  } catch (const EnvironmentError& e) {
+    LogError("{}", e.what());
+    LogError("skipped: this machine cannot run it (exit status 3)");
+    return kExitEnvironment;
+  } catch (const InternalError& e) {
+    LogError("internal error (a bug of inflight): {}", e.what());
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    LogError("internal error (a bug of inflight): {}", e.what());
+    return kExitInternal;
+  }
+}

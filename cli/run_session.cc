@@ -1,0 +1,77 @@
+// Report folder, pool lifetime, and the exit status of a running command.
+#include "cli/run_session.h"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/interrupt.h"
+#include "cli/runner.h"
+#include "reports/writer.h"
+
+namespace inflight {
+
+RunSession::RunSession(std::string command, std::vector<std::string> argv,
+                       const CommonRunArgs& args)
+    : dir_(args.report_dir), quiet_(args.quiet), start_us_(NowMicros()) {
+  if (auto s = PrepareReportDir(dir_); !s)
+    throw UsageError(fmt::format("--report {}: {}", dir_, s.error().Text()));
+  report_.command = std::move(command);
+  report_.argv = std::move(argv);
+  report_.started_at = UtcNow();
+  InstallInterruptHandlers();
+}
+
+RunSession::~RunSession() = default;
+
+void RunSession::Start(const PoolOptions& opt) {
+  pool_ = std::make_unique<SandboxPool>(opt);
+  pool_->Start();
+  DescribeLayers(pool_->hello(), report_);
+  if (!quiet_) {
+    LogInfo("kernel {}; {} sandbox(es) x {} slots; oracle layers: {}", pool_->hello().kernel,
+            opt.jobs, pool_->hello().slots, fmt::join(report_.layers, "; "));
+  }
+}
+
+int RunSession::Finish(bool print_table) {
+  if (pool_) pool_->Stop();
+  if (Interrupted()) report_.interrupted = true;
+  report_.duration_s = (NowMicros() - start_us_) / 1e6;
+  if (auto s = WriteReport(dir_, report_); !s) {
+    LogError("cannot write the report: {}", s.error().Text());
+    return kExitInternal;
+  }
+  if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_));
+  for (const RunRecord& r : report_.runs) {
+    if (r.verdict.kind == VerdictKind::kClean) continue;
+    fmt::print("{}: {} ({} seed {}): {}\n", VerdictName(r.verdict.kind), r.scenario,
+               RunModeName(r.mode), r.seed, r.verdict.summary);
+    for (const Leftover& l : r.verdict.leftovers)
+      fmt::print("    leftover: {}{}{}{}\n", l.what,
+                 l.object.empty() ? "" : fmt::format(" '{}'", l.object),
+                 l.ino ? fmt::format(" ino {}", l.ino) : "",
+                 l.where.empty() ? "" : ", " + l.where);
+    for (const std::string& f : r.verdict.faults) fmt::print("    fault: {}\n", f);
+  }
+  const auto counts = report_.Counts();
+  const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");
+  const VerdictKind worst = report_.Worst();
+  std::string verdict = report_.interrupted ? "INTERRUPTED"
+                        : worst == VerdictKind::kError ? "ERROR"
+                        : findings ? "FINDINGS"
+                                   : "CLEAN";
+  fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.1f} s; "
+             "report: {}/report.json\n",
+             report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
+             report_.sandbox.kernel, report_.duration_s, dir_);
+  fflush(stdout);
+  if (report_.interrupted) return kExitInterrupted;
+  if (findings) return kExitFinding;  // errors are listed, but a finding is what acts
+  return worst == VerdictKind::kError ? kExitInternal : kExitClean;
+}
+
+}  // namespace inflight

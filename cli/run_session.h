@@ -1,0 +1,39 @@
+// One command's session: a writable report folder checked up front, interrupt handling,
+// the sandbox pool, and at the end the report, the summary and the exit status.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "executor/client.h"
+#include "reports/report.h"
+
+namespace inflight {
+
+class RunSession {
+ public:
+  // Throws UsageError when the report folder cannot be written.
+  RunSession(std::string command, std::vector<std::string> argv, const CommonRunArgs& args);
+  ~RunSession();
+
+  // Starts the sandboxes (EnvironmentError when this machine cannot run them).
+  void Start(const PoolOptions& opt);
+  SandboxPool& pool() { return *pool_; }
+  Report& report() { return report_; }
+  const std::string& report_dir() const { return dir_; }
+
+  // Stops the sandboxes, writes the report, prints the summary table (when asked) and a
+  // final line; returns the exit status: 130 interrupted, 4 error, 1 finding, 0 clean.
+  int Finish(bool print_table);
+
+ private:
+  std::string dir_;
+  bool quiet_;
+  Report report_;
+  std::unique_ptr<SandboxPool> pool_;
+  int64_t start_us_;
+};
+
+}  // namespace inflight

@@ -1,0 +1,246 @@
+// Planning, dispatching and ruling runs; progress; the summary table.
+#include "cli/runner.h"
+
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "base/clock.h"
+#include "base/errors.h"
+#include "cli/interrupt.h"
+#include "scenario/text.h"
+
+namespace inflight {
+
+namespace fs = std::filesystem;
+
+std::vector<ScenarioFile> LoadScenarios(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+           it.increment(ec))
+        if (it->is_regular_file() && it->path().extension() == ".scn")
+          found.push_back(it->path().string());
+      if (ec) throw UsageError(fmt::format("{}: cannot read the folder: {}", p, ec.message()));
+      if (found.empty()) throw UsageError(fmt::format("{}: no .scn files in this folder", p));
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      throw UsageError(fmt::format("{}: no such file or folder", p));
+    }
+  }
+  std::vector<ScenarioFile> out;
+  for (const std::string& f : files) {
+    ScenarioFile sf;
+    sf.path = f;
+    sf.scenario = LoadScenarioFile(f);  // throws ParseError
+    sf.text = PrintScenario(sf.scenario);
+    out.push_back(std::move(sf));
+  }
+  return out;
+}
+
+uint32_t ParseDurationMs(const std::string& text, const char* option) {
+  double scale = 1000;
+  std::string num = text;
+  auto ends = [&](const char* suf) {
+    size_t n = strlen(suf);
+    return num.size() > n && num.compare(num.size() - n, n, suf) == 0;
+  };
+  if (ends("ms")) {
+    scale = 1;
+    num.resize(num.size() - 2);
+  } else if (ends("s")) {
+    num.resize(num.size() - 1);
+  } else if (ends("m")) {
+    scale = 60'000;
+    num.resize(num.size() - 1);
+  } else if (ends("h")) {
+    scale = 3'600'000;
+    num.resize(num.size() - 1);
+  }
+  char* end = nullptr;
+  double v = strtod(num.c_str(), &end);
+  if (num.empty() || *end || !(v > 0) || v * scale > 86'400'000.0)
+    throw UsageError(fmt::format("{} takes a duration such as 10s, 250ms or 2m (got '{}')", option,
+                                 text));
+  return static_cast<uint32_t>(std::max(1.0, std::round(v * scale)));
+}
+
+void DescribeLayers(const Hello& h, Report& report) {
+  report.sandbox = h;
+  report.layers.clear();
+  report.inactive_layers.clear();
+  report.layers.push_back(h.census_method == "sock_diag"
+                              ? "socket census (sock_diag, per network namespace)"
+                              : "socket census (/proc/net/unix fallback: no peers, no embryos)");
+  if (h.protocols_check)
+    report.layers.push_back("socket count cross-check (/proc/net/protocols, per namespace)");
+  else
+    report.inactive_layers.push_back("socket count cross-check: /proc/net/protocols unreadable");
+  report.inactive_layers.push_back(
+      "exact liveness of pipes, files, memfd, eventfd: not implemented yet (a leaked socket "
+      "that carries them is still caught)");
+  report.inactive_layers.push_back("global counts (file-nr, slabs): not implemented yet");
+  report.inactive_layers.push_back("kernel log evidence (/dev/kmsg, kmemleak): not implemented yet");
+}
+
+namespace {
+
+class Progress {
+ public:
+  Progress(const RunnerUi& ui, size_t total)
+      : ui_(ui), total_(total), tty_(isatty(STDERR_FILENO)), start_(NowMicros()) {}
+
+  void Update(size_t done, const std::map<std::string, size_t>& counts, bool force = false) {
+    if (!ui_.progress) return;
+    const int64_t now = NowMicros();
+    const int64_t gap = tty_ ? 100'000 : 5'000'000;
+    if (!force && now - last_ < gap) return;
+    last_ = now;
+    const double secs = std::max(1e-6, (now - start_) / 1e6);
+    std::string line = fmt::format(
+        "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}", ui_.label,
+        done, total_, done / secs, counts.at("clean"), counts.at("leak"), counts.at("hang"),
+        counts.at("fault"), counts.at("error"));
+    if (tty_) {
+      fmt::print(stderr, "\r\033[K{}", line);
+    } else {
+      fmt::print(stderr, "{}\n", line);
+    }
+    fflush(stderr);
+    shown_ = true;
+  }
+  void Done() {
+    if (ui_.progress && tty_ && shown_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  const RunnerUi& ui_;
+  size_t total_;
+  bool tty_;
+  int64_t start_;
+  int64_t last_ = 0;
+  bool shown_ = false;
+};
+
+struct Planned {
+  size_t file;
+  RunMode mode;
+  uint32_t repeat;
+  uint64_t seed;
+};
+
+}  // namespace
+
+bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, const RunPlan& plan,
+                  const RunnerUi& ui, Report& report) {
+  std::vector<Planned> planned;
+  for (size_t f = 0; f < files.size(); ++f)
+    for (RunMode m : plan.modes)
+      for (uint32_t r = 0; r < plan.repeat; ++r) planned.push_back({f, m, r, plan.seed + r});
+
+  std::map<std::string, size_t> counts;
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
+  Progress progress(ui, planned.size());
+
+  const uint64_t id_base = report.runs.size();
+  size_t next = 0, done = 0;
+  // Keep the pool's queue short so an interrupt has little to throw away.
+  const size_t window = 256;
+  while (done < planned.size()) {
+    while (next < planned.size() && pool.Pending() < window) {
+      const Planned& p = planned[next];
+      RunRequest req;
+      req.id = id_base + next;
+      req.opt = plan.base;
+      req.opt.mode = p.mode;
+      req.opt.seed = p.seed;
+      req.scenario_text = files[p.file].text;
+      pool.Submit(std::move(req));
+      ++next;
+    }
+    if (Interrupted()) break;
+    auto res = pool.Next(100);
+    if (!res) continue;
+    if (res->id < id_base || res->id >= id_base + planned.size())
+      throw InternalError(fmt::format("the sandbox answered an unknown run id {}", res->id));
+    const Planned& p = planned[res->id - id_base];
+    const ScenarioFile& sf = files[p.file];
+    RunRecord rec;
+    rec.scenario = sf.scenario.name;
+    rec.file = sf.path;
+    rec.seed = p.seed;
+    rec.mode = p.mode;
+    rec.repeat = p.repeat;
+    RunOptions opt = plan.base;
+    opt.mode = p.mode;
+    opt.seed = p.seed;
+    rec.verdict = Rule(sf.scenario, opt, *res);
+    if (rec.verdict.kind == VerdictKind::kClean) {
+      // Keep clean records small: the timings and settle facts are what matter.
+      res->events.clear();
+      res->actions.clear();
+      res->procs.clear();
+      res->baseline.sockets.clear();
+      res->census.sockets.clear();
+    } else {
+      rec.scenario_text = sf.text;
+    }
+    rec.result = std::move(*res);
+    ++counts[VerdictName(rec.verdict.kind)];
+    report.runs.push_back(std::move(rec));
+    ++done;
+    progress.Update(done, counts, done == planned.size());
+  }
+  progress.Done();
+  if (done < planned.size()) {
+    pool.Stop();
+    report.interrupted = true;
+    return false;
+  }
+  return true;
+}
+
+std::string SummaryTable(const Report& report) {
+  struct Row {
+    size_t runs = 0;
+    std::map<std::string, size_t> v;
+    std::vector<double> exec_ms;
+    double settle_max_ms = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Row> rows;
+  for (const RunRecord& r : report.runs) {
+    Row& row = rows[{r.scenario, RunModeName(r.mode)}];
+    ++row.runs;
+    ++row.v[VerdictName(r.verdict.kind)];
+    row.exec_ms.push_back(r.result.exec_us / 1000.0);
+    row.settle_max_ms = std::max(row.settle_max_ms, r.result.settle_us / 1000.0);
+  }
+  size_t w = 8;
+  for (const auto& [k, _] : rows) w = std::max(w, k.first.size());
+  std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
+                                "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault",
+                                "error", "exec-ms", "settle-ms");
+  for (auto& [k, row] : rows) {
+    std::sort(row.exec_ms.begin(), row.exec_ms.end());
+    const double median = row.exec_ms.empty() ? 0 : row.exec_ms[row.exec_ms.size() / 2];
+    out += fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n",
+                       k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"],
+                       row.v["hang"], row.v["fault"], row.v["error"], median, row.settle_max_ms);
+  }
+  return out;
+}
+
+}  // namespace inflight

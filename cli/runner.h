@@ -1,0 +1,51 @@
+// The driver loop shared by `run`, `check` and `selftest`: loads scenarios, plans runs
+// (scenarios x modes x repeats, each with its seed), feeds a SandboxPool, rules each
+// result, shows progress, and fills a Report. Stops cleanly on SIGINT/SIGTERM.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "executor/client.h"
+#include "reports/report.h"
+#include "scenario/scenario.h"
+
+namespace inflight {
+
+struct ScenarioFile {
+  std::string path;
+  Scenario scenario;
+  std::string text;  // canonical
+};
+
+// Expands folders (recursively, *.scn, sorted) and parses every file. Throws UsageError
+// for a missing path and ParseError (file:line:col) for a bad scenario.
+std::vector<ScenarioFile> LoadScenarios(const std::vector<std::string>& paths);
+
+struct RunPlan {
+  std::vector<RunMode> modes = {RunMode::kLockstep};
+  uint32_t repeat = 1;
+  uint64_t seed = 1;       // run r of a scenario uses seed + r
+  RunOptions base;         // timeouts
+};
+
+struct RunnerUi {
+  bool progress = true;    // a progress line on stderr (rewritten in place on a terminal)
+  std::string label = "run";
+};
+
+// Runs the plan. Returns false when interrupted (the report holds what finished).
+bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, const RunPlan& plan,
+                  const RunnerUi& ui, Report& report);
+
+// The oracle layers a sandbox described in its hello, active and not.
+void DescribeLayers(const Hello& h, Report& report);
+
+// A table per scenario and mode: runs and verdicts, exec and settle times.
+std::string SummaryTable(const Report& report);
+
+// Parses "10s", "250ms", "2m", "1.5" (seconds). Throws UsageError.
+uint32_t ParseDurationMs(const std::string& text, const char* option);
+
+}  // namespace inflight

@@ -1,0 +1,28 @@
+// The oracle's self-test: before ruling anything clean, prove on this machine that the
+// oracle sees a planted leak. A holder outside the scenarios (the sandbox's --hold
+// listener, which never accepts) keeps the control scenarios' objects in flight in its
+// embryos' queues; each control must then be ruled *leak*, naming exactly the planted
+// objects. The same controls without the holder must be ruled *clean*.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "cli/commands.h"
+
+namespace inflight {
+
+inline constexpr const char* kHoldAddress = "inflight-hold";
+
+struct SelftestResult {
+  bool passed = false;
+  std::string summary;      // one line
+  nlohmann::json details;   // per control and mode: verdicts and what was named
+};
+
+// Runs the controls under `controls_dir` with and without the holder.
+SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs& args,
+                           bool progress);
+
+}  // namespace inflight

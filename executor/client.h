@@ -1,0 +1,72 @@
+// The driver's side of the sandbox: starts inflight-sandbox processes with
+// Boost.Process, keeps each busy with up to `slots` runs, collects results in any order,
+// and replaces a sandbox that dies or stops answering.
+//
+// Threading: single-threaded; one SandboxPool per driver. Every sandbox is in its own
+// process group (terminal signals reach only the driver) and dies with the driver
+// (PR_SET_PDEATHSIG), and its PID namespace takes every graph process with it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/protocol.h"
+#include "executor/run_types.h"
+
+namespace inflight {
+
+struct PoolOptions {
+  uint32_t jobs = 1;               // sandbox processes
+  uint32_t slots = 16;             // network namespaces per sandbox
+  std::string sandbox_path;        // empty: inflight-sandbox next to this executable
+  std::string hold_addr;           // positive control (see SandboxOptions)
+  bool use_sock_diag = true;
+  uint32_t stall_ms = 60'000;      // a sandbox silent this long past its runs' budget dies
+};
+
+// Path of inflight-sandbox: $INFLIGHT_SANDBOX, else next to /proc/self/exe.
+std::string DefaultSandboxPath();
+
+class SandboxPool {
+ public:
+  explicit SandboxPool(PoolOptions opt);
+  ~SandboxPool();
+  SandboxPool(const SandboxPool&) = delete;
+  SandboxPool& operator=(const SandboxPool&) = delete;
+
+  // Starts the sandboxes. Throws EnvironmentError with the sandbox's reason when this
+  // machine cannot run one (not root and no user namespaces, no /proc, ...).
+  void Start();
+  const Hello& hello() const { return hello_; }
+
+  // Queues a run; it goes to a sandbox when one has room.
+  void Submit(RunRequest req);
+  // The next finished run, waiting at most timeout_ms (-1: until one is ready).
+  std::optional<RunResult> Next(int timeout_ms);
+  // Runs submitted and not yet returned by Next().
+  size_t Pending() const { return pending_; }
+
+  // Kills every sandbox now; unanswered runs are dropped.
+  void Stop();
+
+ private:
+  struct Sandbox;
+  void Launch(Sandbox& sb);
+  void Dispatch();
+  void OnDeath(Sandbox& sb, const std::string& why);
+  bool Pump(int timeout_ms);
+
+  PoolOptions opt_;
+  Hello hello_;
+  std::vector<std::unique_ptr<Sandbox>> sandboxes_;
+  std::deque<RunRequest> queue_;
+  std::deque<RunResult> ready_;
+  size_t pending_ = 0;
+  uint32_t max_budget_ms_ = 0;
+};
+
+}  // namespace inflight

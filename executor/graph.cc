@@ -1,0 +1,672 @@
+// The graph processes: lockstep turns, free-run jitter, and one function per action.
+// Everything from GraphProcess down runs after fork: no allocation, no exceptions.
+#include "executor/graph.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <new>
+
+#include "base/clock.h"
+#include "scenario/text.h"
+
+namespace inflight {
+
+namespace {
+
+enum ProcRun : uint32_t {
+  kProcNone = 0,
+  kProcRunning,
+  kProcExited,
+  kProcKilled,
+  kProcForkFailed,
+};
+constexpr uint32_t kNoStep = 0xffffffffu;
+constexpr int64_t kKillWaitUs = 5'000'000;
+constexpr int64_t kBarrierWaitUs = 2'000'000;
+constexpr size_t kControlBytes = 4096;
+
+void FutexWait(std::atomic<uint32_t>* addr, uint32_t val, int64_t timeout_us) {
+  struct timespec ts;
+  ts.tv_sec = timeout_us / 1000000;
+  ts.tv_nsec = (timeout_us % 1000000) * 1000;
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT, val, &ts, nullptr, 0);
+}
+
+void FutexWake(std::atomic<uint32_t>* addr, int n) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE, n, nullptr, nullptr, 0);
+}
+
+void CloseAllFds() {
+  if (syscall(SYS_close_range, 0u, ~0u, 0u) == 0) return;
+  for (int fd = 0; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+}
+
+int PosixSockType(SockType t) {
+  switch (t) {
+    case SockType::kStream: return SOCK_STREAM;
+    case SockType::kDgram: return SOCK_DGRAM;
+    case SockType::kSeqpacket: return SOCK_SEQPACKET;
+  }
+  return SOCK_STREAM;
+}
+
+uint64_t SplitMix(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void SleepMicros(int64_t us) {
+  struct timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+struct alignas(64) SharedProc {
+  std::atomic<uint32_t> go;        // lockstep: the step this process may run now
+  std::atomic<uint32_t> state;     // ProcRun
+  std::atomic<int32_t> pid;
+  std::atomic<int32_t> current;    // action in progress, -1 between actions
+  std::atomic<uint32_t> barriers;  // free-run: barriers reached
+};
+
+struct SharedAction {
+  std::atomic<uint8_t> status;  // ActionStatus, stored last
+  int32_t err;
+  int32_t ret;
+  uint16_t fds;
+  uint32_t msg_flags;
+};
+
+struct Graph::Shared {
+  std::atomic<uint32_t> step;
+  std::atomic<uint32_t> epoch;  // free-run: bumped on every barrier arrival and exit
+  std::atomic<uint32_t> n_events;
+  SharedProc procs[Bounds::kMaxProcs];
+  SharedAction actions[Bounds::kMaxActions];
+  ObjectEvent events[Graph::kMaxEvents];
+};
+
+// One graph process. Lives on its process's stack; fork copies it, which is exactly
+// the semantics of a variable: the child starts with the parent's descriptors.
+struct GraphProcess {
+  const Graph& g;
+  Graph::Shared* sh;
+  const Scenario& s;
+  const bool lockstep;
+  ProcId self = 0;
+  uint64_t rng = 0;
+  int fd[Bounds::kMaxVars];
+  alignas(cmsghdr) char control[kControlBytes];
+  char payload[Bounds::kMaxBytes];
+
+  GraphProcess(const Graph& graph, Graph::Shared* shared, const Scenario& scn, bool ls)
+      : g(graph), sh(shared), s(scn), lockstep(ls) {
+    for (int& f : fd) f = -1;
+    memset(payload, 'x', sizeof payload);
+  }
+
+  uint32_t NumActions() const { return static_cast<uint32_t>(s.actions.size()); }
+  uint32_t TotalSteps() const { return NumActions() + static_cast<uint32_t>(s.procs.size()); }
+  ProcId Owner(uint32_t step) const {
+    return step < NumActions() ? s.actions[step].proc : static_cast<ProcId>(step - NumActions());
+  }
+  SharedProc& Me() { return sh->procs[self]; }
+
+  [[noreturn]] void Main(ProcId p) {
+    self = p;
+    uint32_t expected = kProcNone;
+    Me().state.compare_exchange_strong(expected, kProcRunning);
+    Me().pid.store(getpid());
+    uint64_t seed = g.opt_.seed ^ (0x5bd1e995ull * (p + 1));
+    rng = SplitMix(seed);
+    for (uint16_t idx : g.proc_actions_[p]) {
+      if (lockstep) {
+        WaitTurn(idx);
+      } else {
+        Jitter();
+      }
+      Me().current.store(idx);
+      Execute(idx);
+      Me().current.store(-1);
+      if (lockstep) HandOff(idx);
+    }
+    Finish(kNoStep);
+  }
+
+  void WaitTurn(uint32_t step) {
+    for (;;) {
+      uint32_t go = Me().go.load(std::memory_order_acquire);
+      if (go == step) return;
+      FutexWait(&Me().go, go, 1'000'000);
+    }
+  }
+
+  void HandOff(uint32_t done) {
+    uint32_t next = done + 1;
+    const uint32_t total = TotalSteps();
+    while (next < total && sh->procs[Owner(next)].state.load() != kProcRunning) ++next;
+    sh->step.store(next);
+    if (next < total) {
+      SharedProc& o = sh->procs[Owner(next)];
+      o.go.store(next, std::memory_order_release);
+      FutexWake(&o.go, 1);
+    }
+  }
+
+  void Jitter() {
+    uint64_t r = SplitMix(rng);
+    switch (r & 7) {
+      case 3: case 4: case 5:
+        for (uint64_t k = 0; k < (r & 7) - 2; ++k) sched_yield();
+        break;
+      case 6: case 7: {
+        volatile uint64_t sink = 0;
+        for (uint64_t k = 0; k < ((r >> 8) & 2047); ++k) sink += k;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // Ends this process. `exit_step` is the explicit exit action, or kNoStep at the end
+  // of its list (then, in lockstep, it waits for its ordered exit turn).
+  [[noreturn]] void Finish(uint32_t exit_step) {
+    if (lockstep) {
+      uint32_t step = exit_step;
+      if (step == kNoStep) {
+        step = NumActions() + self;
+        WaitTurn(step);
+      }
+      CloseAllFds();  // in order: the next step sees these descriptors closed
+      uint32_t expected = kProcRunning;
+      Me().state.compare_exchange_strong(expected, kProcExited);
+      HandOff(step);
+    } else {
+      uint32_t expected = kProcRunning;
+      Me().state.compare_exchange_strong(expected, kProcExited);
+      sh->epoch.fetch_add(1);
+      FutexWake(&sh->epoch, INT32_MAX);
+    }
+    _exit(0);
+  }
+
+  // --- outcomes and the object log ---
+  void Done(uint16_t idx, ActionStatus st, int32_t err, int32_t ret, uint16_t fds = 0,
+            uint32_t msg_flags = 0) {
+    SharedAction& r = sh->actions[idx];
+    r.err = err;
+    r.ret = ret;
+    r.fds = fds;
+    r.msg_flags = msg_flags;
+    r.status.store(static_cast<uint8_t>(st), std::memory_order_release);
+  }
+  void Ok(uint16_t idx, int32_t ret = 0) { Done(idx, ActionStatus::kOk, 0, ret); }
+  void Fail(uint16_t idx, int err) { Done(idx, ActionStatus::kFailed, err, -1); }
+  void Skip(uint16_t idx) { Done(idx, ActionStatus::kSkipped, 0, 0); }
+  void Returned(uint16_t idx, long r) { r < 0 ? Fail(idx, errno) : Ok(idx, static_cast<int32_t>(r)); }
+
+  void Log(uint16_t idx, EventType type, uint8_t index, int f) {
+    struct stat st;
+    if (fstat(f, &st) != 0) return;
+    uint32_t slot = sh->n_events.fetch_add(1);
+    if (slot >= Graph::kMaxEvents) return;  // Collect() reports the truncation
+    ObjectEvent& e = sh->events[slot];
+    e.action = idx;
+    e.type = type;
+    e.index = index;
+    e.dev = static_cast<uint32_t>(st.st_dev);
+    e.ino = st.st_ino;
+  }
+  void Bind(uint16_t idx, uint8_t out_index, int f) {
+    fd[s.actions[idx].out[out_index]] = f;
+    Log(idx, EventType::kCreated, out_index, f);
+  }
+
+  // --- sockets ---
+  int SockFlags() const { return SOCK_CLOEXEC | (lockstep ? SOCK_NONBLOCK : 0); }
+  void Tune(int f) {
+    if (lockstep) return;
+    struct timeval tv{static_cast<time_t>(g.opt_.io_timeout_ms / 1000),
+                      static_cast<suseconds_t>((g.opt_.io_timeout_ms % 1000) * 1000)};
+    setsockopt(f, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(f, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  socklen_t Address(const Action& a, sockaddr_un& sun) {
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path + 1, a.addr.data(), a.addr.size());  // abstract: leading NUL
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + a.addr.size());
+  }
+  int IoFlags(const Action& a) const {
+    int f = 0;
+    if (a.flags & kFlagOob) f |= MSG_OOB;
+    if ((a.flags & kFlagDontwait) || lockstep) f |= MSG_DONTWAIT;
+    return f;
+  }
+
+  void Execute(uint16_t idx) {
+    const Action& a = s.actions[idx];
+    const int t = HasTarget(a.op) ? fd[a.target] : -1;
+    if (HasTarget(a.op) && t < 0) return Skip(idx);
+    switch (a.op) {
+      case Op::kSocketpair: {
+        int sv[2];
+        if (socketpair(AF_UNIX, PosixSockType(a.type) | SockFlags(), 0, sv) != 0)
+          return Fail(idx, errno);
+        Tune(sv[0]);
+        Tune(sv[1]);
+        Bind(idx, 0, sv[0]);
+        Bind(idx, 1, sv[1]);
+        return Ok(idx);
+      }
+      case Op::kSocket: {
+        int f = socket(AF_UNIX, PosixSockType(a.type) | SockFlags(), 0);
+        if (f < 0) return Fail(idx, errno);
+        Tune(f);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kBind: {
+        sockaddr_un sun;
+        socklen_t len = Address(a, sun);
+        return Returned(idx, bind(t, reinterpret_cast<sockaddr*>(&sun), len));
+      }
+      case Op::kListen:
+        return Returned(idx, listen(t, a.backlog));
+      case Op::kConnect: {
+        sockaddr_un sun;
+        socklen_t len = Address(a, sun);
+        return Returned(idx, connect(t, reinterpret_cast<sockaddr*>(&sun), len));
+      }
+      case Op::kAccept: {
+        int f = accept4(t, nullptr, nullptr, SockFlags());
+        if (f < 0) return Fail(idx, errno);
+        Tune(f);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kPipe: {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return Fail(idx, errno);
+        Bind(idx, 0, p[0]);
+        Bind(idx, 1, p[1]);
+        return Ok(idx);
+      }
+      case Op::kFile: {
+        int f = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kMemfd: {
+        int f = static_cast<int>(syscall(SYS_memfd_create, "inflight", MFD_CLOEXEC));
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kEventfd: {
+        int f = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kSend:
+        return Send(idx, a, t);
+      case Op::kRecv:
+        return Recv(idx, a, t);
+      case Op::kClose: {
+        int r = close(t);
+        int err = errno;
+        fd[a.target] = -1;
+        return r == 0 ? Ok(idx) : Fail(idx, err);
+      }
+      case Op::kShutdown: {
+        int how = a.how == ShutHow::kRd ? SHUT_RD : a.how == ShutHow::kWr ? SHUT_WR : SHUT_RDWR;
+        return Returned(idx, shutdown(t, how));
+      }
+      case Op::kDup: {
+        int f = fcntl(t, F_DUPFD_CLOEXEC, 0);
+        if (f < 0) return Fail(idx, errno);
+        fd[a.out[0]] = f;  // the same object: no new entry in the object log
+        return Ok(idx);
+      }
+      case Op::kFork:
+        return Fork(idx, a);
+      case Op::kExit:
+        Ok(idx);
+        Finish(idx);
+      case Op::kKill:
+        return Kill(idx, a);
+      case Op::kBarrier:
+        return Barrier(idx);
+      case Op::kSleep:
+        SleepMicros(static_cast<int64_t>(a.sleep_ms) * 1000);
+        return Ok(idx);
+    }
+  }
+
+  void Send(uint16_t idx, const Action& a, int t) {
+    const uint32_t n = Scenario::RightsCount(a);
+    for (const Right& r : a.rights)
+      if (fd[r.var] < 0) return Skip(idx);
+    iovec iov{payload, a.bytes};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (n > 0) {
+      // Split n descriptors into a.cmsgs SCM_RIGHTS messages, the first ones one longer.
+      const uint32_t chunks = a.cmsgs, base = n / chunks, extra = n % chunks;
+      size_t ri = 0, rc = 0, off = 0;
+      for (uint32_t c = 0; c < chunks; ++c) {
+        const uint32_t k = base + (c < extra ? 1 : 0);
+        auto* h = reinterpret_cast<cmsghdr*>(control + off);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(k * sizeof(int));
+        int* out = reinterpret_cast<int*>(CMSG_DATA(h));
+        for (uint32_t j = 0; j < k; ++j) {
+          out[j] = fd[a.rights[ri].var];
+          if (++rc == a.rights[ri].count) {
+            ++ri;
+            rc = 0;
+          }
+        }
+        off += CMSG_SPACE(k * sizeof(int));
+      }
+      msg.msg_control = control;
+      msg.msg_controllen = off;
+    }
+    ssize_t r = sendmsg(t, &msg, IoFlags(a) | MSG_NOSIGNAL);
+    if (r < 0) return Fail(idx, errno);
+    if (n > 0) Log(idx, EventType::kSentVia, 0, t);
+    for (size_t k = 0; k < a.rights.size(); ++k) {
+      bool seen = false;  // one entry per distinct descriptor
+      for (size_t j = 0; j < k; ++j) seen |= fd[a.rights[j].var] == fd[a.rights[k].var];
+      if (!seen) Log(idx, EventType::kSent, static_cast<uint8_t>(k), fd[a.rights[k].var]);
+    }
+    Ok(idx, static_cast<int32_t>(r));
+  }
+
+  void Recv(uint16_t idx, const Action& a, int t) {
+    iovec iov{payload, a.bytes};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    const uint32_t room = a.ctrunc >= 0 ? static_cast<uint32_t>(a.ctrunc) : a.max;
+    if (room > 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(room * sizeof(int));
+    }
+    rlimit old{};
+    if (a.nofile) {
+      getrlimit(RLIMIT_NOFILE, &old);
+      rlimit low = old;
+      low.rlim_cur = a.nofile;
+      setrlimit(RLIMIT_NOFILE, &low);
+    }
+    ssize_t r = recvmsg(t, &msg, IoFlags(a) | (a.flags & kFlagPeek ? MSG_PEEK : 0) |
+                                     MSG_CMSG_CLOEXEC);
+    const int err = errno;
+    if (a.nofile) setrlimit(RLIMIT_NOFILE, &old);
+    if (r < 0) return Fail(idx, err);
+    // Take every installed descriptor, also under MSG_CTRUNC: the named outputs first;
+    // the rest stay open in this process until it exits.
+    uint16_t got = 0;
+    if (msg.msg_controllen > 0) {
+      for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+        const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const int* in = reinterpret_cast<const int*>(CMSG_DATA(h));
+        for (size_t j = 0; j < k; ++j, ++got) {
+          if (got < a.out.size()) fd[a.out[got]] = in[j];
+          Log(idx, EventType::kReceived, static_cast<uint8_t>(got < 255 ? got : 255), in[j]);
+        }
+      }
+    }
+    Done(idx, ActionStatus::kOk, 0, static_cast<int32_t>(r), got,
+         static_cast<uint32_t>(msg.msg_flags));
+  }
+
+  void Fork(uint16_t idx, const Action& a) {
+    SharedProc& child = sh->procs[a.other];
+    pid_t pid = fork();
+    if (pid == 0) Main(a.other);  // the child runs its own actions with a copy of ours
+    if (pid < 0) {
+      child.state.store(kProcForkFailed);
+      return Fail(idx, errno);
+    }
+    child.pid.store(pid);
+    uint32_t expected = kProcNone;
+    child.state.compare_exchange_strong(expected, kProcRunning);
+    Ok(idx, pid);
+  }
+
+  void Kill(uint16_t idx, const Action& a) {
+    SharedProc& victim = sh->procs[a.other];
+    const pid_t pid = victim.pid.load();
+    // Marked before the signal, so that the reaper knows this SIGKILL was ours.
+    uint32_t expected = kProcRunning;
+    if (pid <= 0 || !victim.state.compare_exchange_strong(expected, kProcKilled))
+      return Skip(idx);
+    int pidfd = lockstep ? static_cast<int>(syscall(SYS_pidfd_open, pid, 0)) : -1;
+    if (kill(pid, SIGKILL) != 0) {
+      int err = errno;
+      if (pidfd >= 0) close(pidfd);
+      return Fail(idx, err);
+    }
+    if (lockstep) WaitDead(pid, pidfd);  // the next step sees its descriptors closed
+    sh->epoch.fetch_add(1);
+    FutexWake(&sh->epoch, INT32_MAX);
+    Ok(idx);
+  }
+
+  void WaitDead(pid_t pid, int pidfd) {
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      poll(&p, 1, static_cast<int>(kKillWaitUs / 1000));
+      close(pidfd);
+      return;
+    }
+    // No pidfd (Linux < 5.3): poll the state letter in /proc/<pid>/stat.
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    const int64_t end = NowMicros() + kKillWaitUs;
+    while (NowMicros() < end) {
+      int f = open(path, O_RDONLY | O_CLOEXEC);
+      if (f < 0) return;
+      ssize_t n = read(f, buf, sizeof buf - 1);
+      close(f);
+      if (n <= 0) return;
+      buf[n] = 0;
+      const char* rp = strrchr(buf, ')');
+      if (!rp || rp[1] == 0 || rp[2] == 'Z' || rp[2] == 'X') return;
+      SleepMicros(50);
+    }
+  }
+
+  void Barrier(uint16_t idx) {
+    if (lockstep) return Ok(idx);  // the global order already is a barrier
+    const uint32_t mine = Me().barriers.fetch_add(1) + 1;
+    sh->epoch.fetch_add(1);
+    FutexWake(&sh->epoch, INT32_MAX);
+    const int64_t end = NowMicros() + kBarrierWaitUs;
+    for (;;) {
+      const uint32_t epoch = sh->epoch.load();
+      bool all = true;
+      for (size_t q = 0; q < s.procs.size(); ++q) {
+        if (q == self) continue;
+        const SharedProc& o = sh->procs[q];
+        if (o.state.load() == kProcRunning && o.barriers.load() < mine) all = false;
+      }
+      if (all) return Ok(idx);
+      const int64_t left = end - NowMicros();
+      if (left <= 0) return Fail(idx, ETIMEDOUT);
+      FutexWait(&sh->epoch, epoch, left);
+    }
+  }
+};
+
+Graph::Graph() {
+  shared_size_ = (sizeof(Shared) + 4095) & ~size_t{4095};
+  void* p = mmap(nullptr, shared_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  shared_ = new (p) Shared();
+}
+
+Graph::~Graph() {
+  if (shared_) {
+    shared_->~Shared();
+    munmap(shared_, shared_size_);
+  }
+}
+
+void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
+  s_ = &s;
+  opt_ = opt;
+  proc_actions_.assign(s.procs.size(), {});
+  for (size_t i = 0; i < s.actions.size(); ++i)
+    proc_actions_[s.actions[i].proc].push_back(static_cast<uint16_t>(i));
+  ends_.assign(s.procs.size(), ProcOutcome{});
+  Shared& sh = *shared_;
+  sh.step.store(0);
+  sh.epoch.store(0);
+  sh.n_events.store(0);
+  for (size_t p = 0; p < Bounds::kMaxProcs; ++p) {
+    SharedProc& sp = sh.procs[p];
+    sp.go.store(p == 0 ? 0 : kNoStep);
+    sp.state.store(kProcNone);
+    sp.pid.store(0);
+    sp.current.store(-1);
+    sp.barriers.store(0);
+  }
+  for (size_t i = 0; i < s.actions.size(); ++i) {
+    SharedAction& a = sh.actions[i];
+    a.status.store(static_cast<uint8_t>(ActionStatus::kNotRun));
+    a.err = a.ret = 0;
+    a.fds = 0;
+    a.msg_flags = 0;
+  }
+}
+
+Result<pid_t> Graph::Start(const GraphPlace& place) {
+  pid_t pid = fork();
+  if (pid < 0) return Errno("fork(graph root)");
+  if (pid > 0) {
+    shared_->procs[0].pid.store(pid);
+    uint32_t expected = kProcNone;
+    shared_->procs[0].state.compare_exchange_strong(expected, kProcRunning);
+    return pid;
+  }
+  // The root of the graph: enter the slot, drop every descriptor of the sandbox.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  if (place.netns_fd >= 0 && setns(place.netns_fd, CLONE_NEWNET) != 0) _exit(kSetupFailedStatus);
+  if (place.dir_fd >= 0 && fchdir(place.dir_fd) != 0) _exit(kSetupFailedStatus);
+  CloseAllFds();
+  GraphProcess gp(*this, shared_, *s_, opt_.mode == RunMode::kLockstep);
+  gp.Main(0);
+}
+
+bool Graph::OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* why) {
+  for (size_t p = 0; p < s_->procs.size(); ++p) {
+    SharedProc& sp = shared_->procs[p];
+    if (sp.pid.load() != pid) continue;
+    ProcOutcome& e = ends_[p];
+    e.wait_status = status;
+    e.action = sp.current.load();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      e.end = ProcEnd::kExited;
+      return true;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+      if (sp.state.load() == kProcKilled) {
+        e.end = ProcEnd::kKilledByScenario;
+        return true;
+      }
+      if (watchdog_fired) {
+        e.end = ProcEnd::kKilledByWatchdog;
+        return true;
+      }
+    }
+    e.end = ProcEnd::kDiedUnexpectedly;
+    std::string how;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kSetupFailedStatus)
+      how = "could not enter its slot (setns or fchdir failed)";
+    else if (WIFEXITED(status))
+      how = fmt::format("exited with status {}", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+      how = fmt::format("died by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+      how = fmt::format("ended with wait status {:#x}", status);
+    std::string where = e.action >= 0
+        ? fmt::format(" during action {} ({})", e.action,
+                      PrintAction(*s_, s_->actions[static_cast<size_t>(e.action)]))
+        : std::string();
+    *why = fmt::format("graph process '{}' {}{}", s_->procs[p], how, where);
+    return false;
+  }
+  *why = fmt::format("reaped an unknown process {} (status {:#x})", pid, status);
+  return false;
+}
+
+std::string Graph::DescribeAlive() const {
+  std::string out;
+  for (size_t p = 0; p < s_->procs.size(); ++p) {
+    const SharedProc& sp = shared_->procs[p];
+    if (sp.pid.load() <= 0 || ends_[p].end != ProcEnd::kNeverStarted) continue;
+    const int cur = sp.current.load();
+    if (!out.empty()) out += "; ";
+    if (cur >= 0) {
+      out += fmt::format("{} in action {} ({})", s_->procs[p], cur,
+                         PrintAction(*s_, s_->actions[static_cast<size_t>(cur)]));
+    } else {
+      out += fmt::format("{} between actions", s_->procs[p]);
+    }
+  }
+  return out;
+}
+
+void Graph::Collect(RunResult& out) const {
+  const Shared& sh = *shared_;
+  out.actions.resize(s_->actions.size());
+  for (size_t i = 0; i < s_->actions.size(); ++i) {
+    const SharedAction& a = sh.actions[i];
+    ActionOutcome& o = out.actions[i];
+    o.status = static_cast<ActionStatus>(a.status.load(std::memory_order_acquire));
+    o.err = a.err;
+    o.ret = a.ret;
+    o.fds = a.fds;
+    o.msg_flags = a.msg_flags;
+  }
+  out.procs = ends_;
+  const uint32_t n = sh.n_events.load();
+  out.events_truncated = n > kMaxEvents;
+  out.events.assign(sh.events, sh.events + std::min<size_t>(n, kMaxEvents));
+}
+
+}  // namespace inflight

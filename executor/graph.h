@@ -1,0 +1,71 @@
+// Graph: runs one scenario's process graph. Prepare() and Start() run in the sandbox
+// process; everything after fork runs in the graph's own processes, which share one
+// anonymous MAP_SHARED region for lockstep turns, outcomes and the object log.
+//
+// After fork the graph code neither allocates nor throws: it only reads the prepared
+// plan, makes syscalls, and writes into the shared region and its own static buffers.
+// Every blocking call is bounded (non-blocking sockets in lockstep, SO_RCVTIMEO and
+// SO_SNDTIMEO in free-run), so on a correct kernel a graph always ends by itself; the
+// sandbox's watchdog is for kernels that hang.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "base/result.h"
+#include "executor/run_types.h"
+#include "scenario/bounds.h"
+#include "scenario/scenario.h"
+
+namespace inflight {
+
+// Where a graph runs: the slot's network namespace and its tmpfs directory.
+struct GraphPlace {
+  int netns_fd = -1;
+  int dir_fd = -1;
+};
+
+class Graph {
+ public:
+  static constexpr size_t kMaxEvents = 16384;
+  // _exit() status of a graph process whose own setup failed (a bug or a broken host).
+  static constexpr int kSetupFailedStatus = 121;
+
+  Graph();
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // Resets the shared region and builds the plan. `s` must be validated and outlive the run.
+  void Prepare(const Scenario& s, const RunOptions& opt);
+
+  // Forks the root process into `place`. Returns its pid.
+  Result<pid_t> Start(const GraphPlace& place);
+
+  // Reaper side: a graph process ended with `status`. Returns false if its end was
+  // unexpected (the run must be aborted), with the reason in *why.
+  bool OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* why);
+
+  // Text naming the processes still alive and the action each is in (for hang reports).
+  std::string DescribeAlive() const;
+
+  // Copies outcomes, process ends and the object log into `out`.
+  void Collect(RunResult& out) const;
+
+  // Handle for the graph processes (public only for the .cc's free functions).
+  struct Shared;
+
+ private:
+  friend struct GraphProcess;
+  Shared* shared_ = nullptr;
+  size_t shared_size_ = 0;
+  const Scenario* s_ = nullptr;
+  RunOptions opt_;
+  std::vector<std::vector<uint16_t>> proc_actions_;  // per process: its action indices
+  std::vector<ProcOutcome> ends_;                    // filled by OnReaped
+};
+
+}  // namespace inflight

@@ -1,0 +1,409 @@
+// The fork server: namespaces, slots, the request loop, the reaper and the watchdog.
+#include "executor/sandbox.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "base/clock.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "scenario/text.h"
+
+namespace inflight {
+
+namespace {
+
+constexpr const char* kSlotRoot = "/tmp";
+constexpr int64_t kKillGraceUs = 10'000'000;
+
+Status WriteFile(const char* path, const std::string& text) {
+  UniqueFd f(::open(path, O_WRONLY | O_CLOEXEC));
+  if (!f) return Errno(fmt::format("open({})", path));
+  if (::write(f.Get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return Errno(fmt::format("write({})", path));
+  return {};
+}
+
+Status EnterUserNamespace() {
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER) != 0)
+    return Errno("unshare(CLONE_NEWUSER): not root, and unprivileged user namespaces are off");
+  if (auto s = WriteFile("/proc/self/setgroups", "deny"); !s && s.error().err != ENOENT) return s;
+  if (auto s = WriteFile("/proc/self/uid_map", fmt::format("0 {} 1", uid)); !s) return s;
+  if (auto s = WriteFile("/proc/self/gid_map", fmt::format("0 {} 1", gid)); !s) return s;
+  return {};
+}
+
+}  // namespace
+
+Status EnterSandboxNamespaces(const SandboxOptions& /*opt*/, bool& user_namespace) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  user_namespace = false;
+  if (geteuid() != 0) {
+    if (auto s = EnterUserNamespace(); !s) return s;
+    user_namespace = true;
+  }
+  if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET) != 0)
+    return Errno("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET)");
+  int life[2];
+  if (pipe2(life, O_CLOEXEC) != 0) return Errno("pipe2(lifeline)");
+  pid_t pid = fork();
+  if (pid < 0) return Errno("fork(sandbox init)");
+  if (pid > 0) {
+    // Outside: hand the channel to the sandbox, then wait and pass its status on.
+    close(life[0]);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDOUT_FILENO);
+      close(null);
+    } else {
+      close(STDIN_FILENO);
+      close(STDOUT_FILENO);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  }
+  // Inside: pid 1 of the new PID namespace. Die with the process outside.
+  close(life[1]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd lp{life[0], POLLIN, 0};
+  if (poll(&lp, 1, 0) > 0) _exit(kExitEnvironment);  // it is already gone
+  close(life[0]);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return Errno("mount(/, MS_REC|MS_PRIVATE)");
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    return Errno("mount(proc, /proc)");
+  mkdir(kSlotRoot, 0700);
+  if (mount("inflight", kSlotRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0700") !=
+      0)
+    return Errno(fmt::format("mount(tmpfs, {})", kSlotRoot));
+  return {};
+}
+
+Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
+  std::unique_ptr<Sandbox> sb(new Sandbox(opt));
+  sb->home_netns_.Reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!sb->home_netns_) return Errno("open(/proc/self/ns/net)");
+  rlimit nofile{opt.nofile, opt.nofile};
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = std::min<rlim_t>(opt.nofile, nofile.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  rlimit core{0, 0};
+  setrlimit(RLIMIT_CORE, &core);
+  rlimit fsize{64u << 20, 64u << 20};
+  setrlimit(RLIMIT_FSIZE, &fsize);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  sb->graph_ = std::make_unique<Graph>();
+  if (opt.slots == 0 || opt.slots > 256) return SysError{EINVAL, "slots must be 1..256"};
+  for (uint32_t k = 0; k < opt.slots; ++k) {
+    auto slot = std::make_unique<Slot>();
+    slot->index = static_cast<int>(k);
+    if (auto s = sb->MakeSlot(*slot); !s) return s.error();
+    sb->slots_.push_back(std::move(slot));
+  }
+  return sb;
+}
+
+Sandbox::~Sandbox() = default;
+
+Status Sandbox::MakeSlot(Slot& slot) {
+  slot.dir_path = fmt::format("{}/slot{}", kSlotRoot, slot.index);
+  mkdir(slot.dir_path.c_str(), 0700);
+  if (mount("inflight-slot", slot.dir_path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "size=8m,nr_inodes=4096,mode=0700") != 0)
+    return Errno(fmt::format("mount(tmpfs, {})", slot.dir_path));
+  slot.dir.Reset(::open(slot.dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!slot.dir) return Errno(fmt::format("open({})", slot.dir_path));
+  if (unshare(CLONE_NEWNET) != 0) return Errno("unshare(CLONE_NEWNET) for a slot");
+  // From here on we are inside the slot's namespace; always go home before returning.
+  auto result = [&]() -> Status {
+    slot.netns.Reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!slot.netns) return Errno("open(/proc/self/ns/net) for a slot");
+    auto census = CensusSource::Open(opt_.use_sock_diag);
+    if (!census) return census.error();
+    slot.census = std::make_unique<CensusSource>(std::move(*census));
+    if (!opt_.hold_addr.empty()) {
+      slot.holder.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!slot.holder) return Errno("socket(holder)");
+      sockaddr_un sun{};
+      sun.sun_family = AF_UNIX;
+      memcpy(sun.sun_path + 1, opt_.hold_addr.data(), opt_.hold_addr.size());
+      socklen_t len =
+          static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + opt_.hold_addr.size());
+      if (bind(slot.holder.Get(), reinterpret_cast<sockaddr*>(&sun), len) != 0)
+        return Errno("bind(holder)");
+      if (listen(slot.holder.Get(), 128) != 0) return Errno("listen(holder)");
+    }
+    auto base = slot.census->Take();
+    if (!base) return base.error();
+    slot.baseline = std::move(*base);
+    return {};
+  }();
+  if (setns(home_netns_.Get(), CLONE_NEWNET) != 0) {
+    // Without our home namespace we cannot tell slots apart any more.
+    LogError("setns(home): {}", strerror(errno));
+    _exit(kExitInternal);
+  }
+  slot.state = Slot::State::kFree;
+  return result;
+}
+
+void Sandbox::RetireSlot(Slot& slot) {
+  // Closing the holder releases what it kept in flight; a real leak stays with the old
+  // namespace, which only the leaked objects keep alive.
+  slot.holder.Reset();
+  slot.census.reset();
+  slot.netns.Reset();
+  slot.dir.Reset();
+  umount2(slot.dir_path.c_str(), MNT_DETACH);
+  if (auto s = MakeSlot(slot); !s) {
+    LogError("cannot recreate slot {}: {}", slot.index, s.error().Text());
+    fatal_ = true;
+  }
+}
+
+Hello Sandbox::Describe(bool user_namespace) const {
+  Hello h;
+  h.ok = true;
+  h.census_method = CensusMethodName(slots_.front()->census->method());
+  h.protocols_check = slots_.front()->census->has_protocols();
+  h.user_namespace = user_namespace;
+  h.slots = static_cast<uint32_t>(slots_.size());
+  utsname u{};
+  if (uname(&u) == 0) h.kernel = u.release;
+  return h;
+}
+
+Sandbox::Slot* Sandbox::FreeSlot() {
+  for (auto& s : slots_)
+    if (s->state == Slot::State::kFree && s->census) return s.get();
+  return nullptr;
+}
+
+void Sandbox::Emit(const RunResult& r) {
+  if (!WriteAll(out_fd_, EncodeFrame(MsgType::kResult, EncodeRunResult(r)))) {
+    _exit(kExitInternal);  // the driver is gone; the kernel cleans up our namespaces
+  }
+}
+
+bool Sandbox::Reap(Graph& graph, int64_t deadline, RunResult& res) {
+  bool watchdog = false, aborted = false;
+  int64_t kill_deadline = 0;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (;;) {
+    int st = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+      std::string why;
+      if (!graph.OnReaped(pid, st, watchdog, &why) && !aborted && !watchdog) {
+        aborted = true;
+        res.status = RunStatus::kExecutorError;
+        res.error = why;
+        kill(-1, SIGKILL);  // pid 1 of the namespace: every graph process
+        kill_deadline = NowMicros() + kKillGraceUs;
+      }
+    }
+    if (pid < 0 && errno == ECHILD) return true;
+    const int64_t now = NowMicros();
+    if (!watchdog && !aborted && now >= deadline) {
+      watchdog = true;
+      res.status = RunStatus::kHang;
+      res.error = fmt::format("watchdog: the graph did not finish in time; {}",
+                              graph.DescribeAlive());
+      kill(-1, SIGKILL);
+      kill_deadline = now + kKillGraceUs;
+    }
+    if ((watchdog || aborted) && now >= kill_deadline) {
+      res.error += "; graph processes did not die after SIGKILL (stuck in the kernel)";
+      return false;
+    }
+    const int64_t wait = std::max<int64_t>(1, (watchdog || aborted ? kill_deadline : deadline) - now);
+    timespec ts{static_cast<time_t>(wait / 1000000), static_cast<long>((wait % 1000000) * 1000)};
+    sigtimedwait(&chld, nullptr, &ts);
+  }
+}
+
+bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
+  RunResult res;
+  res.id = req.id;
+  res.slot = slot.index;
+  res.baseline = slot.baseline;
+  Scenario s;
+  try {
+    s = ParseScenario(req.scenario_text, "<request>");
+  } catch (const ParseError& e) {
+    res.status = RunStatus::kSetupError;
+    res.error = e.what();
+    Emit(res);
+    return true;
+  }
+  graph_->Prepare(s, req.opt);
+  const int64_t t0 = NowMicros();
+  auto pid = graph_->Start(GraphPlace{slot.netns.Get(), slot.dir.Get()});
+  if (!pid) {
+    res.status = RunStatus::kSetupError;
+    res.error = pid.error().Text();
+    Emit(res);
+    return true;
+  }
+  const bool can_continue = Reap(*graph_, t0 + static_cast<int64_t>(req.opt.timeout_ms) * 1000, res);
+  const int64_t t1 = NowMicros();
+  res.exec_us = t1 - t0;
+  graph_->Collect(res);
+  if (!can_continue) {
+    Emit(res);
+    return false;
+  }
+  auto census = slot.census->Take();
+  if (!census) {
+    res.status = RunStatus::kSetupError;
+    res.error = "census: " + census.error().Text();
+    Emit(res);
+    RetireSlot(slot);
+    return !fatal_;
+  }
+  if (DiffCensus(slot.baseline, *census).Empty()) {
+    res.settle = SettleResult::kCleanAtOnce;
+    res.census = std::move(*census);
+    Emit(res);
+    return true;
+  }
+  SettleOptions so;
+  so.deadline_us = static_cast<int64_t>(req.opt.settle_ms) * 1000;
+  so.final_window_us = std::max<int64_t>(so.deadline_us / 8, 50'000);
+  slot.settler = Settler(so);
+  slot.pending = std::move(res);
+  slot.state = Slot::State::kSettling;
+  slot.settler.Start(NowMicros());
+  return true;
+}
+
+void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now) {
+  RunResult& r = slot.pending;
+  r.settle = settle;
+  r.census = std::move(census);
+  r.settle_us = now - slot.settler.started_at();
+  r.settle_polls = slot.settler.polls();
+  r.settle_triggers = slot.settler.triggers();
+  Emit(r);
+  slot.pending = RunResult{};
+  slot.state = Slot::State::kFree;
+}
+
+void Sandbox::ServiceSettling(int64_t now) {
+  for (auto& sp : slots_) {
+    Slot& slot = *sp;
+    if (slot.state != Slot::State::kSettling || now < slot.settler.NextPollAt()) continue;
+    auto census = slot.census->Take();
+    if (!census) {
+      slot.pending.status = RunStatus::kSetupError;
+      slot.pending.error = "census while settling: " + census.error().Text();
+      Finish(slot, SettleResult::kNotChecked, Census{}, now);
+      RetireSlot(slot);
+      continue;
+    }
+    const bool clean = DiffCensus(slot.baseline, *census).Empty();
+    switch (slot.settler.OnCensus(clean, NowMicros())) {
+      case Settler::Outcome::kPending:
+        break;
+      case Settler::Outcome::kClean:
+        Finish(slot, SettleResult::kCleanSettled, std::move(*census), NowMicros());
+        break;
+      case Settler::Outcome::kLeak:
+        Finish(slot, SettleResult::kDirty, std::move(*census), NowMicros());
+        RetireSlot(slot);
+        break;
+    }
+  }
+}
+
+int64_t Sandbox::NextDue() const {
+  int64_t due = INT64_MAX;
+  for (const auto& s : slots_)
+    if (s->state == Slot::State::kSettling) due = std::min(due, s->settler.NextPollAt());
+  return due;
+}
+
+int Sandbox::Serve(int in_fd, int out_fd) {
+  out_fd_ = out_fd;
+  fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+  FrameReader reader;
+  std::deque<RunRequest> queue;
+  bool eof = false;
+  char buf[65536];
+  for (;;) {
+    while (!eof) {
+      ssize_t n = ::read(in_fd, buf, sizeof buf);
+      if (n > 0) {
+        reader.Feed(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) eof = true;
+      break;
+    }
+    while (auto frame = reader.Next()) {
+      RunRequest req;
+      if (frame->first != MsgType::kRun || !DecodeRunRequest(frame->second, req)) {
+        LogError("malformed request from the driver");
+        return kExitInternal;
+      }
+      queue.push_back(std::move(req));
+    }
+    if (reader.error()) {
+      LogError("malformed frame from the driver");
+      return kExitInternal;
+    }
+    ServiceSettling(NowMicros());
+    while (!queue.empty()) {
+      Slot* slot = FreeSlot();
+      if (!slot) break;
+      if (!RunOne(queue.front(), *slot)) return kExitInternal;
+      queue.pop_front();
+      ServiceSettling(NowMicros());
+    }
+    if (fatal_) return kExitInternal;
+    const int64_t due = NextDue();
+    if (eof && queue.empty() && due == INT64_MAX) return kExitClean;
+    int64_t wait = due == INT64_MAX ? -1 : std::max<int64_t>(0, due - NowMicros());
+    if (wait == 0) continue;
+    timespec ts{}, *tsp = nullptr;
+    if (wait > 0) {
+      ts.tv_sec = static_cast<time_t>(wait / 1000000);
+      ts.tv_nsec = static_cast<long>((wait % 1000000) * 1000);
+      tsp = &ts;
+    }
+    pollfd p{in_fd, POLLIN, 0};
+    ppoll(&p, eof ? 0 : 1, tsp, nullptr);
+  }
+}
+
+}  // namespace inflight

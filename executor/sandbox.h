@@ -1,0 +1,85 @@
+// The sandbox: the fork server that runs scenario graphs, started by the driver as
+// inflight-sandbox. It is pid 1 of its own PID namespace (so that when it dies the
+// kernel kills every graph process), in its own mount namespace (a private /proc and
+// tmpfs) and network namespace, and it holds N *slots*: reused network namespaces,
+// each with its own tmpfs and census. A graph runs in a free slot; if the slot's census
+// is not back to its baseline afterwards, the slot settles while other slots run, so
+// one wait for the kernel's deferred work serves many runs.
+//
+// Threading: single-threaded. Signals: SIGCHLD is blocked and taken with sigtimedwait.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "executor/graph.h"
+#include "executor/protocol.h"
+#include "oracle/census.h"
+#include "oracle/settle.h"
+
+namespace inflight {
+
+struct SandboxOptions {
+  uint32_t slots = 16;
+  bool use_sock_diag = true;   // false: force the /proc/self/net/unix fallback
+  std::string hold_addr;       // positive control: a listener at @hold_addr in every slot,
+                               // outside any scenario, that never accepts
+  uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
+};
+
+// Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
+// the process that called it stays outside, waits, and exits with the sandbox's status.
+// On failure returns the reason; the caller reports it in its Hello and exits 3.
+Status EnterSandboxNamespaces(const SandboxOptions& opt, bool& user_namespace);
+
+class Sandbox {
+ public:
+  static Result<std::unique_ptr<Sandbox>> Create(const SandboxOptions& opt);
+  ~Sandbox();
+
+  Hello Describe(bool user_namespace) const;
+
+  // Serves requests from `in` and writes results to `out` until `in` reaches EOF and
+  // all work is done. Returns the process exit status.
+  int Serve(int in_fd, int out_fd);
+
+ private:
+  struct Slot {
+    int index = 0;
+    UniqueFd netns;
+    UniqueFd dir;
+    std::string dir_path;
+    std::unique_ptr<CensusSource> census;
+    UniqueFd holder;
+    Census baseline;
+    enum class State { kFree, kSettling } state = State::kFree;
+    Settler settler;
+    RunResult pending;
+  };
+
+  explicit Sandbox(const SandboxOptions& opt) : opt_(opt) {}
+  Status MakeSlot(Slot& slot);
+  void RetireSlot(Slot& slot);
+  Slot* FreeSlot();
+  // Runs one request in `slot`: either finishes it (result written) or leaves the slot
+  // settling. Returns false if the sandbox cannot continue.
+  bool RunOne(const RunRequest& req, Slot& slot);
+  void ServiceSettling(int64_t now);
+  void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
+  bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
+  int64_t NextDue() const;
+  void Emit(const RunResult& r);
+
+  SandboxOptions opt_;
+  UniqueFd home_netns_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<Graph> graph_;
+  int out_fd_ = -1;
+  bool fatal_ = false;
+};
+
+}  // namespace inflight

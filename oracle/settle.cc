@@ -1,0 +1,68 @@
+// Collector trigger and the settling schedule (see settle.h).
+#include "oracle/settle.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/unique_fd.h"
+
+namespace inflight {
+
+Status TriggerCollector() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return Errno("socketpair(trigger)");
+  UniqueFd a(sv[0]), b(sv[1]);
+  // Send a over b: a's own receive queue then holds a reference to a.
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = a.Get();
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (::sendmsg(b.Get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return Errno("sendmsg(trigger)");
+  return {};  // both closed here; b's release schedules the collector
+}
+
+void Settler::Start(int64_t now) {
+  started_ = now;
+  gap_ = opt_.first_gap_us;
+  second_phase_ = false;
+  polls_ = 0;
+  triggers_ = 0;
+  Trigger();
+  next_at_ = now + gap_;
+}
+
+void Settler::Trigger() {
+  ++triggers_;
+  (void)TriggerCollector();  // best effort: a failed trigger only makes settling slower
+}
+
+Settler::Outcome Settler::OnCensus(bool clean, int64_t now) {
+  ++polls_;
+  if (clean) return Outcome::kClean;
+  if (!second_phase_ && now >= started_ + opt_.deadline_us) {
+    second_phase_ = true;
+    Trigger();
+    gap_ = opt_.first_gap_us;
+  } else if (second_phase_ && now >= started_ + opt_.deadline_us + opt_.final_window_us) {
+    return Outcome::kLeak;
+  }
+  gap_ = std::min(gap_ * 2, opt_.max_gap_us);
+  next_at_ = now + gap_;
+  return Outcome::kPending;
+}
+
+}  // namespace inflight

@@ -1,0 +1,50 @@
+// The verdict: rules on one run from its outcome and its census, and names every
+// leftover with the scenario object it is and the actions that put it in flight.
+//
+// Pure logic, no syscalls: it runs in the driver on data the sandbox sent back.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "executor/run_types.h"
+#include "scenario/scenario.h"
+
+namespace inflight {
+
+enum class VerdictKind : uint8_t {
+  kClean,  // census back to baseline, no fault
+  kFault,  // a semantic fault: an action's errno differs from the scenario's expectation
+  kLeak,   // objects outlived the graph and the full settling protocol
+  kHang,   // the watchdog killed the graph
+  kError,  // our own failure (executor error, setup error): says nothing about the kernel
+  kMaxValue = kError,
+};
+const char* VerdictName(VerdictKind k);
+bool IsFinding(VerdictKind k);  // leak, hang, fault
+
+struct Leftover {
+  std::string what;          // "stream socket", "embryo", ...
+  uint64_t ino = 0;          // 0 when the object has no inode (embryos)
+  std::string object;        // the scenario's name for it, "" if not the scenario's
+  int created_by = -1;       // action index
+  std::vector<int> sent_by;  // actions that passed it in SCM_RIGHTS
+  std::string where;         // which queue or listener holds it, when known
+  std::string detail;        // census facts
+};
+
+struct Verdict {
+  VerdictKind kind = VerdictKind::kClean;
+  std::string summary;               // one line
+  std::vector<Leftover> leftovers;
+  std::vector<std::string> faults;   // one line per semantic fault
+};
+
+// Rules on a run. Expected errnos are checked in lockstep mode only: free-run races
+// make results vary by design.
+Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r);
+
+// "p0: send b [a]" for action i, for reports.
+std::string DescribeAction(const Scenario& s, int i);
+
+}  // namespace inflight

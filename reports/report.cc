@@ -1,0 +1,140 @@
+// JSON form of the report model.
+#include "reports/report.h"
+
+#include <time.h>
+
+#include <fmt/core.h>
+
+#include "base/errno_names.h"
+
+namespace inflight {
+
+std::map<std::string, size_t> Report::Counts() const {
+  std::map<std::string, size_t> c;
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    c[VerdictName(static_cast<VerdictKind>(k))] = 0;
+  for (const RunRecord& r : runs) ++c[VerdictName(r.verdict.kind)];
+  return c;
+}
+
+VerdictKind Report::Worst() const {
+  auto rank = [](VerdictKind k) {
+    switch (k) {
+      case VerdictKind::kClean: return 0;
+      case VerdictKind::kFault: return 1;
+      case VerdictKind::kLeak: return 2;
+      case VerdictKind::kHang: return 3;
+      case VerdictKind::kError: return 4;
+    }
+    return 0;
+  };
+  VerdictKind worst = VerdictKind::kClean;
+  for (const RunRecord& r : runs)
+    if (rank(r.verdict.kind) > rank(worst)) worst = r.verdict.kind;
+  return worst;
+}
+
+namespace {
+
+nlohmann::json CensusToJson(const Census& c) {
+  nlohmann::json socks = nlohmann::json::array();
+  for (const SocketInfo& s : c.sockets) {
+    nlohmann::json j = {{"ino", s.ino}, {"type", s.type}, {"state", s.state},
+                        {"listening", s.listening}, {"peer", s.peer},
+                        {"rqueue", s.rqueue}, {"wqueue", s.wqueue}};
+    if (!s.name.empty()) j["name"] = s.name;
+    if (!s.embryos.empty()) j["embryos"] = s.embryos;
+    socks.push_back(std::move(j));
+  }
+  return {{"method", CensusMethodName(c.method)},
+          {"proto_inuse", c.proto_inuse},
+          {"sockets", std::move(socks)}};
+}
+
+}  // namespace
+
+nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
+  const RunResult& res = r.result;
+  nlohmann::json leftovers = nlohmann::json::array();
+  for (const Leftover& l : r.verdict.leftovers) {
+    nlohmann::json j = {{"what", l.what}, {"ino", l.ino}, {"object", l.object},
+                        {"created_by", l.created_by}, {"sent_by", l.sent_by},
+                        {"where", l.where}, {"detail", l.detail}};
+    leftovers.push_back(std::move(j));
+  }
+  nlohmann::json j = {
+      {"scenario", r.scenario},
+      {"file", r.file},
+      {"seed", r.seed},
+      {"mode", RunModeName(r.mode)},
+      {"repeat", r.repeat},
+      {"verdict", VerdictName(r.verdict.kind)},
+      {"summary", r.verdict.summary},
+      {"leftovers", std::move(leftovers)},
+      {"faults", r.verdict.faults},
+      {"status", RunStatusName(res.status)},
+      {"settle", SettleResultName(res.settle)},
+      {"timings_us", {{"exec", res.exec_us}, {"settle", res.settle_us}}},
+      {"settle_polls", res.settle_polls},
+      {"settle_triggers", res.settle_triggers},
+  };
+  if (!res.error.empty()) j["error"] = res.error;
+  if (full) {
+    nlohmann::json actions = nlohmann::json::array();
+    for (const ActionOutcome& a : res.actions) {
+      nlohmann::json aj = {{"status", ActionStatusName(a.status)}};
+      if (a.status == ActionStatus::kFailed) aj["errno"] = ErrnoName(a.err);
+      if (a.status == ActionStatus::kOk) aj["ret"] = a.ret;
+      if (a.fds) aj["fds"] = a.fds;
+      if (a.msg_flags) aj["msg_flags"] = a.msg_flags;
+      actions.push_back(std::move(aj));
+    }
+    nlohmann::json procs = nlohmann::json::array();
+    for (const ProcOutcome& p : res.procs)
+      procs.push_back({{"end", ProcEndName(p.end)}, {"wait_status", p.wait_status},
+                       {"action", p.action}});
+    j["actions"] = std::move(actions);
+    j["processes"] = std::move(procs);
+    j["baseline"] = CensusToJson(res.baseline);
+    j["census"] = CensusToJson(res.census);
+    if (!r.scenario_text.empty()) j["scenario_text"] = r.scenario_text;
+  }
+  return j;
+}
+
+nlohmann::json ReportToJson(const Report& r) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const RunRecord& rec : r.runs)
+    runs.push_back(RunRecordToJson(rec, rec.verdict.kind != VerdictKind::kClean));
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [k, n] : r.Counts()) counts[k] = n;
+  nlohmann::json j = {
+      {"schema", kReportSchema},
+      {"command", r.command},
+      {"argv", r.argv},
+      {"started_at", r.started_at},
+      {"duration_s", r.duration_s},
+      {"kernel", r.sandbox.kernel},
+      {"census_method", r.sandbox.census_method},
+      {"user_namespace", r.sandbox.user_namespace},
+      {"layers", r.layers},
+      {"inactive_layers", r.inactive_layers},
+      {"interrupted", r.interrupted},
+      {"verdict", VerdictName(r.Worst())},
+      {"counts", std::move(counts)},
+      {"runs", std::move(runs)},
+  };
+  for (auto& [k, v] : r.extra.items()) j[k] = v;
+  return j;
+}
+
+std::string UtcNow() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace inflight

@@ -1,0 +1,57 @@
+// The report model shared by every command, and its JSON form (the record).
+//
+// report.json is versioned by "schema" ("inflight-report/1"); docs/report.md describes
+// every field. Writers for JUnit, KTAP and HTML read the same model.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "executor/protocol.h"
+#include "executor/run_types.h"
+#include "oracle/verdict.h"
+
+namespace inflight {
+
+inline constexpr const char* kReportSchema = "inflight-report/1";
+
+struct RunRecord {
+  std::string scenario;  // scenario name
+  std::string file;      // where it was read from
+  uint64_t seed = 0;
+  RunMode mode = RunMode::kLockstep;
+  uint32_t repeat = 0;   // 0-based repeat index
+  Verdict verdict;
+  RunResult result;      // outcome, census, timings
+  std::string scenario_text;  // kept for findings only
+};
+
+struct Report {
+  std::string command;             // e.g. "run", "check"
+  std::vector<std::string> argv;
+  std::string started_at;          // ISO 8601, UTC
+  double duration_s = 0;
+  Hello sandbox;                   // kernel, census method, ...
+  std::vector<std::string> layers;  // oracle layers that were active
+  std::vector<std::string> inactive_layers;  // with the reason
+  bool interrupted = false;
+  std::vector<RunRecord> runs;
+  nlohmann::json extra = nlohmann::json::object();  // command-specific sections
+
+  // Counts by verdict name.
+  std::map<std::string, size_t> Counts() const;
+  // Worst verdict: error > hang > leak > fault > clean.
+  VerdictKind Worst() const;
+};
+
+nlohmann::json RunRecordToJson(const RunRecord& r, bool full);
+nlohmann::json ReportToJson(const Report& r);
+
+// ISO 8601 UTC "now".
+std::string UtcNow();
+
+}  // namespace inflight

@@ -1,0 +1,28 @@
+// The explicit bounds every runnable scenario stays within. They keep any input (a
+// corpus file, fuzzer bytes, a generator) from fork-bombing or fd-exhausting the host.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace inflight {
+
+struct Bounds {
+  static constexpr size_t kMaxProcs = 16;
+  static constexpr size_t kMaxVars = 64;
+  static constexpr size_t kMaxActions = 256;
+  static constexpr size_t kMaxObjects = 256;       // descriptors created over the scenario
+  static constexpr uint32_t kMaxRightsPerSend = 253;  // SCM_MAX_FD
+  static constexpr uint32_t kMaxRightsTotal = 8192;   // summed over all sends
+  static constexpr uint16_t kMaxCmsgs = 16;
+  static constexpr uint16_t kMaxBytes = 4096;
+  static constexpr uint16_t kMaxNofile = 1024;
+  static constexpr uint16_t kMaxBacklog = 128;
+  static constexpr uint32_t kMaxSleepMs = 10000;
+  static constexpr size_t kMaxNameLen = 64;
+  static constexpr size_t kMaxAddrLen = 32;
+  static constexpr size_t kMaxTextBytes = 1 << 20;  // a .scn file
+  static constexpr size_t kMaxCommentLen = 400;
+};
+
+}  // namespace inflight

@@ -1,0 +1,81 @@
+// Keyword tables for the scenario model.
+#include "scenario/scenario.h"
+
+#include <array>
+
+namespace inflight {
+
+namespace {
+
+constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> kOpNames = {
+    "socketpair", "socket", "bind", "listen", "connect", "accept", "pipe",
+    "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
+    "dup",        "fork",   "exit",    "kill", "barrier", "sleep",
+};
+constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
+constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
+
+template <typename E, size_t N>
+std::optional<E> Lookup(const std::array<std::string_view, N>& names, std::string_view name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+uint32_t Scenario::RightsCount(const Action& a) {
+  uint32_t n = 0;
+  for (const Right& r : a.rights) n += r.count;
+  return n;
+}
+
+std::string_view OpName(Op op) { return kOpNames[static_cast<size_t>(op)]; }
+std::string_view SockTypeName(SockType t) { return kSockTypeNames[static_cast<size_t>(t)]; }
+std::string_view ShutHowName(ShutHow h) { return kShutHowNames[static_cast<size_t>(h)]; }
+std::optional<Op> OpFromName(std::string_view name) { return Lookup<Op>(kOpNames, name); }
+std::optional<SockType> SockTypeFromName(std::string_view name) {
+  return Lookup<SockType>(kSockTypeNames, name);
+}
+std::optional<ShutHow> ShutHowFromName(std::string_view name) {
+  return Lookup<ShutHow>(kShutHowNames, name);
+}
+
+int OutputArity(Op op) {
+  switch (op) {
+    case Op::kSocketpair:
+    case Op::kPipe:
+      return 2;
+    case Op::kSocket:
+    case Op::kAccept:
+    case Op::kFile:
+    case Op::kMemfd:
+    case Op::kEventfd:
+    case Op::kDup:
+      return 1;
+    case Op::kRecv:
+      return -1;
+    default:
+      return 0;
+  }
+}
+
+bool HasTarget(Op op) {
+  switch (op) {
+    case Op::kBind:
+    case Op::kListen:
+    case Op::kConnect:
+    case Op::kAccept:
+    case Op::kSend:
+    case Op::kRecv:
+    case Op::kClose:
+    case Op::kShutdown:
+    case Op::kDup:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace inflight

@@ -1,0 +1,139 @@
+// Scenario: a process graph as plain data. Processes form a fork tree; one global,
+// ordered list of actions says which process does what. Lockstep mode runs the list in
+// exactly this order; free-run mode lets each process run its own sub-list and race.
+//
+// Everything is named by index: processes by ProcId (0 is the root), variables by VarId.
+// A variable names a descriptor slot; every process has its own value for it, and fork
+// copies the parent's values. Only Validate() (validate.h) decides whether a Scenario is
+// runnable; the parser, the fuzz decoder and the generators all go through it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inflight {
+
+using ProcId = uint8_t;
+using VarId = uint8_t;
+inline constexpr VarId kNoVar = 0xff;
+inline constexpr ProcId kNoProc = 0xff;
+
+enum class SockType : uint8_t { kStream, kDgram, kSeqpacket, kMaxValue = kSeqpacket };
+
+enum class ShutHow : uint8_t { kRd, kWr, kRdWr, kMaxValue = kRdWr };
+
+enum class Op : uint8_t {
+  kSocketpair,  // a b = socketpair TYPE
+  kSocket,      // s = socket TYPE
+  kBind,        // bind s @ADDR            (abstract address, private to the sandbox)
+  kListen,      // listen s [backlog=N]
+  kConnect,     // connect s @ADDR         (to a listener: queues an embryo)
+  kAccept,      // c = accept s
+  kPipe,        // r w = pipe
+  kFile,        // f = file                (O_TMPFILE on the sandbox tmpfs)
+  kMemfd,       // m = memfd
+  kEventfd,     // e = eventfd
+  kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [bytes=N]
+  kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K] [nofile=N] [max=N] [bytes=N]
+  kClose,       // close a
+  kShutdown,    // shutdown s rd|wr|rdwr
+  kDup,         // y = dup x
+  kFork,        // fork CHILD
+  kExit,        // exit                    (the process's last action)
+  kKill,        // kill OTHER              (SIGKILL)
+  kBarrier,     // barrier                 (free-run: wait for the other live processes)
+  kSleep,       // sleep MS
+  kMaxValue = kSleep,
+};
+
+// Flag bits of Action::flags.
+enum ActionFlag : uint8_t {
+  kFlagOob = 1 << 0,       // MSG_OOB
+  kFlagDontwait = 1 << 1,  // MSG_DONTWAIT (free-run; lockstep never blocks anyway)
+  kFlagPeek = 1 << 2,      // MSG_PEEK
+};
+
+// One entry of a send's rights list: `var` passed `count` times in a row ("a*3").
+struct Right {
+  VarId var = kNoVar;
+  uint16_t count = 1;
+  bool operator==(const Right&) const = default;
+};
+
+// Where an action came from in a text file; line 0 when it was not parsed.
+struct SourcePos {
+  uint32_t line = 0;
+  uint32_t col = 0;
+  bool operator==(const SourcePos&) const { return true; }  // not part of identity
+};
+
+struct Action {
+  Op op = Op::kExit;
+  ProcId proc = 0;              // who runs it
+  std::vector<VarId> out;       // variables bound by it (created or received descriptors)
+  VarId target = kNoVar;        // the descriptor it works on (send/recv/close/dup/...)
+  ProcId other = kNoProc;       // fork: the new child; kill: the victim
+  SockType type = SockType::kStream;  // socketpair, socket
+  ShutHow how = ShutHow::kRdWr;       // shutdown
+  std::string addr;             // bind, connect: abstract name without the '@'
+  std::vector<Right> rights;    // send
+  uint8_t flags = 0;            // ActionFlag bits
+  uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
+  uint16_t bytes = 0;           // send: payload bytes; recv: buffer bytes (see Defaults)
+  int16_t ctrunc = -1;          // recv: control buffer sized for this many fds; -1: for max
+  uint16_t nofile = 0;          // recv: RLIMIT_NOFILE while receiving; 0: unchanged
+  uint16_t max = 0;             // recv: most fds one receive expects (buffer size)
+  uint16_t backlog = 0;         // listen
+  uint32_t sleep_ms = 0;        // sleep
+  std::optional<int> expect;    // expected errno; 0 means success. Unset: not checked.
+
+  // Presentation, kept so that the text form round-trips exactly.
+  std::vector<std::string> comments;  // full-line comments just above the action
+  std::string note;                   // trailing "# ..." on the action's line
+  bool blank_before = false;          // an empty line above (after the comments)
+  SourcePos pos;
+
+  bool operator==(const Action&) const = default;
+};
+
+struct Scenario {
+  std::string name;                   // identifier, unique in a corpus
+  std::vector<std::string> about;     // what pattern or bug it stands for
+  std::vector<std::string> refs;      // public references: bug ids, fix commits, tests
+  std::vector<std::string> preamble;  // comment lines above the `scenario` line
+  std::vector<std::string> procs;     // names; procs[0] is the root process
+  std::vector<std::string> vars;      // names, indexed by VarId
+  std::vector<Action> actions;        // the global order
+  std::vector<std::string> epilogue;  // comment lines after the last action
+
+  bool operator==(const Scenario&) const = default;
+
+  // Total descriptors one send passes (the sum of the counts).
+  static uint32_t RightsCount(const Action& a);
+};
+
+// Defaults the text form leaves out.
+struct Defaults {
+  static constexpr uint16_t kSendBytes = 1;
+  static constexpr uint16_t kRecvBytes = 256;
+  static constexpr uint16_t kRecvMax = 253;  // SCM_MAX_FD
+  static constexpr uint16_t kBacklog = 16;
+};
+
+// Keyword tables shared by the parser, the printer and reports.
+std::string_view OpName(Op op);
+std::string_view SockTypeName(SockType t);
+std::string_view ShutHowName(ShutHow h);
+std::optional<Op> OpFromName(std::string_view name);
+std::optional<SockType> SockTypeFromName(std::string_view name);
+std::optional<ShutHow> ShutHowFromName(std::string_view name);
+
+// How many variables an op binds: exact for most, 0..max for recv (returns -1).
+int OutputArity(Op op);
+// Whether an op takes a descriptor operand (Action::target).
+bool HasTarget(Op op);
+
+}  // namespace inflight

@@ -1,0 +1,246 @@
+// Structural checks and bounds for scenarios (see validate.h).
+#include "scenario/validate.h"
+
+#include <fmt/core.h>
+
+#include <bitset>
+
+#include "scenario/bounds.h"
+
+namespace inflight {
+
+namespace {
+
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
+
+enum class ProcState : uint8_t { kNotStarted, kRunning, kEnded };
+
+struct Checker {
+  const Scenario& s;
+  std::vector<ProcState> state;
+  std::vector<std::bitset<Bounds::kMaxVars>> bound;  // per process: which vars hold an fd
+
+  std::optional<ValidationError> Fail(int i, std::string msg) {
+    return ValidationError{i, std::move(msg)};
+  }
+  const std::string& VarName(VarId v) { return s.vars[v]; }
+  const std::string& ProcName(ProcId p) { return s.procs[p]; }
+
+  std::optional<ValidationError> NeedBound(int i, ProcId p, VarId v) {
+    if (v >= s.vars.size()) return Fail(i, "variable index out of range");
+    if (!bound[p][v])
+      return Fail(i, fmt::format("'{}' is not an open descriptor in process '{}' here",
+                                 VarName(v), ProcName(p)));
+    return std::nullopt;
+  }
+
+  // Fields an op does not use stay at their defaults, so that every scenario has exactly
+  // one text form and parse(print(s)) == s holds for decoded scenarios too.
+  std::optional<ValidationError> CheckUnusedFields(int i, const Action& a) {
+    const bool io = a.op == Op::kSend || a.op == Op::kRecv;
+    bool clean = true;
+    if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
+    if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1)) clean = false;
+    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.nofile != 0 || a.max != 0)) clean = false;
+    if (a.op != Op::kListen && a.backlog != 0) clean = false;
+    if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
+    if (a.op != Op::kBind && a.op != Op::kConnect && !a.addr.empty()) clean = false;
+    if (a.op != Op::kSocketpair && a.op != Op::kSocket && a.type != SockType::kStream)
+      clean = false;
+    if (a.op != Op::kShutdown && a.how != ShutHow::kRdWr) clean = false;
+    if (!clean) return Fail(i, fmt::format("'{}' has fields it does not use", OpName(a.op)));
+    return std::nullopt;
+  }
+
+  std::optional<ValidationError> Run() {
+    if (!IsIdentifier(s.name)) return Fail(-1, "the scenario needs a name (an identifier)");
+    if (s.procs.empty() || s.procs.size() > Bounds::kMaxProcs)
+      return Fail(-1, fmt::format("a scenario has 1 to {} processes", Bounds::kMaxProcs));
+    if (s.vars.size() > Bounds::kMaxVars)
+      return Fail(-1, fmt::format("at most {} variable names", Bounds::kMaxVars));
+    if (s.actions.empty()) return Fail(-1, "a scenario needs at least one action");
+    if (s.actions.size() > Bounds::kMaxActions)
+      return Fail(-1, fmt::format("at most {} actions", Bounds::kMaxActions));
+    for (const auto* lines : {&s.about, &s.refs, &s.preamble, &s.epilogue}) {
+      if (lines->size() > 64) return Fail(-1, "at most 64 header or comment lines of a kind");
+      for (const auto& l : *lines)
+        if (l.size() > Bounds::kMaxCommentLen || l.find('\n') != std::string::npos)
+          return Fail(-1, "header and comment lines are single lines of at most 400 bytes");
+    }
+    for (const auto& p : s.procs)
+      if (!IsIdentifier(p)) return Fail(-1, "process names are identifiers");
+    for (const auto& v : s.vars)
+      if (!IsIdentifier(v)) return Fail(-1, "variable names are identifiers");
+    for (size_t a = 0; a < s.procs.size(); ++a)
+      for (size_t b = a + 1; b < s.procs.size(); ++b)
+        if (s.procs[a] == s.procs[b]) return Fail(-1, "process names must be unique");
+    for (size_t a = 0; a < s.vars.size(); ++a)
+      for (size_t b = a + 1; b < s.vars.size(); ++b)
+        if (s.vars[a] == s.vars[b]) return Fail(-1, "variable names must be unique");
+
+    state.assign(s.procs.size(), ProcState::kNotStarted);
+    state[0] = ProcState::kRunning;
+    bound.assign(s.procs.size(), {});
+    uint32_t objects = 0, rights_total = 0;
+
+    for (size_t idx = 0; idx < s.actions.size(); ++idx) {
+      const int i = static_cast<int>(idx);
+      const Action& a = s.actions[idx];
+      if (a.op > Op::kMaxValue) return Fail(i, "unknown operation");
+      if (a.proc >= s.procs.size()) return Fail(i, "process index out of range");
+      if (state[a.proc] == ProcState::kNotStarted)
+        return Fail(i, fmt::format("process '{}' acts before it is forked", ProcName(a.proc)));
+      if (state[a.proc] == ProcState::kEnded)
+        return Fail(i, fmt::format("process '{}' acts after it exited or was killed",
+                                   ProcName(a.proc)));
+      if (a.note.size() > Bounds::kMaxCommentLen || a.comments.size() > 64)
+        return Fail(i, "comment too long");
+
+      // Operands.
+      const int arity = OutputArity(a.op);
+      if (arity >= 0 && a.out.size() != static_cast<size_t>(arity))
+        return Fail(i, fmt::format("'{}' binds {} variable(s)", OpName(a.op), arity));
+      if (a.op == Op::kRecv && a.out.size() > Bounds::kMaxRightsPerSend)
+        return Fail(i, fmt::format("recv binds at most {} variables", Bounds::kMaxRightsPerSend));
+      if (HasTarget(a.op)) {
+        if (auto e = NeedBound(i, a.proc, a.target)) return e;
+      } else if (a.target != kNoVar) {
+        return Fail(i, fmt::format("'{}' takes no descriptor", OpName(a.op)));
+      }
+      if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
+      if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
+      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek)) return Fail(i, "unknown flag");
+      if ((a.flags & kFlagPeek) && a.op != Op::kRecv) return Fail(i, "'peek' is for recv");
+      if ((a.flags & (kFlagOob | kFlagDontwait)) && a.op != Op::kRecv && a.op != Op::kSend)
+        return Fail(i, "'oob' and 'dontwait' are for send and recv");
+      if (a.expect && (*a.expect < 0 || *a.expect > 4095)) return Fail(i, "bad expected errno");
+
+      // Per-op operands and bounds.
+      switch (a.op) {
+        case Op::kBind:
+        case Op::kConnect:
+          if (!IsAddress(a.addr))
+            return Fail(i, fmt::format("an address is @ and 1 to {} of [A-Za-z0-9_.-]",
+                                       Bounds::kMaxAddrLen));
+          break;
+        case Op::kListen:
+          if (a.backlog > Bounds::kMaxBacklog)
+            return Fail(i, fmt::format("backlog is at most {}", Bounds::kMaxBacklog));
+          break;
+        case Op::kSend: {
+          uint32_t n = 0;
+          for (const Right& r : a.rights) {
+            if (auto e = NeedBound(i, a.proc, r.var)) return e;
+            if (r.count == 0) return Fail(i, "a repeat count is at least 1");
+            n += r.count;
+          }
+          if (n > Bounds::kMaxRightsPerSend)
+            return Fail(i, fmt::format("one send passes at most {} descriptors (SCM_MAX_FD)",
+                                       Bounds::kMaxRightsPerSend));
+          rights_total += n;
+          if (rights_total > Bounds::kMaxRightsTotal)
+            return Fail(i, fmt::format("at most {} descriptors passed over the scenario",
+                                       Bounds::kMaxRightsTotal));
+          if (a.cmsgs < 1 || a.cmsgs > Bounds::kMaxCmsgs)
+            return Fail(i, fmt::format("cmsgs is 1 to {}", Bounds::kMaxCmsgs));
+          if (a.cmsgs > 1 && a.cmsgs > n)
+            return Fail(i, "cmsgs cannot exceed the number of descriptors sent");
+          if (a.bytes > Bounds::kMaxBytes)
+            return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
+          break;
+        }
+        case Op::kRecv:
+          if (a.bytes > Bounds::kMaxBytes)
+            return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
+          if (a.max < 1 || a.max > Bounds::kMaxRightsPerSend)
+            return Fail(i, fmt::format("max is 1 to {}", Bounds::kMaxRightsPerSend));
+          if (a.out.size() > a.max) return Fail(i, "recv binds more variables than max");
+          if (a.ctrunc < -1 || a.ctrunc >= static_cast<int>(a.max))
+            return Fail(i, "ctrunc is 0 to max-1 (fds the short control buffer holds)");
+          if (a.nofile > Bounds::kMaxNofile)
+            return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
+          break;
+        case Op::kSleep:
+          if (a.sleep_ms > Bounds::kMaxSleepMs)
+            return Fail(i, fmt::format("sleep is at most {} ms", Bounds::kMaxSleepMs));
+          break;
+        case Op::kFork:
+          if (a.other >= s.procs.size()) return Fail(i, "fork needs a new process name");
+          if (state[a.other] != ProcState::kNotStarted)
+            return Fail(i, fmt::format("process '{}' is forked twice", ProcName(a.other)));
+          break;
+        case Op::kKill:
+          if (a.other >= s.procs.size()) return Fail(i, "kill needs a process name");
+          if (a.other == a.proc) return Fail(i, "a process cannot kill itself; use exit");
+          if (state[a.other] != ProcState::kRunning)
+            return Fail(i, fmt::format("process '{}' is not running here", ProcName(a.other)));
+          break;
+        default:
+          if (a.other != kNoProc) return Fail(i, "unexpected process operand");
+          break;
+      }
+      if (a.op != Op::kFork && a.op != Op::kKill && a.other != kNoProc)
+        return Fail(i, "unexpected process operand");
+      if (auto e = CheckUnusedFields(i, a)) return e;
+
+      // Outputs: distinct, not currently open.
+      for (size_t k = 0; k < a.out.size(); ++k) {
+        VarId v = a.out[k];
+        if (v >= s.vars.size()) return Fail(i, "variable index out of range");
+        for (size_t j = 0; j < k; ++j)
+          if (a.out[j] == v) return Fail(i, fmt::format("'{}' is bound twice", VarName(v)));
+        if (bound[a.proc][v])
+          return Fail(i, fmt::format("'{}' is still open in process '{}'; close it first",
+                                     VarName(v), ProcName(a.proc)));
+      }
+      objects += static_cast<uint32_t>(a.out.size());
+      if (objects > Bounds::kMaxObjects)
+        return Fail(i, fmt::format("at most {} descriptors created", Bounds::kMaxObjects));
+
+      // Effects on the static state.
+      for (VarId v : a.out) bound[a.proc][v] = true;
+      switch (a.op) {
+        case Op::kClose:
+          bound[a.proc][a.target] = false;
+          break;
+        case Op::kFork:
+          state[a.other] = ProcState::kRunning;
+          bound[a.other] = bound[a.proc];
+          break;
+        case Op::kExit:
+          state[a.proc] = ProcState::kEnded;
+          break;
+        case Op::kKill:
+          state[a.other] = ProcState::kEnded;
+          break;
+        default:
+          break;
+      }
+    }
+    for (size_t p = 1; p < s.procs.size(); ++p)
+      if (state[p] == ProcState::kNotStarted)
+        return Fail(-1, fmt::format("process '{}' is never forked", s.procs[p]));
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || s.size() > Bounds::kMaxNameLen || !IsIdentStart(s[0])) return false;
+  for (char c : s)
+    if (!IsIdentChar(c)) return false;
+  return true;
+}
+
+bool IsAddress(std::string_view s) {
+  if (s.empty() || s.size() > Bounds::kMaxAddrLen) return false;
+  for (char c : s)
+    if (!IsIdentChar(c) && c != '.' && c != '-') return false;
+  return true;
+}
+
+std::optional<ValidationError> Validate(const Scenario& s) { return Checker{s, {}, {}}.Run(); }
+
+}  // namespace inflight
