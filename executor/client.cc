@@ -37,7 +37,10 @@ struct SandboxPool::Sandbox {
   std::map<uint64_t, RunRequest> outstanding;  // sent, not answered
   std::map<uint64_t, int> retries;
   int64_t last_progress = 0;
+  int restarts = 0;
 };
+
+constexpr int kMaxRestarts = 5;
 
 std::string DefaultSandboxPath() {
   if (const char* env = getenv("INFLIGHT_SANDBOX"); env && *env) return env;
@@ -130,20 +133,24 @@ void SandboxPool::Submit(RunRequest req) {
 }
 
 void SandboxPool::Dispatch() {
-  for (auto& sb : sandboxes_) {
-    if (!sb->alive || !sb->hello_seen) continue;
-    // Keep each sandbox's slots busy and one more queued behind them.
-    while (!queue_.empty() && sb->outstanding.size() < opt_.slots + 1) {
-      RunRequest req = std::move(queue_.front());
-      queue_.pop_front();
-      if (!WriteAll(sb->to.Get(), EncodeFrame(MsgType::kRun, EncodeRunRequest(req)))) {
-        queue_.push_front(std::move(req));
-        OnDeath(*sb, "its stdin closed");
-        break;
-      }
-      if (sb->outstanding.empty()) sb->last_progress = NowMicros();
-      sb->outstanding.emplace(req.id, std::move(req));
+  // Each run goes to the least busy sandbox; each keeps its slots busy and one more
+  // queued behind them.
+  while (!queue_.empty()) {
+    Sandbox* best = nullptr;
+    for (auto& sb : sandboxes_) {
+      if (!sb->alive || !sb->hello_seen || sb->outstanding.size() >= opt_.slots + 1) continue;
+      if (!best || sb->outstanding.size() < best->outstanding.size()) best = sb.get();
     }
+    if (!best) return;
+    RunRequest req = std::move(queue_.front());
+    queue_.pop_front();
+    if (!WriteAll(best->to.Get(), EncodeFrame(MsgType::kRun, EncodeRunRequest(req)))) {
+      queue_.push_front(std::move(req));
+      OnDeath(*best, "its stdin closed");
+      continue;
+    }
+    if (best->outstanding.empty()) best->last_progress = NowMicros();
+    best->outstanding.emplace(req.id, std::move(req));
   }
 }
 
@@ -171,6 +178,10 @@ void SandboxPool::OnDeath(Sandbox& sb, const std::string& why) {
     }
   }
   sb.outstanding.clear();
+  if (++sb.restarts > kMaxRestarts) {
+    LogError("sandbox {} died {} times; not restarting it", sb.index, sb.restarts - 1);
+    return;
+  }
   try {
     Launch(sb);
   } catch (const std::exception& e) {
@@ -231,6 +242,17 @@ bool SandboxPool::Pump(int timeout_ms) {
     }
     if (!sb.alive) continue;
     while (auto f = sb.reader.Next()) {
+      if (f->first == MsgType::kHello) {  // a restarted sandbox says it is ready
+        Hello h;
+        if (DecodeHello(f->second, h) && h.ok) {
+          sb.hello_seen = true;
+          continue;
+        }
+        LogError("sandbox {} cannot restart: {}", sb.index, h.error);
+        sb.restarts = kMaxRestarts;
+        OnDeath(sb, "it could not start again");
+        break;
+      }
       RunResult res;
       if (f->first != MsgType::kResult || !DecodeRunResult(f->second, res)) {
         OnDeath(sb, "it sent a malformed result");

@@ -57,6 +57,7 @@ constexpr uint32_t kMaxEventsOnWire = 1 << 20;
 void PutCensus(WireWriter& w, const Census& c) {
   w.U8(static_cast<uint8_t>(c.method));
   w.I64(c.proto_inuse);
+  w.I64(c.anonymous);
   w.U32(static_cast<uint32_t>(c.sockets.size()));
   for (const SocketInfo& s : c.sockets) {
     w.U64(s.ino);
@@ -75,6 +76,7 @@ void PutCensus(WireWriter& w, const Census& c) {
 void GetCensus(WireReader& r, Census& c) {
   c.method = static_cast<CensusMethod>(r.U8());
   c.proto_inuse = r.I64();
+  c.anonymous = r.I64();
   uint32_t n = r.Count(kMaxSockets);
   c.sockets.resize(n);
   for (SocketInfo& s : c.sockets) {

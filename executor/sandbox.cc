@@ -246,7 +246,10 @@ bool Sandbox::Reap(Graph& graph, int64_t deadline, RunResult& res) {
       res.error += "; graph processes did not die after SIGKILL (stuck in the kernel)";
       return false;
     }
-    const int64_t wait = std::max<int64_t>(1, (watchdog || aborted ? kill_deadline : deadline) - now);
+    // Other slots keep settling while this graph runs.
+    ServiceSettling(now);
+    const int64_t until = std::min(watchdog || aborted ? kill_deadline : deadline, NextDue());
+    const int64_t wait = std::max<int64_t>(1, until - NowMicros());
     timespec ts{static_cast<time_t>(wait / 1000000), static_cast<long>((wait % 1000000) * 1000)};
     sigtimedwait(&chld, nullptr, &ts);
   }

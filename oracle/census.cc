@@ -58,6 +58,14 @@ bool ParseNum(std::string_view s, T& v, int base = 10) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+int OpenProcNet(const char* name) {
+  std::string path = std::string("/proc/thread-self/net/") + name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  path = std::string("/proc/self/net/") + name;  // kernels before 3.17
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 }  // namespace
 
 const SocketInfo* Census::Find(uint64_t ino) const {
@@ -92,6 +100,9 @@ CensusDelta DiffCensus(const Census& baseline, const Census& now) {
     }
   }
   for (const SocketInfo& s : baseline.sockets) embryos_base += outside_table(s);
+  d.new_anonymous = now.anonymous - baseline.anonymous;
+  embryos_now += static_cast<size_t>(std::max<int64_t>(0, now.anonymous));
+  embryos_base += static_cast<size_t>(std::max<int64_t>(0, baseline.anonymous));
   if (now.proto_inuse >= 0 && baseline.proto_inuse >= 0) {
     // Alive per the protocol counter, beyond what the table and embryo lists explain.
     const int64_t explained_now = static_cast<int64_t>(now.sockets.size() + embryos_now);
@@ -114,9 +125,10 @@ Result<CensusSource> CensusSource::Open(bool allow_sock_diag) {
     auto probe = src.TakeSockDiag();
     if (!probe) src.diag_.Reset();
   }
-  int fd = ::open("/proc/self/net/unix", O_RDONLY | O_CLOEXEC);
+  // thread-self: the namespace of this thread, which is what sock_diag sees too.
+  int fd = OpenProcNet("unix");
   if (fd >= 0) src.proc_unix_.Reset(fd);
-  fd = ::open("/proc/self/net/protocols", O_RDONLY | O_CLOEXEC);
+  fd = OpenProcNet("protocols");
   if (fd >= 0) src.protocols_.Reset(fd);
   if (src.protocols_.Valid() && !src.ProtoInuse()) src.protocols_.Reset();
   if (!src.diag_.Valid() && !src.proc_unix_.Valid())
@@ -224,9 +236,9 @@ Result<Census> CensusSource::TakeSockDiag() {
 Result<Census> CensusSource::TakeProcNetUnix() {
   auto text = PreadAll(proc_unix_.Get(), "/proc/self/net/unix");
   if (!text) return text.error();
-  auto sockets = ParseProcNetUnix(*text);
-  if (!sockets) return sockets.error();
   Census c;
+  auto sockets = ParseProcNetUnix(*text, &c.anonymous);
+  if (!sockets) return sockets.error();
   c.method = CensusMethod::kProcNetUnix;
   c.sockets = std::move(*sockets);
   return c;
@@ -238,9 +250,10 @@ Result<int64_t> CensusSource::ProtoInuse() {
   return ParseProtocolsUnixCount(*text);
 }
 
-Result<std::vector<SocketInfo>> ParseProcNetUnix(const std::string& text) {
+Result<std::vector<SocketInfo>> ParseProcNetUnix(const std::string& text, int64_t* anonymous) {
   // Num RefCount Protocol Flags Type St Inode [Path]
   std::vector<SocketInfo> out;
+  if (anonymous) *anonymous = 0;
   std::string_view rest = text;
   bool header = true;
   while (!rest.empty()) {
@@ -264,6 +277,10 @@ Result<std::vector<SocketInfo>> ParseProcNetUnix(const std::string& text) {
     s.listening = (flags & 0x10000) != 0;  // __SO_ACCEPTCON
     s.state = s.listening ? kTcpListen : static_cast<uint8_t>(100 + st);
     if (f.size() > 7) s.name = std::string(f[7]);
+    if (s.ino == 0) {  // an embryo: no file, so no inode
+      if (anonymous) ++*anonymous;
+      continue;
+    }
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(),

@@ -36,6 +36,8 @@ enum class CensusMethod : uint8_t { kSockDiag, kProcNetUnix };
 struct Census {
   std::vector<SocketInfo> sockets;  // sorted by inode
   int64_t proto_inuse = -1;         // UNIX sockets alive per /proc/net/protocols; -1: unknown
+  int64_t anonymous = 0;            // /proc/net/unix rows without an inode: embryos
+                                    // (sock_diag leaves them out and lists them as ICONS)
   CensusMethod method = CensusMethod::kSockDiag;
 
   const SocketInfo* Find(uint64_t ino) const;
@@ -49,9 +51,12 @@ struct CensusDelta {
     std::vector<uint64_t> added;  // connecting-socket inodes of the new embryos
   };
   std::vector<Embryos> new_embryos;
+  int64_t new_anonymous = 0;  // more inode-less sockets (embryos) than the baseline had
   int64_t proto_excess = 0;  // sockets alive beyond the baseline count and the table's
 
-  bool Empty() const { return new_sockets.empty() && new_embryos.empty() && proto_excess <= 0; }
+  bool Empty() const {
+    return new_sockets.empty() && new_embryos.empty() && new_anonymous <= 0 && proto_excess <= 0;
+  }
 };
 
 CensusDelta DiffCensus(const Census& baseline, const Census& now);
@@ -79,8 +84,10 @@ class CensusSource {
   uint32_t seq_ = 0;
 };
 
-// Parsers, exposed for tests with fixed inputs.
-Result<std::vector<SocketInfo>> ParseProcNetUnix(const std::string& text);
+// Parsers, exposed for tests with fixed inputs. Rows without an inode are counted in
+// `anonymous`, not listed.
+Result<std::vector<SocketInfo>> ParseProcNetUnix(const std::string& text,
+                                                 int64_t* anonymous = nullptr);
 Result<int64_t> ParseProtocolsUnixCount(const std::string& text);
 
 const char* CensusMethodName(CensusMethod m);

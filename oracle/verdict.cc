@@ -155,6 +155,12 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
         v.leftovers.push_back(std::move(l));
       }
     }
+    for (int64_t k = 0; k < d.new_anonymous; ++k) {
+      Leftover l;
+      l.what = "embryo (connection never accepted)";
+      l.where = "listed without an inode by /proc/net/unix; its listener is not known";
+      v.leftovers.push_back(std::move(l));
+    }
     if (d.proto_excess > 0) {
       Leftover l;
       l.what = "unix sockets outside the socket table";

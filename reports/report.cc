@@ -48,6 +48,7 @@ nlohmann::json CensusToJson(const Census& c) {
   }
   return {{"method", CensusMethodName(c.method)},
           {"proto_inuse", c.proto_inuse},
+          {"anonymous", c.anonymous},
           {"sockets", std::move(socks)}};
 }
 

@@ -247,7 +247,7 @@ class Parser {
 
   const Token& Next(Cursor& c, const char* what) {
     if (!c.More())
-      Fail(c.line, c.last.col + static_cast<uint32_t>(c.last.text.size()) + 1,
+      Fail(c.line, c.last.col + static_cast<uint32_t>(c.last.text.size()),
            fmt::format("expected {}", what));
     c.last = c.toks[c.i++];
     return c.last;

@@ -1,0 +1,324 @@
+// The census against known sockets, and each census layer firing on a real leftover
+// and staying silent on a clean namespace.
+#include <gtest/gtest.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <sched.h>
+
+#include <set>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/unique_fd.h"
+#include "oracle/census.h"
+#include "oracle/settle.h"
+#include "tests/test_util.h"
+
+namespace inflight {
+namespace {
+
+using testing::InFreshNetns;
+
+uint64_t Ino(int fd) {
+  struct stat st;
+  EXPECT_EQ(fstat(fd, &st), 0);
+  return st.st_ino;
+}
+
+sockaddr_un Abstract(const char* name, socklen_t& len) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path + 1, name, strlen(name));
+  len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + strlen(name));
+  return sun;
+}
+
+UniqueFd Listener(const char* name) {
+  UniqueFd l(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  socklen_t len;
+  sockaddr_un sun = Abstract(name, len);
+  EXPECT_EQ(bind(l.Get(), reinterpret_cast<sockaddr*>(&sun), len), 0);
+  EXPECT_EQ(listen(l.Get(), 8), 0);
+  return l;
+}
+
+UniqueFd ConnectTo(const char* name) {
+  UniqueFd c(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  socklen_t len;
+  sockaddr_un sun = Abstract(name, len);
+  EXPECT_EQ(connect(c.Get(), reinterpret_cast<sockaddr*>(&sun), len), 0) << strerror(errno);
+  return c;
+}
+
+void SendFds(int via, std::initializer_list<int> fds) {
+  char byte = 'x';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 8)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  memcpy(CMSG_DATA(c), fds.begin(), sizeof(int) * fds.size());
+  ASSERT_EQ(sendmsg(via, &msg, MSG_DONTWAIT), 1) << strerror(errno);
+}
+
+Census Take(CensusSource& src) {
+  auto c = src.Take();
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().Text());
+  return c.ok() ? *c : Census{};
+}
+
+std::set<uint64_t> Inodes(const Census& c) {
+  std::set<uint64_t> s;
+  for (const SocketInfo& i : c.sockets) s.insert(i.ino);
+  return s;
+}
+
+// Triggers the collector from the process's original namespace (the main thread's), so
+// the trigger's own short-lived garbage never shows in the namespace under test.
+void TriggerElsewhere() {
+  std::thread t([] {
+    UniqueFd home(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(home.Valid());
+    ASSERT_EQ(setns(home.Get(), CLONE_NEWNET), 0);
+    ASSERT_TRUE(TriggerCollector().ok());
+  });
+  t.join();
+}
+
+// Triggers the collector and polls until the delta against `baseline` is empty or the
+// deadline passes; returns the last delta.
+CensusDelta Settle(CensusSource& src, const Census& baseline, int64_t deadline_us) {
+  const int64_t end = NowMicros() + deadline_us;
+  CensusDelta d = DiffCensus(baseline, Take(src));
+  while (!d.Empty() && NowMicros() < end) {
+    TriggerElsewhere();
+    usleep(2000);
+    d = DiffCensus(baseline, Take(src));
+  }
+  return d;
+}
+
+TEST(Census, FreshNamespaceIsEmpty) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  InFreshNetns([] {
+    auto src = CensusSource::Open();
+    ASSERT_TRUE(src.ok()) << src.error().Text();
+    EXPECT_EQ(src->method(), CensusMethod::kSockDiag);
+    Census c = Take(*src);
+    EXPECT_TRUE(c.sockets.empty());
+    EXPECT_EQ(c.proto_inuse, 0);
+  });
+}
+
+TEST(Census, SeesAKnownSetOfSockets) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  InFreshNetns([] {
+    auto src = CensusSource::Open();
+    ASSERT_TRUE(src.ok());
+    const Census empty = Take(*src);
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    ASSERT_EQ(write(a.Get(), "abc", 3), 3);
+    UniqueFd x(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    socklen_t len;
+    sockaddr_un sun = Abstract("x", len);
+    ASSERT_EQ(bind(x.Get(), reinterpret_cast<sockaddr*>(&sun), len), 0);
+    UniqueFd l = Listener("l");
+    UniqueFd c = ConnectTo("l");
+
+    Census now = Take(*src);
+    EXPECT_EQ(Inodes(now), (std::set<uint64_t>{Ino(a.Get()), Ino(b.Get()), Ino(x.Get()),
+                                               Ino(l.Get()), Ino(c.Get())}));
+    const SocketInfo* sa = now.Find(Ino(a.Get()));
+    const SocketInfo* sb = now.Find(Ino(b.Get()));
+    const SocketInfo* sx = now.Find(Ino(x.Get()));
+    const SocketInfo* sl = now.Find(Ino(l.Get()));
+    ASSERT_TRUE(sa && sb && sx && sl);
+    EXPECT_EQ(sa->peer, Ino(b.Get()));
+    EXPECT_EQ(sb->peer, Ino(a.Get()));
+    EXPECT_EQ(sb->rqueue, 3u);
+    EXPECT_EQ(sa->type, SOCK_STREAM);
+    EXPECT_EQ(sx->type, SOCK_DGRAM);
+    EXPECT_EQ(sx->name, "@x");
+    EXPECT_TRUE(sl->listening);
+    EXPECT_FALSE(sa->listening);
+    EXPECT_EQ(sl->embryos, std::vector<uint64_t>{Ino(c.Get())});
+    EXPECT_EQ(now.proto_inuse, 6) << "five in the table and one embryo";
+
+    CensusDelta d = DiffCensus(empty, now);
+    EXPECT_EQ(d.new_sockets.size(), 5u);
+    ASSERT_EQ(d.new_embryos.size(), 1u);
+    EXPECT_EQ(d.new_embryos[0].listener, Ino(l.Get()));
+    EXPECT_EQ(d.proto_excess, 0);
+  });
+}
+
+TEST(Census, ProcFallbackSeesTheSameSockets) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  InFreshNetns([] {
+    auto diag = CensusSource::Open(true);
+    auto proc = CensusSource::Open(false);
+    ASSERT_TRUE(diag.ok() && proc.ok());
+    EXPECT_EQ(proc->method(), CensusMethod::kProcNetUnix);
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    UniqueFd l = Listener("fallback");
+    Census cd = Take(*diag), cp = Take(*proc);
+    EXPECT_EQ(Inodes(cd), Inodes(cp));
+    const SocketInfo* pl = cp.Find(Ino(l.Get()));
+    ASSERT_TRUE(pl);
+    EXPECT_TRUE(pl->listening);
+    EXPECT_EQ(pl->name, "@fallback");
+    EXPECT_EQ(cp.Find(Ino(a.Get()))->type, SOCK_SEQPACKET);
+  });
+}
+
+// Each layer, on a real leftover: socket x kept in flight in the queue of an embryo that
+// a holder (outside the "graph") never accepts; and on a clean namespace: a self-cycle
+// the collector must free.
+void LayerFiresAndStaysSilent(bool sock_diag) {
+  InFreshNetns([sock_diag] {
+    auto src = CensusSource::Open(sock_diag);
+    ASSERT_TRUE(src.ok());
+    UniqueFd holder = Listener("holder");
+    const Census baseline = Take(*src);
+
+    {  // Clean: a self-referencing pair, closed. Only the collector frees it.
+      int sv[2];
+      ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+      SendFds(sv[1], {sv[0]});
+      close(sv[0]);
+      close(sv[1]);
+      EXPECT_TRUE(Settle(*src, baseline, 2'000'000).Empty()) << "silent on a clean run";
+    }
+
+    uint64_t x_ino = 0;
+    {  // Leftover: x in flight in the embryo's queue.
+      UniqueFd x(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      x_ino = Ino(x.Get());
+      UniqueFd c = ConnectTo("holder");
+      SendFds(c.Get(), {x.Get()});
+    }
+    CensusDelta d = Settle(*src, baseline, 300'000);
+    ASSERT_FALSE(d.Empty()) << "fires on the leftover";
+    ASSERT_EQ(d.new_sockets.size(), 1u);
+    EXPECT_EQ(d.new_sockets[0].ino, x_ino);
+    if (sock_diag) {
+      ASSERT_EQ(d.new_embryos.size(), 1u);
+      EXPECT_EQ(d.new_embryos[0].added, std::vector<uint64_t>{0}) << "its connecting socket closed";
+      EXPECT_EQ(d.new_anonymous, 0);
+      EXPECT_EQ(d.proto_excess, 0);
+    } else {
+      EXPECT_TRUE(d.new_embryos.empty()) << "/proc/net/unix has no ICONS";
+      EXPECT_EQ(d.new_anonymous, 1) << "it lists the embryo without an inode";
+      EXPECT_EQ(d.proto_excess, 1) << "only the protocol count sees the closed connecting socket";
+    }
+    holder.Reset();  // releasing the holder frees everything it kept
+    Census after = Take(*src);
+    EXPECT_TRUE(after.sockets.empty());
+    EXPECT_EQ(after.proto_inuse, 0);
+  });
+}
+
+TEST(CensusLayer, SockDiagFiresOnALeftoverAndIsSilentWhenClean) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  LayerFiresAndStaysSilent(true);
+}
+
+TEST(CensusLayer, ProcNetUnixFiresOnALeftoverAndIsSilentWhenClean) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  LayerFiresAndStaysSilent(false);
+}
+
+// A dgram socket that is closed while another socket still has it as its peer is
+// alive outside the table: neither sock_diag nor /proc/net/unix lists it, and only the
+// per-namespace protocol count sees it.
+void ProtocolCountSeesWhatTheTableCannot(bool sock_diag) {
+  InFreshNetns([sock_diag] {
+    auto src = CensusSource::Open(sock_diag);
+    ASSERT_TRUE(src.ok());
+    ASSERT_TRUE(src->has_protocols());
+    UniqueFd y(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // the holder's
+    const Census baseline = Take(*src);
+    {
+      UniqueFd x(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      socklen_t len;
+      sockaddr_un sun = Abstract("peer", len);
+      ASSERT_EQ(bind(x.Get(), reinterpret_cast<sockaddr*>(&sun), len), 0);
+      ASSERT_EQ(connect(y.Get(), reinterpret_cast<sockaddr*>(&sun), len), 0);
+    }  // x closed: y still holds it as its peer
+    Census now = Take(*src);
+    EXPECT_EQ(Inodes(now), Inodes(baseline)) << "the table shows nothing new";
+    CensusDelta d = DiffCensus(baseline, now);
+    EXPECT_EQ(d.proto_excess, 1) << "fires";
+    EXPECT_FALSE(d.Empty());
+    y.Reset();  // frees x too
+    Census after = Take(*src);
+    Census empty;
+    empty.proto_inuse = 0;
+    EXPECT_TRUE(DiffCensus(empty, after).Empty()) << "silent once nothing is left";
+    EXPECT_EQ(after.proto_inuse, 0);
+  });
+}
+
+TEST(CensusLayer, ProtocolCountSeesWhatTheTableCannotWithSockDiag) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  ProtocolCountSeesWhatTheTableCannot(true);
+}
+
+TEST(CensusLayer, ProtocolCountSeesWhatTheTableCannotWithProcNetUnix) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  ProtocolCountSeesWhatTheTableCannot(false);
+}
+
+TEST(Census, ParsesProcNetUnix) {
+  const std::string text =
+      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+      "0000000000000000: 00000002 00000000 00010000 0001 01 7601 @inflight-hold\n"
+      "0000000000000000: 00000003 00000000 00000000 0002 03 7700\n"
+      "0000000000000000: 00000003 00000000 00000000 0005 03 7699 /run/x.sock\n"
+      "0000000000000000: 00000002 00000000 00000000 0001 03 0 @inflight-hold\n";
+  int64_t anonymous = -1;
+  auto s = ParseProcNetUnix(text, &anonymous);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(anonymous, 1) << "the embryo row has no inode";
+  ASSERT_EQ(s->size(), 3u);
+  EXPECT_EQ((*s)[0].ino, 7601u);
+  EXPECT_TRUE((*s)[0].listening);
+  EXPECT_EQ((*s)[0].name, "@inflight-hold");
+  EXPECT_EQ((*s)[1].ino, 7699u);  // sorted by inode
+  EXPECT_EQ((*s)[1].type, 5);
+  EXPECT_EQ((*s)[1].name, "/run/x.sock");
+  EXPECT_EQ((*s)[2].type, 2);
+  EXPECT_FALSE(ParseProcNetUnix("garbage\n").ok());
+  EXPECT_FALSE(ParseProcNetUnix("Num x\n0: 1 2\n").ok());
+}
+
+TEST(Census, ParsesProtocolsForBothUnixLines) {
+  const std::string text =
+      "protocol  size sockets  memory press maxhdr  slab module     cl co di\n"
+      "PACKET    1600      4      -1   NI       0   no   kernel      n  n  n\n"
+      "UNIX-STREAM 1152    3      -1   NI       0   yes  kernel      y  n  n\n"
+      "UNIX      1152      2      -1   NI       0   yes  kernel      y  n  n\n";
+  auto n = ParseProtocolsUnixCount(text);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 5);
+  EXPECT_FALSE(ParseProtocolsUnixCount("protocol size sockets\nTCP 1 2\n").ok());
+}
+
+}  // namespace
+}  // namespace inflight

@@ -1,0 +1,208 @@
+// The inflight command line end to end: exit statuses, error messages with positions,
+// the report, and interrupts that leave nothing behind.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "tests/test_util.h"
+
+extern char** environ;
+
+namespace inflight {
+namespace {
+
+using testing::CliPath;
+using testing::CorpusDir;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::TempDir;
+
+std::string Cli(const std::string& args) { return CliPath() + " " + args; }
+
+void WriteText(const std::string& path, const std::string& text) {
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_TRUE(f);
+  fputs(text.c_str(), f);
+  fclose(f);
+}
+
+TEST(Cli, HelpAnswers) {
+  auto r = RunCommand(Cli("--help"));
+  EXPECT_EQ(r.status, 0);
+  for (const char* word : {"check", "run", "selftest", "fmt", "Exit status"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+  r = RunCommand(Cli("run --help"));
+  EXPECT_EQ(r.status, 0);
+  for (const char* word : {"--repeat", "--seed", "--mode", "--timeout", "--settle", "--report"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+}
+
+TEST(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(RunCommand(Cli("")).status, 2);
+  EXPECT_EQ(RunCommand(Cli("frobnicate")).status, 2);
+  EXPECT_EQ(RunCommand(Cli("run")).status, 2);
+  auto r = RunCommand(Cli("run /nonexistent/path.scn"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("no such file or folder"), std::string::npos) << r.out;
+  TempDir d;
+  r = RunCommand(Cli("run " + CorpusDir() + "/controls --timeout soon --report " + d.path()));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--timeout takes a duration"), std::string::npos) << r.out;
+  r = RunCommand(Cli("run " + CorpusDir() + "/controls --mode sideways --report " + d.path()));
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST(Cli, MalformedScenarioNamesFileLineAndColumn) {
+  TempDir d;
+  const std::string f = d.path() + "/bad.scn";
+  WriteText(f, "scenario bad\n\np0: a b = socketpair stream\np0: send a [b] peek\n");
+  auto r = RunCommand(Cli("run " + f + " --report " + d.path() + "/out"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find(f + ":4:16: 'send' does not take 'peek'"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/out/report.json"))
+      << "nothing half-done is written for bad input";
+}
+
+TEST(Cli, UnwritableReportFolderExitsTwo) {
+  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls --report /proc/inflight-nope"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--report /proc/inflight-nope"), std::string::npos) << r.out;
+}
+
+TEST(Cli, FmtCheckAcceptsTheCorpus) {
+  auto r = RunCommand(Cli("fmt --check " + CorpusDir()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  TempDir d;
+  const std::string f = d.path() + "/loose.scn";
+  WriteText(f, "scenario   loose\n\np0:   m = memfd\n");
+  r = RunCommand(Cli("fmt --check " + f));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(RunCommand(Cli("fmt -w " + f)).status, 0);
+  EXPECT_EQ(ReadFile(f), "scenario loose\n\np0: m = memfd\n");
+}
+
+class CliKernel : public ::testing::Test {
+ protected:
+  void SetUp() override { INFLIGHT_REQUIRE_NAMESPACES(); }
+};
+
+TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
+  TempDir d;
+  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " +
+                          d.path()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("inflight run: CLEAN: 12 runs, 0 finding(s)"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
+  EXPECT_EQ(j["schema"], "inflight-report/1");
+  EXPECT_EQ(j["verdict"], "clean");
+  EXPECT_EQ(j["runs"].size(), 12u);
+  EXPECT_EQ(j["counts"]["clean"], 12);
+  EXPECT_FALSE(j["interrupted"].get<bool>());
+  EXPECT_FALSE(j["kernel"].get<std::string>().empty());
+  EXPECT_FALSE(j["layers"].empty());
+  for (const auto& run : j["runs"]) {
+    EXPECT_TRUE(run.contains("seed"));
+    EXPECT_TRUE(run.contains("mode"));
+    EXPECT_TRUE(run.contains("timings_us"));
+    EXPECT_TRUE(run["leftovers"].empty());
+  }
+}
+
+TEST_F(CliKernel, PlantedLeakExitsOneAndNamesTheLeftovers) {
+  TempDir d;
+  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls/hold_socket.scn --hold inflight-hold "
+                          "--settle 100ms -q --report " + d.path()));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("leak: control_hold_socket"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("leftover: dgram socket 'x'"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
+  EXPECT_EQ(j["verdict"], "leak");
+  EXPECT_EQ(j["runs"][0]["leftovers"][0]["object"], "x");
+  EXPECT_TRUE(j["runs"][0].contains("scenario_text"));
+}
+
+TEST_F(CliKernel, SelftestPasses) {
+  auto r = RunCommand(Cli("selftest -q"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("PASSED"), std::string::npos) << r.out;
+}
+
+// Starts the CLI with output to a file; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+// Waits for `pid`, then for every orphan that was reparented to us (we are a subreaper):
+// returns the CLI's exit status; fails the test if any descendant outlives 10 s.
+int WaitForAll(pid_t pid) {
+  int status = -1;
+  const int64_t end = NowMicros() + 10'000'000;
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (p < 0 && errno == ECHILD) break;
+    if (p == 0) {
+      if (NowMicros() > end) {
+        ADD_FAILURE() << "processes left behind: "
+                      << ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
+        kill(0, 0);
+        break;
+      }
+      usleep(10'000);
+    }
+  }
+  return status;
+}
+
+void InterruptMidRun(int sig) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  TempDir d;
+  const std::string f = d.path() + "/slow.scn";
+  WriteText(f, "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
+               "p1: sleep 400\np0: sleep 400\n");
+  pid_t pid = Spawn({CliPath(), "run", f, "-n", "200", "-j", "2", "--report", d.path() + "/out"},
+                    d.path() + "/log");
+  // Let it get going: the report folder exists and runs have finished.
+  usleep(1'500'000);
+  ASSERT_EQ(kill(pid, sig), 0);
+  const int status = WaitForAll(pid);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  const std::string log = ReadFile(d.path() + "/log");
+  if (sig == SIGKILL) {
+    EXPECT_EQ(status, 128 + SIGKILL);
+    return;
+  }
+  EXPECT_EQ(status, 130) << log;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_GT(j["runs"].size(), 0u) << "finished runs are kept";
+  EXPECT_LT(j["runs"].size(), 200u);
+  EXPECT_NE(log.find("INTERRUPTED"), std::string::npos) << log;
+  for (auto& e : std::filesystem::directory_iterator(d.path() + "/out"))
+    EXPECT_EQ(e.path().filename(), "report.json") << "no temporary file is left";
+}
+
+TEST_F(CliKernel, SigintMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGINT); }
+TEST_F(CliKernel, SigtermMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGTERM); }
+TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) { InterruptMidRun(SIGKILL); }
+
+}  // namespace
+}  // namespace inflight

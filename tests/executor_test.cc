@@ -1,0 +1,269 @@
+// The sandbox and graph executor end to end, through the same SandboxPool the CLI uses:
+// planted leaks are named, clean graphs are clean, lockstep replays exactly, hung graphs
+// are killed, and nothing is left behind.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <set>
+
+#include "base/clock.h"
+#include "executor/client.h"
+#include "oracle/verdict.h"
+#include "scenario/text.h"
+#include "tests/test_util.h"
+
+namespace inflight {
+namespace {
+
+using testing::CorpusDir;
+using testing::ReadFile;
+
+PoolOptions Options(std::string hold = "", bool sock_diag = true) {
+  PoolOptions p;
+  p.jobs = 1;
+  p.slots = 4;
+  p.sandbox_path = testing::SandboxPath();
+  p.hold_addr = std::move(hold);
+  p.use_sock_diag = sock_diag;
+  return p;
+}
+
+struct Ran {
+  RunResult result;
+  Verdict verdict;
+};
+
+Ran RunText(SandboxPool& pool, const std::string& text, RunOptions opt = {}) {
+  static uint64_t next_id = 1;
+  Scenario s = ParseScenario(text);
+  RunRequest req;
+  req.id = next_id++;
+  req.opt = opt;
+  req.scenario_text = PrintScenario(s);
+  pool.Submit(req);
+  auto r = pool.Next(60'000);
+  EXPECT_TRUE(r.has_value()) << "no result within 60 s";
+  Ran out;
+  if (!r) return out;
+  EXPECT_EQ(r->id, req.id);
+  out.result = std::move(*r);
+  out.verdict = Rule(s, opt, out.result);
+  return out;
+}
+
+std::set<std::string> NamedLeftovers(const Verdict& v, int* embryos) {
+  std::set<std::string> names;
+  *embryos = 0;
+  for (const Leftover& l : v.leftovers) {
+    if (!l.object.empty()) names.insert(l.object);
+    if (l.what.rfind("embryo", 0) == 0) ++*embryos;
+  }
+  return names;
+}
+
+class Executor : public ::testing::Test {
+ protected:
+  void SetUp() override { INFLIGHT_REQUIRE_NAMESPACES(); }
+};
+
+TEST_F(Executor, PlantedLeakIsNamedExactlyInBothModes) {
+  SandboxPool pool(Options("inflight-hold"));
+  pool.Start();
+  const std::string socket_text = ReadFile(CorpusDir() + "/controls/hold_socket.scn");
+  const std::string cycle_text = ReadFile(CorpusDir() + "/controls/hold_cycle.scn");
+  RunOptions opt;
+  opt.settle_ms = 200;
+  for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
+    opt.mode = mode;
+    SCOPED_TRACE(RunModeName(mode));
+    int embryos = 0;
+    Ran one = RunText(pool, socket_text, opt);
+    ASSERT_EQ(one.verdict.kind, VerdictKind::kLeak) << one.verdict.summary;
+    EXPECT_EQ(NamedLeftovers(one.verdict, &embryos), std::set<std::string>{"x"});
+    EXPECT_EQ(embryos, 1);
+    EXPECT_EQ(one.verdict.leftovers.size(), 2u);
+    EXPECT_EQ(one.result.settle_triggers, 2) << "ruled only after the second trigger";
+    Ran cyc = RunText(pool, cycle_text, opt);
+    ASSERT_EQ(cyc.verdict.kind, VerdictKind::kLeak) << cyc.verdict.summary;
+    EXPECT_EQ(NamedLeftovers(cyc.verdict, &embryos), (std::set<std::string>{"a", "b"}));
+    EXPECT_EQ(embryos, 1);
+  }
+}
+
+TEST_F(Executor, SameGraphsWithoutTheHolderAreClean) {
+  SandboxPool pool(Options());
+  pool.Start();
+  for (const char* f : {"/controls/hold_socket.scn", "/controls/hold_cycle.scn"}) {
+    for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
+      RunOptions opt;
+      opt.mode = mode;
+      Ran r = RunText(pool, ReadFile(CorpusDir() + f), opt);
+      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean) << f << ": " << r.verdict.summary;
+    }
+  }
+  // The cycle is garbage only the collector frees: it must settle, not be clean at once.
+  Ran r = RunText(pool, ReadFile(CorpusDir() + "/controls/hold_cycle.scn"));
+  EXPECT_EQ(r.result.settle, SettleResult::kCleanSettled);
+  EXPECT_GE(r.result.settle_triggers, 1);
+}
+
+TEST_F(Executor, ProcFallbackStillSeesThePlantedLeak) {
+  SandboxPool pool(Options("inflight-hold", /*sock_diag=*/false));
+  pool.Start();
+  EXPECT_EQ(pool.hello().census_method, "proc_net_unix");
+  RunOptions opt;
+  opt.settle_ms = 200;
+  Ran r = RunText(pool, ReadFile(CorpusDir() + "/controls/hold_socket.scn"), opt);
+  ASSERT_EQ(r.verdict.kind, VerdictKind::kLeak);
+  int embryos = 0;
+  EXPECT_EQ(NamedLeftovers(r.verdict, &embryos), std::set<std::string>{"x"});
+}
+
+const char* kBusy = R"(scenario busy
+about Many kinds of outcome, for replay.
+
+p0: a b = socketpair stream
+p0: d e = socketpair dgram
+p0: fork p1
+p1: send a [d e b] cmsgs=2
+p0: x y z = recv b max=8
+p0: w = recv b expect=EAGAIN
+p1: send d [a*5]
+p0: v = recv e ctrunc=2
+p0: r w2 = pipe
+p0: send a [r w2 x] expect=ok
+p1: k = recv b peek
+p1: exit
+p0: close a
+p0: s = socket stream
+p0: connect s @nobody expect=ECONNREFUSED
+)";
+
+TEST_F(Executor, LockstepReplaysExactly) {
+  SandboxPool pool(Options());
+  pool.Start();
+  Ran first = RunText(pool, kBusy);
+  ASSERT_EQ(first.verdict.kind, VerdictKind::kClean) << first.verdict.summary;
+  const auto& a = first.result.actions;
+  ASSERT_EQ(a.size(), 15u);
+  EXPECT_EQ(a[4].fds, 3u) << "d, e, b received";
+  EXPECT_EQ(a[5].status, ActionStatus::kFailed);
+  EXPECT_EQ(a[7].fds, 2u) << "ctrunc=2 installs two of five";
+  EXPECT_NE(a[7].msg_flags & MSG_CTRUNC, 0u);
+  EXPECT_EQ(a[10].fds, 3u) << "peek installs copies";
+  for (int rep = 0; rep < 5; ++rep) {
+    Ran again = RunText(pool, kBusy);
+    ASSERT_EQ(again.result.actions.size(), a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(again.result.actions[i].status, a[i].status);
+      EXPECT_EQ(again.result.actions[i].err, a[i].err);
+      EXPECT_EQ(again.result.actions[i].fds, a[i].fds);
+      EXPECT_EQ(again.result.actions[i].msg_flags, a[i].msg_flags);
+      if (i != 2) EXPECT_EQ(again.result.actions[i].ret, a[i].ret);  // 2 is fork: a pid
+    }
+  }
+}
+
+TEST_F(Executor, WrongExpectationIsASemanticFault) {
+  SandboxPool pool(Options());
+  pool.Start();
+  Ran r = RunText(pool,
+                  "scenario wrong\n\np0: a b = socketpair stream\n"
+                  "p0: x = recv a expect=ok\n");
+  ASSERT_EQ(r.verdict.kind, VerdictKind::kFault) << r.verdict.summary;
+  EXPECT_NE(r.verdict.faults[0].find("expected success, got EAGAIN"), std::string::npos);
+}
+
+TEST_F(Executor, UnboundOperandIsSkippedNotFailed) {
+  SandboxPool pool(Options());
+  pool.Start();
+  Ran r = RunText(pool,
+                  "scenario skip\n\np0: a b = socketpair stream\n"
+                  "p0: x = recv b\np0: send a [x]\np0: close x\n");
+  ASSERT_EQ(r.verdict.kind, VerdictKind::kClean);
+  EXPECT_EQ(r.result.actions[1].status, ActionStatus::kFailed);
+  EXPECT_EQ(r.result.actions[2].status, ActionStatus::kSkipped);
+  EXPECT_EQ(r.result.actions[3].status, ActionStatus::kSkipped);
+}
+
+TEST_F(Executor, WatchdogKillsAHungGraphAndTheSandboxGoesOn) {
+  SandboxPool pool(Options());
+  pool.Start();
+  RunOptions opt;
+  opt.timeout_ms = 300;
+  const int64_t t0 = NowMicros();
+  Ran r = RunText(pool,
+                  "scenario stuck\n\np0: fork p1\np1: a b = socketpair stream\n"
+                  "p1: sleep 10000\np0: sleep 10000\n",
+                  opt);
+  const int64_t took = NowMicros() - t0;
+  ASSERT_EQ(r.verdict.kind, VerdictKind::kHang) << r.verdict.summary;
+  EXPECT_LT(took, 5'000'000) << "the watchdog, not the sleeps, ended it";
+  EXPECT_NE(r.result.error.find("sleep 10000"), std::string::npos) << r.result.error;
+  for (const ProcOutcome& p : r.result.procs) EXPECT_EQ(p.end, ProcEnd::kKilledByWatchdog);
+  Ran after = RunText(pool, "scenario next\n\np0: a b = socketpair stream\n");
+  EXPECT_EQ(after.verdict.kind, VerdictKind::kClean) << after.verdict.summary;
+}
+
+TEST_F(Executor, KilledProcessesAreExpectedInBothModes) {
+  SandboxPool pool(Options());
+  pool.Start();
+  // Lockstep: the kill is a step; the victim is dead before the next step runs.
+  Ran ls = RunText(pool,
+                   "scenario killer\n\np0: a b = socketpair stream\np0: fork p1\n"
+                   "p1: send a [a b]\np0: kill p1\np0: close a\np0: close b\n");
+  EXPECT_EQ(ls.verdict.kind, VerdictKind::kClean) << ls.verdict.summary;
+  ASSERT_EQ(ls.result.procs.size(), 2u);
+  EXPECT_EQ(ls.result.procs[1].end, ProcEnd::kKilledByScenario);
+  // Free-run: the kill races the victim's sleep and cuts it short.
+  RunOptions opt;
+  opt.mode = RunMode::kFree;
+  Ran fr = RunText(pool,
+                   "scenario killer\n\np0: a b = socketpair stream\np0: fork p1\n"
+                   "p1: send a [a b]\np1: sleep 5000\np0: sleep 50\np0: kill p1\n",
+                   opt);
+  EXPECT_EQ(fr.verdict.kind, VerdictKind::kClean) << fr.verdict.summary;
+  ASSERT_EQ(fr.result.procs.size(), 2u);
+  EXPECT_EQ(fr.result.procs[1].end, ProcEnd::kKilledByScenario);
+  EXPECT_LT(fr.result.exec_us, 4'000'000) << "the kill cut the sleep short";
+}
+
+TEST_F(Executor, BadRequestsAreErrorsNotCrashes) {
+  SandboxPool pool(Options());
+  pool.Start();
+  RunRequest req;
+  req.id = 999;
+  req.scenario_text = "this is not a scenario";
+  pool.Submit(req);
+  auto r = pool.Next(30'000);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, RunStatus::kSetupError);
+  Ran after = RunText(pool, "scenario fine\n\np0: m = memfd\n");
+  EXPECT_EQ(after.verdict.kind, VerdictKind::kClean);
+}
+
+TEST_F(Executor, NothingIsLeftBehind) {
+  const int fds_before = testing::CountOpenFds();
+  const std::string mounts_before = ReadFile("/proc/self/mountinfo");
+  {
+    SandboxPool pool(Options());
+    pool.Start();
+    RunOptions opt;
+    opt.mode = RunMode::kFree;
+    for (int i = 0; i < 10; ++i) {
+      Ran r = RunText(pool, ReadFile(CorpusDir() + "/controls/hold_cycle.scn"), opt);
+      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean);
+    }
+  }
+  EXPECT_EQ(testing::CountOpenFds(), fds_before) << "no descriptor of ours stays open";
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo"), mounts_before) << "no mount escapes";
+  // No process of ours remains: every child of this test process is gone.
+  const std::string children =
+      ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
+  EXPECT_EQ(children, "") << "children left: " << children;
+}
+
+}  // namespace
+}  // namespace inflight

@@ -1,0 +1,106 @@
+// Helpers shared by the test suites: paths of the built binaries and the corpus,
+// namespaces for kernel-facing tests, temporary folders, running the CLI.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace inflight::testing {
+
+inline std::string CorpusDir() { return std::string(INFLIGHT_SOURCE_DIR) + "/corpus"; }
+inline std::string SandboxPath() { return INFLIGHT_SANDBOX_PATH; }
+inline std::string CliPath() { return INFLIGHT_CLI_PATH; }
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Why kernel-facing tests cannot run here, or "" when they can: they need a private
+// network namespace (root, or an unprivileged user namespace).
+inline std::string NamespaceSkipReason() {
+  static const std::string reason = [] {
+    std::string why;
+    std::thread t([&] {
+      if (unshare(CLONE_NEWNET) != 0)
+        why = std::string("cannot create a network namespace: ") + strerror(errno) +
+              " (needs root or unprivileged user namespaces)";
+    });
+    t.join();
+    return why;
+  }();
+  return reason;
+}
+
+#define INFLIGHT_REQUIRE_NAMESPACES()                                      \
+  do {                                                                     \
+    const std::string why_ = ::inflight::testing::NamespaceSkipReason();   \
+    if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;                \
+  } while (0)
+
+// Runs `body` on a thread of its own in a fresh network namespace (namespaces are per
+// thread, so the rest of the test process is untouched). Fails the test if it cannot.
+inline void InFreshNetns(const std::function<void()>& body) {
+  std::thread t([&] {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
+    body();
+  });
+  t.join();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/inflight-test.XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int status = -1;  // exit status, or 128+signal
+  std::string out;  // stdout and stderr together
+};
+
+// Runs a shell command line and captures its output.
+inline CommandResult RunCommand(const std::string& cmdline) {
+  CommandResult r;
+  FILE* p = popen((cmdline + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+// Number of open descriptors of this process.
+inline int CountOpenFds() {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n - 1;  // the iterator's own
+}
+
+}  // namespace inflight::testing
