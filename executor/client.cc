@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/process/args.hpp>
@@ -41,6 +42,26 @@ struct SandboxPool::Sandbox {
 };
 
 constexpr int kMaxRestarts = 5;
+
+namespace {
+
+// Boost.Process 1.74's terminate() only polls once with WNOHANG and then believes the
+// child gone, leaving a zombie (or a live process) behind; kill and reap it ourselves.
+// Returns the exit status as waitpid(2) gives it, or -1.
+int KillAndReap(bp::child& child) {
+  if (!child.valid()) return -1;
+  const pid_t pid = child.id();
+  child.detach();
+  if (pid <= 0) return -1;
+  kill(pid, SIGKILL);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return st;
+}
+
+}  // namespace
 
 std::string DefaultSandboxPath() {
   if (const char* env = getenv("INFLIGHT_SANDBOX"); env && *env) return env;
@@ -157,10 +178,8 @@ void SandboxPool::Dispatch() {
 void SandboxPool::OnDeath(Sandbox& sb, const std::string& why) {
   if (!sb.alive) return;
   sb.alive = false;
-  if (sb.child.valid() && sb.child.running()) sb.child.terminate();
-  std::error_code ec;
-  sb.child.wait(ec);
-  const int status = sb.child.valid() ? sb.child.exit_code() : -1;
+  const int st = KillAndReap(sb.child);
+  const int status = st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   sb.to.Reset();
   sb.from.Reset();
   LogWarn("sandbox {} died ({}, status {}); {} unanswered run(s)", sb.index, why, status,
@@ -286,9 +305,7 @@ std::optional<RunResult> SandboxPool::Next(int timeout_ms) {
 void SandboxPool::Stop() {
   for (auto& sb : sandboxes_) {
     sb->alive = false;
-    std::error_code ec;
-    if (sb->child.valid() && sb->child.running(ec)) sb->child.terminate(ec);
-    if (sb->child.valid()) sb->child.wait(ec);
+    KillAndReap(sb->child);
     sb->to.Reset();
     sb->from.Reset();
   }

@@ -286,28 +286,45 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     Emit(res);
     return false;
   }
-  auto census = slot.census->Take();
-  if (!census) {
+  Census census;
+  auto clean = CheckSlot(slot, census);
+  if (!clean) {
     res.status = RunStatus::kSetupError;
-    res.error = "census: " + census.error().Text();
+    res.error = "census: " + clean.error().Text();
     Emit(res);
     RetireSlot(slot);
     return !fatal_;
   }
-  if (DiffCensus(slot.baseline, *census).Empty()) {
+  if (*clean) {
     res.settle = SettleResult::kCleanAtOnce;
-    res.census = std::move(*census);
+    res.census = std::move(census);
     Emit(res);
     return true;
   }
   SettleOptions so;
   so.deadline_us = static_cast<int64_t>(req.opt.settle_ms) * 1000;
   so.final_window_us = std::max<int64_t>(so.deadline_us / 8, 50'000);
+  so.trigger = [this](int64_t since) {
+    if (last_trigger_us_ > since) return;  // one made after this garbage serves it too
+    (void)TriggerCollector();
+    last_trigger_us_ = NowMicros();
+  };
   slot.settler = Settler(so);
   slot.pending = std::move(res);
   slot.state = Slot::State::kSettling;
-  slot.settler.Start(NowMicros());
+  slot.settler.Start(NowMicros(), t1);
   return true;
+}
+
+Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census) {
+  // The table first: while it differs, the protocol counts (twice its cost) cannot
+  // make the slot clean, so they are read only to confirm a clean table.
+  auto table = slot.census->Take(/*with_protocols=*/false);
+  if (!table) return table.error();
+  census = std::move(*table);
+  if (!DiffCensus(slot.baseline, census).Empty()) return false;
+  if (auto s = slot.census->AddProtocols(census); !s) return s.error();
+  return DiffCensus(slot.baseline, census).Empty();
 }
 
 void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now) {
@@ -326,23 +343,24 @@ void Sandbox::ServiceSettling(int64_t now) {
   for (auto& sp : slots_) {
     Slot& slot = *sp;
     if (slot.state != Slot::State::kSettling || now < slot.settler.NextPollAt()) continue;
-    auto census = slot.census->Take();
-    if (!census) {
+    Census census;
+    auto clean = CheckSlot(slot, census);
+    if (!clean) {
       slot.pending.status = RunStatus::kSetupError;
-      slot.pending.error = "census while settling: " + census.error().Text();
+      slot.pending.error = "census while settling: " + clean.error().Text();
       Finish(slot, SettleResult::kNotChecked, Census{}, now);
       RetireSlot(slot);
       continue;
     }
-    const bool clean = DiffCensus(slot.baseline, *census).Empty();
-    switch (slot.settler.OnCensus(clean, NowMicros())) {
+    switch (slot.settler.OnCensus(*clean, NowMicros())) {
       case Settler::Outcome::kPending:
         break;
       case Settler::Outcome::kClean:
-        Finish(slot, SettleResult::kCleanSettled, std::move(*census), NowMicros());
+        Finish(slot, SettleResult::kCleanSettled, std::move(census), NowMicros());
         break;
       case Settler::Outcome::kLeak:
-        Finish(slot, SettleResult::kDirty, std::move(*census), NowMicros());
+        if (census.proto_inuse < 0) (void)slot.census->AddProtocols(census);  // for the record
+        Finish(slot, SettleResult::kDirty, std::move(census), NowMicros());
         RetireSlot(slot);
         break;
     }

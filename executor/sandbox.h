@@ -69,6 +69,8 @@ class Sandbox {
   // settling. Returns false if the sandbox cannot continue.
   bool RunOne(const RunRequest& req, Slot& slot);
   void ServiceSettling(int64_t now);
+  // Takes the slot's census into `census`; true when it is back to the baseline.
+  Result<bool> CheckSlot(Slot& slot, Census& census);
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
   bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
@@ -80,6 +82,7 @@ class Sandbox {
   std::unique_ptr<Graph> graph_;
   int out_fd_ = -1;
   bool fatal_ = false;
+  int64_t last_trigger_us_ = 0;
 };
 
 }  // namespace inflight

@@ -136,15 +136,19 @@ Result<CensusSource> CensusSource::Open(bool allow_sock_diag) {
   return src;
 }
 
-Result<Census> CensusSource::Take() {
+Result<Census> CensusSource::Take(bool with_protocols) {
   Result<Census> c = diag_.Valid() ? TakeSockDiag() : TakeProcNetUnix();
-  if (!c) return c;
-  if (protocols_.Valid()) {
-    auto n = ProtoInuse();
-    if (!n) return n.error();
-    c->proto_inuse = *n;
-  }
+  if (!c || !with_protocols) return c;
+  if (auto s = AddProtocols(*c); !s) return s.error();
   return c;
+}
+
+Status CensusSource::AddProtocols(Census& c) {
+  if (!protocols_.Valid()) return {};
+  auto n = ProtoInuse();
+  if (!n) return n.error();
+  c.proto_inuse = *n;
+  return {};
 }
 
 Result<Census> CensusSource::TakeSockDiag() {

@@ -67,7 +67,11 @@ class CensusSource {
   // Fails only when neither sock_diag nor /proc/self/net/unix can be used.
   static Result<CensusSource> Open(bool allow_sock_diag = true);
 
-  Result<Census> Take();
+  // The table, and the protocol counts unless `with_protocols` is false (they cost
+  // about twice the table; proto_inuse is then -1 and DiffCensus skips that check).
+  Result<Census> Take(bool with_protocols = true);
+  // Adds the protocol counts to a census taken without them.
+  Status AddProtocols(Census& c);
 
   CensusMethod method() const { return diag_.Valid() ? CensusMethod::kSockDiag
                                                      : CensusMethod::kProcNetUnix; }

@@ -35,19 +35,20 @@ Status TriggerCollector() {
   return {};  // both closed here; b's release schedules the collector
 }
 
-void Settler::Start(int64_t now) {
+void Settler::Start(int64_t now, int64_t garbage_since) {
   started_ = now;
   gap_ = opt_.first_gap_us;
   second_phase_ = false;
   polls_ = 0;
   triggers_ = 0;
-  Trigger();
+  Trigger(garbage_since);
+  last_trigger_ = now;
   next_at_ = now + gap_;
 }
 
-void Settler::Trigger() {
+void Settler::Trigger(int64_t since) {
   ++triggers_;
-  (void)TriggerCollector();  // best effort: a failed trigger only makes settling slower
+  opt_.trigger(since);  // best effort: a failed trigger only makes settling slower
 }
 
 Settler::Outcome Settler::OnCensus(bool clean, int64_t now) {
@@ -55,10 +56,14 @@ Settler::Outcome Settler::OnCensus(bool clean, int64_t now) {
   if (clean) return Outcome::kClean;
   if (!second_phase_ && now >= started_ + opt_.deadline_us) {
     second_phase_ = true;
-    Trigger();
+    Trigger(now);
+    last_trigger_ = now;
     gap_ = opt_.first_gap_us;
   } else if (second_phase_ && now >= started_ + opt_.deadline_us + opt_.final_window_us) {
     return Outcome::kLeak;
+  } else if (now - last_trigger_ >= opt_.retrigger_us) {
+    Trigger(now);
+    last_trigger_ = now;
   }
   gap_ = std::min(gap_ * 2, opt_.max_gap_us);
   next_at_ = now + gap_;

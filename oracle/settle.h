@@ -9,17 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "base/result.h"
 
 namespace inflight {
-
-struct SettleOptions {
-  int64_t deadline_us = 2'000'000;   // from the first dirty census to the second trigger
-  int64_t final_window_us = 250'000; // polling after the second trigger
-  int64_t first_gap_us = 100;        // first poll after the first trigger
-  int64_t max_gap_us = 20'000;       // backoff cap
-};
 
 // Makes the kernel run its AF_UNIX collector soon: a socket pair whose one end carries
 // itself, then both closed. Closing a unix socket while anything is in flight schedules
@@ -27,14 +21,28 @@ struct SettleOptions {
 // Run it outside any scenario's namespace so the trigger never shows in a census.
 Status TriggerCollector();
 
+struct SettleOptions {
+  int64_t deadline_us = 2'000'000;   // from the first dirty census to the second trigger
+  int64_t final_window_us = 250'000; // polling after the second trigger
+  int64_t first_gap_us = 1'000;      // first poll after the first trigger
+  int64_t max_gap_us = 20'000;       // backoff cap
+  int64_t retrigger_us = 50'000;     // trigger again while dirty this often, in case a
+                                     // collection already running missed our garbage
+  // Makes the collector run at some point after `since` (a monotonic time in us). The
+  // collector is global, so one trigger serves every slot whose garbage is older; a
+  // sandbox settling many slots passes one that skips redundant triggers.
+  std::function<void(int64_t since)> trigger = [](int64_t) { (void)TriggerCollector(); };
+};
+
 class Settler {
  public:
   enum class Outcome { kPending, kClean, kLeak };
 
   explicit Settler(SettleOptions opt = {}) : opt_(opt) {}
 
-  // The census right after the graph was found dirty at `now`; triggers the collector.
-  void Start(int64_t now);
+  // The census right after the graph was found dirty at `now`; triggers the collector
+  // unless one was triggered after `garbage_since` (when the graph ended).
+  void Start(int64_t now, int64_t garbage_since);
   int64_t NextPollAt() const { return next_at_; }
   // Report one census taken at `now`. May trigger the collector again.
   Outcome OnCensus(bool clean, int64_t now);
@@ -44,12 +52,13 @@ class Settler {
   int64_t started_at() const { return started_; }
 
  private:
-  void Trigger();
+  void Trigger(int64_t since);
 
   SettleOptions opt_;
   int64_t started_ = 0;
   int64_t next_at_ = 0;
   int64_t gap_ = 0;
+  int64_t last_trigger_ = 0;
   bool second_phase_ = false;
   int polls_ = 0;
   int triggers_ = 0;

@@ -83,7 +83,7 @@ TEST_F(Executor, PlantedLeakIsNamedExactlyInBothModes) {
     EXPECT_EQ(NamedLeftovers(one.verdict, &embryos), std::set<std::string>{"x"});
     EXPECT_EQ(embryos, 1);
     EXPECT_EQ(one.verdict.leftovers.size(), 2u);
-    EXPECT_EQ(one.result.settle_triggers, 2) << "ruled only after the second trigger";
+    EXPECT_GE(one.result.settle_triggers, 2) << "ruled only after a second trigger";
     Ran cyc = RunText(pool, cycle_text, opt);
     ASSERT_EQ(cyc.verdict.kind, VerdictKind::kLeak) << cyc.verdict.summary;
     EXPECT_EQ(NamedLeftovers(cyc.verdict, &embryos), (std::set<std::string>{"a", "b"}));
@@ -262,7 +262,13 @@ TEST_F(Executor, NothingIsLeftBehind) {
   // No process of ours remains: every child of this test process is gone.
   const std::string children =
       ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
-  EXPECT_EQ(children, "") << "children left: " << children;
+  std::string detail;
+  for (std::istringstream in(children); in;) {
+    std::string pid;
+    in >> pid;
+    if (!pid.empty()) detail += ReadFile("/proc/" + pid + "/stat") + "\n";
+  }
+  EXPECT_EQ(children, "") << "children left: " << detail;
 }
 
 }  // namespace
