@@ -64,7 +64,7 @@ int RunSession::Finish(bool print_table) {
                         : worst == VerdictKind::kError ? "ERROR"
                         : findings ? "FINDINGS"
                                    : "CLEAN";
-  fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.1f} s; "
+  fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.2f} s; "
              "report: {}/report.json\n",
              report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
              report_.sandbox.kernel, report_.duration_s, dir_);

@@ -84,6 +84,8 @@ void DescribeLayers(const Hello& h, Report& report) {
   report.layers.push_back(h.census_method == "sock_diag"
                               ? "socket census (sock_diag, per network namespace)"
                               : "socket census (/proc/net/unix fallback: no peers, no embryos)");
+  if (h.user_namespace)
+    report.layers.push_back("unprivileged: namespaces inside a user namespace");
   if (h.protocols_check)
     report.layers.push_back("socket count cross-check (/proc/net/protocols, per namespace)");
   else

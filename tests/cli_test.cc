@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
@@ -131,6 +132,24 @@ TEST_F(CliKernel, SelftestPasses) {
   auto r = RunCommand(Cli("selftest -q"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("PASSED"), std::string::npos) << r.out;
+}
+
+TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
+  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
+  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
+  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
+    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  TempDir d;
+  chmod(d.path().c_str(), 0777);
+  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                      Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() +
+                          "/out"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_TRUE(j["user_namespace"].get<bool>());
+  EXPECT_EQ(j["verdict"], "clean");
+  r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " + Cli("selftest -q"));
+  EXPECT_EQ(r.status, 0) << "the oracle still sees planted leaks unprivileged: " << r.out;
 }
 
 // Starts the CLI with output to a file; returns its pid.
