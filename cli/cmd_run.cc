@@ -73,6 +73,7 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) 
     uint32_t repeat = 1;
     uint64_t seed = 1;
     std::string mode = "lockstep";
+    bool report_all = false;
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
@@ -92,6 +93,9 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) 
                   "processes race (seeded jitter); both")
       ->capture_default_str();
   AddCommonRunOptions(cmd, args->common, "inflight-report");
+  cmd->add_flag("--report-all", args->report_all,
+                "Full records in report.json for clean runs too: every action's outcome "
+                "(errno, descriptors received, flags), how each process ended, the census");
   cmd->add_option("--hold", args->common.hold,
                   "Positive control: every slot gets a listener at @ADDR, outside the "
                   "scenarios, that never accepts; what scenarios send to its embryos stays in "
@@ -108,7 +112,7 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) 
             auto files = LoadScenarios(args->paths);
             RunSession session("run", argv, args->common);
             session.Start(MakePoolOptions(args->common));
-            RunnerUi ui{!args->common.quiet && !Interrupted(), "run"};
+            RunnerUi ui{!args->common.quiet && !Interrupted(), "run", args->report_all};
             RunScenarios(session.pool(), files, plan, ui, session.report());
             return session.Finish(true);
           }};

@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <map>
+
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/exit_codes.h"
@@ -46,16 +48,29 @@ int RunSession::Finish(bool print_table) {
     return kExitInternal;
   }
   if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_));
+  // Findings grouped by scenario and verdict: how often, and one example in full.
+  std::map<std::pair<std::string, VerdictKind>, std::vector<const RunRecord*>> groups;
+  std::map<std::string, std::map<RunMode, size_t>> runs_per_mode;
   for (const RunRecord& r : report_.runs) {
-    if (r.verdict.kind == VerdictKind::kClean) continue;
-    fmt::print("{}: {} ({} seed {}): {}\n", VerdictName(r.verdict.kind), r.scenario,
-               RunModeName(r.mode), r.seed, r.verdict.summary);
-    for (const Leftover& l : r.verdict.leftovers)
+    ++runs_per_mode[r.scenario][r.mode];
+    if (r.verdict.kind != VerdictKind::kClean) groups[{r.scenario, r.verdict.kind}].push_back(&r);
+  }
+  for (const auto& [key, recs] : groups) {
+    std::map<RunMode, size_t> hits;
+    for (const RunRecord* r : recs) ++hits[r->mode];
+    std::string how;
+    for (const auto& [mode, n] : hits)
+      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n,
+                         runs_per_mode[key.first][mode], RunModeName(mode));
+    const RunRecord& ex = *recs.front();
+    fmt::print("{}: {} ({} runs): e.g. {} seed {}: {}\n", VerdictName(key.second), key.first, how,
+               RunModeName(ex.mode), ex.seed, ex.verdict.summary);
+    for (const Leftover& l : ex.verdict.leftovers)
       fmt::print("    leftover: {}{}{}{}\n", l.what,
                  l.object.empty() ? "" : fmt::format(" '{}'", l.object),
                  l.ino ? fmt::format(" ino {}", l.ino) : "",
                  l.where.empty() ? "" : ", " + l.where);
-    for (const std::string& f : r.verdict.faults) fmt::print("    fault: {}\n", f);
+    for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
   }
   const auto counts = report_.Counts();
   const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");

@@ -190,7 +190,7 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
     opt.mode = p.mode;
     opt.seed = p.seed;
     rec.verdict = Rule(sf.scenario, opt, *res);
-    if (rec.verdict.kind == VerdictKind::kClean) {
+    if (rec.verdict.kind == VerdictKind::kClean && !ui.keep_clean_details) {
       // Keep clean records small: the timings and settle facts are what matter.
       res->events.clear();
       res->actions.clear();
@@ -199,6 +199,7 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
       res->census.sockets.clear();
     } else {
       rec.scenario_text = sf.text;
+      rec.full = true;
     }
     rec.result = std::move(*res);
     ++counts[VerdictName(rec.verdict.kind)];

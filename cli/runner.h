@@ -33,6 +33,7 @@ struct RunPlan {
 struct RunnerUi {
   bool progress = true;    // a progress line on stderr (rewritten in place on a terminal)
   std::string label = "run";
+  bool keep_clean_details = false;  // full records (actions, census) for clean runs too
 };
 
 // Runs the plan. Returns false when interrupted (the report holds what finished).

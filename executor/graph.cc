@@ -417,8 +417,10 @@ struct GraphProcess {
     msg.msg_iovlen = 1;
     const uint32_t room = a.ctrunc >= 0 ? static_cast<uint32_t>(a.ctrunc) : a.max;
     if (room > 0) {
+      // CMSG_LEN, not CMSG_SPACE: the kernel installs (controllen - header) / 4 fds, and
+      // CMSG_SPACE's alignment padding would make room for one more than asked.
       msg.msg_control = control;
-      msg.msg_controllen = CMSG_SPACE(room * sizeof(int));
+      msg.msg_controllen = CMSG_LEN(room * sizeof(int));
     }
     rlimit old{};
     if (a.nofile) {
@@ -446,8 +448,9 @@ struct GraphProcess {
         }
       }
     }
+    // The kernel echoes MSG_CMSG_CLOEXEC back in msg_flags; it says nothing about the message.
     Done(idx, ActionStatus::kOk, 0, static_cast<int32_t>(r), got,
-         static_cast<uint32_t>(msg.msg_flags));
+         static_cast<uint32_t>(msg.msg_flags) & ~static_cast<uint32_t>(MSG_CMSG_CLOEXEC));
   }
 
   void Fork(uint16_t idx, const Action& a) {

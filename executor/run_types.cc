@@ -64,6 +64,7 @@ void PutCensus(WireWriter& w, const Census& c) {
     w.U8(s.type);
     w.U8(s.state);
     w.U8(s.listening);
+    w.U8(s.peer_without_inode);
     w.U64(s.peer);
     w.U32(s.rqueue);
     w.U32(s.wqueue);
@@ -84,6 +85,7 @@ void GetCensus(WireReader& r, Census& c) {
     s.type = r.U8();
     s.state = r.U8();
     s.listening = r.U8() != 0;
+    s.peer_without_inode = r.U8() != 0;
     s.peer = r.U64();
     s.rqueue = r.U32();
     s.wqueue = r.U32();

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <unordered_set>
 #include <string_view>
 
 namespace inflight {
@@ -78,14 +79,24 @@ CensusDelta DiffCensus(const Census& baseline, const Census& now) {
   CensusDelta d;
   // An embryo is a socket of its own, outside the table; one whose connecting socket
   // was closed also keeps that socket alive (as its peer) outside the table.
-  auto outside_table = [](const SocketInfo& s) {
+  // Likewise a stream or seqpacket socket whose peer was closed keeps that peer alive
+  // (peers are one to one there; several dgram sockets may share one closed peer, so
+  // those are left for the count to report). A peer without an inode is either closed
+  // or an embryo; the connecting sockets of embryos are listed in their listener's ICONS.
+  auto outside_table = [](const Census& c) {
+    std::unordered_set<uint64_t> connecting;
+    for (const SocketInfo& l : c.sockets) connecting.insert(l.embryos.begin(), l.embryos.end());
     size_t n = 0;
-    for (uint64_t peer : s.embryos) n += peer == 0 ? 2 : 1;
+    for (const SocketInfo& s : c.sockets) {
+      for (uint64_t peer : s.embryos) n += peer == 0 ? 2 : 1;
+      if (s.peer_without_inode && (s.type == SOCK_STREAM || s.type == SOCK_SEQPACKET) &&
+          !connecting.count(s.ino))
+        ++n;
+    }
     return n;
   };
-  size_t embryos_now = 0, embryos_base = 0;
+  size_t embryos_now = outside_table(now), embryos_base = outside_table(baseline);
   for (const SocketInfo& s : now.sockets) {
-    embryos_now += outside_table(s);
     const SocketInfo* b = baseline.Find(s.ino);
     if (!b) {
       d.new_sockets.push_back(s);
@@ -99,7 +110,6 @@ CensusDelta DiffCensus(const Census& baseline, const Census& now) {
       d.new_embryos.push_back(std::move(e));
     }
   }
-  for (const SocketInfo& s : baseline.sockets) embryos_base += outside_table(s);
   d.new_anonymous = now.anonymous - baseline.anonymous;
   embryos_now += static_cast<size_t>(std::max<int64_t>(0, now.anonymous));
   embryos_base += static_cast<size_t>(std::max<int64_t>(0, baseline.anonymous));
@@ -211,6 +221,7 @@ Result<Census> CensusSource::TakeSockDiag() {
               uint32_t v;
               memcpy(&v, data, 4);
               s.peer = v;
+              s.peer_without_inode = v == 0;  // present, but the peer has no inode any more
             }
             break;
           case UNIX_DIAG_ICONS:

@@ -22,6 +22,8 @@ struct SocketInfo {
   uint8_t type = 0;      // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
   uint8_t state = 0;     // TCP_* as sock_diag reports (10 = listening); proc: SS_* + 100
   uint64_t peer = 0;     // peer inode, 0 when none or unknown
+  bool peer_without_inode = false;  // it has a peer with no inode: one that was closed (and
+                                    // that it keeps alive), or an embryo of a listener
   uint32_t rqueue = 0;   // bytes queued to read (listeners: pending connections)
   uint32_t wqueue = 0;
   bool listening = false;

@@ -135,7 +135,9 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
         }
       }
       l.detail = fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
-                             so.peer ? fmt::format(" peer {}", so.peer) : "",
+                             so.peer         ? fmt::format(" peer {}", so.peer)
+                             : so.peer_without_inode ? " peer closed or never accepted"
+                                              : "",
                              so.name.empty() ? "" : " name " + so.name);
       v.leftovers.push_back(std::move(l));
     }

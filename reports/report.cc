@@ -43,6 +43,7 @@ nlohmann::json CensusToJson(const Census& c) {
                         {"listening", s.listening}, {"peer", s.peer},
                         {"rqueue", s.rqueue}, {"wqueue", s.wqueue}};
     if (!s.name.empty()) j["name"] = s.name;
+    if (s.peer_without_inode) j["peer_without_inode"] = true;
     if (!s.embryos.empty()) j["embryos"] = s.embryos;
     socks.push_back(std::move(j));
   }
@@ -106,7 +107,7 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
 nlohmann::json ReportToJson(const Report& r) {
   nlohmann::json runs = nlohmann::json::array();
   for (const RunRecord& rec : r.runs)
-    runs.push_back(RunRecordToJson(rec, rec.verdict.kind != VerdictKind::kClean));
+    runs.push_back(RunRecordToJson(rec, rec.full || rec.verdict.kind != VerdictKind::kClean));
   nlohmann::json counts = nlohmann::json::object();
   for (const auto& [k, n] : r.Counts()) counts[k] = n;
   nlohmann::json j = {

@@ -27,7 +27,8 @@ struct RunRecord {
   uint32_t repeat = 0;   // 0-based repeat index
   Verdict verdict;
   RunResult result;      // outcome, census, timings
-  std::string scenario_text;  // kept for findings only
+  std::string scenario_text;  // kept for findings (and with --report-all)
+  bool full = false;          // the JSON record carries actions, processes and censuses
 };
 
 struct Report {

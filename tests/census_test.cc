@@ -148,6 +148,7 @@ TEST(Census, SeesAKnownSetOfSockets) {
     const SocketInfo* sl = now.Find(Ino(l.Get()));
     ASSERT_TRUE(sa && sb && sx && sl);
     EXPECT_EQ(sa->peer, Ino(b.Get()));
+    EXPECT_FALSE(sa->peer_without_inode);
     EXPECT_EQ(sb->peer, Ino(a.Get()));
     EXPECT_EQ(sb->rqueue, 3u);
     EXPECT_EQ(sa->type, SOCK_STREAM);
@@ -163,6 +164,27 @@ TEST(Census, SeesAKnownSetOfSockets) {
     ASSERT_EQ(d.new_embryos.size(), 1u);
     EXPECT_EQ(d.new_embryos[0].listener, Ino(l.Get()));
     EXPECT_EQ(d.proto_excess, 0);
+  });
+}
+
+TEST(Census, AClosedStreamPeerIsExplainedNotExcess) {
+  INFLIGHT_REQUIRE_NAMESPACES();
+  InFreshNetns([] {
+    auto src = CensusSource::Open();
+    ASSERT_TRUE(src.ok());
+    Census empty = Take(*src);
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd a(sv[0]);
+    close(sv[1]);  // b is released but a still holds it as its peer
+    Census now = Take(*src);
+    ASSERT_EQ(now.sockets.size(), 1u);
+    EXPECT_TRUE(now.sockets[0].peer_without_inode);
+    EXPECT_EQ(now.sockets[0].peer, 0u);
+    EXPECT_EQ(now.proto_inuse, 2);
+    CensusDelta d = DiffCensus(empty, now);
+    EXPECT_EQ(d.new_sockets.size(), 1u);
+    EXPECT_EQ(d.proto_excess, 0) << "the closed peer is accounted to a";
   });
 }
 
