@@ -90,9 +90,10 @@ void DescribeLayers(const Hello& h, Report& report) {
     report.layers.push_back("socket count cross-check (/proc/net/protocols, per namespace)");
   else
     report.inactive_layers.push_back("socket count cross-check: /proc/net/protocols unreadable");
-  report.inactive_layers.push_back(
-      "exact liveness of pipes, files, memfd, eventfd: not implemented yet (a leaked socket "
-      "that carries them is still caught)");
+  report.layers.push_back(
+      "object liveness: every pollable object (pipe ends, eventfd, epoll, pidfd, io_uring, "
+      "timerfd, sockets) in a witness epoll; files and memfds by OFD-lock probes; the slot "
+      "tmpfs's inode count");
   report.inactive_layers.push_back("global counts (file-nr, slabs): not implemented yet");
   report.inactive_layers.push_back("kernel log evidence (/dev/kmsg, kmemleak): not implemented yet");
 }

@@ -9,12 +9,16 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <dirent.h>
+#include <linux/io_uring.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,6 +72,15 @@ int PosixSockType(SockType t) {
   return SOCK_STREAM;
 }
 
+// The layout getdents64(2) fills in (glibc has no public struct for it).
+struct linux_dirent64_view {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
 uint64_t SplitMix(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -97,6 +110,7 @@ struct SharedAction {
   int32_t ret;
   uint16_t fds;
   uint32_t msg_flags;
+  int16_t installed;
 };
 
 struct Graph::Shared {
@@ -118,12 +132,14 @@ struct GraphProcess {
   ProcId self = 0;
   uint64_t rng = 0;
   int fd[Bounds::kMaxVars];
+  uint64_t key[Bounds::kMaxVars];  // the object each variable holds, when known
   alignas(cmsghdr) char control[kControlBytes];
   char payload[Bounds::kMaxBytes];
 
   GraphProcess(const Graph& graph, Graph::Shared* shared, const Scenario& scn, bool ls)
       : g(graph), sh(shared), s(scn), lockstep(ls) {
     for (int& f : fd) f = -1;
+    for (uint64_t& k : key) k = ObjectEvent::kUnknownKey;
     memset(payload, 'x', sizeof payload);
   }
 
@@ -228,7 +244,8 @@ struct GraphProcess {
   void Skip(uint16_t idx) { Done(idx, ActionStatus::kSkipped, 0, 0); }
   void Returned(uint16_t idx, long r) { r < 0 ? Fail(idx, errno) : Ok(idx, static_cast<int32_t>(r)); }
 
-  void Log(uint16_t idx, EventType type, uint8_t index, int f) {
+  void Log(uint16_t idx, EventType type, uint8_t index, int f,
+           uint64_t object = ObjectEvent::kUnknownKey) {
     struct stat st;
     if (fstat(f, &st) != 0) return;
     uint32_t slot = sh->n_events.fetch_add(1);
@@ -239,10 +256,86 @@ struct GraphProcess {
     e.index = index;
     e.dev = static_cast<uint32_t>(st.st_dev);
     e.ino = st.st_ino;
+    e.key = object;
   }
   void Bind(uint16_t idx, uint8_t out_index, int f) {
-    fd[s.actions[idx].out[out_index]] = f;
-    Log(idx, EventType::kCreated, out_index, f);
+    const VarId v = s.actions[idx].out[out_index];
+    fd[v] = f;
+    key[v] = ObjectKey(idx, out_index);
+    Log(idx, EventType::kCreated, out_index, f, key[v]);
+    Witness(idx, out_index, f);
+  }
+
+  // Registers a new object with the sandbox's witnesses; the kWitnessed event says how.
+  void Witness(uint16_t idx, uint8_t out_index, int f) {
+    const uint64_t key = ObjectKey(idx, out_index);
+    WitnessKind how = WitnessKind::kNone;
+    struct stat st;
+    if (fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
+      // Regular files and memfds cannot be polled. The object keeps an OFD write lock
+      // (dropped only when its file is released); the sandbox gets a second, read-only
+      // open of the inode to test for that lock.
+      struct flock lk{};
+      lk.l_type = F_WRLCK;
+      lk.l_whence = SEEK_SET;
+      char path[48];
+      snprintf(path, sizeof path, "/proc/self/fd/%d", f);
+      int probe = -1;
+      if (fcntl(f, F_OFD_SETLK, &lk) == 0 &&
+          (probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0) {
+        if (SendProbe(probe, key)) how = WitnessKind::kLock;
+        close(probe);
+      }
+    } else {
+      epoll_event ev{};
+      ev.events = 0;
+      ev.data.u64 = key;
+      if (epoll_ctl(Graph::kWitnessFd, EPOLL_CTL_ADD, f, &ev) == 0) how = WitnessKind::kEpoll;
+    }
+    uint32_t slot = sh->n_events.fetch_add(1);
+    if (slot >= Graph::kMaxEvents) return;
+    ObjectEvent& e = sh->events[slot];
+    e.action = idx;
+    e.type = EventType::kWitnessed;
+    e.index = static_cast<uint8_t>(how);
+    e.dev = 0;
+    e.ino = 0;
+    e.key = key;
+  }
+
+  bool SendProbe(int probe, uint64_t key) {
+    iovec iov{&key, sizeof key};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &probe, sizeof probe);
+    return sendmsg(Graph::kProbeFd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof key;
+  }
+
+  // Open descriptors of this process (lockstep receives compare it before and after).
+  int CountFds() {
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    int n = 0;
+    alignas(8) char buf[4096];
+    for (;;) {
+      long got = syscall(SYS_getdents64, dir, buf, sizeof buf);
+      if (got <= 0) break;
+      for (long off = 0; off < got;) {
+        auto* d = reinterpret_cast<struct linux_dirent64_view*>(buf + off);
+        if (d->d_name[0] != '.') ++n;
+        off += d->d_reclen;
+      }
+    }
+    close(dir);
+    return n - 1;  // the directory's own descriptor
   }
 
   // --- sockets ---
@@ -341,6 +434,7 @@ struct GraphProcess {
         int r = close(t);
         int err = errno;
         fd[a.target] = -1;
+        key[a.target] = ObjectEvent::kUnknownKey;
         return r == 0 ? Ok(idx) : Fail(idx, err);
       }
       case Op::kShutdown: {
@@ -351,6 +445,7 @@ struct GraphProcess {
         int f = fcntl(t, F_DUPFD_CLOEXEC, 0);
         if (f < 0) return Fail(idx, errno);
         fd[a.out[0]] = f;  // the same object: no new entry in the object log
+        key[a.out[0]] = key[a.target];
         return Ok(idx);
       }
       case Op::kFork:
@@ -365,6 +460,42 @@ struct GraphProcess {
       case Op::kSleep:
         SleepMicros(static_cast<int64_t>(a.sleep_ms) * 1000);
         return Ok(idx);
+      case Op::kEpoll: {
+        int f = epoll_create1(EPOLL_CLOEXEC);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kEpollAdd: {
+        const int x = fd[a.target2];
+        if (x < 0) return Skip(idx);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = ObjectKey(idx, 0);
+        return Returned(idx, epoll_ctl(t, EPOLL_CTL_ADD, x, &ev));
+      }
+      case Op::kPidfd: {
+        const pid_t pid = sh->procs[a.other].pid.load();
+        if (pid <= 0) return Skip(idx);
+        int f = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+        if (f < 0) return Fail(idx, errno);
+        fcntl(f, F_SETFD, FD_CLOEXEC);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kIoUring: {
+        io_uring_params p{};
+        int f = static_cast<int>(syscall(SYS_io_uring_setup, 1, &p));
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kTimerfd: {
+        int f = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
     }
   }
 
@@ -405,7 +536,8 @@ struct GraphProcess {
     for (size_t k = 0; k < a.rights.size(); ++k) {
       bool seen = false;  // one entry per distinct descriptor
       for (size_t j = 0; j < k; ++j) seen |= fd[a.rights[j].var] == fd[a.rights[k].var];
-      if (!seen) Log(idx, EventType::kSent, static_cast<uint8_t>(k), fd[a.rights[k].var]);
+      if (!seen)
+        Log(idx, EventType::kSent, static_cast<uint8_t>(k), fd[a.rights[k].var], key[a.rights[k].var]);
     }
     Ok(idx, static_cast<int32_t>(r));
   }
@@ -422,6 +554,7 @@ struct GraphProcess {
       msg.msg_control = control;
       msg.msg_controllen = CMSG_LEN(room * sizeof(int));
     }
+    const int before = lockstep ? CountFds() : -1;
     rlimit old{};
     if (a.nofile) {
       getrlimit(RLIMIT_NOFILE, &old);
@@ -443,14 +576,22 @@ struct GraphProcess {
         const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         const int* in = reinterpret_cast<const int*>(CMSG_DATA(h));
         for (size_t j = 0; j < k; ++j, ++got) {
-          if (got < a.out.size()) fd[a.out[got]] = in[j];
+          if (got < a.out.size()) {
+            fd[a.out[got]] = in[j];
+            key[a.out[got]] = ObjectEvent::kUnknownKey;
+          }
           Log(idx, EventType::kReceived, static_cast<uint8_t>(got < 255 ? got : 255), in[j]);
         }
       }
     }
+    if (got > 0) Log(idx, EventType::kRecvVia, 0, t);
     // The kernel echoes MSG_CMSG_CLOEXEC back in msg_flags; it says nothing about the message.
     Done(idx, ActionStatus::kOk, 0, static_cast<int32_t>(r), got,
          static_cast<uint32_t>(msg.msg_flags) & ~static_cast<uint32_t>(MSG_CMSG_CLOEXEC));
+    if (before >= 0) {
+      const int after = CountFds();
+      sh->actions[idx].installed = static_cast<int16_t>(after >= 0 ? after - before : -1);
+    }
   }
 
   void Fork(uint16_t idx, const Action& a) {
@@ -571,6 +712,7 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     a.err = a.ret = 0;
     a.fds = 0;
     a.msg_flags = 0;
+    a.installed = -1;
   }
 }
 
@@ -590,7 +732,16 @@ Result<pid_t> Graph::Start(const GraphPlace& place) {
   signal(SIGPIPE, SIG_DFL);
   if (place.netns_fd >= 0 && setns(place.netns_fd, CLONE_NEWNET) != 0) _exit(kSetupFailedStatus);
   if (place.dir_fd >= 0 && fchdir(place.dir_fd) != 0) _exit(kSetupFailedStatus);
-  CloseAllFds();
+  // Keep only the witnesses, at fixed high numbers; drop every other sandbox descriptor.
+  if (place.witness_fd >= 0 && dup2(place.witness_fd, kWitnessFd) != kWitnessFd)
+    _exit(kSetupFailedStatus);
+  if (place.probe_fd >= 0 && dup2(place.probe_fd, kProbeFd) != kProbeFd)
+    _exit(kSetupFailedStatus);
+  if (syscall(SYS_close_range, 0u, static_cast<unsigned>(kWitnessFd - 1), 0u) != 0 ||
+      syscall(SYS_close_range, static_cast<unsigned>(kProbeFd + 1), ~0u, 0u) != 0) {
+    for (int f = 0; f < 65536; ++f)
+      if (f != kWitnessFd && f != kProbeFd) close(f);
+  }
   GraphProcess gp(*this, shared_, *s_, opt_.mode == RunMode::kLockstep);
   gp.Main(0);
 }
@@ -665,6 +816,7 @@ void Graph::Collect(RunResult& out) const {
     o.ret = a.ret;
     o.fds = a.fds;
     o.msg_flags = a.msg_flags;
+    o.installed = a.installed;
   }
   out.procs = ends_;
   const uint32_t n = sh.n_events.load();

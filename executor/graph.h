@@ -22,10 +22,16 @@
 
 namespace inflight {
 
-// Where a graph runs: the slot's network namespace and its tmpfs directory.
+// Where a graph runs: the slot's network namespace and its tmpfs directory, and the two
+// witnesses the sandbox watches objects through (see docs/design.md, "Object liveness"):
+// an epoll instance every pollable object is registered in (its items vanish when the
+// object's file is released), and a datagram socket that carries, for each regular file
+// and memfd, a second open of the same inode to the sandbox.
 struct GraphPlace {
   int netns_fd = -1;
   int dir_fd = -1;
+  int witness_fd = -1;  // epoll
+  int probe_fd = -1;    // SOCK_DGRAM socket; its peer stays with the sandbox
 };
 
 class Graph {
@@ -33,6 +39,10 @@ class Graph {
   static constexpr size_t kMaxEvents = 16384;
   // _exit() status of a graph process whose own setup failed (a bug or a broken host).
   static constexpr int kSetupFailedStatus = 121;
+  // Where graph processes keep the witnesses: high, so that the scenario's own
+  // descriptors (and nofile= limits) see the same low numbers as without them.
+  static constexpr int kWitnessFd = 1020;
+  static constexpr int kProbeFd = 1021;
 
   Graph();
   ~Graph();

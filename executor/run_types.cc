@@ -111,6 +111,7 @@ std::string EncodeRunResult(const RunResult& res) {
     w.I32(a.ret);
     w.U16(a.fds);
     w.U32(a.msg_flags);
+    w.U16(static_cast<uint16_t>(a.installed));
   }
   w.U32(static_cast<uint32_t>(res.procs.size()));
   for (const ProcOutcome& p : res.procs) {
@@ -125,11 +126,15 @@ std::string EncodeRunResult(const RunResult& res) {
     w.U8(e.index);
     w.U32(e.dev);
     w.U64(e.ino);
+    w.U64(e.key);
   }
   w.U8(res.events_truncated);
   w.U8(static_cast<uint8_t>(res.settle));
   PutCensus(w, res.baseline);
   PutCensus(w, res.census);
+  w.U32(static_cast<uint32_t>(res.alive_objects.size()));
+  for (uint64_t k : res.alive_objects) w.U64(k);
+  w.I64(res.tmpfs_inodes_excess);
   w.I32(res.slot);
   w.I64(res.exec_us);
   w.I64(res.settle_us);
@@ -150,6 +155,7 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
     a.ret = r.I32();
     a.fds = r.U16();
     a.msg_flags = r.U32();
+    a.installed = static_cast<int16_t>(r.U16());
   }
   res.procs.resize(r.Count(Bounds::kMaxProcs));
   for (ProcOutcome& p : res.procs) {
@@ -160,16 +166,22 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.events.resize(r.Count(kMaxEventsOnWire));
   for (ObjectEvent& e : res.events) {
     e.action = r.U16();
-    e.type = static_cast<EventType>(r.U8());
+    const uint8_t type = r.U8();
+    if (type > static_cast<uint8_t>(EventType::kWitnessed)) return false;
+    e.type = static_cast<EventType>(type);
     e.index = r.U8();
     e.dev = r.U32();
     e.ino = r.U64();
+    e.key = r.U64();
     if (!r.ok()) return false;
   }
   res.events_truncated = r.U8() != 0;
   res.settle = static_cast<SettleResult>(r.U8());
   GetCensus(r, res.baseline);
   GetCensus(r, res.census);
+  res.alive_objects.resize(r.Count(kMaxEventsOnWire));
+  for (uint64_t& k : res.alive_objects) k = r.U64();
+  res.tmpfs_inodes_excess = r.I64();
   res.slot = r.I32();
   res.exec_us = r.I64();
   res.settle_us = r.I64();

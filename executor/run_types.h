@@ -34,8 +34,9 @@ struct ActionOutcome {
   ActionStatus status = ActionStatus::kNotRun;
   int32_t err = 0;        // errno when kFailed
   int32_t ret = 0;        // bytes sent/received, pid forked, ...
-  uint16_t fds = 0;       // recv: descriptors installed
+  uint16_t fds = 0;       // recv: descriptors in the control messages
   uint32_t msg_flags = 0; // recv: msg_flags (MSG_CTRUNC, ...)
+  int16_t installed = -1; // recv in lockstep: descriptors the fd table gained; -1 unmeasured
 };
 
 enum class ProcEnd : uint8_t {
@@ -53,11 +54,25 @@ struct ProcOutcome {
   int32_t action = -1;  // the action it was running when it ended, -1 if none
 };
 
+// How an object's liveness is witnessed (ObjectEvent::index of a kWitnessed event).
+enum class WitnessKind : uint8_t {
+  kNone = 0,   // no exact signal: only the census (sockets) or global counts see it
+  kEpoll = 1,  // an item in the witness epoll, keyed by the object
+  kLock = 2,   // an OFD write lock on the object, seen through a probe open of its inode
+};
+
+// The key an object is known by in witnesses: its creating action and output index.
+inline uint64_t ObjectKey(uint16_t action, uint8_t out_index) {
+  return (static_cast<uint64_t>(action) << 8) | out_index;
+}
+
 enum class EventType : uint8_t {
   kCreated,   // action created the object (index: which output)
   kSent,      // action passed the object in SCM_RIGHTS
   kReceived,  // action received it (index: position in the message)
   kSentVia,   // the socket a send went through (its peer's queue got the rights)
+  kRecvVia,   // the socket a receive (that got descriptors) read from
+  kWitnessed, // the object (ino: its ObjectKey) is watched; index: WitnessKind
 };
 
 struct ObjectEvent {
@@ -66,6 +81,11 @@ struct ObjectEvent {
   uint8_t index = 0;
   uint32_t dev = 0;   // st_dev (a socket's is sockfs)
   uint64_t ino = 0;
+  // The object's ObjectKey when the process knows it (it created the object, or holds a
+  // dup of it); kUnknownKey for descriptors it received. Anonymous-inode objects
+  // (eventfd, epoll, ...) share one inode, so only the key tells them apart.
+  uint64_t key = kUnknownKey;
+  static constexpr uint64_t kUnknownKey = ~0ull;
   bool operator==(const ObjectEvent&) const = default;
 };
 
@@ -96,6 +116,11 @@ struct RunResult {
   SettleResult settle = SettleResult::kNotChecked;
   Census baseline;
   Census census;  // the last census taken
+  // Object liveness after settling (docs/design.md): keys of scenario objects whose
+  // files are still alive per their witness, and inodes the slot's tmpfs still uses
+  // beyond its baseline.
+  std::vector<uint64_t> alive_objects;
+  int64_t tmpfs_inodes_excess = 0;
   int slot = -1;
   int64_t exec_us = 0;
   int64_t settle_us = 0;

@@ -141,6 +141,12 @@ Status Sandbox::MakeSlot(Slot& slot) {
     return Errno(fmt::format("mount(tmpfs, {})", slot.dir_path));
   slot.dir.Reset(::open(slot.dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!slot.dir) return Errno(fmt::format("open({})", slot.dir_path));
+  struct stat dst {};
+  if (fstat(slot.dir.Get(), &dst) != 0) return Errno("fstat(slot tmpfs)");
+  slot.dev = dst.st_dev;
+  auto used = UsedInodes(slot.dir.Get());
+  if (!used) return used.error();
+  slot.inodes_baseline = *used;
   if (unshare(CLONE_NEWNET) != 0) return Errno("unshare(CLONE_NEWNET) for a slot");
   // From here on we are inside the slot's namespace; always go home before returning.
   auto result = [&]() -> Status {
@@ -269,9 +275,19 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     Emit(res);
     return true;
   }
+  auto witness = ObjectWitness::Create();
+  if (!witness) {
+    res.status = RunStatus::kSetupError;
+    res.error = witness.error().Text();
+    Emit(res);
+    return true;
+  }
+  slot.witness = std::make_unique<ObjectWitness>(std::move(*witness));
   graph_->Prepare(s, req.opt);
   const int64_t t0 = NowMicros();
-  auto pid = graph_->Start(GraphPlace{slot.netns.Get(), slot.dir.Get()});
+  auto pid = graph_->Start(GraphPlace{slot.netns.Get(), slot.dir.Get(), slot.witness->epoll_fd(),
+                                      slot.witness->graph_probe_fd()});
+  slot.witness->CloseGraphEnd();
   if (!pid) {
     res.status = RunStatus::kSetupError;
     res.error = pid.error().Text();
@@ -286,8 +302,9 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     Emit(res);
     return false;
   }
+  if (auto st = slot.witness->CollectProbes(); !st) LogWarn("probes: {}", st.error().Text());
   Census census;
-  auto clean = CheckSlot(slot, census);
+  auto clean = CheckSlot(slot, census, res);
   if (!clean) {
     res.status = RunStatus::kSetupError;
     res.error = "census: " + clean.error().Text();
@@ -298,6 +315,7 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
   if (*clean) {
     res.settle = SettleResult::kCleanAtOnce;
     res.census = std::move(census);
+    slot.witness.reset();
     Emit(res);
     return true;
   }
@@ -316,15 +334,29 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
   return true;
 }
 
-Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census) {
+Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census, RunResult& res) {
   // The table first: while it differs, the protocol counts (twice its cost) cannot
   // make the slot clean, so they are read only to confirm a clean table.
   auto table = slot.census->Take(/*with_protocols=*/false);
   if (!table) return table.error();
   census = std::move(*table);
-  if (!DiffCensus(slot.baseline, census).Empty()) return false;
-  if (auto s = slot.census->AddProtocols(census); !s) return s.error();
-  return DiffCensus(slot.baseline, census).Empty();
+  bool clean = DiffCensus(slot.baseline, census).Empty();
+  if (clean) {
+    if (auto s = slot.census->AddProtocols(census); !s) return s.error();
+    clean = DiffCensus(slot.baseline, census).Empty();
+  }
+  // Then every object the scenario created, through its witness.
+  if (slot.witness) {
+    auto alive = slot.witness->Alive();
+    if (!alive) return alive.error();
+    res.alive_objects = std::move(*alive);
+    clean = clean && res.alive_objects.empty();
+  }
+  auto used = UsedInodes(slot.dir.Get());
+  if (!used) return used.error();
+  const int64_t ours = slot.witness ? static_cast<int64_t>(slot.witness->ProbesOn(slot.dev)) : 0;
+  res.tmpfs_inodes_excess = *used - slot.inodes_baseline - ours;
+  return clean && res.tmpfs_inodes_excess <= 0;
 }
 
 void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now) {
@@ -336,6 +368,7 @@ void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now
   r.settle_triggers = slot.settler.triggers();
   Emit(r);
   slot.pending = RunResult{};
+  slot.witness.reset();
   slot.state = Slot::State::kFree;
 }
 
@@ -344,7 +377,7 @@ void Sandbox::ServiceSettling(int64_t now) {
     Slot& slot = *sp;
     if (slot.state != Slot::State::kSettling || now < slot.settler.NextPollAt()) continue;
     Census census;
-    auto clean = CheckSlot(slot, census);
+    auto clean = CheckSlot(slot, census, slot.pending);
     if (!clean) {
       slot.pending.status = RunStatus::kSetupError;
       slot.pending.error = "census while settling: " + clean.error().Text();

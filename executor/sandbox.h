@@ -19,6 +19,7 @@
 #include "executor/graph.h"
 #include "executor/protocol.h"
 #include "oracle/census.h"
+#include "oracle/liveness.h"
 #include "oracle/settle.h"
 
 namespace inflight {
@@ -56,9 +57,12 @@ class Sandbox {
     std::unique_ptr<CensusSource> census;
     UniqueFd holder;
     Census baseline;
+    int64_t inodes_baseline = 0;  // used inodes of the slot's tmpfs when empty
+    dev_t dev = 0;                // the slot tmpfs's device
     enum class State { kFree, kSettling } state = State::kFree;
     Settler settler;
     RunResult pending;
+    std::unique_ptr<ObjectWitness> witness;  // of the pending run
   };
 
   explicit Sandbox(const SandboxOptions& opt) : opt_(opt) {}
@@ -69,8 +73,9 @@ class Sandbox {
   // settling. Returns false if the sandbox cannot continue.
   bool RunOne(const RunRequest& req, Slot& slot);
   void ServiceSettling(int64_t now);
-  // Takes the slot's census into `census`; true when it is back to the baseline.
-  Result<bool> CheckSlot(Slot& slot, Census& census);
+  // Takes the slot's census into `census` and the liveness of the run's objects into
+  // `res`; true when the slot is back to its baseline and no object is alive.
+  Result<bool> CheckSlot(Slot& slot, Census& census, RunResult& res);
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
   bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "base/errno_names.h"
 #include "scenario/text.h"
@@ -45,25 +46,37 @@ std::string SockTypeText(uint8_t type) {
 }
 
 struct Index {
-  std::map<uint64_t, const ObjectEvent*> created;       // first creation per inode
+  std::map<uint64_t, const ObjectEvent*> created;        // first creation per inode
+  std::map<uint64_t, const ObjectEvent*> created_by_key;  // per ObjectKey
+  std::map<uint64_t, int> creations_per_ino;            // >1: an anonymous inode
   std::map<uint64_t, std::vector<int>> sent;            // inode -> send actions
+  std::map<uint64_t, std::vector<int>> sent_by_key;     // ObjectKey -> send actions
   std::map<int, uint64_t> via;                          // send action -> socket it used
+  std::map<uint64_t, WitnessKind> witnessed;            // ObjectKey -> how
 
   explicit Index(const RunResult& r) {
+    auto add = [](std::vector<int>& v, int action) {
+      if (v.empty() || v.back() != action) v.push_back(action);
+    };
     for (const ObjectEvent& e : r.events) {
       switch (e.type) {
         case EventType::kCreated:
           created.emplace(e.ino, &e);
+          created_by_key.emplace(e.key, &e);
+          ++creations_per_ino[e.ino];
           break;
-        case EventType::kSent: {
-          auto& v = sent[e.ino];
-          if (v.empty() || v.back() != e.action) v.push_back(e.action);
+        case EventType::kSent:
+          add(sent[e.ino], e.action);
+          if (e.key != ObjectEvent::kUnknownKey) add(sent_by_key[e.key], e.action);
           break;
-        }
         case EventType::kSentVia:
           via[e.action] = e.ino;
           break;
+        case EventType::kWitnessed:
+          witnessed[e.key] = static_cast<WitnessKind>(e.index);
+          break;
         case EventType::kReceived:
+        case EventType::kRecvVia:
           break;
       }
     }
@@ -80,7 +93,48 @@ struct Index {
     std::string n = Name(s, ino);
     return n.empty() ? fmt::format("socket {}", ino) : fmt::format("'{}' (ino {})", n, ino);
   }
+  // The sends that passed an object: by key where the sender knew it, and by inode
+  // where the inode is the object's own (not an anonymous inode shared with others).
+  std::vector<int> SentBy(uint64_t key, uint64_t ino) const {
+    std::vector<int> out;
+    if (auto it = sent_by_key.find(key); it != sent_by_key.end()) out = it->second;
+    auto n = creations_per_ino.find(ino);
+    if (n != creations_per_ino.end() && n->second == 1)
+      if (auto it = sent.find(ino); it != sent.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  std::string Where(const Scenario& s, const RunResult& r, const std::vector<int>& sends) const {
+    if (sends.empty()) return "";
+    auto v = via.find(sends.back());
+    if (v == via.end()) return "";
+    std::string where = fmt::format("last sent over {}", Label(s, v->second));
+    const SocketInfo* through = r.census.Find(v->second);
+    if (through && through->peer)
+      where += fmt::format(", into the queue of its peer {}", Label(s, through->peer));
+    return where;
+  }
 };
+
+// What an object is, from the action that created it.
+std::string ObjectKind(const Action& a, uint8_t out_index) {
+  switch (a.op) {
+    case Op::kPipe: return out_index == 0 ? "pipe read end" : "pipe write end";
+    case Op::kFile: return "regular file";
+    case Op::kMemfd: return "memfd";
+    case Op::kEventfd: return "eventfd";
+    case Op::kEpoll: return "epoll";
+    case Op::kPidfd: return "pidfd";
+    case Op::kIoUring: return "io_uring";
+    case Op::kTimerfd: return "timerfd";
+    case Op::kSocketpair:
+    case Op::kSocket:
+      return std::string(SockTypeName(a.type)) + " socket";
+    case Op::kAccept: return "accepted socket";
+    default: return std::string(OpName(a.op)) + " object";
+  }
+}
 
 std::string ExpectText(int e) { return e == 0 ? "success" : ErrnoName(e); }
 
@@ -125,15 +179,9 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.object = idx.Name(s, so.ino);
       if (auto it = idx.created.find(so.ino); it != idx.created.end())
         l.created_by = it->second->action;
-      if (auto it = idx.sent.find(so.ino); it != idx.sent.end()) {
-        l.sent_by = it->second;
-        if (auto via = idx.via.find(l.sent_by.back()); via != idx.via.end()) {
-          const SocketInfo* through = r.census.Find(via->second);
-          l.where = fmt::format("last sent over {}", idx.Label(s, via->second));
-          if (through && through->peer)
-            l.where += fmt::format(", into the queue of its peer {}", idx.Label(s, through->peer));
-        }
-      }
+      const uint64_t key = l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
+      l.sent_by = idx.SentBy(key, so.ino);
+      l.where = idx.Where(s, r, l.sent_by);
       l.detail = fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
                              so.peer         ? fmt::format(" peer {}", so.peer)
                              : so.peer_without_inode ? " peer closed or never accepted"
@@ -161,6 +209,45 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       Leftover l;
       l.what = "embryo (connection never accepted)";
       l.where = "listed without an inode by /proc/net/unix; its listener is not known";
+      v.leftovers.push_back(std::move(l));
+    }
+    // Objects whose witness says their file is still alive (sockets already listed
+    // from the census are not listed twice).
+    std::set<uint64_t> listed;
+    for (const Leftover& l : v.leftovers) if (l.ino) listed.insert(l.ino);
+    int64_t alive_files = 0;
+    for (uint64_t key : r.alive_objects) {
+      auto c = idx.created_by_key.find(key);
+      if (c == idx.created_by_key.end() || c->second->action >= s.actions.size()) {
+        Leftover l;
+        l.what = "object with an unknown key";
+        l.detail = fmt::format("witness key {:#x}", key);
+        v.leftovers.push_back(std::move(l));
+        continue;
+      }
+      const ObjectEvent& e = *c->second;
+      const Action& a = s.actions[e.action];
+      if (a.op == Op::kFile) ++alive_files;
+      const bool is_socket = a.op == Op::kSocketpair || a.op == Op::kSocket || a.op == Op::kAccept;
+      if (is_socket && listed.count(e.ino)) continue;
+      Leftover l;
+      l.what = ObjectKind(a, e.index);
+      l.ino = e.ino;
+      l.object = e.index < a.out.size() ? s.vars[a.out[e.index]] : "";
+      l.created_by = e.action;
+      l.sent_by = idx.SentBy(key, e.ino);
+      l.where = idx.Where(s, r, l.sent_by);
+      auto w = idx.witnessed.find(key);
+      l.detail = w != idx.witnessed.end() && w->second == WitnessKind::kLock
+                     ? "its OFD lock is still held: the file was never released"
+                     : "still registered in the witness epoll: the file was never released";
+      v.leftovers.push_back(std::move(l));
+    }
+    if (r.tmpfs_inodes_excess > alive_files) {
+      Leftover l;
+      l.what = "inodes in use on the run's tmpfs";
+      l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
+                             r.tmpfs_inodes_excess, alive_files);
       v.leftovers.push_back(std::move(l));
     }
     if (d.proto_excess > 0) {

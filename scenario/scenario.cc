@@ -10,7 +10,8 @@ namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> kOpNames = {
     "socketpair", "socket", "bind", "listen", "connect", "accept", "pipe",
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
-    "dup",        "fork",   "exit",    "kill", "barrier", "sleep",
+    "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
+    "epoll_add",  "pidfd",  "io_uring", "timerfd",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
@@ -53,6 +54,10 @@ int OutputArity(Op op) {
     case Op::kMemfd:
     case Op::kEventfd:
     case Op::kDup:
+    case Op::kEpoll:
+    case Op::kPidfd:
+    case Op::kIoUring:
+    case Op::kTimerfd:
       return 1;
     case Op::kRecv:
       return -1;
@@ -72,6 +77,7 @@ bool HasTarget(Op op) {
     case Op::kClose:
     case Op::kShutdown:
     case Op::kDup:
+    case Op::kEpollAdd:
       return true;
     default:
       return false;

@@ -46,7 +46,12 @@ enum class Op : uint8_t {
   kKill,        // kill OTHER              (SIGKILL)
   kBarrier,     // barrier                 (free-run: wait for the other live processes)
   kSleep,       // sleep MS
-  kMaxValue = kSleep,
+  kEpoll,       // ep = epoll
+  kEpollAdd,    // epoll_add ep x          (EPOLL_CTL_ADD x to ep, EPOLLIN)
+  kPidfd,       // pd = pidfd OTHER        (pidfd_open of another process of the graph)
+  kIoUring,     // u = io_uring            (io_uring_setup; may be refused by the kernel)
+  kTimerfd,     // t = timerfd
+  kMaxValue = kTimerfd,
 };
 
 // Flag bits of Action::flags.
@@ -75,7 +80,8 @@ struct Action {
   ProcId proc = 0;              // who runs it
   std::vector<VarId> out;       // variables bound by it (created or received descriptors)
   VarId target = kNoVar;        // the descriptor it works on (send/recv/close/dup/...)
-  ProcId other = kNoProc;       // fork: the new child; kill: the victim
+  VarId target2 = kNoVar;       // epoll_add: the descriptor added to the epoll
+  ProcId other = kNoProc;       // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
   ShutHow how = ShutHow::kRdWr;       // shutdown
   std::string addr;             // bind, connect: abstract name without the '@'

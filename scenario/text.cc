@@ -302,11 +302,16 @@ class Parser {
         break;
       }
       case Op::kFork:
-      case Op::kKill: {
+      case Op::kKill:
+      case Op::kPidfd: {
         const Token& t = Next(c, "a process name");
         a.other = Proc(t, c.line);
         break;
       }
+      case Op::kEpollAdd:
+        a.target = Var(Next(c, "an epoll variable"), c.line);
+        a.target2 = Var(Next(c, "the descriptor to add"), c.line);
+        break;
       case Op::kSleep: {
         const Token& t = Next(c, "milliseconds");
         a.sleep_ms = Number(t.text, Bounds::kMaxSleepMs, c.line, t.col, "sleep");
@@ -318,6 +323,9 @@ class Parser {
       case Op::kEventfd:
       case Op::kExit:
       case Op::kBarrier:
+      case Op::kEpoll:
+      case Op::kIoUring:
+      case Op::kTimerfd:
         break;
     }
     while (c.More()) {
@@ -502,8 +510,13 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       break;
     case Op::kFork:
     case Op::kKill:
+    case Op::kPidfd:
       out += ' ';
       out += a.other < s.procs.size() ? s.procs[a.other] : std::string("?");
+      break;
+    case Op::kEpollAdd:
+      var(a.target);
+      var(a.target2);
       break;
     case Op::kSleep:
       out += fmt::format(" {}", a.sleep_ms);
@@ -557,8 +570,9 @@ void Canonicalize(Scenario& s) {
   for (Action& a : s.actions) {
     proc(a.proc);
     for (VarId& v : a.out) var(v);
-    if (a.op == Op::kFork || a.op == Op::kKill) proc(a.other);
+    if (a.op == Op::kFork || a.op == Op::kKill || a.op == Op::kPidfd) proc(a.other);
     var(a.target);
+    var(a.target2);
     for (Right& r : a.rights) var(r.var);
   }
   for (size_t p = 0; p < s.procs.size(); ++p)  // never-acting processes keep a place

@@ -176,12 +176,22 @@ struct Checker {
           if (state[a.other] != ProcState::kRunning)
             return Fail(i, fmt::format("process '{}' is not running here", ProcName(a.other)));
           break;
+        case Op::kPidfd:
+          if (a.other >= s.procs.size()) return Fail(i, "pidfd needs a process name");
+          if (state[a.other] == ProcState::kNotStarted)
+            return Fail(i, fmt::format("process '{}' is not forked yet", ProcName(a.other)));
+          break;
+        case Op::kEpollAdd:
+          if (auto e = NeedBound(i, a.proc, a.target2)) return e;
+          break;
         default:
           if (a.other != kNoProc) return Fail(i, "unexpected process operand");
           break;
       }
-      if (a.op != Op::kFork && a.op != Op::kKill && a.other != kNoProc)
+      if (a.op != Op::kFork && a.op != Op::kKill && a.op != Op::kPidfd && a.other != kNoProc)
         return Fail(i, "unexpected process operand");
+      if (a.op != Op::kEpollAdd && a.target2 != kNoVar)
+        return Fail(i, "unexpected second descriptor");
       if (auto e = CheckUnusedFields(i, a)) return e;
 
       // Outputs: distinct, not currently open.
