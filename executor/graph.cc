@@ -584,7 +584,7 @@ struct GraphProcess {
         }
       }
     }
-    if (got > 0) Log(idx, EventType::kRecvVia, 0, t);
+    Log(idx, EventType::kRecvVia, 0, t);
     // The kernel echoes MSG_CMSG_CLOEXEC back in msg_flags; it says nothing about the message.
     Done(idx, ActionStatus::kOk, 0, static_cast<int32_t>(r), got,
          static_cast<uint32_t>(msg.msg_flags) & ~static_cast<uint32_t>(MSG_CMSG_CLOEXEC));

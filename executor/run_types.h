@@ -71,7 +71,7 @@ enum class EventType : uint8_t {
   kSent,      // action passed the object in SCM_RIGHTS
   kReceived,  // action received it (index: position in the message)
   kSentVia,   // the socket a send went through (its peer's queue got the rights)
-  kRecvVia,   // the socket a receive (that got descriptors) read from
+  kRecvVia,   // the socket a successful receive read from
   kWitnessed, // the object (ino: its ObjectKey) is watched; index: WitnessKind
 };
 

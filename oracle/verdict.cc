@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/errno_names.h"
+#include "oracle/semantics.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -136,7 +137,6 @@ std::string ObjectKind(const Action& a, uint8_t out_index) {
   }
 }
 
-std::string ExpectText(int e) { return e == 0 ? "success" : ErrnoName(e); }
 
 }  // namespace
 
@@ -148,25 +148,9 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     return v;
   }
 
-  // Semantic faults: expected errnos (lockstep only).
-  if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted) {
-    for (size_t i = 0; i < s.actions.size() && i < r.actions.size(); ++i) {
-      const Action& a = s.actions[i];
-      const ActionOutcome& o = r.actions[i];
-      if (!a.expect || o.status == ActionStatus::kNotRun) continue;
-      std::string got;
-      if (o.status == ActionStatus::kSkipped) {
-        got = "skipped (an operand held no descriptor)";
-      } else {
-        const int err = o.status == ActionStatus::kOk ? 0 : o.err;
-        if (err == *a.expect) continue;
-        got = ExpectText(err);
-      }
-      v.faults.push_back(fmt::format("action {} ({}): expected {}, got {}", i,
-                                     DescribeAction(s, static_cast<int>(i)),
-                                     ExpectText(*a.expect), got));
-    }
-  }
+  // Semantic faults (lockstep only: free-run results vary by design).
+  if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
+    v.faults = SemanticFaults(s, r);
 
   // Leftovers after settling.
   if (r.settle == SettleResult::kDirty) {

@@ -1,0 +1,114 @@
+// The lockstep semantic checks fire on results that break them and stay silent on
+// results a correct kernel gives.
+#include <gtest/gtest.h>
+
+#include "oracle/semantics.h"
+#include "scenario/text.h"
+
+namespace inflight {
+namespace {
+
+const char* kText = R"(scenario sem
+about test
+
+p0: a b = socketpair stream
+p0: x y = socketpair dgram
+p0: send a [x y]
+p0: p q = recv b peek
+p0: r s = recv b ctrunc=1
+)";
+
+// The run a correct kernel gives: inodes a=10 b=11 x=20 y=21.
+struct Fixture {
+  Scenario s = ParseScenario(kText);
+  RunResult r;
+  Fixture() {
+    r.actions.assign(5, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+    r.actions[3] = {ActionStatus::kOk, 0, 1, 2, 0, 2};
+    r.actions[4] = {ActionStatus::kOk, 0, 1, 1, 0x8, 1};
+    r.events = {
+        Ev(0, EventType::kCreated, 0, 10), Ev(0, EventType::kCreated, 1, 11),
+        Ev(1, EventType::kCreated, 0, 20), Ev(1, EventType::kCreated, 1, 21),
+        Ev(2, EventType::kSentVia, 0, 10), Ev(2, EventType::kSent, 0, 20),
+        Ev(2, EventType::kSent, 1, 21),    Ev(3, EventType::kRecvVia, 0, 11),
+        Ev(3, EventType::kReceived, 0, 20), Ev(3, EventType::kReceived, 1, 21),
+        Ev(4, EventType::kRecvVia, 0, 11), Ev(4, EventType::kReceived, 0, 20),
+    };
+  }
+  static ObjectEvent Ev(uint16_t action, EventType t, uint8_t index, uint64_t ino) {
+    ObjectEvent e;
+    e.action = action;
+    e.type = t;
+    e.index = index;
+    e.dev = 8;
+    e.ino = ino;
+    return e;
+  }
+};
+
+TEST(Semantics, ACorrectRunIsSilent) {
+  Fixture f;
+  EXPECT_TRUE(SemanticFaults(f.s, f.r).empty());
+}
+
+TEST(Semantics, CutOffDescriptorsThatGetInstalledAreAFault) {
+  Fixture f;
+  f.r.actions[4].installed = 2;  // the kernel reported 1 and installed 2
+  auto faults = SemanticFaults(f.s, f.r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("action 4"), std::string::npos);
+  EXPECT_NE(faults[0].find("gained 2 descriptor(s), the control messages carried 1"),
+            std::string::npos);
+  EXPECT_NE(faults[0].find("MSG_CTRUNC"), std::string::npos);
+  f.r.actions[4].installed = -1;  // not measured (free-run): nothing to say
+  EXPECT_TRUE(SemanticFaults(f.s, f.r).empty());
+}
+
+TEST(Semantics, AnObjectNeverSentThereIsAFault) {
+  Fixture f;
+  f.r.events.back().ino = 10;  // received a itself, which nobody sent
+  bool found = false;
+  for (const auto& fault : SemanticFaults(f.s, f.r))
+    found |= fault.find("action 4") != std::string::npos &&
+             fault.find("received inode 10, which was never sent toward this socket") !=
+                 std::string::npos;
+  EXPECT_TRUE(found);
+}
+
+TEST(Semantics, PeekMustMatchTheNextRealReceive) {
+  Fixture f;
+  f.r.events[8].ino = 21;  // the peek showed y where the real receive got x
+  f.r.events[9].ino = 20;
+  auto faults = SemanticFaults(f.s, f.r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("MSG_PEEK installed inode 21 as descriptor 0, but action 4 "
+                           "received inode 20"),
+            std::string::npos);
+}
+
+TEST(Semantics, AnonymousInodesAreNotComparedByInode) {
+  Fixture f;
+  // Two objects share inode 99 (like two eventfds): a swap cannot be seen by inode.
+  f.r.events[2].ino = 99;
+  f.r.events[3].ino = 99;
+  f.r.events[5].ino = 99;
+  f.r.events[6].ino = 99;
+  f.r.events[8].ino = 99;
+  f.r.events[9].ino = 99;
+  f.r.events[11].ino = 99;
+  EXPECT_TRUE(SemanticFaults(f.s, f.r).empty());
+}
+
+TEST(Semantics, ExpectedErrnosAreChecked) {
+  Scenario s = ParseScenario("scenario e\n\np0: a b = socketpair stream\np0: x = recv a expect=EAGAIN\n");
+  RunResult r;
+  r.actions = {{ActionStatus::kOk, 0, 0, 0, 0, -1}, {ActionStatus::kFailed, EAGAIN, -1, 0, 0, -1}};
+  EXPECT_TRUE(SemanticFaults(s, r).empty());
+  r.actions[1] = {ActionStatus::kOk, 0, 1, 0, 0, 0};
+  auto faults = SemanticFaults(s, r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("expected EAGAIN, got success"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inflight
