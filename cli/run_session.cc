@@ -71,6 +71,7 @@ int RunSession::Finish(bool print_table) {
                  l.ino ? fmt::format(" ino {}", l.ino) : "",
                  l.where.empty() ? "" : ", " + l.where);
     for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
+    for (const std::string& k : ex.verdict.kernel_log) fmt::print("    kernel: {}\n", k);
   }
   const auto counts = report_.Counts();
   const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");

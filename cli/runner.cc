@@ -95,7 +95,11 @@ void DescribeLayers(const Hello& h, Report& report) {
       "timerfd, sockets) in a witness epoll; files and memfds by OFD-lock probes; the slot "
       "tmpfs's inode count");
   report.inactive_layers.push_back("global counts (file-nr, slabs): not implemented yet");
-  report.inactive_layers.push_back("kernel log evidence (/dev/kmsg, kmemleak): not implemented yet");
+  if (h.kernel_log)
+    report.layers.push_back("kernel log evidence: KASAN/KMSAN/UBSAN/WARNING/BUG/refcount_t/"
+                            "list corruption records from /dev/kmsg during each run");
+  else
+    report.inactive_layers.push_back("kernel log evidence: " + h.kernel_log_why);
 }
 
 namespace {

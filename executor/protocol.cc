@@ -28,6 +28,8 @@ std::string EncodeHello(const Hello& h) {
   w.U8(h.user_namespace);
   w.U32(h.slots);
   w.Str(h.kernel);
+  w.U8(h.kernel_log);
+  w.Str(h.kernel_log_why);
   return w.Take();
 }
 
@@ -40,6 +42,8 @@ bool DecodeHello(std::string_view payload, Hello& h) {
   h.user_namespace = r.U8() != 0;
   h.slots = r.U32();
   h.kernel = r.Str();
+  h.kernel_log = r.U8() != 0;
+  h.kernel_log_why = r.Str();
   return r.ok() && r.AtEnd();
 }
 

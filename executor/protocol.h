@@ -29,6 +29,8 @@ struct Hello {
   bool user_namespace = false;  // running unprivileged inside a user namespace
   uint32_t slots = 0;
   std::string kernel;          // uname -r
+  bool kernel_log = false;     // /dev/kmsg readable: kernel evidence layer active
+  std::string kernel_log_why;  // why not, when not
 };
 
 struct RunRequest {

@@ -135,6 +135,8 @@ std::string EncodeRunResult(const RunResult& res) {
   w.U32(static_cast<uint32_t>(res.alive_objects.size()));
   for (uint64_t k : res.alive_objects) w.U64(k);
   w.I64(res.tmpfs_inodes_excess);
+  w.U32(static_cast<uint32_t>(res.kernel_log.size()));
+  for (const auto& l : res.kernel_log) w.Str(l);
   w.I32(res.slot);
   w.I64(res.exec_us);
   w.I64(res.settle_us);
@@ -182,6 +184,8 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.alive_objects.resize(r.Count(kMaxEventsOnWire));
   for (uint64_t& k : res.alive_objects) k = r.U64();
   res.tmpfs_inodes_excess = r.I64();
+  res.kernel_log.resize(r.Count(4096));
+  for (auto& l : res.kernel_log) l = r.Str();
   res.slot = r.I32();
   res.exec_us = r.I64();
   res.settle_us = r.I64();

@@ -121,6 +121,10 @@ struct RunResult {
   // beyond its baseline.
   std::vector<uint64_t> alive_objects;
   int64_t tmpfs_inodes_excess = 0;
+  // Alarming kernel log records (KASAN, WARNING, BUG, ...) seen during the run or its
+  // settling, with context. Several slots run at once, so a record may belong to a run
+  // that ran at the same time.
+  std::vector<std::string> kernel_log;
   int slot = -1;
   int64_t exec_us = 0;
   int64_t settle_us = 0;

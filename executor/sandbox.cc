@@ -121,6 +121,10 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   signal(SIGPIPE, SIG_IGN);
   sb->graph_ = std::make_unique<Graph>();
+  if (auto k = KernelLog::Open())
+    sb->kmsg_ = std::make_unique<KernelLog>(std::move(*k));
+  else
+    sb->kmsg_why_ = k.error().Text();
   if (opt.slots == 0 || opt.slots > 256) return SysError{EINVAL, "slots must be 1..256"};
   for (uint32_t k = 0; k < opt.slots; ++k) {
     auto slot = std::make_unique<Slot>();
@@ -202,6 +206,8 @@ Hello Sandbox::Describe(bool user_namespace) const {
   h.protocols_check = slots_.front()->census->has_protocols();
   h.user_namespace = user_namespace;
   h.slots = static_cast<uint32_t>(slots_.size());
+  h.kernel_log = kmsg_ != nullptr;
+  h.kernel_log_why = kmsg_why_;
   utsname u{};
   if (uname(&u) == 0) h.kernel = u.release;
   return h;
@@ -298,6 +304,7 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
   const int64_t t1 = NowMicros();
   res.exec_us = t1 - t0;
   graph_->Collect(res);
+  if (kmsg_) res.kernel_log = kmsg_->TakeNew();
   if (!can_continue) {
     Emit(res);
     return false;
@@ -361,6 +368,10 @@ Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census, RunResult& res) {
 
 void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now) {
   RunResult& r = slot.pending;
+  if (kmsg_) {  // the collector runs after the graph: its complaints come while settling
+    auto more = kmsg_->TakeNew();
+    r.kernel_log.insert(r.kernel_log.end(), more.begin(), more.end());
+  }
   r.settle = settle;
   r.census = std::move(census);
   r.settle_us = now - slot.settler.started_at();

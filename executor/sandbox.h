@@ -19,6 +19,7 @@
 #include "executor/graph.h"
 #include "executor/protocol.h"
 #include "oracle/census.h"
+#include "oracle/kernel_log.h"
 #include "oracle/liveness.h"
 #include "oracle/settle.h"
 
@@ -88,6 +89,8 @@ class Sandbox {
   int out_fd_ = -1;
   bool fatal_ = false;
   int64_t last_trigger_us_ = 0;
+  std::unique_ptr<KernelLog> kmsg_;  // null when /dev/kmsg cannot be read
+  std::string kmsg_why_;
 };
 
 }  // namespace inflight

@@ -244,9 +244,13 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     }
   }
 
+  v.kernel_log = r.kernel_log;
   if (r.status == RunStatus::kHang) {
     v.kind = VerdictKind::kHang;
     v.summary = r.error;
+  } else if (!r.kernel_log.empty()) {
+    v.kind = VerdictKind::kFault;
+    v.summary = fmt::format("kernel fault: {}", r.kernel_log.front());
   } else if (r.settle == SettleResult::kDirty) {
     v.kind = VerdictKind::kLeak;
     std::string names;

@@ -14,7 +14,8 @@ namespace inflight {
 
 enum class VerdictKind : uint8_t {
   kClean,  // census back to baseline, no fault
-  kFault,  // a semantic fault: an action's errno differs from the scenario's expectation
+  kFault,  // a kernel fault (KASAN, WARNING, BUG in the kernel log) or a semantic fault
+           // (an errno or a received object differs from what the kernel must do)
   kLeak,   // objects outlived the graph and the full settling protocol
   kHang,   // the watchdog killed the graph
   kError,  // our own failure (executor error, setup error): says nothing about the kernel
@@ -38,6 +39,7 @@ struct Verdict {
   std::string summary;               // one line
   std::vector<Leftover> leftovers;
   std::vector<std::string> faults;   // one line per semantic fault
+  std::vector<std::string> kernel_log;  // alarming kernel log records: a kernel fault
 };
 
 // Rules on a run. Expected errnos are checked in lockstep mode only: free-run races

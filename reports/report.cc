@@ -74,6 +74,7 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       {"summary", r.verdict.summary},
       {"leftovers", std::move(leftovers)},
       {"faults", r.verdict.faults},
+      {"kernel_log", r.verdict.kernel_log},
       {"status", RunStatusName(res.status)},
       {"settle", SettleResultName(res.settle)},
       {"timings_us", {{"exec", res.exec_us}, {"settle", res.settle_us}}},

@@ -6,9 +6,12 @@
 
 #include <filesystem>
 #include <set>
+#include <thread>
+#include <fcntl.h>
 
 #include "base/clock.h"
 #include "executor/client.h"
+#include "oracle/kernel_log.h"
 #include "oracle/verdict.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
@@ -379,6 +382,49 @@ TEST_F(Executor, IoUringIsRefusedOrWitnessed) {
   bool named = false;
   for (const Leftover& l : r.verdict.leftovers) named |= l.object == "u" && l.what == "io_uring";
   EXPECT_TRUE(named) << r.verdict.summary;
+}
+
+}  // namespace
+}  // namespace inflight
+
+namespace inflight {
+namespace {
+
+TEST(KernelLogPatterns, AlarmingRecordsAreRecognised) {
+  EXPECT_TRUE(IsAlarming("BUG: KASAN: slab-use-after-free in unix_gc+0x1b/0x40"));
+  EXPECT_TRUE(IsAlarming("WARNING: CPU: 1 PID: 77 at net/unix/garbage.c:123 __unix_gc"));
+  EXPECT_TRUE(IsAlarming("refcount_t: underflow; use-after-free."));
+  EXPECT_TRUE(IsAlarming("list_del corruption, ffff888. ->next is LIST_POISON1"));
+  EXPECT_FALSE(IsAlarming("eth0: link up"));
+  EXPECT_FALSE(IsAlarming("random: crng reseeded due to virtual machine fork"));
+}
+
+// The kernel evidence layer: a record written to the kernel log while a graph runs
+// makes that run a kernel fault; runs without such records stay clean.
+TEST_F(Executor, KernelLogRecordDuringARunIsAKernelFault) {
+  SandboxPool pool(Options());
+  pool.Start();
+  if (!pool.hello().kernel_log)
+    GTEST_SKIP() << "skipped: /dev/kmsg cannot be read here: " << pool.hello().kernel_log_why;
+  Ran quiet = RunText(pool, "scenario quiet\n\np0: a b = socketpair stream\np0: sleep 50\n");
+  ASSERT_EQ(quiet.verdict.kind, VerdictKind::kClean) << quiet.verdict.summary;
+  EXPECT_TRUE(quiet.result.kernel_log.empty());
+
+  const std::string marker = "inflight-test " + std::to_string(getpid()) +
+                             ": BUG: planted by the kernel evidence test (not a real bug)";
+  std::thread writer([&] {
+    usleep(150'000);
+    int f = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(f, 0) << strerror(errno);
+    const std::string rec = "<3>" + marker + "\n";
+    EXPECT_EQ(write(f, rec.data(), rec.size()), static_cast<ssize_t>(rec.size()));
+    close(f);
+  });
+  Ran noisy = RunText(pool, "scenario noisy\n\np0: a b = socketpair stream\np0: sleep 600\n");
+  writer.join();
+  ASSERT_EQ(noisy.verdict.kind, VerdictKind::kFault) << noisy.verdict.summary;
+  ASSERT_FALSE(noisy.verdict.kernel_log.empty());
+  EXPECT_NE(noisy.verdict.kernel_log.front().find(marker), std::string::npos);
 }
 
 }  // namespace
