@@ -38,6 +38,11 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
       ->capture_default_str();
   cmd->add_option("--report", a.report_dir, "Folder for report.json")->capture_default_str();
   cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
+  cmd->add_option("--accounting-every", a.accounting_every,
+                  "Check each slot's per-user in-flight accounting after this many clean runs "
+                  "(and at the end); 0 turns the check off")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   cmd->add_flag("--no-sock-diag", a.no_sock_diag,
                 "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
 }
@@ -57,6 +62,7 @@ PoolOptions MakePoolOptions(const CommonRunArgs& a) {
   p.slots = a.slots;
   p.use_sock_diag = !a.no_sock_diag;
   p.hold_addr = a.hold;
+  p.accounting_every = a.accounting_every;
   return p;
 }
 

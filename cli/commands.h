@@ -31,6 +31,7 @@ struct CommonRunArgs {
   bool quiet = false;
   bool no_sock_diag = false;
   std::string hold;    // positive control: a listener at @hold outside the scenarios
+  uint32_t accounting_every = 32;
 };
 void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& args, const std::string& report_default);
 RunOptions BaseRunOptions(const CommonRunArgs& args);      // throws UsageError

@@ -40,8 +40,26 @@ void RunSession::Start(const PoolOptions& opt) {
 }
 
 int RunSession::Finish(bool print_table) {
-  if (pool_) pool_->Stop();
   if (Interrupted()) report_.interrupted = true;
+  if (pool_) {
+    if (report_.interrupted) {
+      pool_->Stop();
+    } else {
+      pool_->Finish();
+      // Each slot's uid must be able to pass as many descriptors as before its runs.
+      nlohmann::json acc = nlohmann::json::array();
+      for (const SlotAccounting& a : pool_->accounting()) {
+        acc.push_back({{"uid", a.uid}, {"runs", a.runs}, {"baseline", a.baseline},
+                       {"allowance", a.allowance}});
+        if (a.allowance < a.baseline)
+          report_.command_findings.push_back(fmt::format(
+              "in-flight accounting: uid {:#x} can pass {} descriptors, {} fewer than before its "
+              "last {} run(s): the kernel still counts them in flight",
+              a.uid, a.allowance, a.baseline - a.allowance, a.runs));
+      }
+      report_.extra["accounting"] = acc;
+    }
+  }
   report_.duration_s = (NowMicros() - start_us_) / 1e6;
   if (auto s = WriteReport(dir_, report_); !s) {
     LogError("cannot write the report: {}", s.error().Text());
@@ -73,8 +91,9 @@ int RunSession::Finish(bool print_table) {
     for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
     for (const std::string& k : ex.verdict.kernel_log) fmt::print("    kernel: {}\n", k);
   }
+  for (const std::string& f : report_.command_findings) fmt::print("finding: {}\n", f);
   const auto counts = report_.Counts();
-  const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");
+  const size_t findings = report_.Findings();
   const VerdictKind worst = report_.Worst();
   std::string verdict = report_.interrupted ? "INTERRUPTED"
                         : worst == VerdictKind::kError ? "ERROR"

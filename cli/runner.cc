@@ -95,6 +95,12 @@ void DescribeLayers(const Hello& h, Report& report) {
       "timerfd, sockets) in a witness epoll; files and memfds by OFD-lock probes; the slot "
       "tmpfs's inode count");
   report.inactive_layers.push_back("global counts (file-nr, slabs): not implemented yet");
+  if (h.accounting)
+    report.layers.push_back("in-flight accounting: graphs run as per-slot uids (keeping their "
+                            "capabilities); each uid must pass as many descriptors after its "
+                            "runs as before");
+  else
+    report.inactive_layers.push_back("in-flight accounting: " + h.accounting_why);
   if (h.kernel_log)
     report.layers.push_back("kernel log evidence: KASAN/KMSAN/UBSAN/WARNING/BUG/refcount_t/"
                             "list corruption records from /dev/kmsg during each run");

@@ -16,7 +16,7 @@ using namespace inflight;
 namespace {
 
 int Usage() {
-  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag]  (started by inflight)");
+  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] [--accounting-every N]  (started by inflight)");
   return kExitUsage;
 }
 
@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
       if (!IsAddress(opt.hold_addr)) return Usage();
     } else if (a == "--no-sock-diag") {
       opt.use_sock_diag = false;
+    } else if (a == "--no-accounting") {
+      opt.accounting = false;
+    } else if (a == "--accounting-every" && i + 1 < argc) {
+      char* end = nullptr;
+      long n = strtol(argv[++i], &end, 10);
+      if (*end || n < 1 || n > 1000000) return Usage();
+      opt.accounting_every = static_cast<uint32_t>(n);
     } else {
       return Usage();
     }

@@ -88,6 +88,10 @@ void SandboxPool::Launch(Sandbox& sb) {
   std::vector<std::string> args = {"--slots", std::to_string(opt_.slots)};
   if (!opt_.hold_addr.empty()) args.insert(args.end(), {"--hold", opt_.hold_addr});
   if (!opt_.use_sock_diag) args.push_back("--no-sock-diag");
+  if (opt_.accounting_every == 0)
+    args.push_back("--no-accounting");
+  else
+    args.insert(args.end(), {"--accounting-every", std::to_string(opt_.accounting_every)});
   if (access(opt_.sandbox_path.c_str(), X_OK) != 0)
     throw EnvironmentError(fmt::format("cannot run the sandbox '{}': {} (set INFLIGHT_SANDBOX?)",
                                        opt_.sandbox_path, strerror(errno)));
@@ -300,6 +304,36 @@ std::optional<RunResult> SandboxPool::Next(int timeout_ms) {
   ready_.pop_front();
   --pending_;
   return r;
+}
+
+void SandboxPool::Finish(int timeout_ms) {
+  const int64_t end = NowMicros() + int64_t{timeout_ms} * 1000;
+  for (auto& sb : sandboxes_) {
+    if (!sb->alive) continue;
+    sb->to.Reset();  // end of input: the sandbox settles what is left, reports, exits
+    char buf[65536];
+    for (bool eof = false; !eof && NowMicros() < end;) {
+      pollfd p{sb->from.Get(), POLLIN, 0};
+      poll(&p, 1, static_cast<int>(std::max<int64_t>(1, (end - NowMicros()) / 1000)));
+      for (;;) {
+        ssize_t r = read(sb->from.Get(), buf, sizeof buf);
+        if (r > 0) {
+          sb->reader.Feed(buf, static_cast<size_t>(r));
+          continue;
+        }
+        eof = r == 0;
+        break;
+      }
+    }
+    while (auto f = sb->reader.Next()) {
+      if (f->first == MsgType::kSummary) {
+        std::vector<SlotAccounting> slots;
+        if (DecodeSummary(f->second, slots))
+          accounting_.insert(accounting_.end(), slots.begin(), slots.end());
+      }
+    }
+  }
+  Stop();
 }
 
 void SandboxPool::Stop() {

@@ -25,6 +25,7 @@ struct PoolOptions {
   std::string sandbox_path;        // empty: inflight-sandbox next to this executable
   std::string hold_addr;           // positive control (see SandboxOptions)
   bool use_sock_diag = true;
+  uint32_t accounting_every = 32;  // 0: no per-user accounting checks
   uint32_t stall_ms = 60'000;      // a sandbox silent this long past its runs' budget dies
 };
 
@@ -52,6 +53,10 @@ class SandboxPool {
 
   // Kills every sandbox now; unanswered runs are dropped.
   void Stop();
+  // Ends every sandbox's input, waits (up to timeout_ms) for its last word (per-slot
+  // accounting, see SlotAccounting), then stops them. For a run that finished normally.
+  void Finish(int timeout_ms = 30'000);
+  const std::vector<SlotAccounting>& accounting() const { return accounting_; }
 
  private:
   struct Sandbox;
@@ -67,6 +72,7 @@ class SandboxPool {
   std::deque<RunResult> ready_;
   size_t pending_ = 0;
   uint32_t max_budget_ms_ = 0;
+  std::vector<SlotAccounting> accounting_;
 };
 
 }  // namespace inflight

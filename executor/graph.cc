@@ -29,6 +29,7 @@
 #include <new>
 
 #include "base/clock.h"
+#include "oracle/accounting.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -732,6 +733,7 @@ Result<pid_t> Graph::Start(const GraphPlace& place) {
   signal(SIGPIPE, SIG_DFL);
   if (place.netns_fd >= 0 && setns(place.netns_fd, CLONE_NEWNET) != 0) _exit(kSetupFailedStatus);
   if (place.dir_fd >= 0 && fchdir(place.dir_fd) != 0) _exit(kSetupFailedStatus);
+  if (place.uid != 0 && !BecomeUidKeepingCaps(place.uid, place.uid)) _exit(kSetupFailedStatus);
   // Keep only the witnesses, at fixed high numbers; drop every other sandbox descriptor.
   if (place.witness_fd >= 0 && dup2(place.witness_fd, kWitnessFd) != kWitnessFd)
     _exit(kSetupFailedStatus);

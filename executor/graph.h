@@ -25,13 +25,15 @@ namespace inflight {
 // Where a graph runs: the slot's network namespace and its tmpfs directory, and the two
 // witnesses the sandbox watches objects through (see docs/design.md, "Object liveness"):
 // an epoll instance every pollable object is registered in (its items vanish when the
-// object's file is released), and a datagram socket that carries, for each regular file
+// object's file is released), and a socket that carries, for each regular file
 // and memfd, a second open of the same inode to the sandbox.
 struct GraphPlace {
   int netns_fd = -1;
   int dir_fd = -1;
   int witness_fd = -1;  // epoll
-  int probe_fd = -1;    // SOCK_DGRAM socket; its peer stays with the sandbox
+  int probe_fd = -1;    // stream socket; its peer stays with the sandbox
+  uint32_t uid = 0;     // nonzero: the graph runs as this uid (and gid), keeping its
+                        // capabilities, so that its in-flight accounting is its own
 };
 
 class Graph {

@@ -30,6 +30,8 @@ std::string EncodeHello(const Hello& h) {
   w.Str(h.kernel);
   w.U8(h.kernel_log);
   w.Str(h.kernel_log_why);
+  w.U8(h.accounting);
+  w.Str(h.accounting_why);
   return w.Take();
 }
 
@@ -44,6 +46,8 @@ bool DecodeHello(std::string_view payload, Hello& h) {
   h.kernel = r.Str();
   h.kernel_log = r.U8() != 0;
   h.kernel_log_why = r.Str();
+  h.accounting = r.U8() != 0;
+  h.accounting_why = r.Str();
   return r.ok() && r.AtEnd();
 }
 
@@ -72,6 +76,30 @@ bool DecodeRunRequest(std::string_view payload, RunRequest& req) {
   return r.ok() && r.AtEnd() && mode <= static_cast<uint8_t>(RunMode::kMaxValue);
 }
 
+std::string EncodeSummary(const std::vector<SlotAccounting>& slots) {
+  WireWriter w;
+  w.U32(static_cast<uint32_t>(slots.size()));
+  for (const SlotAccounting& a : slots) {
+    w.U32(a.uid);
+    w.U32(a.runs);
+    w.I32(a.baseline);
+    w.I32(a.allowance);
+  }
+  return w.Take();
+}
+
+bool DecodeSummary(std::string_view payload, std::vector<SlotAccounting>& slots) {
+  WireReader r(payload);
+  slots.resize(r.Count(1 << 16));
+  for (SlotAccounting& a : slots) {
+    a.uid = r.U32();
+    a.runs = r.U32();
+    a.baseline = r.I32();
+    a.allowance = r.I32();
+  }
+  return r.ok() && r.AtEnd();
+}
+
 std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   if (error_) return std::nullopt;
   if (buf_.size() - pos_ < 4) return std::nullopt;
@@ -83,7 +111,8 @@ std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   }
   if (buf_.size() - pos_ - 4 < len) return std::nullopt;
   const auto type = static_cast<MsgType>(static_cast<uint8_t>(buf_[pos_ + 4]));
-  if (type != MsgType::kHello && type != MsgType::kRun && type != MsgType::kResult) {
+  if (type != MsgType::kHello && type != MsgType::kRun && type != MsgType::kResult &&
+      type != MsgType::kSummary) {
     error_ = true;
     return std::nullopt;
   }

@@ -17,6 +17,7 @@ enum class MsgType : uint8_t {
   kHello = 1,   // sandbox -> driver, once: ready (or why not)
   kRun = 2,     // driver -> sandbox: run a scenario
   kResult = 3,  // sandbox -> driver: one run's result (in any order)
+  kSummary = 4, // sandbox -> driver, after its input ended: per-slot accounting
 };
 
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
@@ -31,6 +32,8 @@ struct Hello {
   std::string kernel;          // uname -r
   bool kernel_log = false;     // /dev/kmsg readable: kernel evidence layer active
   std::string kernel_log_why;  // why not, when not
+  bool accounting = false;     // graphs run as per-slot uids whose accounting is checked
+  std::string accounting_why;
 };
 
 struct RunRequest {
@@ -44,6 +47,8 @@ std::string EncodeHello(const Hello& h);
 bool DecodeHello(std::string_view payload, Hello& h);
 std::string EncodeRunRequest(const RunRequest& r);
 bool DecodeRunRequest(std::string_view payload, RunRequest& r);
+std::string EncodeSummary(const std::vector<SlotAccounting>& slots);
+bool DecodeSummary(std::string_view payload, std::vector<SlotAccounting>& slots);
 
 // Accumulates bytes and yields whole frames. A frame over kMaxFrameBytes or an unknown
 // type latches an error.

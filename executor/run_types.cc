@@ -137,6 +137,8 @@ std::string EncodeRunResult(const RunResult& res) {
   w.I64(res.tmpfs_inodes_excess);
   w.U32(static_cast<uint32_t>(res.kernel_log.size()));
   for (const auto& l : res.kernel_log) w.Str(l);
+  w.U32(res.uid);
+  w.I32(res.accounting_deficit);
   w.I32(res.slot);
   w.I64(res.exec_us);
   w.I64(res.settle_us);
@@ -186,6 +188,8 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.tmpfs_inodes_excess = r.I64();
   res.kernel_log.resize(r.Count(4096));
   for (auto& l : res.kernel_log) l = r.Str();
+  res.uid = r.U32();
+  res.accounting_deficit = r.I32();
   res.slot = r.I32();
   res.exec_us = r.I64();
   res.settle_us = r.I64();

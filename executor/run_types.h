@@ -125,11 +125,23 @@ struct RunResult {
   // settling, with context. Several slots run at once, so a record may belong to a run
   // that ran at the same time.
   std::vector<std::string> kernel_log;
+  // Per-user in-flight accounting of the slot's own uid (oracle/accounting.h): checked
+  // after this run when the sandbox measured it; -1 when not measured.
+  uint32_t uid = 0;
+  int32_t accounting_deficit = -1;  // descriptors still counted in flight after settling
   int slot = -1;
   int64_t exec_us = 0;
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
   int32_t settle_triggers = 0;
+};
+
+// The accounting of one slot at the end of a sandbox's work (sent before it exits).
+struct SlotAccounting {
+  uint32_t uid = 0;
+  uint32_t runs = 0;       // runs since the slot's last check
+  int32_t baseline = 0;    // allowance of the uid before its first run
+  int32_t allowance = 0;   // allowance now
 };
 
 std::string EncodeRunResult(const RunResult& r);

@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
+#include "oracle/accounting.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -121,6 +122,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   signal(SIGPIPE, SIG_IGN);
   sb->graph_ = std::make_unique<Graph>();
+  sb->accounting_ = opt.accounting && geteuid() == 0;
+  if (!opt.accounting) sb->accounting_why_ = "turned off";
+  else if (geteuid() != 0) sb->accounting_why_ = "needs root (per-slot uids)";
   if (auto k = KernelLog::Open())
     sb->kmsg_ = std::make_unique<KernelLog>(std::move(*k));
   else
@@ -156,6 +160,13 @@ Status Sandbox::MakeSlot(Slot& slot) {
   auto result = [&]() -> Status {
     slot.netns.Reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!slot.netns) return Errno("open(/proc/self/ns/net) for a slot");
+    // The slot's own uid: derived from its namespace's inode, which no other live
+    // namespace (of any sandbox on this host) shares; a retired slot's successor gets a
+    // new namespace and so a fresh uid.
+    struct stat nst {};
+    if (fstat(slot.netns.Get(), &nst) != 0) return Errno("fstat(slot netns)");
+    slot.uid = accounting_ ? 0x20000000u | static_cast<uint32_t>(nst.st_ino & 0x0fffffffu) : 0;
+    slot.runs_since_check = 0;
     auto census = CensusSource::Open(opt_.use_sock_diag);
     if (!census) return census.error();
     slot.census = std::make_unique<CensusSource>(std::move(*census));
@@ -176,6 +187,16 @@ Status Sandbox::MakeSlot(Slot& slot) {
     slot.baseline = std::move(*base);
     return {};
   }();
+  if (result && slot.uid) {
+    auto a = MeasureInflightAllowance(slot.uid, slot.uid);
+    if (a) {
+      slot.allowance_baseline = *a;
+    } else {
+      accounting_ = false;
+      accounting_why_ = a.error().Text();
+      slot.uid = 0;
+    }
+  }
   if (setns(home_netns_.Get(), CLONE_NEWNET) != 0) {
     // Without our home namespace we cannot tell slots apart any more.
     LogError("setns(home): {}", strerror(errno));
@@ -208,6 +229,8 @@ Hello Sandbox::Describe(bool user_namespace) const {
   h.slots = static_cast<uint32_t>(slots_.size());
   h.kernel_log = kmsg_ != nullptr;
   h.kernel_log_why = kmsg_why_;
+  h.accounting = accounting_;
+  h.accounting_why = accounting_why_;
   utsname u{};
   if (uname(&u) == 0) h.kernel = u.release;
   return h;
@@ -292,7 +315,8 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
   graph_->Prepare(s, req.opt);
   const int64_t t0 = NowMicros();
   auto pid = graph_->Start(GraphPlace{slot.netns.Get(), slot.dir.Get(), slot.witness->epoll_fd(),
-                                      slot.witness->graph_probe_fd()});
+                                      slot.witness->graph_probe_fd(), slot.uid});
+  res.uid = slot.uid;
   slot.witness->CloseGraphEnd();
   if (!pid) {
     res.status = RunStatus::kSetupError;
@@ -323,6 +347,7 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     res.settle = SettleResult::kCleanAtOnce;
     res.census = std::move(census);
     slot.witness.reset();
+    MaybeCheckAccounting(slot, res, false);
     Emit(res);
     return true;
   }
@@ -377,6 +402,8 @@ void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now
   r.settle_us = now - slot.settler.started_at();
   r.settle_polls = slot.settler.polls();
   r.settle_triggers = slot.settler.triggers();
+  slot.witness.reset();  // our probes go before the accounting is measured
+  if (settle == SettleResult::kCleanSettled) MaybeCheckAccounting(slot, r, false);
   Emit(r);
   slot.pending = RunResult{};
   slot.witness.reset();
@@ -409,6 +436,19 @@ void Sandbox::ServiceSettling(int64_t now) {
         break;
     }
   }
+}
+
+void Sandbox::MaybeCheckAccounting(Slot& slot, RunResult& res, bool force) {
+  if (!accounting_ || !slot.uid) return;
+  ++slot.runs_since_check;
+  if (!force && slot.runs_since_check < opt_.accounting_every) return;
+  auto a = MeasureInflightAllowance(slot.uid, slot.uid);
+  if (!a) {
+    LogWarn("accounting of uid {:#x}: {}", slot.uid, a.error().Text());
+    return;
+  }
+  res.accounting_deficit = slot.allowance_baseline - *a;
+  slot.runs_since_check = 0;
 }
 
 int64_t Sandbox::NextDue() const {
@@ -457,7 +497,19 @@ int Sandbox::Serve(int in_fd, int out_fd) {
     }
     if (fatal_) return kExitInternal;
     const int64_t due = NextDue();
-    if (eof && queue.empty() && due == INT64_MAX) return kExitClean;
+    if (eof && queue.empty() && due == INT64_MAX) {
+      // The last word: the accounting of every slot that ran since its last check.
+      std::vector<SlotAccounting> summary;
+      for (auto& sp : slots_) {
+        Slot& slot = *sp;
+        if (!accounting_ || !slot.uid || slot.runs_since_check == 0) continue;
+        auto a = MeasureInflightAllowance(slot.uid, slot.uid);
+        if (!a) continue;
+        summary.push_back({slot.uid, slot.runs_since_check, slot.allowance_baseline, *a});
+      }
+      (void)WriteAll(out_fd_, EncodeFrame(MsgType::kSummary, EncodeSummary(summary)));
+      return kExitClean;
+    }
     int64_t wait = due == INT64_MAX ? -1 : std::max<int64_t>(0, due - NowMicros());
     if (wait == 0) continue;
     timespec ts{}, *tsp = nullptr;

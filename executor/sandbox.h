@@ -31,6 +31,8 @@ struct SandboxOptions {
   std::string hold_addr;       // positive control: a listener at @hold_addr in every slot,
                                // outside any scenario, that never accepts
   uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
+  bool accounting = true;      // run graphs as per-slot uids and check their accounting
+  uint32_t accounting_every = 32;  // check a slot's uid after this many clean runs
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -64,6 +66,9 @@ class Sandbox {
     Settler settler;
     RunResult pending;
     std::unique_ptr<ObjectWitness> witness;  // of the pending run
+    uint32_t uid = 0;                 // its graphs' uid (0: accounting off)
+    int allowance_baseline = 0;       // the uid's allowance before its first run
+    uint32_t runs_since_check = 0;
   };
 
   explicit Sandbox(const SandboxOptions& opt) : opt_(opt) {}
@@ -81,6 +86,8 @@ class Sandbox {
   bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
   void Emit(const RunResult& r);
+  // After a clean run in `slot`: measures its uid's allowance when due.
+  void MaybeCheckAccounting(Slot& slot, RunResult& res, bool force);
 
   SandboxOptions opt_;
   UniqueFd home_netns_;
@@ -91,6 +98,8 @@ class Sandbox {
   int64_t last_trigger_us_ = 0;
   std::unique_ptr<KernelLog> kmsg_;  // null when /dev/kmsg cannot be read
   std::string kmsg_why_;
+  bool accounting_ = false;
+  std::string accounting_why_;
 };
 
 }  // namespace inflight

@@ -18,8 +18,10 @@ Result<ObjectWitness> ObjectWitness::Create() {
   ObjectWitness w;
   w.epoll_.Reset(epoll_create1(EPOLL_CLOEXEC));
   if (!w.epoll_) return Errno("epoll_create1(witness)");
+  // A stream pair, read 8 bytes (one probe message) at a time: a datagram queue would
+  // stop at net.unix.max_dgram_qlen, which is 10 in a new network namespace.
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair(probes)");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair(probes)");
   w.sandbox_end_.Reset(sv[0]);
   w.graph_end_.Reset(sv[1]);
   // Room for every probe a graph can send (one per object) without blocking it.
@@ -45,6 +47,7 @@ Status ObjectWitness::CollectProbes() {
       if (errno == EINTR) continue;
       return Errno("recvmsg(probes)");
     }
+    if (n == 0 && msg.msg_controllen == 0) return {};  // every graph end is closed
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       const size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

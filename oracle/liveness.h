@@ -8,7 +8,7 @@
 //   a file still alive.
 // * Regular files and memfds cannot be polled. The creating process takes an OFD write
 //   lock on the object (released only with its file) and sends the sandbox a second,
-//   read-only open of the same inode over a datagram socket; F_OFD_GETLK on that probe
+//   read-only open of the same inode over a socket; F_OFD_GETLK on that probe
 //   shows the lock while the object's file lives. (inotify would not do: memfds are
 //   pseudo files, which newer kernels keep out of fsnotify.)
 // * The slot's own tmpfs counts inodes: every O_TMPFILE file frees its inode only when

@@ -244,6 +244,15 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     }
   }
 
+  if (r.accounting_deficit > 0) {
+    Leftover l;
+    l.what = "in-flight accounting";
+    l.detail = fmt::format(
+        "uid {:#x}: {} descriptor(s) still counted in flight after every object was freed "
+        "(sendmsg would fail with ETOOMANYREFS that many descriptors early)",
+        r.uid, r.accounting_deficit);
+    v.leftovers.push_back(std::move(l));
+  }
   v.kernel_log = r.kernel_log;
   if (r.status == RunStatus::kHang) {
     v.kind = VerdictKind::kHang;
@@ -251,7 +260,7 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
   } else if (!r.kernel_log.empty()) {
     v.kind = VerdictKind::kFault;
     v.summary = fmt::format("kernel fault: {}", r.kernel_log.front());
-  } else if (r.settle == SettleResult::kDirty) {
+  } else if (r.settle == SettleResult::kDirty || r.accounting_deficit > 0) {
     v.kind = VerdictKind::kLeak;
     std::string names;
     for (const Leftover& l : v.leftovers) {

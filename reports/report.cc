@@ -34,6 +34,12 @@ VerdictKind Report::Worst() const {
   return worst;
 }
 
+size_t Report::Findings() const {
+  size_t n = command_findings.size();
+  for (const RunRecord& r : runs) n += IsFinding(r.verdict.kind) ? 1 : 0;
+  return n;
+}
+
 namespace {
 
 nlohmann::json CensusToJson(const Census& c) {
@@ -123,7 +129,11 @@ nlohmann::json ReportToJson(const Report& r) {
       {"layers", r.layers},
       {"inactive_layers", r.inactive_layers},
       {"interrupted", r.interrupted},
-      {"verdict", VerdictName(r.Worst())},
+      {"verdict", r.command_findings.empty() || r.Worst() == VerdictKind::kError ||
+                          r.Worst() == VerdictKind::kHang
+                      ? VerdictName(r.Worst())
+                      : VerdictName(VerdictKind::kLeak)},
+      {"command_findings", r.command_findings},
       {"counts", std::move(counts)},
       {"runs", std::move(runs)},
   };

@@ -41,12 +41,17 @@ struct Report {
   std::vector<std::string> inactive_layers;  // with the reason
   bool interrupted = false;
   std::vector<RunRecord> runs;
+  // Findings that belong to the whole command, not to one run (e.g. a uid's in-flight
+  // accounting still off after all its runs, a drift of the global counts).
+  std::vector<std::string> command_findings;
   nlohmann::json extra = nlohmann::json::object();  // command-specific sections
 
   // Counts by verdict name.
   std::map<std::string, size_t> Counts() const;
-  // Worst verdict: error > hang > leak > fault > clean.
+  // Worst verdict of the runs: error > hang > leak > fault > clean.
   VerdictKind Worst() const;
+  // Runs ruled leak, hang or fault, plus command findings.
+  size_t Findings() const;
 };
 
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full);

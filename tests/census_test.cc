@@ -344,3 +344,68 @@ TEST(Census, ParsesProtocolsForBothUnixLines) {
 
 }  // namespace
 }  // namespace inflight
+
+#include "oracle/accounting.h"
+#include <sys/wait.h>
+
+namespace inflight {
+namespace {
+
+// Puts `n` descriptors in flight as `uid` into a socket whose other end this (root)
+// process keeps; returns that end (closing it releases them).
+UniqueFd HoldInFlightAs(uint32_t uid, int n) {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd keep(sv[1]);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(1);
+    int p[2];
+    if (pipe(p) != 0) _exit(1);
+    for (int i = 0; i < n; ++i) {
+      char byte = 0;
+      iovec iov{&byte, 1};
+      alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = ctl;
+      msg.msg_controllen = sizeof ctl;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+      if (sendmsg(sv[0], &msg, 0) != 1) _exit(2);
+    }
+    _exit(0);
+  }
+  close(sv[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  return keep;
+}
+
+TEST(Accounting, AllowanceDropsByWhatIsStillCountedAndComesBack) {
+  if (geteuid() != 0) GTEST_SKIP() << "skipped: measuring another uid's allowance needs root";
+  const uint32_t uid = 0x2fff0000u + static_cast<uint32_t>(getpid() & 0xffff);
+  auto fresh = MeasureInflightAllowance(uid, uid);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().Text();
+  EXPECT_GT(*fresh, 0);
+  EXPECT_LE(*fresh, kAllowanceLimit + 1) << "the kernel stops the uid near its RLIMIT_NOFILE";
+  {
+    UniqueFd held = HoldInFlightAs(uid, 5);  // a real leftover: 5 of the uid's in flight
+    auto now = MeasureInflightAllowance(uid, uid);
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(*fresh - *now, 5) << "fires, and says how many are counted";
+  }
+  auto after = MeasureInflightAllowance(uid, uid);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *fresh) << "silent once they are freed";
+  // A wrong expectation is caught: the check compares with the fresh allowance.
+  EXPECT_NE(*after, *fresh + 1);
+}
+
+}  // namespace
+}  // namespace inflight

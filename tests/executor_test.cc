@@ -171,6 +171,23 @@ TEST_F(Executor, LockstepReplaysExactly) {
   }
 }
 
+TEST_F(Executor, AccountingIsCheckedAfterCleanRuns) {
+  PoolOptions po = Options();
+  po.accounting_every = 1;
+  SandboxPool pool(po);
+  pool.Start();
+  if (!pool.hello().accounting)
+    GTEST_SKIP() << "skipped: accounting is inactive here: " << pool.hello().accounting_why;
+  for (const char* f : {"/controls/hold_cycle.scn", "/controls/hold_socket.scn"}) {
+    Ran r = RunText(pool, ReadFile(CorpusDir() + f));
+    ASSERT_EQ(r.verdict.kind, VerdictKind::kClean) << r.verdict.summary;
+    EXPECT_NE(r.result.uid, 0u) << "graphs run as the slot's own uid";
+    EXPECT_EQ(r.result.accounting_deficit, 0) << "checked after every clean run, and balanced";
+  }
+  pool.Finish();
+  for (const SlotAccounting& a : pool.accounting()) EXPECT_EQ(a.allowance, a.baseline);
+}
+
 TEST_F(Executor, WrongExpectationIsASemanticFault) {
   SandboxPool pool(Options());
   pool.Start();
