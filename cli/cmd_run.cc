@@ -43,6 +43,12 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
                   "(and at the end); 0 turns the check off")
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
+  cmd->add_option("--global-tolerance", a.global_tolerance,
+                  "Rule on the global counts (file-nr, slab objects): a drift over the command "
+                  "beyond N in every sample is a finding. 0 records them without ruling (right "
+                  "for a shared host; use a small N in a VM that runs nothing else)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
   cmd->add_flag("--no-sock-diag", a.no_sock_diag,
                 "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
 }

@@ -32,6 +32,7 @@ struct CommonRunArgs {
   bool no_sock_diag = false;
   std::string hold;    // positive control: a listener at @hold outside the scenarios
   uint32_t accounting_every = 32;
+  int64_t global_tolerance = 0;  // 0: global counts recorded, not ruled
 };
 void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& args, const std::string& report_default);
 RunOptions BaseRunOptions(const CommonRunArgs& args);      // throws UsageError

@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include <unistd.h>
+
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/exit_codes.h"
@@ -18,7 +20,10 @@ namespace inflight {
 
 RunSession::RunSession(std::string command, std::vector<std::string> argv,
                        const CommonRunArgs& args)
-    : dir_(args.report_dir), quiet_(args.quiet), start_us_(NowMicros()) {
+    : dir_(args.report_dir),
+      quiet_(args.quiet),
+      start_us_(NowMicros()),
+      global_tolerance_(args.global_tolerance) {
   if (auto s = PrepareReportDir(dir_); !s)
     throw UsageError(fmt::format("--report {}: {}", dir_, s.error().Text()));
   report_.command = std::move(command);
@@ -30,13 +35,44 @@ RunSession::RunSession(std::string command, std::vector<std::string> argv,
 RunSession::~RunSession() = default;
 
 void RunSession::Start(const PoolOptions& opt) {
+  global_before_ = SampleGlobalRepeatedly(3, 10);  // before any sandbox holds anything
   pool_ = std::make_unique<SandboxPool>(opt);
   pool_->Start();
   DescribeLayers(pool_->hello(), report_);
+  if (global_before_.empty())
+    report_.inactive_layers.push_back("global counts: /proc/sys/fs/file-nr unreadable");
+  else if (global_tolerance_ > 0)
+    report_.layers.push_back(fmt::format(
+        "global counts: file-nr and slab objects before and after the command; a drift "
+        "beyond {} in every sample is a finding",
+        global_tolerance_));
+  else
+    report_.layers.push_back(
+        "global counts: file-nr and slab objects recorded before and after the command, "
+        "not ruled on (a shared host; --global-tolerance N rules)");
   if (!quiet_) {
     LogInfo("kernel {}; {} sandbox(es) x {} slots; oracle layers: {}", pool_->hello().kernel,
             opt.jobs, pool_->hello().slots, fmt::join(report_.layers, "; "));
   }
+}
+
+void RunSession::RecordGlobalCounts() {
+  if (global_before_.empty()) return;
+  usleep(50'000);  // the sandboxes' last files are released by now
+  const auto after = SampleGlobalRepeatedly(3, 10);
+  nlohmann::json drifts = nlohmann::json::array();
+  for (const GlobalDrift& d : CompareGlobal(global_before_, after)) {
+    drifts.push_back({{"count", d.name}, {"before_max", d.before_max}, {"after_min", d.after_min},
+                      {"drift", d.Drift()}});
+    if (global_tolerance_ > 0 && d.Drift() > global_tolerance_)
+      report_.command_findings.push_back(fmt::format(
+          "global counts: {} grew by {} over the command in every sample (tolerance {})", d.name,
+          d.Drift(), global_tolerance_));
+  }
+  report_.extra["global_counts"] = {{"tolerance", global_tolerance_},
+                                    {"ruled", global_tolerance_ > 0},
+                                    {"samples", global_before_.size()},
+                                    {"drifts", drifts}};
 }
 
 int RunSession::Finish(bool print_table) {
@@ -58,6 +94,7 @@ int RunSession::Finish(bool print_table) {
               a.uid, a.allowance, a.baseline - a.allowance, a.runs));
       }
       report_.extra["accounting"] = acc;
+      RecordGlobalCounts();
     }
   }
   report_.duration_s = (NowMicros() - start_us_) / 1e6;

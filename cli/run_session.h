@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "executor/client.h"
+#include "oracle/global_counts.h"
 #include "reports/report.h"
 
 namespace inflight {
@@ -29,11 +30,16 @@ class RunSession {
   int Finish(bool print_table);
 
  private:
+  // Samples the global counts after the command and rules on their drift.
+  void RecordGlobalCounts();
+
   std::string dir_;
   bool quiet_;
   Report report_;
   std::unique_ptr<SandboxPool> pool_;
   int64_t start_us_;
+  int64_t global_tolerance_;
+  std::vector<GlobalSample> global_before_;
 };
 
 }  // namespace inflight

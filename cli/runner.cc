@@ -94,7 +94,6 @@ void DescribeLayers(const Hello& h, Report& report) {
       "object liveness: every pollable object (pipe ends, eventfd, epoll, pidfd, io_uring, "
       "timerfd, sockets) in a witness epoll; files and memfds by OFD-lock probes; the slot "
       "tmpfs's inode count");
-  report.inactive_layers.push_back("global counts (file-nr, slabs): not implemented yet");
   if (h.accounting)
     report.layers.push_back("in-flight accounting: graphs run as per-slot uids (keeping their "
                             "capabilities); each uid must pass as many descriptors after its "

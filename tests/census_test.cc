@@ -409,3 +409,68 @@ TEST(Accounting, AllowanceDropsByWhatIsStillCountedAndComesBack) {
 
 }  // namespace
 }  // namespace inflight
+
+#include "oracle/global_counts.h"
+
+namespace inflight {
+namespace {
+
+TEST(GlobalCounts, ParsesFixedInputs) {
+  auto n = ParseFileNr("4310\t0\t9223372036854775807\n");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 4310);
+  EXPECT_FALSE(ParseFileNr("garbage").ok());
+  auto slabs = ParseSlabinfo(
+      "slabinfo - version: 2.1\n"
+      "# name            <active_objs> <num_objs> <objsize> ...\n"
+      "sock_inode_cache   10943  11362    832   19    4 : tunables    0    0    0\n"
+      "filp                4320   4599    192   21    1 : tunables    0    0    0\n"
+      "dentry             55555  66666    192   21    1 : tunables    0    0    0\n");
+  EXPECT_EQ(slabs.size(), 2u);
+  EXPECT_EQ(slabs["sock_inode_cache"], 10943);
+  EXPECT_EQ(slabs["filp"], 4320);
+}
+
+// The global layer fires on real leftovers (files kept in flight outside any scenario)
+// and stays silent once they are gone, with a tolerance above this host's noise.
+TEST(GlobalCounts, DriftFiresOnFilesKeptInFlightAndNotWithout) {
+  constexpr int64_t kTolerance = 1500;
+  const auto before = SampleGlobalRepeatedly(3, 10);
+  ASSERT_FALSE(before.empty()) << "file-nr unreadable";
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd keep(sv[1]);
+  {
+    UniqueFd send_end(sv[0]);
+    for (int batch = 0; batch < 20; ++batch) {  // 20 x 100 pipes: 4000 files in flight only
+      int fds[200];
+      for (int i = 0; i < 100; ++i) ASSERT_EQ(pipe2(fds + 2 * i, O_CLOEXEC), 0);
+      char byte = 'x';
+      iovec iov{&byte, 1};
+      alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof fds)] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = ctl;
+      msg.msg_controllen = sizeof ctl;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof fds);
+      memcpy(CMSG_DATA(c), fds, sizeof fds);
+      ASSERT_EQ(sendmsg(send_end.Get(), &msg, 0), 1) << strerror(errno);
+      for (int fd : fds) close(fd);
+    }
+  }
+  auto held = CompareGlobal(before, SampleGlobalRepeatedly(3, 10));
+  ASSERT_FALSE(held.empty());
+  EXPECT_EQ(held[0].name, "files");
+  EXPECT_GT(held[0].Drift(), kTolerance) << "fires";
+  keep.Reset();  // frees all 4000
+  auto after = CompareGlobal(before, SampleGlobalRepeatedly(3, 10));
+  ASSERT_FALSE(after.empty());
+  EXPECT_LE(after[0].Drift(), kTolerance) << "silent once they are freed";
+}
+
+}  // namespace
+}  // namespace inflight

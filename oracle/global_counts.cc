@@ -1,0 +1,113 @@
+// file-nr and slabinfo sampling, and the consistent-drift comparison.
+#include "oracle/global_counts.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <sstream>
+
+#include "base/unique_fd.h"
+
+namespace inflight {
+
+namespace {
+
+constexpr const char* kCaches[] = {"filp", "sock_inode_cache", "UNIX", "UNIX-STREAM"};
+
+Result<std::string> ReadSmall(const char* path) {
+  UniqueFd f(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!f) return Errno(std::string("open(") + path + ")");
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(f.Get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(std::string("read(") + path + ")");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<int64_t> ParseFileNr(const std::string& text) {
+  std::istringstream in(text);
+  int64_t allocated = -1;
+  if (!(in >> allocated) || allocated < 0) return SysError{EPROTO, "file-nr: unexpected format"};
+  return allocated;
+}
+
+std::map<std::string, int64_t> ParseSlabinfo(const std::string& text) {
+  std::map<std::string, int64_t> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string name;
+    int64_t active = 0;
+    if (!(ls >> name >> active)) continue;
+    for (const char* c : kCaches)
+      if (name == c) out[name] = active;
+  }
+  return out;
+}
+
+Result<GlobalSample> SampleGlobal() {
+  GlobalSample s;
+  auto nr = ReadSmall("/proc/sys/fs/file-nr");
+  if (!nr) return nr.error();
+  auto files = ParseFileNr(*nr);
+  if (!files) return files.error();
+  s.files = *files;
+  if (auto slab = ReadSmall("/proc/slabinfo")) s.slabs = ParseSlabinfo(*slab);
+  return s;
+}
+
+std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms) {
+  std::vector<GlobalSample> out;
+  for (int i = 0; i < n; ++i) {
+    if (i) usleep(static_cast<useconds_t>(gap_ms) * 1000);
+    if (auto s = SampleGlobal()) out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+std::vector<GlobalDrift> CompareGlobal(const std::vector<GlobalSample>& before,
+                                       const std::vector<GlobalSample>& after) {
+  std::vector<GlobalDrift> out;
+  if (before.empty() || after.empty()) return out;
+  auto drift = [&](const std::string& name, auto get) {
+    GlobalDrift d{name, INT64_MIN, INT64_MAX};
+    for (const auto& s : before) {
+      int64_t v;
+      if (!get(s, v)) return;
+      d.before_max = std::max(d.before_max, v);
+    }
+    for (const auto& s : after) {
+      int64_t v;
+      if (!get(s, v)) return;
+      d.after_min = std::min(d.after_min, v);
+    }
+    out.push_back(d);
+  };
+  drift("files", [](const GlobalSample& s, int64_t& v) {
+    v = s.files;
+    return s.files >= 0;
+  });
+  for (const char* c : kCaches) {
+    drift(c, [c](const GlobalSample& s, int64_t& v) {
+      auto it = s.slabs.find(c);
+      if (it == s.slabs.end()) return false;
+      v = it->second;
+      return true;
+    });
+  }
+  return out;
+}
+
+}  // namespace inflight
