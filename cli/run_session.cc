@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "cli/interrupt.h"
 #include "cli/runner.h"
+#include "oracle/kmemleak.h"
 #include "reports/writer.h"
 
 namespace inflight {
@@ -36,9 +37,16 @@ RunSession::~RunSession() = default;
 
 void RunSession::Start(const PoolOptions& opt) {
   global_before_ = SampleGlobalRepeatedly(3, 10);  // before any sandbox holds anything
+  kmemleak_ = KmemleakAvailable(&kmemleak_why_) && KmemleakClear().ok();
   pool_ = std::make_unique<SandboxPool>(opt);
   pool_->Start();
   DescribeLayers(pool_->hello(), report_);
+  if (kmemleak_)
+    report_.layers.push_back(
+        "kmemleak: scanned (twice, 6 s apart) after the command; unreferenced objects "
+        "allocated through AF_UNIX or SCM code are findings");
+  else
+    report_.inactive_layers.push_back("kmemleak: " + kmemleak_why_);
   if (global_before_.empty())
     report_.inactive_layers.push_back("global counts: /proc/sys/fs/file-nr unreadable");
   else if (global_tolerance_ > 0)
@@ -57,6 +65,12 @@ void RunSession::Start(const PoolOptions& opt) {
 }
 
 void RunSession::RecordGlobalCounts() {
+  if (kmemleak_)
+    report_.layers.push_back(
+        "kmemleak: scanned (twice, 6 s apart) after the command; unreferenced objects "
+        "allocated through AF_UNIX or SCM code are findings");
+  else
+    report_.inactive_layers.push_back("kmemleak: " + kmemleak_why_);
   if (global_before_.empty()) return;
   usleep(50'000);  // the sandboxes' last files are released by now
   const auto after = SampleGlobalRepeatedly(3, 10);
@@ -95,6 +109,17 @@ int RunSession::Finish(bool print_table) {
       }
       report_.extra["accounting"] = acc;
       RecordGlobalCounts();
+      if (kmemleak_) {
+        if (!quiet_) LogInfo("kmemleak: scanning (about 6 s)");
+        auto leaks = KmemleakScan(6000);
+        if (!leaks) {
+          report_.inactive_layers.push_back("kmemleak: scan failed: " + leaks.error().Text());
+        } else {
+          report_.extra["kmemleak"] = *leaks;
+          for (const std::string& block : *leaks)
+            report_.command_findings.push_back("kmemleak: " + block.substr(0, block.find('\n')));
+        }
+      }
     }
   }
   report_.duration_s = (NowMicros() - start_us_) / 1e6;

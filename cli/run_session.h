@@ -40,6 +40,8 @@ class RunSession {
   int64_t start_us_;
   int64_t global_tolerance_;
   std::vector<GlobalSample> global_before_;
+  bool kmemleak_ = false;
+  std::string kmemleak_why_;
 };
 
 }  // namespace inflight

@@ -474,3 +474,40 @@ TEST(GlobalCounts, DriftFiresOnFilesKeptInFlightAndNotWithout) {
 
 }  // namespace
 }  // namespace inflight
+
+#include "oracle/kmemleak.h"
+
+namespace inflight {
+namespace {
+
+TEST(Kmemleak, ReportsAreSplitAndFilteredToAfUnix) {
+  const std::string text =
+      "unreferenced object 0xffff888003a1c000 (size 1152):\n"
+      "  comm \"inflight-sandbo\", pid 123, jiffies 4294\n"
+      "  backtrace:\n"
+      "    [<000000001>] sk_prot_alloc+0x3f/0x1b0\n"
+      "    [<000000002>] unix_create1+0x4a/0x280\n"
+      "unreferenced object 0xffff888003b00000 (size 64):\n"
+      "  comm \"systemd\", pid 1, jiffies 4295\n"
+      "  backtrace:\n"
+      "    [<000000003>] kmalloc_trace+0x25/0x90\n"
+      "    [<000000004>] ext4_fill_super+0x10/0x20\n";
+  auto all = ParseKmemleakReports(text, false);
+  ASSERT_EQ(all.size(), 2u);
+  auto unix_only = ParseKmemleakReports(text, true);
+  ASSERT_EQ(unix_only.size(), 1u);
+  EXPECT_NE(unix_only[0].find("unix_create1"), std::string::npos);
+}
+
+TEST(Kmemleak, ScanWhereTheKernelHasIt) {
+  std::string why;
+  if (!KmemleakAvailable(&why)) GTEST_SKIP() << "skipped: " << why;
+  ASSERT_TRUE(KmemleakClear().ok());
+  auto leaks = KmemleakScan(6000);
+  ASSERT_TRUE(leaks.ok()) << leaks.error().Text();
+  EXPECT_TRUE(leaks->empty()) << "kmemleak reports AF_UNIX objects on an idle kernel:\n"
+                              << (leaks->empty() ? "" : leaks->front());
+}
+
+}  // namespace
+}  // namespace inflight

@@ -1,0 +1,81 @@
+// Driving /sys/kernel/debug/kmemleak and reading its reports.
+#include "oracle/kmemleak.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "base/unique_fd.h"
+
+namespace inflight {
+
+namespace {
+
+constexpr std::array<const char*, 8> kUnixFrames = {
+    "unix_", "scm_", "__scm_", "sk_alloc", "sock_alloc", "sendmsg", "recvmsg", "garbage",
+};
+
+Status Command(const char* cmd) {
+  UniqueFd f(::open(kKmemleakPath, O_WRONLY | O_CLOEXEC));
+  if (!f) return Errno("open(kmemleak, write)");
+  const size_t n = strlen(cmd);
+  if (::write(f.Get(), cmd, n) != static_cast<ssize_t>(n))
+    return Errno(std::string("write(kmemleak, ") + cmd + ")");
+  return {};
+}
+
+}  // namespace
+
+bool KmemleakAvailable(std::string* why) {
+  if (::access(kKmemleakPath, F_OK) != 0) {
+    *why = "no /sys/kernel/debug/kmemleak (a kernel without CONFIG_DEBUG_KMEMLEAK, or debugfs "
+           "not mounted)";
+    return false;
+  }
+  if (::access(kKmemleakPath, R_OK | W_OK) != 0) {
+    *why = "/sys/kernel/debug/kmemleak is not readable and writable (needs root)";
+    return false;
+  }
+  return true;
+}
+
+Status KmemleakClear() { return Command("clear"); }
+
+Result<std::vector<std::string>> KmemleakScan(int wait_ms) {
+  if (auto s = Command("scan"); !s) return s.error();
+  usleep(static_cast<useconds_t>(wait_ms) * 1000);
+  if (auto s = Command("scan"); !s) return s.error();
+  UniqueFd f(::open(kKmemleakPath, O_RDONLY | O_CLOEXEC));
+  if (!f) return Errno("open(kmemleak, read)");
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(f.Get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read(kmemleak)");
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (16u << 20)) break;
+  }
+  return ParseKmemleakReports(text, true);
+}
+
+std::vector<std::string> ParseKmemleakReports(const std::string& text, bool unix_only) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while ((at = text.find("unreferenced object", at)) != std::string::npos) {
+    size_t next = text.find("unreferenced object", at + 1);
+    std::string block = text.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    at = next == std::string::npos ? text.size() : next;
+    bool unix_related = !unix_only;
+    for (const char* f : kUnixFrames) unix_related |= block.find(f) != std::string::npos;
+    if (unix_related) out.push_back(std::move(block));
+  }
+  return out;
+}
+
+}  // namespace inflight
