@@ -17,6 +17,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/scm.h"
 #include "executor/client.h"
 #include "scenario/text.h"
 
@@ -35,22 +36,7 @@ p0: close a
 p0: close b
 )";
 
-void SendSelf(int via, int fd) {
-  char byte = 'x';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  sendmsg(via, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
+void SendSelf(int via, int fd) { SendWithFds(via, &fd, 1); }
 
 // The same graph with no oracle, no namespaces, no lockstep: the floor.
 double BareLoop(int runs) {

@@ -29,6 +29,7 @@
 #include <new>
 
 #include "base/clock.h"
+#include "base/scm.h"
 #include "oracle/accounting.h"
 #include "scenario/text.h"
 
@@ -305,19 +306,7 @@ struct GraphProcess {
   }
 
   bool SendProbe(int probe, uint64_t key) {
-    iovec iov{&key, sizeof key};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &probe, sizeof probe);
-    return sendmsg(Graph::kProbeFd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof key;
+    return SendWithFds(Graph::kProbeFd, &probe, 1, &key, sizeof key) == sizeof key;
   }
 
   // Open descriptors of this process (lockstep receives compare it before and after).

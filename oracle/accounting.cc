@@ -14,28 +14,15 @@
 
 #include <fmt/core.h>
 
+#include "base/scm.h"
+
 namespace inflight {
 
 namespace {
 
 constexpr int kMeasureFailed = 250;
 
-bool SendOne(int via, int fd) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(via, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
-}
+bool SendOne(int via, int fd) { return SendWithFds(via, &fd, 1) == 1; }
 
 }  // namespace
 

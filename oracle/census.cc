@@ -1,6 +1,8 @@
 // sock_diag, /proc/self/net/unix and /proc/self/net/protocols readers for the census.
 #include "oracle/census.h"
 
+#include "base/file_util.h"
+
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -21,24 +23,6 @@ namespace inflight {
 namespace {
 
 constexpr uint8_t kTcpListen = 10;
-
-Result<std::string> PreadAll(int fd, const char* what) {
-  std::string out;
-  char buf[16384];
-  off_t off = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(std::string("pread(") + what + ")");
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-    if (out.size() > (64u << 20)) return SysError{EFBIG, std::string("pread(") + what + ")"};
-  }
-  return out;
-}
 
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> f;
@@ -249,7 +233,7 @@ Result<Census> CensusSource::TakeSockDiag() {
 }
 
 Result<Census> CensusSource::TakeProcNetUnix() {
-  auto text = PreadAll(proc_unix_.Get(), "/proc/self/net/unix");
+  auto text = PreadWhole(proc_unix_.Get(), "/proc/self/net/unix");
   if (!text) return text.error();
   Census c;
   auto sockets = ParseProcNetUnix(*text, &c.anonymous);
@@ -260,7 +244,7 @@ Result<Census> CensusSource::TakeProcNetUnix() {
 }
 
 Result<int64_t> CensusSource::ProtoInuse() {
-  auto text = PreadAll(protocols_.Get(), "/proc/self/net/protocols");
+  auto text = PreadWhole(protocols_.Get(), "/proc/self/net/protocols");
   if (!text) return text.error();
   return ParseProtocolsUnixCount(*text);
 }

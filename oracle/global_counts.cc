@@ -8,30 +8,13 @@
 #include <climits>
 #include <sstream>
 
-#include "base/unique_fd.h"
+#include "base/file_util.h"
 
 namespace inflight {
 
 namespace {
 
 constexpr const char* kCaches[] = {"filp", "sock_inode_cache", "UNIX", "UNIX-STREAM"};
-
-Result<std::string> ReadSmall(const char* path) {
-  UniqueFd f(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!f) return Errno(std::string("open(") + path + ")");
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(f.Get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(std::string("read(") + path + ")");
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -59,12 +42,12 @@ std::map<std::string, int64_t> ParseSlabinfo(const std::string& text) {
 
 Result<GlobalSample> SampleGlobal() {
   GlobalSample s;
-  auto nr = ReadSmall("/proc/sys/fs/file-nr");
+  auto nr = ReadWholeFile("/proc/sys/fs/file-nr");
   if (!nr) return nr.error();
   auto files = ParseFileNr(*nr);
   if (!files) return files.error();
   s.files = *files;
-  if (auto slab = ReadSmall("/proc/slabinfo")) s.slabs = ParseSlabinfo(*slab);
+  if (auto slab = ReadWholeFile("/proc/slabinfo")) s.slabs = ParseSlabinfo(*slab);
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 
+#include "base/file_util.h"
 #include "base/unique_fd.h"
 
 namespace inflight {
@@ -47,21 +48,9 @@ Result<std::vector<std::string>> KmemleakScan(int wait_ms) {
   if (auto s = Command("scan"); !s) return s.error();
   usleep(static_cast<useconds_t>(wait_ms) * 1000);
   if (auto s = Command("scan"); !s) return s.error();
-  UniqueFd f(::open(kKmemleakPath, O_RDONLY | O_CLOEXEC));
-  if (!f) return Errno("open(kmemleak, read)");
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(f.Get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read(kmemleak)");
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (16u << 20)) break;
-  }
-  return ParseKmemleakReports(text, true);
+  auto text = ReadWholeFile(kKmemleakPath, 16u << 20);
+  if (!text) return text.error();
+  return ParseKmemleakReports(*text, true);
 }
 
 std::vector<std::string> ParseKmemleakReports(const std::string& text, bool unix_only) {

@@ -1,6 +1,8 @@
 // Witness epoll, OFD-lock probes and tmpfs inode counts (see liveness.h).
 #include "oracle/liveness.h"
 
+#include "base/file_util.h"
+
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -73,20 +75,9 @@ Result<std::vector<uint64_t>> ObjectWitness::Alive() {
   // Epoll items: read this process's fdinfo of the witness.
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epoll_.Get());
-  UniqueFd f(open(path, O_RDONLY | O_CLOEXEC));
-  if (!f) return Errno("open(witness fdinfo)");
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = read(f.Get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read(witness fdinfo)");
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  auto items = ParseEpollFdinfo(text);
+  auto text = ReadWholeFile(path);
+  if (!text) return text.error();
+  auto items = ParseEpollFdinfo(*text);
   if (!items) return items.error();
   alive = std::move(*items);
   // Lock probes: a write lock held by another open file means the object lives.

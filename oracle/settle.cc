@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "base/scm.h"
 #include "base/unique_fd.h"
 
 namespace inflight {
@@ -17,21 +18,8 @@ Status TriggerCollector() {
     return Errno("socketpair(trigger)");
   UniqueFd a(sv[0]), b(sv[1]);
   // Send a over b: a's own receive queue then holds a reference to a.
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  int fd = a.Get();
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (::sendmsg(b.Get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return Errno("sendmsg(trigger)");
+  const int fd = a.Get();
+  if (SendWithFds(b.Get(), &fd, 1) < 0) return Errno("sendmsg(trigger)");
   return {};  // both closed here; b's release schedules the collector
 }
 

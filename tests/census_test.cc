@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/scm.h"
 #include "base/unique_fd.h"
 #include "oracle/census.h"
 #include "oracle/settle.h"
@@ -57,20 +58,7 @@ UniqueFd ConnectTo(const char* name) {
 }
 
 void SendFds(int via, std::initializer_list<int> fds) {
-  char byte = 'x';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 8)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  memcpy(CMSG_DATA(c), fds.begin(), sizeof(int) * fds.size());
-  ASSERT_EQ(sendmsg(via, &msg, MSG_DONTWAIT), 1) << strerror(errno);
+  ASSERT_EQ(SendWithFds(via, fds.begin(), fds.size()), 1) << strerror(errno);
 }
 
 Census Take(CensusSource& src) {
@@ -362,22 +350,8 @@ UniqueFd HoldInFlightAs(uint32_t uid, int n) {
     if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(1);
     int p[2];
     if (pipe(p) != 0) _exit(1);
-    for (int i = 0; i < n; ++i) {
-      char byte = 0;
-      iovec iov{&byte, 1};
-      alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = ctl;
-      msg.msg_controllen = sizeof ctl;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(c), &p[0], sizeof(int));
-      if (sendmsg(sv[0], &msg, 0) != 1) _exit(2);
-    }
+    for (int i = 0; i < n; ++i)
+      if (SendWithFds(sv[0], &p[0], 1, nullptr, 0, 0) != 1) _exit(2);
     _exit(0);
   }
   close(sv[0]);
