@@ -28,6 +28,7 @@ struct CommonRunArgs {
   uint32_t jobs = 0;   // 0: number of CPUs
   uint32_t slots = 16;
   std::string report_dir;
+  std::string format = "json";  // report files: json[,junit][,ktap][,html]
   bool quiet = false;
   bool no_sock_diag = false;
   std::string hold;    // positive control: a listener at @hold outside the scenarios

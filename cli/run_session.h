@@ -9,12 +9,13 @@
 #include "cli/commands.h"
 #include "executor/client.h"
 #include "reports/report.h"
+#include "reports/writer.h"
 
 namespace inflight {
 
 class RunSession {
  public:
-  // Throws UsageError when the report folder cannot be written.
+  // Throws UsageError when the report folder cannot be written or --format is wrong.
   RunSession(std::string command, std::vector<std::string> argv, const CommonRunArgs& args);
   ~RunSession();
 
@@ -30,6 +31,7 @@ class RunSession {
 
  private:
   std::string dir_;
+  ReportFormats formats_;
   bool quiet_;
   Report report_;
   std::unique_ptr<SandboxPool> pool_;

@@ -53,6 +53,16 @@ nlohmann::json CensusToJson(const Census& c) {
           {"sockets", std::move(socks)}};
 }
 
+const char* EventTypeName(EventType t) {
+  switch (t) {
+    case EventType::kCreated: return "created";
+    case EventType::kSent: return "sent";
+    case EventType::kReceived: return "received";
+    case EventType::kSentVia: return "sent_via";
+  }
+  return "?";
+}
+
 }  // namespace
 
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
@@ -99,6 +109,12 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
     j["processes"] = std::move(procs);
     j["baseline"] = CensusToJson(res.baseline);
     j["census"] = CensusToJson(res.census);
+    nlohmann::json events = nlohmann::json::array();
+    for (const ObjectEvent& e : res.events)
+      events.push_back({{"action", e.action}, {"type", EventTypeName(e.type)},
+                        {"index", e.index}, {"dev", e.dev}, {"ino", e.ino}});
+    j["events"] = std::move(events);
+    if (res.events_truncated) j["events_truncated"] = true;
     if (!r.scenario_text.empty()) j["scenario_text"] = r.scenario_text;
   }
   return j;
@@ -128,6 +144,11 @@ nlohmann::json ReportToJson(const Report& r) {
   };
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   return j;
+}
+
+std::string ReplayCommand(const RunRecord& r) {
+  return fmt::format("inflight run {} --seed {} --repeat 1 --mode {}", r.file, r.seed,
+                     RunModeName(r.mode));
 }
 
 std::string UtcNow() {

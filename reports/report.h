@@ -52,6 +52,9 @@ struct Report {
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full);
 nlohmann::json ReportToJson(const Report& r);
 
+// The command line that replays one run: "inflight run FILE --seed N --repeat 1 --mode M".
+std::string ReplayCommand(const RunRecord& r);
+
 // ISO 8601 UTC "now".
 std::string UtcNow();
 
