@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       AddRunCommand(app, args),
       AddSelftestCommand(app, args),
       AddFmtCommand(app),
+      AddCompareCommand(app),
   };
   try {
     app.parse(argc, argv);
