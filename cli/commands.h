@@ -43,6 +43,7 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
 CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddFmtCommand(CLI::App& app);
 CommandEntry AddCompareCommand(CLI::App& app);
+CommandEntry AddCsourceCommand(CLI::App& app);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       AddSelftestCommand(app, args),
       AddFmtCommand(app),
       AddCompareCommand(app),
+      AddCsourceCommand(app),
   };
   try {
     app.parse(argc, argv);
