@@ -44,6 +44,7 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
 CommandEntry AddFmtCommand(CLI::App& app);
 CommandEntry AddCompareCommand(CLI::App& app);
 CommandEntry AddCsourceCommand(CLI::App& app);
+CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& argv);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
       AddFmtCommand(app),
       AddCompareCommand(app),
       AddCsourceCommand(app),
+      AddMinimizeCommand(app, args),
   };
   try {
     app.parse(argc, argv);
