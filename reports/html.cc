@@ -213,7 +213,7 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
   out += fmt::format(
       "<p class=\"meta\">Example: {} run, seed {}, file <code>{}</code>. Replay: "
       "<code>{}</code></p>\n",
-      RunModeName(r.mode), r.seed, XmlEscape(r.file), XmlEscape(ReplayCommand(r)));
+      RunModeName(r.mode), r.seed, XmlEscape(r.file), XmlEscape(ReplayCommand(report, r)));
   if (!r.result.error.empty() && g.kind != VerdictKind::kError)
     out += fmt::format("<p>{}</p>\n", XmlEscape(r.result.error));
 

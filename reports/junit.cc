@@ -13,7 +13,7 @@ namespace {
 
 double RunSeconds(const RunRecord& r) { return (r.result.exec_us + r.result.settle_us) / 1e6; }
 
-std::string Details(const RunRecord& r) {
+std::string Details(const Report& report, const RunRecord& r) {
   std::string out = r.verdict.summary + "\n";
   for (const Leftover& l : r.verdict.leftovers) {
     out += fmt::format("leftover: {}{}{}", l.what, l.object.empty() ? "" : " '" + l.object + "'",
@@ -25,7 +25,7 @@ std::string Details(const RunRecord& r) {
   for (const std::string& f : r.verdict.faults) out += "fault: " + f + "\n";
   if (!r.result.error.empty() && r.verdict.kind != VerdictKind::kError)
     out += "error: " + r.result.error + "\n";
-  out += "replay: " + ReplayCommand(r) + "\n";
+  out += "replay: " + ReplayCommand(report, r) + "\n";
   return out;
 }
 
@@ -40,7 +40,7 @@ std::string TestCase(const Report& report, const RunRecord& r) {
   const char* tag = r.verdict.kind == VerdictKind::kError ? "error" : "failure";
   out += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", tag,
                      VerdictName(r.verdict.kind), XmlEscape(r.verdict.summary),
-                     XmlEscape(Details(r)), tag);
+                     XmlEscape(Details(report, r)), tag);
   out += "    </testcase>\n";
   return out;
 }

@@ -59,7 +59,7 @@ std::string ReportToKtap(const Report& report) {
                                   l.ino ? fmt::format(" ino {}", l.ino) : "",
                                   l.where.empty() ? "" : ", " + l.where));
     for (const std::string& f : r.verdict.faults) Diagnostic(out, "fault: " + f);
-    Diagnostic(out, "replay: " + ReplayCommand(r));
+    Diagnostic(out, "replay: " + ReplayCommand(report, r));
     if (r.verdict.kind == VerdictKind::kHang)
       out += fmt::format("not ok {} {} # TIMEOUT {}\n", n, desc, OneLine(r.verdict.summary));
     else

@@ -151,6 +151,16 @@ std::string ReplayCommand(const RunRecord& r) {
                      RunModeName(r.mode));
 }
 
+std::string ReplayCommand(const Report& report, const RunRecord& r) {
+  std::string out = ReplayCommand(r);
+  const auto& argv = report.argv;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--hold" && i + 1 < argv.size()) return out + " --hold " + argv[i + 1];
+    if (argv[i].rfind("--hold=", 0) == 0) return out + " --hold " + argv[i].substr(7);
+  }
+  return out;
+}
+
 std::string UtcNow() {
   time_t t = time(nullptr);
   struct tm tm;

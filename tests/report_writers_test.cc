@@ -310,6 +310,19 @@ TEST(Formats, WriteReportWritesEveryFormatAndNothingElse) {
   EXPECT_FALSE(WriteReport("/proc/inflight-no/such", FixedReport(), f));
 }
 
+TEST(Replay, CarriesTheHolderOfTheRun) {
+  Report rep = FixedReport();
+  const RunRecord& r = rep.runs[1];
+  EXPECT_EQ(ReplayCommand(rep, r),
+            "inflight run corpus/controls/hold_socket.scn --seed 7 --repeat 1 --mode lockstep");
+  rep.argv = {"inflight", "run", "x.scn", "--hold", "inflight-hold"};
+  EXPECT_EQ(ReplayCommand(rep, r), ReplayCommand(r) + " --hold inflight-hold");
+  rep.argv = {"inflight", "run", "x.scn", "--hold=h2"};
+  EXPECT_EQ(ReplayCommand(rep, r), ReplayCommand(r) + " --hold h2");
+  EXPECT_NE(ReportToKtap(rep).find("# replay: " + ReplayCommand(r) + " --hold h2"),
+            std::string::npos);
+}
+
 TEST(Escape, XmlAndDot) {
   EXPECT_EQ(XmlEscape("a<b>&\"c'\x01"), "a&lt;b&gt;&amp;&quot;c&#39;?");
   EXPECT_EQ(DotEscape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
