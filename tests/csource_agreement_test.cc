@@ -1,14 +1,20 @@
 // Every corpus scenario turned into C with `inflight csource`, compiled with cc -Wall
 // -Werror, run, and compared with `inflight run` (lockstep) on this kernel: the same
-// verdict. On kernels without the fix "af_unix: Unify scc_index when finalising SCC in
-// __unix_walk_scc()" (6.18.44 here) some corpus scenarios really leak; agreement means
-// both say LEAK for them and CLEAN for the rest.
+// verdict.
 //
-// One scenario is racy by design and is excluded from strict agreement:
-// nested_cycles_figure8 leaks on such kernels only when the collector happens to run
-// while the graph is half built (a collection started by anything on the machine), so
-// two correct tools may see different verdicts on separate runs. For it both must only
-// give verdicts the scenario can have (clean or leak), never hang, fault or error.
+// On kernels without the fix "af_unix: Unify scc_index when finalising SCC in
+// __unix_walk_scc()" (6.18.44 here) three corpus scenarios really leak, and whether they do
+// depends on the state of the kernel's collector, which is global: every in-flight socket
+// of the machine is in its graph, and any close anywhere may run it. So:
+//  * mixed_lowpoint_stream and nested_cycles_gc_midway leak nearly always on a quiet
+//    machine, but other work in flight (other test runs, other slots of the same sandbox)
+//    can hide the leak for a while. They are compared in interleaved pairs (one inflight
+//    run, one C run, so both see the same machine), up to kPairs pairs, until both have
+//    seen a leak: agreement is that both saw one, or neither did, and nothing but clean or
+//    leak was ever ruled.
+//  * nested_cycles_figure8 leaks only when a collection happens to run while its graph is
+//    half built: both sides are only held to ruling clean or leak.
+// Every other scenario must get the same single verdict from both, three runs each.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +34,9 @@ using testing::RunCommand;
 using testing::TempDir;
 
 constexpr int kRepeats = 3;
+constexpr int kPairs = 6;
+const std::set<std::string> kCollectorDependent = {"mixed_lowpoint_stream",
+                                                   "nested_cycles_gc_midway"};
 const std::set<std::string> kRacy = {"nested_cycles_figure8"};
 
 // The C program's verdict: the first word of its last line, lower case.
@@ -53,8 +62,10 @@ std::string Set(const std::multiset<std::string>& v) {
   return out;
 }
 
-// Runs `files` with inflight (lockstep, kRepeats each) and as C programs (kRepeats each).
-std::map<std::string, Row> Agreement(const std::vector<std::string>& files, const TempDir& d) {
+// Runs `files` with inflight (lockstep, kRepeats each) and as C programs (kRepeats each;
+// those named in `compile_only` are built but not run).
+std::map<std::string, Row> Agreement(const std::vector<std::string>& files, const TempDir& d,
+                                     const std::set<std::string>& compile_only = {}) {
   std::map<std::string, Row> rows;
   std::string paths;
   for (const std::string& f : files) paths += " " + f;
@@ -74,7 +85,7 @@ std::map<std::string, Row> Agreement(const std::vector<std::string>& files, cons
     EXPECT_EQ(gen.status, 0) << name << ": " << gen.out;
     auto cc = RunCommand("cc -Wall -Werror -o " + bin + " " + c);
     EXPECT_EQ(cc.status, 0) << name << ":\n" << cc.out;
-    if (cc.status != 0) continue;
+    if (cc.status != 0 || compile_only.count(name)) continue;
     for (int k = 0; k < kRepeats; ++k) {
       auto r = RunCommand("timeout 60 " + bin);
       row.c.insert(CVerdict(r.out));
@@ -83,6 +94,28 @@ std::map<std::string, Row> Agreement(const std::vector<std::string>& files, cons
     }
   }
   return rows;
+}
+
+// Interleaved pairs: one lockstep inflight run, then one run of the C program, until both
+// have ruled leak at least once or kPairs pairs are done.
+Row Pairs(const std::string& file, const std::string& bin, const TempDir& d) {
+  Row row;
+  row.file = file;
+  for (int k = 0; k < kPairs; ++k) {
+    auto run = RunCommand(CliPath() + " run " + file + " --seed " + std::to_string(k + 1) +
+                          " --mode lockstep -q --report " + d.path() + "/pair");
+    const auto j = nlohmann::json::parse(ReadFile(d.path() + "/pair/report.json"));
+    row.inflight.insert(j["runs"][0]["verdict"].get<std::string>());
+    row.c.insert(CVerdict(RunCommand("timeout 60 " + bin).out));
+    if (row.inflight.count("leak") && row.c.count("leak")) break;
+  }
+  return row;
+}
+
+bool OnlyCleanOrLeak(const std::multiset<std::string>& v) {
+  for (const auto& x : v)
+    if (x != "clean" && x != "leak") return false;
+  return true;
 }
 
 class CsourceAgreement : public ::testing::Test {
@@ -100,26 +133,30 @@ TEST_F(CsourceAgreement, EveryCorpusScenarioGivesTheSameVerdictAsInflight) {
     if (e.path().extension() == ".scn") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   ASSERT_GT(files.size(), 50u);
-  const auto rows = Agreement(files, d);
+  auto rows = Agreement(files, d, kCollectorDependent);
   EXPECT_EQ(rows.size(), files.size());
   size_t agree = 0, leaks = 0;
   std::string table = "scenario | inflight run | C program | agree\n";
-  for (const auto& [name, row] : rows) {
-    const bool racy = kRacy.count(name) > 0;
-    const std::set<std::string> both(row.inflight.begin(), row.inflight.end());
-    const std::set<std::string> cset(row.c.begin(), row.c.end());
+  for (auto& [name, row] : rows) {
+    std::string how;
     bool ok;
-    if (racy) {
-      ok = true;
-      for (const auto& v : both) ok &= v == "clean" || v == "leak";
-      for (const auto& v : cset) ok &= v == "clean" || v == "leak";
+    if (kCollectorDependent.count(name)) {
+      row = Pairs(row.file, d.path() + "/" + name, d);
+      how = "paired: ";
+      ok = OnlyCleanOrLeak(row.inflight) && OnlyCleanOrLeak(row.c) &&
+           row.inflight.count("leak") > 0 == row.c.count("leak") > 0;
+    } else if (kRacy.count(name)) {
+      how = "racy: ";
+      ok = OnlyCleanOrLeak(row.inflight) && OnlyCleanOrLeak(row.c);
     } else {
-      ok = both.size() == 1 && cset == both;
+      const std::set<std::string> a(row.inflight.begin(), row.inflight.end());
+      const std::set<std::string> b(row.c.begin(), row.c.end());
+      ok = a.size() == 1 && a == b;
     }
     agree += ok;
-    leaks += both.count("leak");
-    table += name + " | " + Set(row.inflight) + " | " + Set(row.c) + " | " +
-             (racy ? "racy: " : "") + (ok ? "yes" : "NO") + "\n";
+    leaks += row.inflight.count("leak") > 0;
+    table += name + " | " + Set(row.inflight) + " | " + Set(row.c) + " | " + how +
+             (ok ? "yes" : "NO") + "\n";
     EXPECT_TRUE(ok) << name << ": inflight " << Set(row.inflight) << ", C " << Set(row.c);
   }
   std::cout << table << agree << " of " << rows.size() << " agree; " << leaks
