@@ -27,8 +27,8 @@ nlohmann::json LoadReport(const std::string& path) {
   }
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string() ||
       j["schema"].get<std::string>() != kReportSchema)
-    throw UsageError(fmt::format("{}: not an inflight report (schema {} expected)", path,
-                                 kReportSchema));
+    throw UsageError(
+        fmt::format("{}: not an inflight report (schema {} expected)", path, kReportSchema));
   if (!j.contains("runs") || !j["runs"].is_array())
     throw UsageError(fmt::format("{}: the report has no runs array", path));
   for (const auto& run : j["runs"])

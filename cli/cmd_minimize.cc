@@ -30,8 +30,8 @@ namespace {
 
 std::string SizeText(const ScenarioSize& z) {
   return fmt::format("{} process{}, {} object{}, {} action{}", z.processes,
-                     z.processes == 1 ? "" : "es", z.objects, z.objects == 1 ? "" : "s",
-                     z.actions, z.actions == 1 ? "" : "s");
+                     z.processes == 1 ? "" : "es", z.objects, z.objects == 1 ? "" : "s", z.actions,
+                     z.actions == 1 ? "" : "s");
 }
 
 nlohmann::json SizeJson(const ScenarioSize& z) {
@@ -43,8 +43,13 @@ class PoolOracle {
  public:
   PoolOracle(SandboxPool& pool, const RunOptions& base, std::string name, std::string signature,
              uint32_t repeat, double min_rate, uint64_t seed)
-      : pool_(pool), base_(base), name_(std::move(name)), signature_(std::move(signature)),
-        repeat_(repeat), min_rate_(min_rate), seed_(seed) {}
+      : pool_(pool),
+        base_(base),
+        name_(std::move(name)),
+        signature_(std::move(signature)),
+        repeat_(repeat),
+        min_rate_(min_rate),
+        seed_(seed) {}
 
   std::vector<bool> operator()(const std::vector<Scenario>& batch) {
     std::vector<std::string> texts;
@@ -160,155 +165,149 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
       ->check([](const std::string& a) {
         return IsAddress(a) ? std::string() : std::string("an address is [A-Za-z0-9_.-]{1,32}");
       });
-  return {cmd, [args, argv]() -> int {
-            const std::vector<RunMode> modes = ParseModes(args->mode);
-            if (modes.size() != 1) throw UsageError("--mode is lockstep or free");
-            auto files = LoadScenarios({args->file});
-            if (files.size() != 1)
-              throw UsageError(fmt::format("{}: minimize takes one scenario file", args->file));
-            const ScenarioFile original = files.front();
-            if (!args->out.empty()) {
-              std::string dir = std::filesystem::path(args->out).parent_path().string();
-              if (dir.empty()) dir = ".";
-              if (access(dir.c_str(), W_OK | X_OK) != 0)
-                throw UsageError(fmt::format("-o {}: cannot write in {}: {}", args->out, dir,
-                                             strerror(errno)));
-            }
-            RunPlan plan;
-            plan.modes = modes;
-            plan.repeat = args->trials;
-            plan.seed = args->seed;
-            plan.base = BaseRunOptions(args->common);
-            plan.base.mode = modes.front();
-            RunSession session("minimize", argv, args->common);
-            session.Start(MakePoolOptions(args->common));
-            const bool quiet = args->common.quiet;
+  return {
+      cmd, [args, argv]() -> int {
+        const std::vector<RunMode> modes = ParseModes(args->mode);
+        if (modes.size() != 1) throw UsageError("--mode is lockstep or free");
+        auto files = LoadScenarios({args->file});
+        if (files.size() != 1)
+          throw UsageError(fmt::format("{}: minimize takes one scenario file", args->file));
+        const ScenarioFile original = files.front();
+        if (!args->out.empty()) {
+          std::string dir = std::filesystem::path(args->out).parent_path().string();
+          if (dir.empty()) dir = ".";
+          if (access(dir.c_str(), W_OK | X_OK) != 0)
+            throw UsageError(
+                fmt::format("-o {}: cannot write in {}: {}", args->out, dir, strerror(errno)));
+        }
+        RunPlan plan;
+        plan.modes = modes;
+        plan.repeat = args->trials;
+        plan.seed = args->seed;
+        plan.base = BaseRunOptions(args->common);
+        plan.base.mode = modes.front();
+        RunSession session("minimize", argv, args->common);
+        session.Start(MakePoolOptions(args->common));
+        const bool quiet = args->common.quiet;
 
-            // 1. The finding and its rate.
-            Report trials;
-            RunScenarios(session.pool(), {original}, plan,
-                         RunnerUi{!quiet && !Interrupted(), "minimize: trials"}, trials);
-            if (Interrupted()) {
-              session.report().runs = std::move(trials.runs);
-              return session.Finish(false);
-            }
-            std::map<std::string, size_t> sigs;
-            for (const RunRecord& r : trials.runs)
-              if (IsFinding(r.verdict.kind)) ++sigs[FindingSignature(r)];
-            std::string target = args->signature;
-            if (target.empty()) {
-              for (const auto& [sig, n] : sigs)
-                if (target.empty() || n > sigs[target]) target = sig;
-            }
-            if (target.empty() || !sigs.count(target)) {
-              fmt::print("inflight minimize: {} in {} run(s) of {}: nothing to minimize\n",
-                         target.empty() ? "no finding" : "no finding " + target,
-                         trials.runs.size(), original.path);
-              session.report().runs = std::move(trials.runs);
-              return session.Finish(true);
-            }
-            const double rate = static_cast<double>(sigs[target]) / trials.runs.size();
-            const uint32_t repeat =
-                args->repeat ? args->repeat
-                : rate >= 0.999
-                    ? 1u
-                    : std::min<uint32_t>(50, static_cast<uint32_t>(std::ceil(4 / rate)));
-            const double min_rate = args->min_rate > 0 ? args->min_rate : std::min(0.5, rate / 2);
-            const ScenarioSize before = MeasureScenario(original.scenario);
-            if (!quiet)
-              LogInfo("finding {} in {}/{} trials; each candidate runs {} time(s) and must keep "
-                      "it at a rate of {:.2f} or more",
-                      target, sigs[target], trials.runs.size(), repeat, min_rate);
+        // 1. The finding and its rate.
+        Report trials;
+        RunScenarios(session.pool(), {original}, plan,
+                     RunnerUi{!quiet && !Interrupted(), "minimize: trials"}, trials);
+        if (Interrupted()) {
+          session.report().runs = std::move(trials.runs);
+          return session.Finish(false);
+        }
+        std::map<std::string, size_t> sigs;
+        for (const RunRecord& r : trials.runs)
+          if (IsFinding(r.verdict.kind)) ++sigs[FindingSignature(r)];
+        std::string target = args->signature;
+        if (target.empty()) {
+          for (const auto& [sig, n] : sigs)
+            if (target.empty() || n > sigs[target]) target = sig;
+        }
+        if (target.empty() || !sigs.count(target)) {
+          fmt::print("inflight minimize: {} in {} run(s) of {}: nothing to minimize\n",
+                     target.empty() ? "no finding" : "no finding " + target, trials.runs.size(),
+                     original.path);
+          session.report().runs = std::move(trials.runs);
+          return session.Finish(true);
+        }
+        const double rate = static_cast<double>(sigs[target]) / trials.runs.size();
+        const uint32_t repeat =
+            args->repeat    ? args->repeat
+            : rate >= 0.999 ? 1u
+                            : std::min<uint32_t>(50, static_cast<uint32_t>(std::ceil(4 / rate)));
+        const double min_rate = args->min_rate > 0 ? args->min_rate : std::min(0.5, rate / 2);
+        const ScenarioSize before = MeasureScenario(original.scenario);
+        if (!quiet)
+          LogInfo(
+              "finding {} in {}/{} trials; each candidate runs {} time(s) and must keep "
+              "it at a rate of {:.2f} or more",
+              target, sigs[target], trials.runs.size(), repeat, min_rate);
 
-            // 2. Delta debugging.
-            PoolOracle oracle(session.pool(), plan.base, original.scenario.name, target, repeat,
-                              min_rate, args->seed);
-            MinimizeOptions mo;
-            mo.max_candidates = args->max_candidates;
-            mo.stop = [] { return Interrupted(); };
-            mo.progress = [&](const Scenario& s, size_t n) {
-              if (!quiet)
-                LogInfo("minimize: {} -> {} after {} candidate(s)", SizeText(before),
-                        SizeText(MeasureScenario(s)), n);
-            };
-            MinimizeStats stats;
-            const BatchOracle keeps = [&](const std::vector<Scenario>& b) { return oracle(b); };
-            Scenario min = Minimize(original.scenario, keeps, mo, &stats);
-            const ScenarioSize after = MeasureScenario(min);
+        // 2. Delta debugging.
+        PoolOracle oracle(session.pool(), plan.base, original.scenario.name, target, repeat,
+                          min_rate, args->seed);
+        MinimizeOptions mo;
+        mo.max_candidates = args->max_candidates;
+        mo.stop = [] { return Interrupted(); };
+        mo.progress = [&](const Scenario& s, size_t n) {
+          if (!quiet)
+            LogInfo("minimize: {} -> {} after {} candidate(s)", SizeText(before),
+                    SizeText(MeasureScenario(s)), n);
+        };
+        MinimizeStats stats;
+        const BatchOracle keeps = [&](const std::vector<Scenario>& b) { return oracle(b); };
+        Scenario min = Minimize(original.scenario, keeps, mo, &stats);
+        const ScenarioSize after = MeasureScenario(min);
 
-            // 3. The result, named and described as such.
-            if (original.scenario.name.size() + 4 <= 64) min.name = original.scenario.name + "_min";
-            std::vector<std::string> about = {
-                fmt::format("Minimized by inflight minimize from {} ({} -> {}).",
-                            original.path.substr(0, 200), SizeText(before), SizeText(after)),
-                fmt::format("It keeps the finding {}.", target.substr(0, 300))};
-            for (const std::string& l : original.scenario.about)
-              if (about.size() < 64) about.push_back(l);
-            min.about = std::move(about);
-            min.preamble.clear();
-            if (Validate(min)) throw InternalError("the minimized scenario does not validate");
-            const std::string text = PrintScenario(min);
-            const ScenarioFile result{args->out.empty() ? "<minimized>" : args->out, min, text};
+        // 3. The result, named and described as such.
+        if (original.scenario.name.size() + 4 <= 64) min.name = original.scenario.name + "_min";
+        std::vector<std::string> about = {
+            fmt::format("Minimized by inflight minimize from {} ({} -> {}).",
+                        original.path.substr(0, 200), SizeText(before), SizeText(after)),
+            fmt::format("It keeps the finding {}.", target.substr(0, 300))};
+        for (const std::string& l : original.scenario.about)
+          if (about.size() < 64) about.push_back(l);
+        min.about = std::move(about);
+        min.preamble.clear();
+        if (Validate(min)) throw InternalError("the minimized scenario does not validate");
+        const std::string text = PrintScenario(min);
+        const ScenarioFile result{args->out.empty() ? "<minimized>" : args->out, min, text};
 
-            // 4. Confirm: the report holds these runs.
-            if (!Interrupted())
-              RunScenarios(session.pool(), {result}, plan,
-                           RunnerUi{!quiet && !Interrupted(), "minimize: confirm"},
-                           session.report());
-            size_t final_hits = 0;
-            for (const RunRecord& r : session.report().runs) {
-              RunRecord renamed = r;
-              renamed.scenario = original.scenario.name;
-              if (IsFinding(r.verdict.kind) && FindingSignature(renamed) == target) ++final_hits;
-            }
-            const size_t final_runs = session.report().runs.size();
-            const double final_rate =
-                final_runs ? static_cast<double>(final_hits) / final_runs : 0.0;
-            nlohmann::json section = {
-                {"file", original.path},
-                {"signature", target},
-                {"before", SizeJson(before)},
-                {"after", SizeJson(after)},
-                {"original_rate", rate},
-                {"min_rate", min_rate},
-                {"runs_per_candidate", repeat},
-                {"candidates", stats.candidates},
-                {"candidate_runs", oracle.runs()},
-                {"invalid_candidates", stats.invalid},
-                {"minimal", stats.minimal},
-                {"interrupted", Interrupted()},
-                {"scenario_text", text},
-            };
-            if (final_runs) section["final_rate"] = final_rate;
-            session.report().extra["minimize"] = std::move(section);
+        // 4. Confirm: the report holds these runs.
+        if (!Interrupted())
+          RunScenarios(session.pool(), {result}, plan,
+                       RunnerUi{!quiet && !Interrupted(), "minimize: confirm"}, session.report());
+        size_t final_hits = 0;
+        for (const RunRecord& r : session.report().runs) {
+          RunRecord renamed = r;
+          renamed.scenario = original.scenario.name;
+          if (IsFinding(r.verdict.kind) && FindingSignature(renamed) == target) ++final_hits;
+        }
+        const size_t final_runs = session.report().runs.size();
+        const double final_rate = final_runs ? static_cast<double>(final_hits) / final_runs : 0.0;
+        nlohmann::json section = {
+            {"file", original.path},           {"signature", target},
+            {"before", SizeJson(before)},      {"after", SizeJson(after)},
+            {"original_rate", rate},           {"min_rate", min_rate},
+            {"runs_per_candidate", repeat},    {"candidates", stats.candidates},
+            {"candidate_runs", oracle.runs()}, {"invalid_candidates", stats.invalid},
+            {"minimal", stats.minimal},        {"interrupted", Interrupted()},
+            {"scenario_text", text},
+        };
+        if (final_runs) section["final_rate"] = final_rate;
+        session.report().extra["minimize"] = std::move(section);
 
-            if (!args->out.empty())
-              if (auto st = WriteFileAtomically(args->out, text); !st)
-                throw UsageError(fmt::format("-o {}: {}", args->out, st.error().Text()));
-            if (auto st = WriteFileAtomically(session.report_dir() + "/minimized.scn", text); !st)
-              LogError("cannot write {}/minimized.scn: {}", session.report_dir(),
-                       st.error().Text());
-            fmt::print("inflight minimize: before: {}\n", SizeText(before));
-            fmt::print("inflight minimize: after:  {}{}\n", SizeText(after),
-                       stats.minimal ? " (no single removal keeps the finding)"
-                                     : " (stopped early: not proven minimal)");
-            fmt::print("inflight minimize: {} candidate(s) judged in {} batch(es), {} run(s); "
-                       "{} rejected by the validator; finding rate {:.2f} -> {:.2f}\n",
-                       stats.candidates, stats.batches, oracle.runs(), stats.invalid, rate,
-                       final_rate);
-            if (oracle.errors())
-              LogWarn("{} candidate run(s) were ruled error (ours); those candidates were "
-                      "treated as losing the finding",
-                      oracle.errors());
-            if (final_runs && final_rate < min_rate)
-              LogWarn("the minimized scenario showed the finding at a rate of {:.2f}, below "
-                      "{:.2f}, in its confirming runs",
-                      final_rate, min_rate);
-            fmt::print("inflight minimize: the minimized scenario ({}{}/minimized.scn):\n\n{}\n",
-                       args->out.empty() ? "" : args->out + ", ", session.report_dir(), text);
-            fflush(stdout);
-            return session.Finish(false);
-          }};
+        if (!args->out.empty())
+          if (auto st = WriteFileAtomically(args->out, text); !st)
+            throw UsageError(fmt::format("-o {}: {}", args->out, st.error().Text()));
+        if (auto st = WriteFileAtomically(session.report_dir() + "/minimized.scn", text); !st)
+          LogError("cannot write {}/minimized.scn: {}", session.report_dir(), st.error().Text());
+        fmt::print("inflight minimize: before: {}\n", SizeText(before));
+        fmt::print("inflight minimize: after:  {}{}\n", SizeText(after),
+                   stats.minimal ? " (no single removal keeps the finding)"
+                                 : " (stopped early: not proven minimal)");
+        fmt::print(
+            "inflight minimize: {} candidate(s) judged in {} batch(es), {} run(s); "
+            "{} rejected by the validator; finding rate {:.2f} -> {:.2f}\n",
+            stats.candidates, stats.batches, oracle.runs(), stats.invalid, rate, final_rate);
+        if (oracle.errors())
+          LogWarn(
+              "{} candidate run(s) were ruled error (ours); those candidates were "
+              "treated as losing the finding",
+              oracle.errors());
+        if (final_runs && final_rate < min_rate)
+          LogWarn(
+              "the minimized scenario showed the finding at a rate of {:.2f}, below "
+              "{:.2f}, in its confirming runs",
+              final_rate, min_rate);
+        fmt::print("inflight minimize: the minimized scenario ({}{}/minimized.scn):\n\n{}\n",
+                   args->out.empty() ? "" : args->out + ", ", session.report_dir(), text);
+        fflush(stdout);
+        return session.Finish(false);
+      }};
 }
 
 }  // namespace inflight

@@ -82,8 +82,8 @@ Result<std::string> RenderDotToSvg(const std::string& dot_text, int timeout_ms,
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::string arg0 = program, arg1 = "-Tsvg";
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
   pid_t pid = -1;
@@ -91,8 +91,8 @@ Result<std::string> RenderDotToSvg(const std::string& dot_text, int timeout_ms,
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)
-    return SysError{rc, fmt::format("cannot run '{}' (Graphviz; Debian package graphviz)",
-                                    program)};
+    return SysError{rc,
+                    fmt::format("cannot run '{}' (Graphviz; Debian package graphviz)", program)};
   input.Reset();
   out_w.Reset();
   err_w.Reset();

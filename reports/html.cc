@@ -1,9 +1,8 @@
 // The HTML writer.
 #include "reports/html.h"
 
-#include <sys/socket.h>
-
 #include <fmt/core.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <map>
@@ -53,11 +52,16 @@ tr.failed td { background: #fef5e7; }
 
 int Severity(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kHang: return 0;
-    case VerdictKind::kLeak: return 1;
-    case VerdictKind::kFault: return 2;
-    case VerdictKind::kError: return 3;
-    case VerdictKind::kClean: return 4;
+    case VerdictKind::kHang:
+      return 0;
+    case VerdictKind::kLeak:
+      return 1;
+    case VerdictKind::kFault:
+      return 2;
+    case VerdictKind::kError:
+      return 3;
+    case VerdictKind::kClean:
+      return 4;
   }
   return 5;
 }
@@ -79,8 +83,9 @@ std::string Outcome(const ActionOutcome& o) {
 
 std::string StepsTable(const Scenario& s, const RunRecord& r,
                        const std::vector<std::string>& faults) {
-  std::string out = "<table class=\"steps\"><tr><th>step</th><th>process</th><th>action</th>"
-                    "<th>outcome</th></tr>\n";
+  std::string out =
+      "<table class=\"steps\"><tr><th>step</th><th>process</th><th>action</th>"
+      "<th>outcome</th></tr>\n";
   for (size_t i = 0; i < s.actions.size(); ++i) {
     const Action& a = s.actions[i];
     const bool have = i < r.result.actions.size();
@@ -90,18 +95,20 @@ std::string StepsTable(const Scenario& s, const RunRecord& r,
     for (const std::string& f : faults) bad |= f.rfind(prefix, 0) == 0;
     std::string text = PrintAction(s, a);
     if (!a.note.empty()) text += "  # " + a.note;
-    out += fmt::format("<tr{}><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td>"
-                       "<td>{}</td></tr>\n",
-                       bad ? " class=\"failed\"" : "", i, XmlEscape(s.procs[a.proc]),
-                       XmlEscape(text), XmlEscape(outcome));
+    out += fmt::format(
+        "<tr{}><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td>"
+        "<td>{}</td></tr>\n",
+        bad ? " class=\"failed\"" : "", i, XmlEscape(s.procs[a.proc]), XmlEscape(text),
+        XmlEscape(outcome));
   }
   return out + "</table>\n";
 }
 
 std::string LeftoverTable(const Scenario* s, const RunRecord& r) {
   if (r.verdict.leftovers.empty()) return "";
-  std::string out = "<h4>Leftovers</h4>\n<table><tr><th>what</th><th>object</th><th>ino</th>"
-                    "<th>created by</th><th>sent by</th><th>where</th><th>census</th></tr>\n";
+  std::string out =
+      "<h4>Leftovers</h4>\n<table><tr><th>what</th><th>object</th><th>ino</th>"
+      "<th>created by</th><th>sent by</th><th>where</th><th>census</th></tr>\n";
   auto step = [&](int i) {
     if (i < 0) return std::string("-");
     return s ? fmt::format("step {}: {}", i, DescribeAction(*s, i)) : fmt::format("step {}", i);
@@ -126,8 +133,9 @@ std::string CensusTable(const Census& c) {
       CensusMethodName(c.method), c.proto_inuse < 0 ? "not read" : std::to_string(c.proto_inuse),
       c.anonymous);
   if (c.sockets.empty()) return out;
-  out += "<table><tr><th>ino</th><th>type</th><th>state</th><th>peer</th><th>rqueue</th>"
-         "<th>wqueue</th><th>name</th><th>embryos (connecting ino)</th></tr>\n";
+  out +=
+      "<table><tr><th>ino</th><th>type</th><th>state</th><th>peer</th><th>rqueue</th>"
+      "<th>wqueue</th><th>name</th><th>embryos (connecting ino)</th></tr>\n";
   for (const SocketInfo& so : c.sockets) {
     std::string embryos;
     for (uint64_t e : so.embryos) embryos += (embryos.empty() ? "" : ", ") + std::to_string(e);
@@ -135,10 +143,14 @@ std::string CensusTable(const Census& c) {
         "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}{}</td><td>{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
         so.ino,
-        so.type == SOCK_STREAM ? "stream" : so.type == SOCK_DGRAM ? "dgram"
-                                          : so.type == SOCK_SEQPACKET ? "seqpacket" : "?",
+        so.type == SOCK_STREAM      ? "stream"
+        : so.type == SOCK_DGRAM     ? "dgram"
+        : so.type == SOCK_SEQPACKET ? "seqpacket"
+                                    : "?",
         so.state, so.listening ? " (listening)" : "",
-        so.peer ? std::to_string(so.peer) : so.peer_without_inode ? "closed (no inode)" : "-",
+        so.peer                 ? std::to_string(so.peer)
+        : so.peer_without_inode ? "closed (no inode)"
+                                : "-",
         so.rqueue, so.wqueue, XmlEscape(so.name), embryos);
   }
   return out + "</table>\n";
@@ -156,9 +168,9 @@ std::string GraphSection(const Scenario& s, const RunRecord& r, const SvgRendere
     return out + fmt::format("<p class=\"meta\">Not drawn: only the first {} findings are.</p>\n",
                              opt.max_graphs);
   const RefGraph g = BuildRefGraph(s, r);
-  const std::string dot = RefGraphToDot(
-      g, fmt::format("{} ({} seed {}): {}", r.scenario, RunModeName(r.mode), r.seed,
-                     VerdictName(r.verdict.kind)));
+  const std::string dot =
+      RefGraphToDot(g, fmt::format("{} ({} seed {}): {}", r.scenario, RunModeName(r.mode), r.seed,
+                                   VerdictName(r.verdict.kind)));
   std::string svg;
   std::string why;
   if (g.nodes.size() > opt.max_graph_nodes) {
@@ -174,7 +186,8 @@ std::string GraphSection(const Scenario& s, const RunRecord& r, const SvgRendere
                        XmlEscape(why));
     return out + "<pre class=\"dot\">" + XmlEscape(dot) + "</pre>\n";
   }
-  out += "<figure class=\"graph\">\n" + svg + "\n<figcaption><div class=\"legend\">"
+  out += "<figure class=\"graph\">\n" + svg +
+         "\n<figcaption><div class=\"legend\">"
          "<span><b style=\"color:#c0392b\">red</b>: outlived the run (leftover), and what its "
          "queue holds</span><span>arrow <i>queue owner &rarr; descriptor</i>: a send left it "
          "in that socket's queue (step, process)</span><span>grey dashed: received again"
@@ -199,8 +212,8 @@ std::string RateText(const Report& report, const Group& g) {
 std::string FindingArticle(const Report& report, const Group& g, size_t index,
                            const SvgRenderer& render, const HtmlOptions& opt, size_t& drawn) {
   const RunRecord& r = *g.runs.front();
-  std::string out = fmt::format("<article class=\"finding {}\" id=\"finding-{}\">\n",
-                                VerdictName(g.kind), index);
+  std::string out =
+      fmt::format("<article class=\"finding {}\" id=\"finding-{}\">\n", VerdictName(g.kind), index);
   std::string kinds;
   for (const Leftover& l : r.verdict.leftovers)
     if (kinds.find(l.what) == std::string::npos) kinds += (kinds.empty() ? "" : ", ") + l.what;
@@ -246,8 +259,9 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
   out += "<details><summary>Census at the ruling</summary>\n" + CensusTable(r.result.census) +
          "</details>\n";
   if (g.runs.size() > 1) {
-    out += "<details><summary>Every run with this finding</summary><table><tr><th>mode</th>"
-           "<th>seed</th><th>summary</th></tr>\n";
+    out +=
+        "<details><summary>Every run with this finding</summary><table><tr><th>mode</th>"
+        "<th>seed</th><th>summary</th></tr>\n";
     for (const RunRecord* x : g.runs)
       out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
                          RunModeName(x->mode), x->seed, XmlEscape(x->verdict.summary));
@@ -258,19 +272,18 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
 
 }  // namespace
 
-std::string ReportToHtml(const Report& report, const SvgRenderer& render,
-                         const HtmlOptions& opt) {
+std::string ReportToHtml(const Report& report, const SvgRenderer& render, const HtmlOptions& opt) {
   const auto counts = report.Counts();
   const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");
   const VerdictKind worst = report.Worst();
-  const std::string verdict = report.interrupted              ? "INTERRUPTED"
+  const std::string verdict = report.interrupted             ? "INTERRUPTED"
                               : worst == VerdictKind::kError ? "ERROR"
-                              : findings                      ? "FINDINGS"
-                                                              : "CLEAN";
-  const char* verdict_class = report.interrupted              ? "interrupted"
+                              : findings                     ? "FINDINGS"
+                                                             : "CLEAN";
+  const char* verdict_class = report.interrupted             ? "interrupted"
                               : worst == VerdictKind::kError ? "error"
-                              : findings                      ? "leak"
-                                                              : "clean";
+                              : findings                     ? "leak"
+                                                             : "clean";
 
   // Findings and errors grouped by signature, most severe and most frequent first.
   std::map<std::string, Group> by_sig;
@@ -302,12 +315,13 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render,
   out += fmt::format(
       "<p class=\"meta\">Linux <b>{}</b> &middot; census {} &middot; {} run(s) in {:.2f} s "
       "&middot; started {} UTC{}<br><code>{}</code></p>\n",
-      XmlEscape(report.sandbox.kernel), XmlEscape(report.sandbox.census_method),
-      report.runs.size(), report.duration_s, XmlEscape(report.started_at),
+      XmlEscape(report.sandbox.kernel), XmlEscape(report.sandbox.census_method), report.runs.size(),
+      report.duration_s, XmlEscape(report.started_at),
       report.sandbox.user_namespace ? " &middot; unprivileged (user namespace)" : "",
       XmlEscape(argv));
   out += "<table class=\"counts\"><tr>";
-  for (const char* k : {"clean", "leak", "hang", "fault", "error"}) out += fmt::format("<th>{}</th>", k);
+  for (const char* k : {"clean", "leak", "hang", "fault", "error"})
+    out += fmt::format("<th>{}</th>", k);
   out += "</tr><tr>";
   for (const char* k : {"clean", "leak", "hang", "fault", "error"})
     out += fmt::format("<td class=\"num\">{}</td>", counts.at(k));
@@ -352,9 +366,10 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render,
     row.exec_ms.push_back(r.result.exec_us / 1000.0);
     row.settle_max_ms = std::max(row.settle_max_ms, r.result.settle_us / 1000.0);
   }
-  out += "<section id=\"runs\">\n<h2>Runs by scenario</h2>\n<table><tr><th>scenario</th>"
-         "<th>mode</th><th>runs</th><th>clean</th><th>leak</th><th>hang</th><th>fault</th>"
-         "<th>error</th><th>median exec ms</th><th>max settle ms</th></tr>\n";
+  out +=
+      "<section id=\"runs\">\n<h2>Runs by scenario</h2>\n<table><tr><th>scenario</th>"
+      "<th>mode</th><th>runs</th><th>clean</th><th>leak</th><th>hang</th><th>fault</th>"
+      "<th>error</th><th>median exec ms</th><th>max settle ms</th></tr>\n";
   for (auto& [key, row] : rows) {
     std::sort(row.exec_ms.begin(), row.exec_ms.end());
     const bool bad = row.v["clean"] != row.runs;
@@ -363,14 +378,15 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render,
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{:.2f}</td><td class=\"num\">{:.1f}</td>"
         "</tr>\n",
-        bad ? " class=\"finding\"" : "", XmlEscape(key.first), key.second, row.runs,
-        row.v["clean"], row.v["leak"], row.v["hang"], row.v["fault"], row.v["error"],
+        bad ? " class=\"finding\"" : "", XmlEscape(key.first), key.second, row.runs, row.v["clean"],
+        row.v["leak"], row.v["hang"], row.v["fault"], row.v["error"],
         row.exec_ms.empty() ? 0.0 : row.exec_ms[row.exec_ms.size() / 2], row.settle_max_ms);
   }
   out += "</table>\n</section>\n</main>\n";
-  out += fmt::format("<footer><p class=\"meta\">Written by inflight; the record is report.json "
-                     "(schema {}).</p></footer>\n</body>\n</html>\n",
-                     kReportSchema);
+  out += fmt::format(
+      "<footer><p class=\"meta\">Written by inflight; the record is report.json "
+      "(schema {}).</p></footer>\n</body>\n</html>\n",
+      kReportSchema);
   return out;
 }
 

@@ -18,7 +18,7 @@ namespace inflight {
 using SvgRenderer = std::function<Result<std::string>(const std::string& dot)>;
 
 struct HtmlOptions {
-  size_t max_graphs = 40;       // findings drawn; later ones are listed without a drawing
+  size_t max_graphs = 40;        // findings drawn; later ones are listed without a drawing
   size_t max_graph_nodes = 300;  // larger graphs are not drawn (their DOT is linked)
 };
 

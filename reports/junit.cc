@@ -11,7 +11,9 @@ namespace inflight {
 
 namespace {
 
-double RunSeconds(const RunRecord& r) { return (r.result.exec_us + r.result.settle_us) / 1e6; }
+double RunSeconds(const RunRecord& r) {
+  return (r.result.exec_us + r.result.settle_us) / 1e6;
+}
 
 std::string Details(const Report& report, const RunRecord& r) {
   std::string out = r.verdict.summary + "\n";
@@ -30,11 +32,11 @@ std::string Details(const Report& report, const RunRecord& r) {
 }
 
 std::string TestCase(const Report& report, const RunRecord& r) {
-  std::string out = fmt::format(
-      "    <testcase classname=\"inflight.{}.{}\" name=\"{}\" time=\"{:.6f}\"",
-      XmlEscape(report.command), XmlEscape(r.scenario),
-      XmlEscape(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed)),
-      RunSeconds(r));
+  std::string out =
+      fmt::format("    <testcase classname=\"inflight.{}.{}\" name=\"{}\" time=\"{:.6f}\"",
+                  XmlEscape(report.command), XmlEscape(r.scenario),
+                  XmlEscape(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed)),
+                  RunSeconds(r));
   if (r.verdict.kind == VerdictKind::kClean) return out + "/>\n";
   out += ">\n";
   const char* tag = r.verdict.kind == VerdictKind::kError ? "error" : "failure";
@@ -58,8 +60,10 @@ std::string ReportToJUnit(const Report& report) {
   }
   size_t failures = 0, errors = 0;
   for (const RunRecord& r : report.runs) {
-    if (r.verdict.kind == VerdictKind::kError) ++errors;
-    else if (r.verdict.kind != VerdictKind::kClean) ++failures;
+    if (r.verdict.kind == VerdictKind::kError)
+      ++errors;
+    else if (r.verdict.kind != VerdictKind::kClean)
+      ++failures;
   }
   std::string timestamp = report.started_at;
   if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();  // UTC, see below
@@ -74,8 +78,10 @@ std::string ReportToJUnit(const Report& report) {
     size_t f = 0, e = 0;
     double t = 0;
     for (const RunRecord* r : runs) {
-      if (r->verdict.kind == VerdictKind::kError) ++e;
-      else if (r->verdict.kind != VerdictKind::kClean) ++f;
+      if (r->verdict.kind == VerdictKind::kError)
+        ++e;
+      else if (r->verdict.kind != VerdictKind::kClean)
+        ++f;
       t += RunSeconds(*r);
     }
     out += fmt::format(
@@ -84,8 +90,8 @@ std::string ReportToJUnit(const Report& report) {
         XmlEscape(name), runs.size(), f, e, t, XmlEscape(timestamp));
     out += "    <properties>\n";
     auto prop = [&](const std::string& k, const std::string& v) {
-      out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", XmlEscape(k),
-                         XmlEscape(v));
+      out +=
+          fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", XmlEscape(k), XmlEscape(v));
     };
     prop("file", runs.front()->file);
     prop("kernel", report.sandbox.kernel);

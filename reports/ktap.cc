@@ -11,9 +11,12 @@ namespace {
 std::string OneLine(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '\n' || c == '\r' || c == '\t') out += ' ';
-    else if (c == '#') out += "No.";
-    else if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    if (c == '\n' || c == '\r' || c == '\t')
+      out += ' ';
+    else if (c == '#')
+      out += "No.";
+    else if (static_cast<unsigned char>(c) >= 0x20)
+      out += c;
   }
   return out;
 }
@@ -29,16 +32,15 @@ void Diagnostic(std::string& out, std::string_view text) {
 std::string ReportToKtap(const Report& report) {
   std::string out = "TAP version 13\n";
   out += fmt::format("1..{}\n", report.runs.size());
-  Diagnostic(out, fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
-                              report.runs.size(), report.sandbox.kernel,
-                              report.sandbox.census_method));
-  if (report.interrupted)
-    Diagnostic(out, "interrupted: only the runs that finished are listed");
+  Diagnostic(out,
+             fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
+                         report.runs.size(), report.sandbox.kernel, report.sandbox.census_method));
+  if (report.interrupted) Diagnostic(out, "interrupted: only the runs that finished are listed");
   size_t pass = 0, fail = 0, error = 0, n = 0;
   for (const RunRecord& r : report.runs) {
     ++n;
-    const std::string desc = OneLine(fmt::format("{} {} seed={}", r.scenario,
-                                                 RunModeName(r.mode), r.seed));
+    const std::string desc =
+        OneLine(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed));
     switch (r.verdict.kind) {
       case VerdictKind::kClean:
         ++pass;
@@ -65,8 +67,8 @@ std::string ReportToKtap(const Report& report) {
     else
       out += fmt::format("not ok {} {}\n", n, desc);
   }
-  out += fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}\n", pass, fail,
-                     error);
+  out +=
+      fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}\n", pass, fail, error);
   return out;
 }
 

@@ -129,7 +129,8 @@ class Builder {
     }
     if (a.op == Op::kFork && st == ActionStatus::kOk) {
       table_[a.other] = table_[p];
-      AddEdge(ProcNode(p), ProcNode(a.other), RefEdge::Kind::kFork, fmt::format("step {}: fork", i));
+      AddEdge(ProcNode(p), ProcNode(a.other), RefEdge::Kind::kFork,
+              fmt::format("step {}: fork", i));
       return;
     }
     if (st != ActionStatus::kOk) return;
@@ -163,7 +164,8 @@ class Builder {
         var(a.out[0]) = var(a.target);
         break;
       case Op::kKill:
-        AddEdge(ProcNode(p), ProcNode(a.other), RefEdge::Kind::kKill, fmt::format("step {}: kill", i));
+        AddEdge(ProcNode(p), ProcNode(a.other), RefEdge::Kind::kKill,
+                fmt::format("step {}: kill", i));
         break;
       default:
         break;
@@ -183,10 +185,17 @@ class Builder {
         kind = "accepted socket";
         socket = true;
         break;
-      case Op::kFile: kind = "file"; break;
-      case Op::kMemfd: kind = "memfd"; break;
-      case Op::kEventfd: kind = "eventfd"; break;
-      default: break;
+      case Op::kFile:
+        kind = "file";
+        break;
+      case Op::kMemfd:
+        kind = "memfd";
+        break;
+      case Op::kEventfd:
+        kind = "eventfd";
+        break;
+      default:
+        break;
     }
     std::vector<std::string> made(a.out.size());
     for (const ObjectEvent* e : events) {
@@ -245,8 +254,7 @@ class Builder {
     }
     const std::string embryo = fmt::format("e{}", i);
     AddNode(embryo, RefNode::Kind::kEmbryo,
-            fmt::format("embryo\nconnection from {}\nto @{}", FirstLine(Node(sock).label),
-                        a.addr));
+            fmt::format("embryo\nconnection from {}\nto @{}", FirstLine(Node(sock).label), a.addr));
     pending_[listener].push_back(embryo);
     embryo_client_[embryo] = sock;
     peer_[sock] = embryo;
@@ -359,10 +367,10 @@ class Builder {
   std::vector<std::vector<std::string>> table_;  // per process, per variable: node id
   std::map<ObjKey, std::string> objects_;
   std::multimap<uint64_t, std::string> by_ino_;
-  std::map<std::string, std::string> peer_;     // socket -> where its sends land
-  std::map<std::string, std::string> bound_;    // address -> socket
+  std::map<std::string, std::string> peer_;   // socket -> where its sends land
+  std::map<std::string, std::string> bound_;  // address -> socket
   std::set<std::string> listening_;
-  std::map<std::string, std::string> outside_;  // address -> outside listener node
+  std::map<std::string, std::string> outside_;              // address -> outside listener node
   std::map<std::string, std::deque<std::string>> pending_;  // listener -> embryos
   std::map<std::string, std::string> embryo_client_;
   std::map<std::string, std::deque<Message>> queues_;
@@ -377,11 +385,20 @@ constexpr const char* kGrey = "#909090";
 std::string NodeAttrs(const RefNode& n) {
   std::string shape = "ellipse";
   switch (n.kind) {
-    case RefNode::Kind::kProcess: shape = "box"; break;
-    case RefNode::Kind::kEmbryo: shape = "octagon"; break;
-    case RefNode::Kind::kOutside: shape = "doubleoctagon"; break;
-    case RefNode::Kind::kUnknown: shape = "note"; break;
-    case RefNode::Kind::kObject: break;
+    case RefNode::Kind::kProcess:
+      shape = "box";
+      break;
+    case RefNode::Kind::kEmbryo:
+      shape = "octagon";
+      break;
+    case RefNode::Kind::kOutside:
+      shape = "doubleoctagon";
+      break;
+    case RefNode::Kind::kUnknown:
+      shape = "note";
+      break;
+    case RefNode::Kind::kObject:
+      break;
   }
   std::string label = n.label;
   std::string style;
@@ -390,8 +407,8 @@ std::string NodeAttrs(const RefNode& n) {
     style = fmt::format("color=\"{}\", fillcolor=\"{}\", style=\"filled,bold\", penwidth=2", kRed,
                         kRedFill);
   } else if (n.closed_peer) {
-    style = fmt::format("color=\"{}\", fillcolor=\"{}\", style=\"filled,dashed\"", kRed,
-                        kOrangeFill);
+    style =
+        fmt::format("color=\"{}\", fillcolor=\"{}\", style=\"filled,dashed\"", kRed, kOrangeFill);
   } else if (n.carried) {
     label += "\nin flight in a leftover";
     style = fmt::format("color=\"#d35400\", fillcolor=\"{}\", style=filled", kOrangeFill);
@@ -418,8 +435,8 @@ std::string EdgeAttrs(const RefEdge& e, bool from_leftover) {
     case RefEdge::Kind::kKill:
       return fmt::format("{}, style=bold, color=\"{}\", fontcolor=\"{}\"", base, kRed, kRed);
     case RefEdge::Kind::kPeer:
-      return fmt::format("{}, dir=none, style=dotted, color=\"{}\", fontcolor=\"{}\"", base,
-                         kGrey, kGrey);
+      return fmt::format("{}, dir=none, style=dotted, color=\"{}\", fontcolor=\"{}\"", base, kGrey,
+                         kGrey);
     case RefEdge::Kind::kPending:
       return base + ", style=dashed, arrowhead=odot";
   }
@@ -428,7 +445,9 @@ std::string EdgeAttrs(const RefEdge& e, bool from_leftover) {
 
 }  // namespace
 
-RefGraph BuildRefGraph(const Scenario& s, const RunRecord& r) { return Builder(s, r).Build(); }
+RefGraph BuildRefGraph(const Scenario& s, const RunRecord& r) {
+  return Builder(s, r).Build();
+}
 
 std::string RefGraphToDot(const RefGraph& g, const std::string& title) {
   std::set<std::string> leftovers;
@@ -441,15 +460,14 @@ std::string RefGraphToDot(const RefGraph& g, const std::string& title) {
       DotEscape(title));
   out += "  node [fontname=\"Helvetica\", fontsize=10];\n";
   out += "  edge [fontname=\"Helvetica\", fontsize=9];\n";
-  out += "  subgraph cluster_processes {\n    label=\"processes\";\n    style=dashed;\n"
-         "    color=\"#aab7b8\";\n";
+  out +=
+      "  subgraph cluster_processes {\n    label=\"processes\";\n    style=dashed;\n"
+      "    color=\"#aab7b8\";\n";
   for (const RefNode& n : g.nodes)
-    if (n.kind == RefNode::Kind::kProcess)
-      out += fmt::format("    {} [{}];\n", n.id, NodeAttrs(n));
+    if (n.kind == RefNode::Kind::kProcess) out += fmt::format("    {} [{}];\n", n.id, NodeAttrs(n));
   out += "  }\n";
   for (const RefNode& n : g.nodes)
-    if (n.kind != RefNode::Kind::kProcess)
-      out += fmt::format("  {} [{}];\n", n.id, NodeAttrs(n));
+    if (n.kind != RefNode::Kind::kProcess) out += fmt::format("  {} [{}];\n", n.id, NodeAttrs(n));
   for (const RefEdge& e : g.edges)
     out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, EdgeAttrs(e, leftovers.count(e.from)));
   out += "}\n";

@@ -24,7 +24,7 @@ struct RefNode {
     kOutside,  // a listener outside the scenario (the --hold holder)
     kUnknown,  // a queue the log cannot place (the peer of a socket of unknown kind)
   };
-  std::string id;     // DOT identifier
+  std::string id;  // DOT identifier
   Kind kind = Kind::kObject;
   std::string label;  // lines separated by '\n'
   bool is_socket = false;

@@ -30,13 +30,17 @@ static void record(int step, long ret)
 	sh->status[step] = ret < 0 ? STEP_FAILED : STEP_OK;
 }
 )"},
-    {"skip", {}, R"(/* A step whose descriptor is not open in this process is skipped, not failed. */
+    {"skip",
+     {},
+     R"(/* A step whose descriptor is not open in this process is skipped, not failed. */
 static void skip(int step)
 {
 	sh->status[step] = STEP_SKIPPED;
 }
 )"},
-    {"do_socketpair", {"record"}, R"(/* a b = socketpair TYPE (non-blocking, like every socket of a lockstep run) */
+    {"do_socketpair",
+     {"record"},
+     R"(/* a b = socketpair TYPE (non-blocking, like every socket of a lockstep run) */
 static void do_socketpair(int step, int type, int out0, int out1)
 {
 	int sv[2];
@@ -59,7 +63,9 @@ static void do_socket(int step, int type, int out)
 		fd[out] = s;
 }
 )"},
-    {"abstract_addr", {}, R"(/* An abstract AF_UNIX address (a NUL byte, then the name): private to the namespace. */
+    {"abstract_addr",
+     {},
+     R"(/* An abstract AF_UNIX address (a NUL byte, then the name): private to the namespace. */
 static socklen_t abstract_addr(struct sockaddr_un *sun, const char *name)
 {
 	memset(sun, 0, sizeof(*sun));
@@ -81,7 +87,9 @@ static void do_bind(int step, int s, const char *name)
 	record(step, bind(fd[s], (struct sockaddr *)&sun, len));
 }
 )"},
-    {"do_connect", {"record", "skip", "abstract_addr"}, R"(/* connect s @NAME: to a listener this queues an embryo */
+    {"do_connect",
+     {"record", "skip", "abstract_addr"},
+     R"(/* connect s @NAME: to a listener this queues an embryo */
 static void do_connect(int step, int s, const char *name)
 {
 	struct sockaddr_un sun;
@@ -316,7 +324,9 @@ static void do_dup(int step, int v, int out)
 		fd[out] = d;
 }
 )"},
-    {"do_fork", {"record"}, R"(/* fork CHILD: the child starts with a copy of our descriptors and runs run_CHILD(). */
+    {"do_fork",
+     {"record"},
+     R"(/* fork CHILD: the child starts with a copy of our descriptors and runs run_CHILD(). */
 static void do_fork(int step, int child, void (*run)(void))
 {
 	pid_t pid = fork();
@@ -330,7 +340,9 @@ static void do_fork(int step, int child, void (*run)(void))
 		sh->fork_failed = 1;
 }
 )"},
-    {"do_kill", {"record"}, R"(/* kill OTHER: SIGKILL, then wait until it is gone so the next step sees its descriptors closed. */
+    {"do_kill",
+     {"record"},
+     R"(/* kill OTHER: SIGKILL, then wait until it is gone so the next step sees its descriptors closed. */
 static void do_kill(int step, int victim)
 {
 	pid_t pid = sh->pid[victim];
@@ -386,9 +398,12 @@ std::string CString(const std::string& s) {
 
 const char* CSockType(SockType t) {
   switch (t) {
-    case SockType::kStream: return "SOCK_STREAM";
-    case SockType::kDgram: return "SOCK_DGRAM";
-    case SockType::kSeqpacket: return "SOCK_SEQPACKET";
+    case SockType::kStream:
+      return "SOCK_STREAM";
+    case SockType::kDgram:
+      return "SOCK_DGRAM";
+    case SockType::kSeqpacket:
+      return "SOCK_SEQPACKET";
   }
   return "SOCK_STREAM";
 }
@@ -458,8 +473,8 @@ class Emitter {
   }
 
   std::string Header() const {
-    std::string out = fmt::format("/*\n * {}: a standalone reproducer written by `inflight csource`",
-                                  s_.name);
+    std::string out =
+        fmt::format("/*\n * {}: a standalone reproducer written by `inflight csource`", s_.name);
     out += opt_.source.empty() ? ".\n" : fmt::format("\n * from {}.\n", CommentSafe(opt_.source));
     if (!s_.about.empty()) {
       out += " *\n";
@@ -526,9 +541,11 @@ class Emitter {
     for (size_t p = 0; p < s_.procs.size(); ++p) out += (p ? ", " : " ") + P(p);
     out += ", NPROCS };\n";
     if (!s_.vars.empty()) {
-      out += "\n/* Its variables: descriptor slots. Every process has its own copy (fork copies\n"
-             "   them, like the descriptors they hold); -1 is not open. */\nenum {";
-      for (size_t v = 0; v < s_.vars.size(); ++v) out += (v ? ", " : " ") + V(static_cast<VarId>(v));
+      out +=
+          "\n/* Its variables: descriptor slots. Every process has its own copy (fork copies\n"
+          "   them, like the descriptors they hold); -1 is not open. */\nenum {";
+      for (size_t v = 0; v < s_.vars.size(); ++v)
+        out += (v ? ", " : " ") + V(static_cast<VarId>(v));
       out += ", NVARS };\nstatic int fd[NVARS];\n";
     }
     out += fmt::format(R"(
@@ -613,8 +630,7 @@ static void end_process(int next)
         return fmt::format("\t{}({}, {}, {});\n", Use("do_accept"), st, var(a.target),
                            var(a.out[0]));
       case Op::kPipe:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_pipe"), st, var(a.out[0]),
-                           var(a.out[1]));
+        return fmt::format("\t{}({}, {}, {});\n", Use("do_pipe"), st, var(a.out[0]), var(a.out[1]));
       case Op::kFile:
         return fmt::format("\t{}({}, {});\n", Use("do_file"), st, var(a.out[0]));
       case Op::kMemfd:
@@ -652,8 +668,7 @@ static void end_process(int next)
         return fmt::format(
             "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n\n"
             "\t\t{}({}, {}, outs, {}, {}, {}, {}, {});\n\t}}\n",
-            outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, room, a.bytes,
-            a.nofile);
+            outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, room, a.bytes, a.nofile);
       }
       case Op::kClose:
         return fmt::format("\t{}({}, {});\n", Use("do_close"), st, var(a.target));
@@ -663,16 +678,15 @@ static void end_process(int next)
                            : a.how == ShutHow::kWr ? "SHUT_WR"
                                                    : "SHUT_RDWR");
       case Op::kDup:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_dup"), st, var(a.target),
-                           var(a.out[0]));
+        return fmt::format("\t{}({}, {}, {});\n", Use("do_dup"), st, var(a.target), var(a.out[0]));
       case Op::kFork:
         return fmt::format("\t{}({}, {}, run_{});\n", Use("do_fork"), st, P(a.other),
                            s_.procs[a.other]);
       case Op::kKill:
         return fmt::format("\t{}({}, {});\n", Use("do_kill"), st, P(a.other));
       case Op::kBarrier:
-        return fmt::format("\tsh->status[{}] = STEP_OK;\t/* lockstep: the order is the barrier */\n",
-                           st);
+        return fmt::format(
+            "\tsh->status[{}] = STEP_OK;\t/* lockstep: the order is the barrier */\n", st);
       case Op::kSleep:
         return fmt::format("\t{}({}, {});\n", Use("do_sleep"), st, a.sleep_ms);
       case Op::kExit:
@@ -881,10 +895,13 @@ static int expected_end(pid_t pid, int status, int hung)
 }
 )";
     if (!expects.empty()) {
-      out += "\n/* Steps with an expected result (0: success), as the scenario says. */\n"
-             "static const struct {\n\tint step;\n\tint err;\n\tconst char *text;\n} expects[] = {\n" +
-             expects + "};\n";
-      out += "\nstatic const char *errname(int e)\n{\n\tswitch (e) {\n\tcase 0:\n\t\treturn \"success\";\n";
+      out +=
+          "\n/* Steps with an expected result (0: success), as the scenario says. */\n"
+          "static const struct {\n\tint step;\n\tint err;\n\tconst char *text;\n} expects[] = {\n" +
+          expects + "};\n";
+      out +=
+          "\nstatic const char *errname(int e)\n{\n\tswitch (e) {\n\tcase 0:\n\t\treturn "
+          "\"success\";\n";
       std::set<std::string> seen;
       for (int e : errnos) {
         if (e == 0) continue;

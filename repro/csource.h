@@ -15,8 +15,8 @@
 namespace inflight {
 
 struct CsourceOptions {
-  std::string source;          // where the scenario was read, for the header comment
-  uint32_t settle_ms = 2'000;  // settling deadline (as `inflight run --settle`)
+  std::string source;            // where the scenario was read, for the header comment
+  uint32_t settle_ms = 2'000;    // settling deadline (as `inflight run --settle`)
   uint32_t timeout_ms = 10'000;  // watchdog for the graph (as `inflight run --timeout`)
 };
 

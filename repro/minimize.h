@@ -20,8 +20,8 @@ namespace inflight {
 using BatchOracle = std::function<std::vector<bool>(const std::vector<Scenario>&)>;
 
 struct MinimizeOptions {
-  size_t max_candidates = 5000;          // judged in all; then stop (not minimal)
-  std::function<bool()> stop;            // e.g. an interrupt; checked between batches
+  size_t max_candidates = 5000;  // judged in all; then stop (not minimal)
+  std::function<bool()> stop;    // e.g. an interrupt; checked between batches
   std::function<void(const Scenario& current, size_t candidates)> progress;
 };
 
@@ -30,8 +30,8 @@ struct MinimizeStats {
   size_t invalid = 0;     // built but rejected by Validate() (never judged)
   size_t cached = 0;      // seen before, answered from memory
   size_t batches = 0;
-  bool minimal = false;   // every single removal and simplification was tried and lost it
-  bool stopped = false;   // stop() or max_candidates ended the search early
+  bool minimal = false;  // every single removal and simplification was tried and lost it
+  bool stopped = false;  // stop() or max_candidates ended the search early
 };
 
 Scenario Minimize(const Scenario& start, const BatchOracle& keeps, const MinimizeOptions& opt,

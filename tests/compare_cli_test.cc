@@ -14,17 +14,18 @@ using testing::RunCommand;
 using testing::TempDir;
 
 nlohmann::json FakeRun(const std::string& scenario, const std::string& verdict,
-                   const std::string& what = "") {
+                       const std::string& what = "") {
   nlohmann::json left = nlohmann::json::array();
   if (!what.empty()) left.push_back({{"what", what}, {"ino", 5}});
   return {{"scenario", scenario}, {"verdict", verdict}, {"leftovers", left}, {"summary", "s"}};
 }
 
-std::string Write(const TempDir& d, const std::string& name, const std::vector<nlohmann::json>& runs) {
+std::string Write(const TempDir& d, const std::string& name,
+                  const std::vector<nlohmann::json>& runs) {
   const std::string path = d.path() + "/" + name;
   FILE* f = fopen(path.c_str(), "w");
-  fputs(nlohmann::json({{"schema", "inflight-report/1"}, {"command", "run"}, {"kernel", "k"},
-                        {"runs", runs}})
+  fputs(nlohmann::json(
+            {{"schema", "inflight-report/1"}, {"command", "run"}, {"kernel", "k"}, {"runs", runs}})
             .dump()
             .c_str(),
         f);

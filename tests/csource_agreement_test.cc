@@ -17,9 +17,8 @@
 // Every other scenario must get the same single verdict from both, three runs each.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "tests/test_util.h"

@@ -2,9 +2,10 @@
 // turn handed to the right process (the executor's lockstep order, skipping processes
 // that are gone), only the helpers a scenario needs, and a program that compiles with
 // cc -Wall -Werror (and -Wextra) for every operation of the language.
+#include "repro/csource.h"
+
 #include <gtest/gtest.h>
 
-#include "repro/csource.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
 
@@ -15,7 +16,9 @@ using testing::CorpusDir;
 using testing::RunCommand;
 using testing::TempDir;
 
-std::string EveryOp() { return std::string(INFLIGHT_SOURCE_DIR) + "/tests/scenarios/every_op.scn"; }
+std::string EveryOp() {
+  return std::string(INFLIGHT_SOURCE_DIR) + "/tests/scenarios/every_op.scn";
+}
 
 // The body of `static void run_NAME(void)`.
 std::string ProcessBody(const std::string& c, const std::string& name) {
@@ -58,8 +61,7 @@ p1: exit
 p0: close b
 )");
   const std::string c = EmitCSource(s, {});
-  const std::string p0 = ProcessBody(c, "p0"), p1 = ProcessBody(c, "p1"),
-                    p2 = ProcessBody(c, "p2");
+  const std::string p0 = ProcessBody(c, "p0"), p1 = ProcessBody(c, "p1"), p2 = ProcessBody(c, "p2");
   ASSERT_FALSE(p0.empty() || p1.empty() || p2.empty()) << c;
   // After step 1 (fork p1) the turn goes to p1, after step 2 back to p0, ...
   EXPECT_NE(p0.find("do_fork(1, P_p1, run_p1);\n\tpass_turn(P_p1);"), std::string::npos) << p0;
@@ -78,14 +80,17 @@ p0: close b
   EXPECT_EQ(c.find("expects[]"), std::string::npos) << "no expect=, no check";
 }
 
-bool HaveCc() { return RunCommand("command -v cc").status == 0; }
+bool HaveCc() {
+  return RunCommand("command -v cc").status == 0;
+}
 
 TEST(Csource, CompilesWithWarningsAsErrors) {
   if (!HaveCc()) GTEST_SKIP() << "skipped: no C compiler (cc)";
   TempDir d;
   for (const std::string& f :
-       {EveryOp(), CorpusDir() + "/kill_holder_of_peeked.scn", CorpusDir() + "/controls/hold_socket.scn",
-        CorpusDir() + "/max_fds_253_one_message.scn", CorpusDir() + "/self_ref_dgram.scn"}) {
+       {EveryOp(), CorpusDir() + "/kill_holder_of_peeked.scn",
+        CorpusDir() + "/controls/hold_socket.scn", CorpusDir() + "/max_fds_253_one_message.scn",
+        CorpusDir() + "/self_ref_dgram.scn"}) {
     const std::string c = d.path() + "/prog.c";
     FILE* out = fopen(c.c_str(), "w");
     ASSERT_TRUE(out);

@@ -26,7 +26,8 @@ inline std::vector<std::string> CheckKtap(const std::string& text, KtapSummary* 
   bool plan_seen = false;
   const std::regex version(R"(^(KTAP version 1|TAP version 13|TAP version 14)$)");
   const std::regex plan(R"(^1\.\.([0-9]+)$)");
-  const std::regex result(R"(^(ok|not ok) ([0-9]+)( [^#]*[^# ])?( # (SKIP|TODO|XFAIL|TIMEOUT|ERROR)( [^\n]*)?)?$)");
+  const std::regex result(
+      R"(^(ok|not ok) ([0-9]+)( [^#]*[^# ])?( # (SKIP|TODO|XFAIL|TIMEOUT|ERROR)( [^\n]*)?)?$)");
   const std::regex diagnostic(R"(^# .*$|^#$)");
   while (std::getline(in, line)) {
     ++lineno;

@@ -42,7 +42,8 @@ TEST_F(MinimizeCli, APlantedFindingBuriedIn31StepsComesOutAlone) {
 
   const Scenario min = LoadScenarioFile(d.path() + "/min.scn");
   std::vector<std::string> lines;
-  for (const Action& a : min.actions) lines.push_back(min.procs[a.proc] + ": " + PrintAction(min, a));
+  for (const Action& a : min.actions)
+    lines.push_back(min.procs[a.proc] + ": " + PrintAction(min, a));
   EXPECT_EQ(lines, (std::vector<std::string>{"p0: fork p1", "p1: x = socket dgram",
                                              "p1: c = socket stream",
                                              "p1: connect c @inflight-hold", "p1: send c [x]"}));
@@ -50,7 +51,8 @@ TEST_F(MinimizeCli, APlantedFindingBuriedIn31StepsComesOutAlone) {
 
   const auto j = nlohmann::json::parse(ReadFile(d.path() + "/report/report.json"));
   const auto& m = j["minimize"];
-  EXPECT_EQ(m["signature"], "leak|planted_hold_buried|dgram socket,embryo (connection never accepted)");
+  EXPECT_EQ(m["signature"],
+            "leak|planted_hold_buried|dgram socket,embryo (connection never accepted)");
   EXPECT_EQ(m["before"]["actions"], 31);
   EXPECT_EQ(m["after"]["actions"], 5);
   EXPECT_TRUE(m["minimal"].get<bool>());
@@ -69,8 +71,8 @@ TEST_F(MinimizeCli, APlantedFindingBuriedIn31StepsComesOutAlone) {
 
 TEST_F(MinimizeCli, ACleanScenarioHasNothingToMinimize) {
   TempDir d;
-  auto r = RunCommand(CliPath() + " minimize " + Planted() + " --trials 3 -q --report " +
-                      d.path() + "/report");
+  auto r = RunCommand(CliPath() + " minimize " + Planted() + " --trials 3 -q --report " + d.path() +
+                      "/report");
   EXPECT_EQ(r.status, 0) << "without the holder nothing leaks: " << r.out;
   EXPECT_NE(r.out.find("no finding in 3 run(s)"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(d.path() + "/report/report.json"));
@@ -88,7 +90,8 @@ TEST(MinimizeCliInput, BadInputExitsTwoAndWritesNothing) {
   EXPECT_NE(r.out.find(bad + ":4:"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(d.path() + "/out"));
 
-  r = RunCommand(CliPath() + " minimize " + d.path() + "/missing.scn --report " + d.path() + "/out");
+  r = RunCommand(CliPath() + " minimize " + d.path() + "/missing.scn --report " + d.path() +
+                 "/out");
   EXPECT_EQ(r.status, 2) << r.out;
   r = RunCommand(CliPath() + " minimize " + Planted() + " --report /proc/inflight-nope");
   EXPECT_EQ(r.status, 2) << r.out;
@@ -99,8 +102,8 @@ TEST(MinimizeCliInput, BadInputExitsTwoAndWritesNothing) {
   r = RunCommand(CliPath() + " minimize " + std::string(INFLIGHT_SOURCE_DIR) +
                  "/corpus/controls --report " + d.path() + "/out");
   EXPECT_EQ(r.status, 2) << "one file, not a folder of several: " << r.out;
-  r = RunCommand(CliPath() + " minimize " + Planted() + " --format json,pdf --report " +
-                 d.path() + "/out");
+  r = RunCommand(CliPath() + " minimize " + Planted() + " --format json,pdf --report " + d.path() +
+                 "/out");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_FALSE(std::filesystem::exists(d.path() + "/out/report.json"));
 }

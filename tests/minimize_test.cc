@@ -2,9 +2,10 @@
 // dependents with them and every candidate validates; the search ends 1-minimal; a
 // planted finding buried in 31 steps comes out with the planted part and almost nothing
 // else; a racy oracle is asked in batches and the result still keeps the finding.
+#include "repro/minimize.h"
+
 #include <gtest/gtest.h>
 
-#include "repro/minimize.h"
 #include "repro/reduce.h"
 #include "scenario/text.h"
 #include "scenario/validate.h"
@@ -45,17 +46,17 @@ p0: send b [a]
   // Without the memfd: the send keeps a, with at most as many cmsgs as descriptors.
   auto r = DropActions(s, Only(s.actions.size(), {1}));
   ASSERT_TRUE(r);
-  EXPECT_EQ(Lines(*r), (std::vector<std::string>{
-                           "p0: a b = socketpair stream", "p0: fork p1", "p1: send b [a]",
-                           "p1: x = dup a", "p0: close a", "p0: a = socket dgram", "p0: kill p1",
-                           "p0: send b [a]"}));
+  EXPECT_EQ(Lines(*r),
+            (std::vector<std::string>{"p0: a b = socketpair stream", "p0: fork p1",
+                                      "p1: send b [a]", "p1: x = dup a", "p0: close a",
+                                      "p0: a = socket dgram", "p0: kill p1", "p0: send b [a]"}));
   // Without the fork: p1 and everything it does, and the kill of it, are gone.
   r = DropActions(s, Only(s.actions.size(), {2}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->procs, (std::vector<std::string>{"p0"}));
-  EXPECT_EQ(Lines(*r), (std::vector<std::string>{"p0: a b = socketpair stream", "p0: m = memfd",
-                                                 "p0: close a", "p0: a = socket dgram",
-                                                 "p0: send b [a]"}));
+  EXPECT_EQ(Lines(*r),
+            (std::vector<std::string>{"p0: a b = socketpair stream", "p0: m = memfd", "p0: close a",
+                                      "p0: a = socket dgram", "p0: send b [a]"}));
   // Without `close a`: a is still open, so `a = socket` cannot bind it; the last send
   // still passes the first a.
   r = DropActions(s, Only(s.actions.size(), {5}));
@@ -65,8 +66,8 @@ p0: send b [a]
   // Without the socketpair nothing that needs a or b survives.
   r = DropActions(s, Only(s.actions.size(), {0}));
   ASSERT_TRUE(r);
-  EXPECT_EQ(Lines(*r), (std::vector<std::string>{"p0: m = memfd", "p0: fork p1", "p0: a = socket dgram",
-                                                 "p0: kill p1"}));
+  EXPECT_EQ(Lines(*r), (std::vector<std::string>{"p0: m = memfd", "p0: fork p1",
+                                                 "p0: a = socket dgram", "p0: kill p1"}));
   EXPECT_FALSE(DropActions(s, std::vector<bool>(s.actions.size(), true)));
   // Every single removal is a valid scenario.
   for (size_t i = 0; i < s.actions.size(); ++i) {
@@ -78,14 +79,14 @@ p0: send b [a]
 }
 
 TEST(Simplifications, FewerCopiesAndOneControlMessage) {
-  const Scenario s = ParseScenario("scenario s\n\np0: a b = socketpair stream\n"
-                                   "p0: send b [a*250 b] cmsgs=3 bytes=9\n");
+  const Scenario s = ParseScenario(
+      "scenario s\n\np0: a b = socketpair stream\n"
+      "p0: send b [a*250 b] cmsgs=3 bytes=9\n");
   std::vector<std::string> got;
   for (const Scenario& c : Simplifications(s)) got.push_back(Lines(c)[1]);
-  EXPECT_EQ(got, (std::vector<std::string>{"p0: send b [a b] cmsgs=2 bytes=9",
-                                           "p0: send b [a*125 b] cmsgs=3 bytes=9",
-                                           "p0: send b [a*250 b] bytes=9",
-                                           "p0: send b [a*250 b] cmsgs=3"}));
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "p0: send b [a b] cmsgs=2 bytes=9", "p0: send b [a*125 b] cmsgs=3 bytes=9",
+                     "p0: send b [a*250 b] bytes=9", "p0: send b [a*250 b] cmsgs=3"}));
 }
 
 // The planted finding, judged statically: p1 creates a dgram socket and sends it over a
@@ -124,10 +125,9 @@ TEST(Minimize, APlantedFindingComesOutAloneAndOneMinimal) {
   EXPECT_EQ(st.candidates, judged);
   EXPECT_EQ(st.batches, batches);
   EXPECT_LT(batches, judged) << "candidates are judged in batches";
-  EXPECT_EQ(Lines(min), (std::vector<std::string>{"p0: fork p1", "p1: x = socket dgram",
-                                                  "p1: c = socket stream",
-                                                  "p1: connect c @inflight-hold",
-                                                  "p1: send c [x]"}));
+  EXPECT_EQ(Lines(min), (std::vector<std::string>{
+                            "p0: fork p1", "p1: x = socket dgram", "p1: c = socket stream",
+                            "p1: connect c @inflight-hold", "p1: send c [x]"}));
   EXPECT_EQ(MeasureScenario(min), (ScenarioSize{2, 2, 5}));
   // 1-minimal: no single removal keeps it.
   for (size_t i = 0; i < min.actions.size(); ++i) {
@@ -142,8 +142,8 @@ TEST(Minimize, StopsWhenAskedAndSaysItIsNotMinimal) {
   opt.max_candidates = 3;
   MinimizeStats st;
   const Scenario out = Minimize(
-      start, [](const std::vector<Scenario>& b) { return std::vector<bool>(b.size(), true); },
-      opt, &st);
+      start, [](const std::vector<Scenario>& b) { return std::vector<bool>(b.size(), true); }, opt,
+      &st);
   EXPECT_TRUE(st.stopped);
   EXPECT_FALSE(st.minimal);
   EXPECT_LE(st.candidates, 3u);

@@ -25,7 +25,9 @@ constexpr const char* kChromium = "/usr/bin/chromium";
 std::string Script(const std::string& name) {
   return std::string(INFLIGHT_SOURCE_DIR) + "/tests/" + name;
 }
-std::string Schema() { return std::string(INFLIGHT_SOURCE_DIR) + "/docs/report.schema.json"; }
+std::string Schema() {
+  return std::string(INFLIGHT_SOURCE_DIR) + "/docs/report.schema.json";
+}
 
 void WriteText(const std::string& path, const std::string& text) {
   FILE* f = fopen(path.c_str(), "w");
@@ -42,13 +44,14 @@ class ReportFormats : public ::testing::Test {
     if (!testing::NamespaceSkipReason().empty()) return;
     dir_ = new TempDir();
     const std::string d = dir_->path();
-    run_ = RunCommand(CliPath() + " run " + CorpusDir() + "/controls/hold_socket.scn " +
-                      CorpusDir() + "/self_ref_stream.scn --hold inflight-hold --settle 200ms "
-                      "-n 2 --mode both -q --format json,junit,ktap,html --report " +
-                      d + "/run");
+    run_ =
+        RunCommand(CliPath() + " run " + CorpusDir() + "/controls/hold_socket.scn " + CorpusDir() +
+                   "/self_ref_stream.scn --hold inflight-hold --settle 200ms "
+                   "-n 2 --mode both -q --format json,junit,ktap,html --report " +
+                   d + "/run");
     std::filesystem::create_directories(d + "/corpus/controls");
-    for (const char* f : {"controls/hold_socket.scn", "controls/hold_cycle.scn",
-                          "self_ref_dgram.scn"})
+    for (const char* f :
+         {"controls/hold_socket.scn", "controls/hold_cycle.scn", "self_ref_dgram.scn"})
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
     check_ = RunCommand(CliPath() + " check --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
                         "--format json,junit,ktap --report " + d + "/check");
@@ -118,16 +121,16 @@ TEST_F(ReportFormats, JsonFollowsTheSchema) {
 
 TEST_F(ReportFormats, JUnitParsesAndMatchesTheRecord) {
   for (const char* which : {"run", "check"}) {
-    CommandResult r = RunCommand(std::string(kPython) + " " + Script("check_junit.py") + " " +
-                                 Dir() + "/" + which + "/junit.xml " + Dir() + "/" + which +
-                                 "/report.json");
+    CommandResult r =
+        RunCommand(std::string(kPython) + " " + Script("check_junit.py") + " " + Dir() + "/" +
+                   which + "/junit.xml " + Dir() + "/" + which + "/report.json");
     EXPECT_EQ(r.status, 0) << which << ": " << r.out;
   }
   // Malformed XML must not pass.
   std::string xml = ReadFile(Dir() + "/run/junit.xml");
   WriteText(Dir() + "/broken.xml", xml.substr(0, xml.size() / 2));
-  CommandResult r = RunCommand(std::string(kPython) + " " + Script("check_junit.py") + " " +
-                               Dir() + "/broken.xml " + Dir() + "/run/report.json");
+  CommandResult r = RunCommand(std::string(kPython) + " " + Script("check_junit.py") + " " + Dir() +
+                               "/broken.xml " + Dir() + "/run/report.json");
   EXPECT_NE(r.status, 0) << r.out;
 }
 
@@ -144,8 +147,8 @@ TEST_F(ReportFormats, KtapLinesFollowTheFormat) {
     for (size_t i = 0; i < s.descriptions.size(); ++i) {
       const auto& run = j["runs"][i];
       EXPECT_EQ(s.descriptions[i], run["scenario"].get<std::string>() + " " +
-                                       run["mode"].get<std::string>() + " seed=" +
-                                       std::to_string(run["seed"].get<uint64_t>()));
+                                       run["mode"].get<std::string>() +
+                                       " seed=" + std::to_string(run["seed"].get<uint64_t>()));
       EXPECT_EQ(s.passed[i], run["verdict"] == "clean");
     }
   }
@@ -153,16 +156,15 @@ TEST_F(ReportFormats, KtapLinesFollowTheFormat) {
 
 // Runs headless Chromium on a file; returns its exit status, with stdout in *out and
 // the browser's log in *log.
-int Chromium(const std::string& args, const std::string& page, std::string* out,
-             std::string* log) {
+int Chromium(const std::string& args, const std::string& page, std::string* out, std::string* log) {
   TempDir profile;
   const std::string log_path = profile.path() + "/log";
-  CommandResult r = RunCommand(
-      std::string("( timeout 120 ") + kChromium +
-      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--enable-logging=stderr --v=0 --user-data-dir=" + profile.path() + "/profile " + args +
-      " file://" + page + " 2>" + log_path + " )");
+  CommandResult r =
+      RunCommand(std::string("( timeout 120 ") + kChromium +
+                 " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                 "--disable-background-networking --disable-component-update --disable-sync "
+                 "--enable-logging=stderr --v=0 --user-data-dir=" +
+                 profile.path() + "/profile " + args + " file://" + page + " 2>" + log_path + " )");
   *out = r.out;
   *log = ReadFile(log_path);
   return r.status;

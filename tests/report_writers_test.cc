@@ -217,8 +217,7 @@ TEST(Ktap, FollowsTheFormatAndCountsEveryRun) {
   EXPECT_EQ(s.error, 1u);
   EXPECT_EQ(s.descriptions[1], "hold_socket lockstep seed=7");
   EXPECT_NE(ktap.find("# leftover: dgram socket 'x' ino 100"), std::string::npos) << ktap;
-  EXPECT_NE(ktap.find("# Totals: pass:2 fail:2 xfail:0 xpass:0 skip:0 error:1"),
-            std::string::npos);
+  EXPECT_NE(ktap.find("# Totals: pass:2 fail:2 xfail:0 xpass:0 skip:0 error:1"), std::string::npos);
   // The checker itself rejects what breaks the format.
   EXPECT_FALSE(testing::CheckKtap("TAP version 13\n1..2\nok 1 a\n").empty());
   EXPECT_FALSE(testing::CheckKtap("TAP version 13\n1..1\nok 2 a\n").empty());
