@@ -570,11 +570,20 @@ static struct shared *sh;
 
   static std::string TurnHelpers() {
     return R"(
-/* Waits until it is this process's turn. */
+/*
+ * Waits until it is this process's turn. The whole graph ends within TIMEOUT_MS (or the
+ * supervisor kills it), so a turn that has not come in twice that long never will: the
+ * supervisor is gone, and this process leaves instead of waiting forever.
+ */
 static void wait_turn(int self)
 {
-	while (sem_wait(&sh->turn[self]) != 0 && errno == EINTR)
-		;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 2 * (TIMEOUT_MS / 1000) + 1;
+	while (sem_timedwait(&sh->turn[self], &deadline) != 0)
+		if (errno == ETIMEDOUT)
+			_exit(3);
 }
 
 /* Hands the turn to the owner of the next step (-1: the graph is done). */
@@ -879,6 +888,17 @@ static int enter_netns(void)
 	return write_file("/proc/self/gid_map", map);
 }
 
+/* Ctrl-C or a kill of the supervisor takes the graph (its own process group) with it. */
+static pid_t graph_group;
+
+static void on_signal(int sig)
+{
+	if (graph_group > 0)
+		kill(-graph_group, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Whether a reaped graph process ended the way the scenario says it may. */
 static int expected_end(pid_t pid, int status, int hung)
 {
@@ -969,17 +989,24 @@ int main(void)
 	}}
 	fflush(stdout);
 
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	root = fork();
 	if (root < 0) {{
 		perror("fork");
 		return 4;
 	}}
 	if (root == 0) {{
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		setpgid(0, 0);	/* the graph is one process group, for the watchdog */
 		close_all();	/* the graph's descriptors start at 0, as in inflight */
 		run_{0}();
 	}}
 	setpgid(root, root);
+	graph_group = root;
 	sh->pid[P_{0}] = root;
 
 	/* Reap every graph process; kill them all if the graph overruns TIMEOUT_MS. */

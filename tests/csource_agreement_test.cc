@@ -183,5 +183,34 @@ TEST_F(CsourceAgreement, EveryOperationAndAFaultAgree) {
   EXPECT_EQ(Set(rows.at("every_op_fault").c), "faultx3");
 }
 
+// Processes running the program's binary (zombies have no exe link).
+int Running(const std::string& bin) {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path() / "exe", ec) == bin) ++n;
+  }
+  return n;
+}
+
+TEST_F(CsourceAgreement, StoppingTheProgramTakesItsGraphAlong) {
+  TempDir d;
+  const std::string scn = d.path() + "/slow.scn", c = d.path() + "/slow.c",
+                    bin = d.path() + "/slow";
+  FILE* f = fopen(scn.c_str(), "w");
+  fputs(
+      "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
+      "p1: sleep 5000\np0: sleep 5000\n",
+      f);
+  fclose(f);
+  ASSERT_EQ(RunCommand(CliPath() + " csource " + scn + " -o " + c).status, 0);
+  auto cc = RunCommand("cc -Wall -Werror -o " + bin + " " + c);
+  ASSERT_EQ(cc.status, 0) << cc.out;
+  auto r = RunCommand("( " + bin + " & p=$!; sleep 0.5; kill -TERM $p; wait $p; echo status=$? )");
+  EXPECT_NE(r.out.find("status=143"), std::string::npos) << r.out;
+  for (int k = 0; k < 100 && Running(bin) > 0; ++k) usleep(10'000);
+  EXPECT_EQ(Running(bin), 0) << "graph processes outlived the program";
+}
+
 }  // namespace
 }  // namespace inflight
