@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
@@ -13,6 +14,7 @@
 #include "cli/run_session.h"
 #include "cli/runner.h"
 #include "cli/selftest.h"
+#include "reports/writer.h"
 
 namespace inflight {
 
@@ -33,7 +35,7 @@ std::string DefaultCorpusDir() {
   return "corpus";
 }
 
-CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& /*argv*/) {
+CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& argv) {
   struct Args {
     std::string controls;
     CommonRunArgs common;
@@ -47,13 +49,41 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& /
   cmd->add_option("--controls", args->controls, "Folder of control scenarios")
       ->default_str("<corpus>/controls");
   AddCommonRunOptions(cmd, args->common, "");
-  return {cmd, [args]() -> int {
+  cmd->get_option("--report")->description(
+      "Also write a report of every control run here (the planted leaks are findings in it; "
+      "the exit status is the selftest's)");
+  return {cmd, [args, argv]() -> int {
             InstallInterruptHandlers();
             const std::string dir =
                 args->controls.empty() ? DefaultCorpusDir() + "/controls" : args->controls;
+            ReportFormats formats;
+            if (std::string why = ParseReportFormats(args->common.format, formats); !why.empty())
+              throw UsageError("--format: " + why);
+            const std::string report_dir = args->common.report_dir;
+            if (!report_dir.empty())
+              if (auto s = PrepareReportDir(report_dir); !s)
+                throw UsageError(fmt::format("--report {}: {}", report_dir, s.error().Text()));
+            Report report;
+            report.command = "selftest";
+            report.argv = argv;
+            report.started_at = UtcNow();
+            const int64_t start = NowMicros();
             SelftestResult r = RunSelftest(dir, args->common, !args->common.quiet);
+            if (!report_dir.empty()) {
+              DescribeLayers(r.hello, report);
+              report.runs = std::move(r.runs);
+              report.interrupted = Interrupted();
+              report.duration_s = (NowMicros() - start) / 1e6;
+              report.extra["selftest"] = {
+                  {"passed", r.passed}, {"summary", r.summary}, {"runs", r.details}};
+              if (auto s = WriteReport(report_dir, report, formats); !s) {
+                LogError("cannot write the report: {}", s.error().Text());
+                return kExitInternal;
+              }
+            }
             if (Interrupted()) return kExitInterrupted;
-            fmt::print("inflight selftest: {}: {}\n", r.passed ? "PASSED" : "FAILED", r.summary);
+            fmt::print("inflight selftest: {}: {}{}\n", r.passed ? "PASSED" : "FAILED", r.summary,
+                       report_dir.empty() ? "" : "; report: " + report_dir + "/report.json");
             return r.passed ? kExitClean : kExitInternal;
           }};
 }

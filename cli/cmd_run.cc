@@ -36,7 +36,12 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
                   "Reused network namespaces per sandbox, so runs settle in parallel")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--report", a.report_dir, "Folder for report.json")->capture_default_str();
+  cmd->add_option("--report", a.report_dir, "Folder for report.json and the other formats")
+      ->capture_default_str();
+  cmd->add_option("--format", a.format,
+                  "Report files, comma-separated: json (report.json, always written), junit "
+                  "(junit.xml), ktap (report.ktap), html (report.html with reference graphs)")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
   cmd->add_option("--accounting-every", a.accounting_every,
                   "Check each slot's per-user in-flight accounting after this many clean runs "

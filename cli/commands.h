@@ -28,6 +28,7 @@ struct CommonRunArgs {
   uint32_t jobs = 0;   // 0: number of CPUs
   uint32_t slots = 16;
   std::string report_dir;
+  std::string format = "json";  // report files: json[,junit][,ktap][,html]
   bool quiet = false;
   bool no_sock_diag = false;
   std::string hold;    // positive control: a listener at @hold outside the scenarios
@@ -43,6 +44,9 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddFmtCommand(CLI::App& app);
+CommandEntry AddCompareCommand(CLI::App& app);
+CommandEntry AddCsourceCommand(CLI::App& app);
+CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& argv);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
       AddRunCommand(app, args),
       AddSelftestCommand(app, args),
       AddFmtCommand(app),
+      AddCompareCommand(app),
+      AddCsourceCommand(app),
+      AddMinimizeCommand(app, args),
   };
   try {
     app.parse(argc, argv);

@@ -25,6 +25,8 @@ RunSession::RunSession(std::string command, std::vector<std::string> argv,
       quiet_(args.quiet),
       start_us_(NowMicros()),
       global_tolerance_(args.global_tolerance) {
+  if (std::string why = ParseReportFormats(args.format, formats_); !why.empty())
+    throw UsageError("--format: " + why);
   if (auto s = PrepareReportDir(dir_); !s)
     throw UsageError(fmt::format("--report {}: {}", dir_, s.error().Text()));
   report_.command = std::move(command);
@@ -123,7 +125,7 @@ int RunSession::Finish(bool print_table) {
     }
   }
   report_.duration_s = (NowMicros() - start_us_) / 1e6;
-  if (auto s = WriteReport(dir_, report_); !s) {
+  if (auto s = WriteReport(dir_, report_, formats_); !s) {
     LogError("cannot write the report: {}", s.error().Text());
     return kExitInternal;
   }
@@ -161,10 +163,16 @@ int RunSession::Finish(bool print_table) {
                         : worst == VerdictKind::kError ? "ERROR"
                         : findings ? "FINDINGS"
                                    : "CLEAN";
+  std::string also;
+  for (const auto& [on, name] : {std::pair{formats_.junit, "junit.xml"},
+                                 std::pair{formats_.ktap, "report.ktap"},
+                                 std::pair{formats_.html, "report.html"}})
+    if (on) also += fmt::format("{}{}", also.empty() ? " (also " : ", ", name);
+  if (!also.empty()) also += ")";
   fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.2f} s; "
-             "report: {}/report.json\n",
+             "report: {}/report.json{}\n",
              report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
-             report_.sandbox.kernel, report_.duration_s, dir_);
+             report_.sandbox.kernel, report_.duration_s, dir_, also);
   fflush(stdout);
   if (report_.interrupted) return kExitInterrupted;
   if (findings) return kExitFinding;  // errors are listed, but a finding is what acts

@@ -10,12 +10,13 @@
 #include "executor/client.h"
 #include "oracle/global_counts.h"
 #include "reports/report.h"
+#include "reports/writer.h"
 
 namespace inflight {
 
 class RunSession {
  public:
-  // Throws UsageError when the report folder cannot be written.
+  // Throws UsageError when the report folder cannot be written or --format is wrong.
   RunSession(std::string command, std::vector<std::string> argv, const CommonRunArgs& args);
   ~RunSession();
 
@@ -34,6 +35,7 @@ class RunSession {
   void RecordGlobalCounts();
 
   std::string dir_;
+  ReportFormats formats_;
   bool quiet_;
   Report report_;
   std::unique_ptr<SandboxPool> pool_;

@@ -96,6 +96,7 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
       out.summary = "interrupted";
       return out;
     }
+    out.hello = pool.hello();
     for (const RunRecord& r : report.runs) {
       const Control& c = *FindControl(r.scenario);
       std::string problem = hold ? CheckPlanted(c, r, pool.hello())
@@ -114,6 +115,7 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
         failures.push_back(fmt::format("{} ({}, {}): {}", r.scenario, RunModeName(r.mode),
                                        hold ? "with holder" : "without holder", problem));
     }
+    for (RunRecord& r : report.runs) out.runs.push_back(std::move(r));
   }
   out.details = std::move(details);
   out.passed = failures.empty();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "reports/report.h"
 
 namespace inflight {
 
@@ -19,6 +20,8 @@ struct SelftestResult {
   bool passed = false;
   std::string summary;      // one line
   nlohmann::json details;   // per control and mode: verdicts and what was named
+  std::vector<RunRecord> runs;  // every control run, with and without the holder
+  Hello hello;                  // what the sandboxes said about this machine
 };
 
 // Runs the controls under `controls_dir` with and without the holder.

@@ -62,6 +62,8 @@ Comparison CompareReports(const nlohmann::json& a, const nlohmann::json& b,
       c.introduced.push_back(sig);
     else if (sb.Rate() > it->second.Rate() + rate_tolerance)
       c.worse.push_back(sig);
+    else if (sb.Rate() + rate_tolerance < it->second.Rate())
+      c.better.push_back(sig);
   }
   for (const auto& [sig, sa] : c.a)
     if (!c.b.count(sig)) c.fixed.push_back(sig);
@@ -76,6 +78,8 @@ std::string DescribeComparison(const Comparison& c) {
   for (const auto& sig : c.introduced) out += fmt::format("new:   {}  {}\n", sig, rate(c.b.at(sig)));
   for (const auto& sig : c.worse)
     out += fmt::format("worse: {}  {} -> {}\n", sig, rate(c.a.at(sig)), rate(c.b.at(sig)));
+  for (const auto& sig : c.better)
+    out += fmt::format("better: {}  {} -> {}\n", sig, rate(c.a.at(sig)), rate(c.b.at(sig)));
   for (const auto& sig : c.fixed) out += fmt::format("gone:  {}  was {}\n", sig, rate(c.a.at(sig)));
   for (const auto& e : c.errors) out += fmt::format("error: {}\n", e);
   if (out.empty()) out = "no difference in findings\n";

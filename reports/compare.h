@@ -33,6 +33,7 @@ struct Comparison {
   std::vector<std::string> introduced;  // in B, not in A
   std::vector<std::string> fixed;       // in A, not in B
   std::vector<std::string> worse;       // in both, B's rate clearly higher
+  std::vector<std::string> better;      // in both, B's rate clearly lower
   std::vector<std::string> errors;      // B has runs ruled `error` (its verdicts are incomplete)
   bool BIsWorse() const { return !introduced.empty() || !worse.empty(); }
 };

@@ -59,6 +59,18 @@ nlohmann::json CensusToJson(const Census& c) {
           {"sockets", std::move(socks)}};
 }
 
+const char* EventTypeName(EventType t) {
+  switch (t) {
+    case EventType::kCreated: return "created";
+    case EventType::kSent: return "sent";
+    case EventType::kReceived: return "received";
+    case EventType::kSentVia: return "sent_via";
+    case EventType::kRecvVia: return "recv_via";
+    case EventType::kWitnessed: return "witnessed";
+  }
+  return "?";
+}
+
 }  // namespace
 
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
@@ -96,6 +108,7 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       if (a.status == ActionStatus::kOk) aj["ret"] = a.ret;
       if (a.fds) aj["fds"] = a.fds;
       if (a.msg_flags) aj["msg_flags"] = a.msg_flags;
+      if (a.installed >= 0) aj["installed"] = a.installed;
       actions.push_back(std::move(aj));
     }
     nlohmann::json procs = nlohmann::json::array();
@@ -106,6 +119,19 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
     j["processes"] = std::move(procs);
     j["baseline"] = CensusToJson(res.baseline);
     j["census"] = CensusToJson(res.census);
+    nlohmann::json events = nlohmann::json::array();
+    for (const ObjectEvent& e : res.events) {
+      nlohmann::json ej = {{"action", e.action}, {"type", EventTypeName(e.type)},
+                           {"index", e.index}, {"dev", e.dev}, {"ino", e.ino}};
+      if (e.key != ObjectEvent::kUnknownKey) ej["key"] = e.key;
+      events.push_back(std::move(ej));
+    }
+    j["events"] = std::move(events);
+    j["alive_objects"] = res.alive_objects;
+    j["tmpfs_inodes_excess"] = res.tmpfs_inodes_excess;
+    j["uid"] = res.uid;
+    j["accounting_deficit"] = res.accounting_deficit;
+    if (res.events_truncated) j["events_truncated"] = true;
     if (!r.scenario_text.empty()) j["scenario_text"] = r.scenario_text;
   }
   return j;
@@ -139,6 +165,21 @@ nlohmann::json ReportToJson(const Report& r) {
   };
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   return j;
+}
+
+std::string ReplayCommand(const RunRecord& r) {
+  return fmt::format("inflight run {} --seed {} --repeat 1 --mode {}", r.file, r.seed,
+                     RunModeName(r.mode));
+}
+
+std::string ReplayCommand(const Report& report, const RunRecord& r) {
+  std::string out = ReplayCommand(r);
+  const auto& argv = report.argv;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--hold" && i + 1 < argv.size()) return out + " --hold " + argv[i + 1];
+    if (argv[i].rfind("--hold=", 0) == 0) return out + " --hold " + argv[i].substr(7);
+  }
+  return out;
 }
 
 std::string UtcNow() {

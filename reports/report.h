@@ -57,6 +57,11 @@ struct Report {
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full);
 nlohmann::json ReportToJson(const Report& r);
 
+// The command line that replays one run: "inflight run FILE --seed N --repeat 1 --mode M",
+// with the report's --hold when it had one (the holder is part of what was run).
+std::string ReplayCommand(const RunRecord& r);
+std::string ReplayCommand(const Report& report, const RunRecord& r);
+
 // ISO 8601 UTC "now".
 std::string UtcNow();
 

@@ -10,6 +10,10 @@
 #include <filesystem>
 
 #include "base/unique_fd.h"
+#include "reports/graphviz.h"
+#include "reports/html.h"
+#include "reports/junit.h"
+#include "reports/ktap.h"
 
 namespace inflight {
 
@@ -55,8 +59,41 @@ Status PrepareReportDir(const std::string& dir) {
   return {};
 }
 
+std::string ParseReportFormats(std::string_view text, ReportFormats& out) {
+  out = ReportFormats{};
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view f = text.substr(start, end - start);
+    start = end + 1;
+    if (f == "json") continue;
+    if (f == "junit") out.junit = true;
+    else if (f == "ktap") out.ktap = true;
+    else if (f == "html") out.html = true;
+    else
+      return fmt::format("unknown format '{}' (formats: json, junit, ktap, html; e.g. "
+                         "--format json,junit,ktap,html)",
+                         f);
+  }
+  return "";
+}
+
 Status WriteReport(const std::string& dir, const Report& report) {
+  return WriteReport(dir, report, ReportFormats{});
+}
+
+Status WriteReport(const std::string& dir, const Report& report, const ReportFormats& formats) {
   if (auto s = PrepareReportDir(dir); !s) return s;
+  if (formats.junit)
+    if (auto s = WriteFileAtomically(dir + "/junit.xml", ReportToJUnit(report)); !s) return s;
+  if (formats.ktap)
+    if (auto s = WriteFileAtomically(dir + "/report.ktap", ReportToKtap(report)); !s) return s;
+  if (formats.html) {
+    auto render = [](const std::string& dot) { return RenderDotToSvg(dot); };
+    if (auto s = WriteFileAtomically(dir + "/report.html", ReportToHtml(report, render)); !s)
+      return s;
+  }
   return WriteFileAtomically(dir + "/report.json", ReportToJson(report).dump(2) + "\n");
 }
 

@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libfmt-dev
   # tests
   googletest libgtest-dev libgmock-dev python3
+  # tests of the report formats: report.json against docs/report.schema.json
+  python3-jsonschema
   # reports: graphs drawn with Graphviz, pages checked in headless Chromium
   graphviz chromium
   # inflight vm: QEMU, initramfs tools, Debian kernel images fetched with apt-get download

@@ -60,6 +60,21 @@ TEST(Compare, AClearlyHigherRateIsWorse) {
   EXPECT_EQ(c.worse.size(), 1u);
 }
 
+TEST(Compare, AClearlyLowerRateIsBetterNotWorse) {
+  std::vector<nlohmann::json> ra, rb;
+  for (int i = 0; i < 20; ++i) {
+    ra.push_back(i < 15 ? FakeRun("y", "leak", {"stream socket"}) : FakeRun("y", "clean"));
+    rb.push_back(i < 2 ? FakeRun("y", "leak", {"stream socket"}) : FakeRun("y", "clean"));
+  }
+  Comparison c = CompareReports(FakeReport(ra), FakeReport(rb));
+  EXPECT_FALSE(c.BIsWorse());
+  ASSERT_EQ(c.better.size(), 1u);
+  EXPECT_NE(DescribeComparison(c).find("better: leak|y|stream socket  15/20 runs (75%) -> "
+                                       "2/20 runs (10%)"),
+            std::string::npos)
+      << DescribeComparison(c);
+}
+
 TEST(Compare, ErrorsAreListedButAreNotFindings) {
   auto a = FakeReport({FakeRun("x", "clean")});
   auto b = FakeReport({FakeRun("x", "error")});

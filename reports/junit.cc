@@ -1,0 +1,109 @@
+// The JUnit writer.
+#include "reports/junit.h"
+
+#include <fmt/core.h>
+
+#include <map>
+
+#include "reports/escape.h"
+
+namespace inflight {
+
+namespace {
+
+double RunSeconds(const RunRecord& r) {
+  return (r.result.exec_us + r.result.settle_us) / 1e6;
+}
+
+std::string Details(const Report& report, const RunRecord& r) {
+  std::string out = r.verdict.summary + "\n";
+  for (const Leftover& l : r.verdict.leftovers) {
+    out += fmt::format("leftover: {}{}{}", l.what, l.object.empty() ? "" : " '" + l.object + "'",
+                       l.ino ? fmt::format(" ino {}", l.ino) : "");
+    if (!l.where.empty()) out += ", " + l.where;
+    if (!l.detail.empty()) out += " (" + l.detail + ")";
+    out += "\n";
+  }
+  for (const std::string& f : r.verdict.faults) out += "fault: " + f + "\n";
+  if (!r.result.error.empty() && r.verdict.kind != VerdictKind::kError)
+    out += "error: " + r.result.error + "\n";
+  out += "replay: " + ReplayCommand(report, r) + "\n";
+  return out;
+}
+
+std::string TestCase(const Report& report, const RunRecord& r) {
+  std::string out =
+      fmt::format("    <testcase classname=\"inflight.{}.{}\" name=\"{}\" time=\"{:.6f}\"",
+                  XmlEscape(report.command), XmlEscape(r.scenario),
+                  XmlEscape(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed)),
+                  RunSeconds(r));
+  if (r.verdict.kind == VerdictKind::kClean) return out + "/>\n";
+  out += ">\n";
+  const char* tag = r.verdict.kind == VerdictKind::kError ? "error" : "failure";
+  out += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", tag,
+                     VerdictName(r.verdict.kind), XmlEscape(r.verdict.summary),
+                     XmlEscape(Details(report, r)), tag);
+  out += "    </testcase>\n";
+  return out;
+}
+
+}  // namespace
+
+std::string ReportToJUnit(const Report& report) {
+  // Suites in order of first appearance.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const RunRecord*>> suites;
+  for (const RunRecord& r : report.runs) {
+    auto& v = suites[r.scenario];
+    if (v.empty()) order.push_back(r.scenario);
+    v.push_back(&r);
+  }
+  size_t failures = 0, errors = 0;
+  for (const RunRecord& r : report.runs) {
+    if (r.verdict.kind == VerdictKind::kError)
+      ++errors;
+    else if (r.verdict.kind != VerdictKind::kClean)
+      ++failures;
+  }
+  std::string timestamp = report.started_at;
+  if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();  // UTC, see below
+
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format(
+      "<testsuites name=\"inflight {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
+      "time=\"{:.3f}\">\n",
+      XmlEscape(report.command), report.runs.size(), failures, errors, report.duration_s);
+  for (const std::string& name : order) {
+    const auto& runs = suites[name];
+    size_t f = 0, e = 0;
+    double t = 0;
+    for (const RunRecord* r : runs) {
+      if (r->verdict.kind == VerdictKind::kError)
+        ++e;
+      else if (r->verdict.kind != VerdictKind::kClean)
+        ++f;
+      t += RunSeconds(*r);
+    }
+    out += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" "
+        "time=\"{:.6f}\" timestamp=\"{}\">\n",
+        XmlEscape(name), runs.size(), f, e, t, XmlEscape(timestamp));
+    out += "    <properties>\n";
+    auto prop = [&](const std::string& k, const std::string& v) {
+      out +=
+          fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", XmlEscape(k), XmlEscape(v));
+    };
+    prop("file", runs.front()->file);
+    prop("kernel", report.sandbox.kernel);
+    prop("census_method", report.sandbox.census_method);
+    prop("timestamp_zone", "UTC");
+    if (report.interrupted) prop("interrupted", "true");
+    out += "    </properties>\n";
+    for (const RunRecord* r : runs) out += TestCase(report, *r);
+    out += "  </testsuite>\n";
+  }
+  out += "</testsuites>\n";
+  return out;
+}
+
+}  // namespace inflight

@@ -1,0 +1,14 @@
+// JUnit XML for CI systems (Jenkins, GitLab, GitHub test reporters): one <testsuite> per
+// scenario, one <testcase> per scenario run. Leak, hang and fault runs are <failure>s,
+// runs ruled `error` (ours) are <error>s.
+#pragma once
+
+#include <string>
+
+#include "reports/report.h"
+
+namespace inflight {
+
+std::string ReportToJUnit(const Report& report);
+
+}  // namespace inflight

@@ -1,0 +1,75 @@
+// The KTAP writer.
+#include "reports/ktap.h"
+
+#include <fmt/core.h>
+
+namespace inflight {
+
+namespace {
+
+// One line of free text: no newlines, and no '#' (which would start a directive).
+std::string OneLine(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\r' || c == '\t')
+      out += ' ';
+    else if (c == '#')
+      out += "No.";
+    else if (static_cast<unsigned char>(c) >= 0x20)
+      out += c;
+  }
+  return out;
+}
+
+void Diagnostic(std::string& out, std::string_view text) {
+  out += "# ";
+  for (char c : text) out += (c == '\n' || c == '\r') ? ' ' : c;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string ReportToKtap(const Report& report) {
+  std::string out = "TAP version 13\n";
+  out += fmt::format("1..{}\n", report.runs.size());
+  Diagnostic(out,
+             fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
+                         report.runs.size(), report.sandbox.kernel, report.sandbox.census_method));
+  if (report.interrupted) Diagnostic(out, "interrupted: only the runs that finished are listed");
+  size_t pass = 0, fail = 0, error = 0, n = 0;
+  for (const RunRecord& r : report.runs) {
+    ++n;
+    const std::string desc =
+        OneLine(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed));
+    switch (r.verdict.kind) {
+      case VerdictKind::kClean:
+        ++pass;
+        out += fmt::format("ok {} {}\n", n, desc);
+        continue;
+      case VerdictKind::kError:
+        ++error;
+        out += fmt::format("not ok {} {} # ERROR {}\n", n, desc, OneLine(r.verdict.summary));
+        continue;
+      default:
+        break;
+    }
+    ++fail;
+    Diagnostic(out, fmt::format("{}: {}", VerdictName(r.verdict.kind), r.verdict.summary));
+    for (const Leftover& l : r.verdict.leftovers)
+      Diagnostic(out, fmt::format("leftover: {}{}{}{}", l.what,
+                                  l.object.empty() ? "" : " '" + l.object + "'",
+                                  l.ino ? fmt::format(" ino {}", l.ino) : "",
+                                  l.where.empty() ? "" : ", " + l.where));
+    for (const std::string& f : r.verdict.faults) Diagnostic(out, "fault: " + f);
+    Diagnostic(out, "replay: " + ReplayCommand(report, r));
+    if (r.verdict.kind == VerdictKind::kHang)
+      out += fmt::format("not ok {} {} # TIMEOUT {}\n", n, desc, OneLine(r.verdict.summary));
+    else
+      out += fmt::format("not ok {} {}\n", n, desc);
+  }
+  out +=
+      fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}\n", pass, fail, error);
+  return out;
+}
+
+}  // namespace inflight

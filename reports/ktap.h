@@ -1,0 +1,15 @@
+// KTAP (the kernel's Test Anything Protocol, Documentation/dev-tools/ktap.rst), as
+// kselftest prints it: "TAP version 13", the plan, one result line per scenario run, and
+// diagnostics as "# " lines just before the result they belong to. Hangs carry the
+// TIMEOUT directive and runs ruled `error` (ours) the ERROR directive.
+#pragma once
+
+#include <string>
+
+#include "reports/report.h"
+
+namespace inflight {
+
+std::string ReportToKtap(const Report& report);
+
+}  // namespace inflight
