@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       AddRunCommand(app, args),
       AddSelftestCommand(app, args),
       AddFmtCommand(app),
+      AddStressCommand(app, args),
   };
   try {
     app.parse(argc, argv);

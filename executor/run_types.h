@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/stress_types.h"
 #include "oracle/census.h"
 
 namespace inflight {
@@ -101,6 +102,7 @@ struct RunResult {
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
   int32_t settle_triggers = 0;
+  StressOutcome stress;  // stress epochs only (stress.stressor is empty otherwise)
 };
 
 std::string EncodeRunResult(const RunResult& r);

@@ -18,6 +18,9 @@
 #include "base/unique_fd.h"
 #include "executor/graph.h"
 #include "executor/protocol.h"
+#include "executor/reapable.h"
+#include "executor/stress_run.h"
+#include "executor/stress_types.h"
 #include "oracle/census.h"
 #include "oracle/settle.h"
 
@@ -29,6 +32,9 @@ struct SandboxOptions {
   std::string hold_addr;       // positive control: a listener at @hold_addr in every slot,
                                // outside any scenario, that never accepts
   uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
+  pid_t host_pid = 0;          // the launcher's pid before the namespaces: names the uids
+                               // stressors switch to (executor/stress_run.h)
+  bool user_namespace = false; // unprivileged: stressors cannot switch uids
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -59,6 +65,7 @@ class Sandbox {
     enum class State { kFree, kSettling } state = State::kFree;
     Settler settler;
     RunResult pending;
+    std::unique_ptr<StressArea> stress;  // mapped at the slot's first stress epoch
   };
 
   explicit Sandbox(const SandboxOptions& opt) : opt_(opt) {}
@@ -68,11 +75,15 @@ class Sandbox {
   // Runs one request in `slot`: either finishes it (result written) or leaves the slot
   // settling. Returns false if the sandbox cannot continue.
   bool RunOne(const RunRequest& req, Slot& slot);
+  // The same for one stress epoch (executor/sandbox_stress.cc).
+  bool RunStress(const StressRequest& req, Slot& slot);
+  // After a workload ended at `ended_at`: rules the slot clean at once or starts settling.
+  bool CheckOrSettle(Slot& slot, RunResult res, int64_t ended_at, uint32_t settle_ms);
   void ServiceSettling(int64_t now);
   // Takes the slot's census into `census`; true when it is back to the baseline.
   Result<bool> CheckSlot(Slot& slot, Census& census);
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
-  bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
+  bool Reap(Reapable& workload, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
   void Emit(const RunResult& r);
 
