@@ -93,11 +93,18 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
       v.leftovers.push_back(std::move(l));
     }
     if (d.proto_excess > 0) {
+      // Closed sockets that a leftover still holds as its peer are alive but out of the
+      // table: say so when the leftovers account for them.
+      int64_t closed_peers = 0;
+      for (const SocketInfo& so : d.new_sockets)
+        if (so.peer_without_inode && !so.listening) ++closed_peers;
       Leftover l;
       l.what = "unix sockets outside the socket table";
       l.detail = fmt::format(
           "{} more alive per /proc/net/protocols than the table and embryo lists explain",
           d.proto_excess);
+      if (closed_peers >= d.proto_excess)
+        l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
       v.leftovers.push_back(std::move(l));
     }
   }

@@ -32,7 +32,7 @@ constexpr StressOption kOptions[] = {
     {"carriers", "socket pairs whose queues hold a filler's descriptors", 8, 1, 64},
     {"cyclic_permille", "sockets in flight that also carry themselves (cycles for the collector)",
      10, 0, 1000},
-    {"hold_ms", "how long a filler waits for the others to fill before draining", 200, 0, 10000},
+    {"hold_ms", "how long a filler waits for the others to fill before draining", 1000, 0, 10000},
     {"drain", "0 random, 1 receive everything, 2 close the carriers, 3 leave it all to the "
               "collector (carriers carry themselves)", 0, 0, 3},
     {"final_drain", "drain at the epoch's end: 0 as chosen by 'drain', else 1-3 as for "
@@ -44,7 +44,7 @@ constexpr StressOption kOptions[] = {
 
 enum Counter : size_t {
   kInFlight, kPeak, kRounds, kSockets, kSends, kDrainedRecv, kDrainedClose, kDrainedGc, kFullStops,
-  kCame, kWent, kLimitSkipped, kFillerRefused,
+  kCame, kWent, kLimitSkipped, kFillerRefused, kAtFinalDrain,
 };
 constexpr StressCounter kCounters[] = {
     {"in_flight", "descriptors put in flight (summed over rounds)"},
@@ -61,6 +61,8 @@ constexpr StressCounter kCounters[] = {
     {"etoomanyrefs_went", "times it went once the user's descriptors were received"},
     {"limit_skipped", "limit checks skipped (no uid of our own: unprivileged sandbox)"},
     {"filler_refused", "fills stopped by ETOOMANYREFS at the filler uid's RLIMIT_NOFILE"},
+    {"at_final_drain", "descriptors in flight in the slot when the epoch's last drain began "
+                       "(what the checkpoint's settle time covers)", CounterKind::kMax},
 };
 
 enum Label : uint16_t { kStormSocket, kCarrier, kLimitCarrier };
@@ -229,6 +231,7 @@ struct Filler {
       Hold(fillers);
       ctx.Add(kRounds);
       const bool last = !ctx.Running();
+      if (last) ctx.Max(kAtFinalDrain, static_cast<uint64_t>(std::max<int64_t>(0, ctx.Scratch(kNowInFlight).load())));
       Drain(last && ctx.Opt(kFinalDrain) != 0 ? ctx.Opt(kFinalDrain) : ctx.Opt(kDrain));
     }
   }

@@ -21,7 +21,7 @@ namespace inflight {
 namespace {
 
 constexpr int64_t kFlushEveryUs = 20'000;
-constexpr int64_t kStragglerGraceUs = 5'000'000;
+constexpr int64_t kStragglerGraceUs = 10'000'000;
 
 uint64_t Mix(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ull);

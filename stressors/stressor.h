@@ -125,7 +125,7 @@ class StressContext {
 
   // Root only: forks n workers; worker i switches to this slot's uid number uid_index[i]
   // (0 for all when null), runs fn(ctx, i) and exits. Waits for every worker; one still
-  // alive 5 s after the deadline is noted as a hang and killed.
+  // alive 10 s after the deadline is noted as a hang and killed.
   void RunWorkers(int n, void (*fn)(StressContext&, int), const uint8_t* uid_index = nullptr);
 
   // Switches this process to the slot's uid number k (dropping every capability).
