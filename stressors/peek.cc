@@ -185,11 +185,11 @@ void Peeker(StressContext& ctx) {
   }
 }
 
-int g_shared[8][2];
+constexpr int kMaxSharers = 8;
 
 // Sharer pairs: the even one feeds the queue and receives from it, the odd one peeks it.
-void Sharer(StressContext& ctx, int pair, bool feeder) {
-  int q = g_shared[pair][0], in = g_shared[pair][1];
+void Sharer(StressContext& ctx, const int (&queue)[2], bool feeder) {
+  int q = queue[0], in = queue[1];
   int fds[kMaxFdsPerMsg];
   while (ctx.Running()) {
     if (feeder) {
@@ -248,18 +248,19 @@ void Churner(StressContext& ctx) {
   }
 }
 
-void Worker(StressContext& ctx, int index) {
+void Worker(StressContext& ctx, int index, int (&shared)[kMaxSharers][2]) {
   const int peekers = static_cast<int>(ctx.Opt(kPeekers));
   const int sharers = 2 * static_cast<int>(ctx.Opt(kSharers));
-  for (int p = 0; p < 8; ++p) {
+  for (int p = 0; p < kMaxSharers; ++p) {
     const bool mine = index >= peekers && index < peekers + sharers && (index - peekers) / 2 == p;
     if (!mine) {
-      Close(g_shared[p][0]);
-      Close(g_shared[p][1]);
+      Close(shared[p][0]);
+      Close(shared[p][1]);
     }
   }
   if (index < peekers) return Peeker(ctx);
-  if (index < peekers + sharers) return Sharer(ctx, (index - peekers) / 2, (index - peekers) % 2 == 0);
+  if (index < peekers + sharers)
+    return Sharer(ctx, shared[(index - peekers) / 2], (index - peekers) % 2 == 0);
   Churner(ctx);
 }
 
@@ -267,9 +268,10 @@ void Run(StressContext& ctx) {
   const int peekers = static_cast<int>(ctx.Opt(kPeekers));
   const int sharers = 2 * static_cast<int>(ctx.Opt(kSharers));
   const int churners = static_cast<int>(ctx.Opt(kChurners));
-  for (auto& p : g_shared) p[0] = p[1] = -1;
+  int shared[kMaxSharers][2];
+  for (auto& p : shared) p[0] = p[1] = -1;
   for (int p = 0; p < sharers / 2; ++p) {
-    if (!Pair(TypeOf(static_cast<uint64_t>(p)), g_shared[p], true)) {
+    if (!Pair(TypeOf(static_cast<uint64_t>(p)), shared[p], true)) {
       ctx.Error("socketpair: %s", ErrName(errno));
       return;
     }
@@ -279,8 +281,9 @@ void Run(StressContext& ctx) {
   uint8_t uids[kMaxStressProcs] = {};
   for (int i = peekers; i < peekers + sharers; ++i) uids[i] = 2;
   for (int i = peekers + sharers; i < peekers + sharers + churners; ++i) uids[i] = 1;
-  ctx.RunWorkers(peekers + sharers + churners, Worker, uids);
-  for (auto& p : g_shared) {
+  ctx.RunWorkers(peekers + sharers + churners,
+                 [&](StressContext& c, int i) { Worker(c, i, shared); }, uids);
+  for (auto& p : shared) {
     Close(p[0]);
     Close(p[1]);
   }

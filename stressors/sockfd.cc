@@ -38,30 +38,29 @@ constexpr int kSockFloor = 1000;  // the workers' own descriptors live above thi
 constexpr int kMaxBatch = 256;
 constexpr char kEnd = 'E';
 
+// One batch of one-byte messages with room for one descriptor each (on the stack of
+// the process that uses it: about 26 KiB).
 struct Msgs {
   mmsghdr m[kMaxBatch];
   iovec iov[kMaxBatch];
   char data[kMaxBatch];
   alignas(cmsghdr) char ctl[kMaxBatch][CMSG_SPACE(sizeof(int))];
+
+  void Prepare(int batch) {
+    for (int i = 0; i < batch; ++i) {
+      iov[i] = {&data[i], 1};
+      msghdr& h = m[i].msg_hdr;
+      h = msghdr{};
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = 1;
+      h.msg_control = ctl[i];
+      h.msg_controllen = sizeof ctl[i];
+      m[i].msg_len = 0;
+    }
+  }
 };
-Msgs g_msgs;  // per process after fork
 
 int TypeOpt(int64_t v) { return v == 0 ? SOCK_STREAM : v == 1 ? SOCK_DGRAM : SOCK_SEQPACKET; }
-
-void Prepare(int batch, bool with_control) {
-  for (int i = 0; i < batch; ++i) {
-    g_msgs.iov[i] = {&g_msgs.data[i], 1};
-    msghdr& h = g_msgs.m[i].msg_hdr;
-    h = msghdr{};
-    h.msg_iov = &g_msgs.iov[i];
-    h.msg_iovlen = 1;
-    if (with_control) {
-      h.msg_control = g_msgs.ctl[i];
-      h.msg_controllen = sizeof g_msgs.ctl[i];
-    }
-    g_msgs.m[i].msg_len = 0;
-  }
-}
 
 // What the sender passes when it does not open a descriptor per message.
 int MakeTraveller(StressContext& ctx, int64_t kind) {
@@ -99,10 +98,11 @@ void Sender(StressContext& ctx, int sock) {
   const bool open_each = ctx.Opt(kOpenEach) != 0;
   const int fixed = open_each ? -1 : MakeTraveller(ctx, ctx.Opt(kKind));
   if (!open_each && fixed < 0) return;
-  Prepare(batch, true);
+  Msgs msgs;
+  msgs.Prepare(batch);
   for (int i = 0; i < batch; ++i) {
-    g_msgs.data[i] = 'M';
-    cmsghdr* c = CMSG_FIRSTHDR(&g_msgs.m[i].msg_hdr);
+    msgs.data[i] = 'M';
+    cmsghdr* c = CMSG_FIRSTHDR(&msgs.m[i].msg_hdr);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -114,10 +114,10 @@ void Sender(StressContext& ctx, int sock) {
     if (open_each) {
       for (int i = 0; i < batch; ++i) {
         opened[i] = open("/dev/zero", O_RDWR | O_CLOEXEC);
-        memcpy(CMSG_DATA(CMSG_FIRSTHDR(&g_msgs.m[i].msg_hdr)), &opened[i], sizeof(int));
+        memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msgs.m[i].msg_hdr)), &opened[i], sizeof(int));
       }
     }
-    const int r = sendmmsg(sock, g_msgs.m, static_cast<unsigned>(batch), MSG_NOSIGNAL);
+    const int r = sendmmsg(sock, msgs.m, static_cast<unsigned>(batch), MSG_NOSIGNAL);
     ctx.Add(kCalls);
     if (r > 0) ctx.Add(kSent, static_cast<uint64_t>(r));
     if (open_each) CloseAll(opened, batch);
@@ -135,9 +135,10 @@ void Sender(StressContext& ctx, int sock) {
 void Receiver(StressContext& ctx, int sock) {
   const int batch = static_cast<int>(ctx.Opt(kBatch));
   ctx.SetOp("recvmmsg");
+  Msgs msgs;
   for (;;) {
-    Prepare(batch, true);
-    const int r = recvmmsg(sock, g_msgs.m, static_cast<unsigned>(batch),
+    msgs.Prepare(batch);
+    const int r = recvmmsg(sock, msgs.m, static_cast<unsigned>(batch),
                            MSG_WAITFORONE | MSG_CMSG_CLOEXEC, nullptr);
     ctx.Add(kCalls);
     if (r < 0) {
@@ -154,8 +155,8 @@ void Receiver(StressContext& ctx, int sock) {
     bool end = false;
     int fds[kMaxBatch];
     for (int i = 0; i < r; ++i) {
-      msghdr& h = g_msgs.m[i].msg_hdr;
-      if (g_msgs.m[i].msg_len == 1 && g_msgs.data[i] == kEnd) end = true;
+      msghdr& h = msgs.m[i].msg_hdr;
+      if (msgs.m[i].msg_len == 1 && msgs.data[i] == kEnd) end = true;
       for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         const size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -179,20 +180,20 @@ void Receiver(StressContext& ctx, int sock) {
   }
 }
 
-int g_pairs[8][2];
+constexpr int kMaxPairs = 8;
 
-void Worker(StressContext& ctx, int index) {
+void Worker(StressContext& ctx, int index, int (&pairs)[kMaxPairs][2]) {
   const int pair = index / 2;
   const bool sender = index % 2 == 0;
   // Keep only this worker's end, lifted out of the way of received descriptors.
-  for (int p = 0; p < 8; ++p) {
+  for (int p = 0; p < kMaxPairs; ++p) {
     for (int e = 0; e < 2; ++e) {
-      if (g_pairs[p][e] < 0) continue;
+      if (pairs[p][e] < 0) continue;
       if (p == pair && e == (sender ? 0 : 1)) continue;
-      Close(g_pairs[p][e]);
+      Close(pairs[p][e]);
     }
   }
-  int sock = Lift(g_pairs[pair][sender ? 0 : 1], kSockFloor);
+  int sock = Lift(pairs[pair][sender ? 0 : 1], kSockFloor);
   SetTimeouts(sock, 100'000);
   ctx.Log(sock, 0);
   if (sender) {
@@ -204,16 +205,17 @@ void Worker(StressContext& ctx, int index) {
 }
 
 void Run(StressContext& ctx) {
-  const int pairs = static_cast<int>(ctx.Opt(kPairs));
-  for (auto& p : g_pairs) p[0] = p[1] = -1;
-  for (int p = 0; p < pairs; ++p) {
-    if (!Pair(TypeOpt(ctx.Opt(kType)), g_pairs[p])) {
+  const int n = static_cast<int>(ctx.Opt(kPairs));
+  int pairs[kMaxPairs][2];
+  for (auto& p : pairs) p[0] = p[1] = -1;
+  for (int p = 0; p < n; ++p) {
+    if (!Pair(TypeOpt(ctx.Opt(kType)), pairs[p])) {
       ctx.Error("socketpair: %s", ErrName(errno));
       return;
     }
   }
-  ctx.RunWorkers(2 * pairs, Worker);
-  for (auto& p : g_pairs) {
+  ctx.RunWorkers(2 * n, [&](StressContext& c, int i) { Worker(c, i, pairs); });
+  for (auto& p : pairs) {
     Close(p[0]);
     Close(p[1]);
   }

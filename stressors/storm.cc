@@ -327,29 +327,23 @@ void LimitChecker(StressContext& ctx, bool own_uid) {
   close(p[1]);
 }
 
-int g_fillers = 0;
-bool g_limit_own_uid = false;
-
-void Worker(StressContext& ctx, int index) {
-  if (index < g_fillers) {
-    Filler f(ctx);
-    f.Loop(g_fillers);
-    return;
-  }
-  // RunWorkers already switched this process to its uid when it could.
-  LimitChecker(ctx, g_limit_own_uid);
-}
-
 void Run(StressContext& ctx) {
-  g_fillers = static_cast<int>(ctx.Opt(kFillers));
+  const int fillers = static_cast<int>(ctx.Opt(kFillers));
   const bool limit = ctx.Opt(kLimitWorker) != 0;
   // Each filler and the limit checker get a uid of their own: per-user in-flight counts
   // (ETOOMANYREFS, the collector's per-user penalty) then belong to one process each.
   uint8_t uids[kMaxStressProcs] = {};
-  for (int i = 0; i < g_fillers; ++i) uids[i] = static_cast<uint8_t>(i);
-  uids[g_fillers] = kUidsPerSlot - 1;
-  g_limit_own_uid = ctx.uid_base() != 0;
-  ctx.RunWorkers(g_fillers + (limit ? 1 : 0), Worker, uids);
+  for (int i = 0; i < fillers; ++i) uids[i] = static_cast<uint8_t>(i);
+  uids[fillers] = kUidsPerSlot - 1;
+  const bool own_uid = ctx.uid_base() != 0;  // RunWorkers switches each worker to its uid
+  ctx.RunWorkers(fillers + (limit ? 1 : 0), [&](StressContext& c, int i) {
+    if (i < fillers) {
+      Filler f(c);
+      f.Loop(fillers);
+    } else {
+      LimitChecker(c, own_uid);
+    }
+  }, uids);
 }
 
 }  // namespace

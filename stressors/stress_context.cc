@@ -234,39 +234,43 @@ bool StressContext::BecomeUser(uint32_t k) {
   return true;
 }
 
-void StressContext::RunWorkers(int n, void (*fn)(StressContext&, int), const uint8_t* uid_index) {
+void StressContext::BeginWorkers(WorkerSet& set) {
   // Orphans of killed workers come back to the root, not to the sandbox.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  sigset_t chld, old;
+  sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old);
-  pid_t pids[kMaxStressProcs];
-  bool done[kMaxStressProcs] = {};
-  bool killed[kMaxStressProcs] = {};
-  if (n > static_cast<int>(kMaxStressProcs)) n = static_cast<int>(kMaxStressProcs);
-  int started = 0;
-  for (int i = 0; i < n; ++i) {
-    const pid_t pid = Fork();
-    if (pid < 0) {
-      Error("fork(worker %d): %s", i, strerrorname_np(errno));
-      break;
-    }
-    if (pid == 0) {
-      sigprocmask(SIG_SETMASK, &old, nullptr);
-      prctl(PR_SET_CHILD_SUBREAPER, 0);
-      worker_ = i;
-      uint64_t x = p_.seed * 0x100000001b3ull + static_cast<uint64_t>(i) + 1;
-      rng_ = Mix(x);
-      if (proc_slot_ >= 0) sh_->procs[proc_slot_].worker.store(i);
-      // Per-user accounting must see only this stressor: a uid of the slot's own.
-      BecomeUser(uid_index ? uid_index[i] : 0);
-      fn(*this, i);
-      Exit();
-    }
-    pids[started++] = pid;
+  sigprocmask(SIG_BLOCK, &chld, &set.old_mask);
+  set.started = 0;
+  for (size_t i = 0; i < kMaxStressProcs; ++i) set.done[i] = set.killed[i] = false;
+}
+
+pid_t StressContext::ForkWorker(WorkerSet& set, int i, uint8_t uid_index) {
+  const pid_t pid = Fork();
+  if (pid < 0) {
+    Error("fork(worker %d): %s", i, strerrorname_np(errno));
+    return -1;
   }
-  int left = started;
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &set.old_mask, nullptr);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    worker_ = i;
+    uint64_t x = p_.seed * 0x100000001b3ull + static_cast<uint64_t>(i) + 1;
+    rng_ = Mix(x);
+    if (proc_slot_ >= 0) sh_->procs[proc_slot_].worker.store(i);
+    // Per-user accounting must see only this stressor: a uid of the slot's own.
+    BecomeUser(uid_index);
+    return 0;
+  }
+  set.pids[set.started++] = pid;
+  return pid;
+}
+
+void StressContext::WaitWorkers(WorkerSet& set) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  int left = set.started;
   bool stragglers_killed = false;
   while (left > 0) {
     int st = 0;
@@ -274,14 +278,14 @@ void StressContext::RunWorkers(int n, void (*fn)(StressContext&, int), const uin
     if (pid > 0) {
       sh_->alive.fetch_sub(1);
       int w = -1;
-      for (int i = 0; i < started; ++i)
-        if (pids[i] == pid && !done[i]) w = i;
+      for (int i = 0; i < set.started; ++i)
+        if (set.pids[i] == pid && !set.done[i]) w = i;
       if (w < 0) continue;  // an orphan of a worker, adopted by the subreaper
-      done[w] = true;
+      set.done[w] = true;
       --left;
       const bool ok = (WIFEXITED(st) && (WEXITSTATUS(st) == 0 ||
                                          WEXITSTATUS(st) == kStressFailedStatus)) ||
-                      (killed[w] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+                      (set.killed[w] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
       if (!ok) {
         if (WIFSIGNALED(st))
           Error("worker %d died by SIG%s", w, SignalName(WTERMSIG(st)));
@@ -295,16 +299,16 @@ void StressContext::RunWorkers(int n, void (*fn)(StressContext&, int), const uin
     const int64_t kill_at = p_.deadline_us + kStragglerGraceUs;
     if (now >= kill_at && !stragglers_killed) {
       stragglers_killed = true;
-      for (int i = 0; i < started; ++i) {
-        if (done[i]) continue;
+      for (int i = 0; i < set.started; ++i) {
+        if (set.done[i]) continue;
         const char* op = "?";
         for (size_t k = 0; k < kMaxStressProcs; ++k)
-          if (sh_->procs[k].pid.load() == pids[i] && sh_->procs[k].op.load())
+          if (sh_->procs[k].pid.load() == set.pids[i] && sh_->procs[k].op.load())
             op = sh_->procs[k].op.load();
-        Hang("worker %d (pid %d) still in '%s' %lld s after the epoch's end; killed", i, pids[i],
-             op, static_cast<long long>(kStragglerGraceUs / 1'000'000));
-        killed[i] = true;
-        kill(pids[i], SIGKILL);
+        Hang("worker %d (pid %d) still in '%s' %lld s after the epoch's end; killed", i,
+             set.pids[i], op, static_cast<long long>(kStragglerGraceUs / 1'000'000));
+        set.killed[i] = true;
+        kill(set.pids[i], SIGKILL);
       }
     }
     const int64_t until = stragglers_killed ? now + 100'000 : kill_at;
@@ -326,7 +330,7 @@ void StressContext::RunWorkers(int n, void (*fn)(StressContext&, int), const uin
     timespec ts{0, 20'000'000};
     sigtimedwait(&chld, nullptr, &ts);
   }
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  sigprocmask(SIG_SETMASK, &set.old_mask, nullptr);
 }
 
 }  // namespace inflight

@@ -12,6 +12,7 @@
 // in stressors/, one line per stressor in stressors/registry.cc.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -125,8 +126,22 @@ class StressContext {
 
   // Root only: forks n workers; worker i switches to this slot's uid number uid_index[i]
   // (0 for all when null), runs fn(ctx, i) and exits. Waits for every worker; one still
-  // alive 10 s after the deadline is noted as a hang and killed.
-  void RunWorkers(int n, void (*fn)(StressContext&, int), const uint8_t* uid_index = nullptr);
+  // alive 10 s after the deadline is noted as a hang and killed. fn may capture the
+  // root's state by reference: each worker runs on its own copy after fork.
+  template <typename Fn>
+  void RunWorkers(int n, Fn&& fn, const uint8_t* uid_index = nullptr) {
+    WorkerSet set;
+    BeginWorkers(set);
+    for (int i = 0; i < n && i < static_cast<int>(kMaxStressProcs); ++i) {
+      const pid_t pid = ForkWorker(set, i, uid_index ? uid_index[i] : 0);
+      if (pid == 0) {
+        fn(*this, i);
+        Exit();
+      }
+      if (pid < 0) break;
+    }
+    WaitWorkers(set);
+  }
 
   // Switches this process to the slot's uid number k (dropping every capability).
   // False when the sandbox cannot (unprivileged, in a user namespace).
@@ -134,6 +149,18 @@ class StressContext {
   uint32_t uid_base() const { return p_.uid_base; }
 
  private:
+  struct WorkerSet {
+    pid_t pids[kMaxStressProcs];
+    bool done[kMaxStressProcs];
+    bool killed[kMaxStressProcs];
+    int started = 0;
+    sigset_t old_mask;
+  };
+  void BeginWorkers(WorkerSet& set);
+  // Returns 0 in worker i (switched to its uid), its pid in the root, -1 on failure.
+  pid_t ForkWorker(WorkerSet& set, int i, uint8_t uid_index);
+  void WaitWorkers(WorkerSet& set);
+
   void Note(NoteKind kind, const char* fmt, va_list ap);
   void Hang(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   void ClaimProcSlot();

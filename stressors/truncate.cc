@@ -54,15 +54,14 @@ constexpr const char* kLabels[] = {
 constexpr int kFloor = 1000;  // every long-lived descriptor lives above this
 constexpr int kPool = 8;
 
-int g_tmpfile = -1;  // opened by the root in the slot's tmpfs
-
 struct Truncator {
   StressContext& ctx;
+  const int tmpfile;  // opened by the root in the slot's tmpfs, -1 if it could not
   int pool[kPool];
   int n_pool = 0;
   rlimit normal{};
 
-  explicit Truncator(StressContext& c) : ctx(c) {}
+  Truncator(StressContext& c, int tmp) : ctx(c), tmpfile(tmp) {}
 
   bool Setup() {
     // Everything we inherited goes above kFloor, so numbers below it are all free and a
@@ -70,7 +69,7 @@ struct Truncator {
     for (int fd = 0; fd < 64; ++fd) {
       if (fcntl(fd, F_GETFD) < 0) continue;
       const int lifted = Lift(fd, kFloor);
-      if (fd == g_tmpfile) pool[n_pool++] = lifted;
+      if (fd == tmpfile) pool[n_pool++] = lifted;
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC) == 0) {
@@ -204,16 +203,14 @@ struct Truncator {
   }
 };
 
-void Worker(StressContext& ctx, int) {
-  Truncator t(ctx);
-  t.Loop();
-}
-
 void Run(StressContext& ctx) {
   // A regular file of the slot's tmpfs travels too; the workers lift it with the rest.
-  g_tmpfile = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  ctx.RunWorkers(static_cast<int>(ctx.Opt(kWorkers)), Worker);
-  if (g_tmpfile >= 0) close(g_tmpfile);
+  const int tmpfile = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  ctx.RunWorkers(static_cast<int>(ctx.Opt(kWorkers)), [&](StressContext& c, int) {
+    Truncator t(c, tmpfile);
+    t.Loop();
+  });
+  if (tmpfile >= 0) close(tmpfile);
 }
 
 }  // namespace
