@@ -7,10 +7,9 @@
 // also measures inflight with open_each=1, which does the same per-message work.
 // inflight's figures are fully checked: each epoch ran in a sandbox slot whose census
 // was ruled clean afterwards.
+#include <fmt/core.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -111,8 +110,10 @@ int main(int argc, char** argv) {
   po.sandbox_path = INFLIGHT_SANDBOX_PATH;
   SandboxPool pool(po);
   pool.Start();
-  fmt::print("sockfd_bench: {} interleaved rounds of {} s each, one sender and one receiver "
-             "each, on Linux {}\n", rounds, seconds, pool.hello().kernel);
+  fmt::print(
+      "sockfd_bench: {} interleaved rounds of {} s each, one sender and one receiver "
+      "each, on Linux {}\n",
+      rounds, seconds, pool.hello().kernel);
   std::vector<double> ng, ours, ours_open;
   bool all_clean = true;
   for (int r = 0; r < rounds; ++r) {
@@ -124,14 +125,20 @@ int main(int argc, char** argv) {
     if (!b.clean) fmt::print("  inflight sockfd open_each=1 was not ruled clean: {}\n", b.summary);
     ours.push_back(a.per_second);
     ours_open.push_back(b.per_second);
-    fmt::print("  round {}: stress-ng {:>9.0f}  inflight {:>9.0f}  inflight open_each=1 {:>9.0f}  "
-               "fd msgs/s\n", r + 1, ng.back(), ours.back(), ours_open.back());
+    fmt::print(
+        "  round {}: stress-ng {:>9.0f}  inflight {:>9.0f}  inflight open_each=1 {:>9.0f}  "
+        "fd msgs/s\n",
+        r + 1, ng.back(), ours.back(), ours_open.back());
   }
   const double ng_med = Median(ng), ours_med = Median(ours), open_med = Median(ours_open);
   fmt::print("  stress-ng --sockfd 1                 {:>9.0f} fd msgs/s (median)\n", ng_med);
-  fmt::print("  inflight sockfd (checked)            {:>9.0f} fd msgs/s (median)  ratio {:.2f} "
-             "(target >= 1.5)\n", ours_med, ng_med > 0 ? ours_med / ng_med : 0);
-  fmt::print("  inflight sockfd open_each=1 (checked){:>9.0f} fd msgs/s (median)  ratio {:.2f} "
-             "(the same per-message work as stress-ng)\n", open_med, ng_med > 0 ? open_med / ng_med : 0);
+  fmt::print(
+      "  inflight sockfd (checked)            {:>9.0f} fd msgs/s (median)  ratio {:.2f} "
+      "(target >= 1.5)\n",
+      ours_med, ng_med > 0 ? ours_med / ng_med : 0);
+  fmt::print(
+      "  inflight sockfd open_each=1 (checked){:>9.0f} fd msgs/s (median)  ratio {:.2f} "
+      "(the same per-message work as stress-ng)\n",
+      open_med, ng_med > 0 ? open_med / ng_med : 0);
   return all_clean ? 0 : 1;
 }

@@ -1,9 +1,8 @@
 // The storm: how many descriptors were in flight at once in one slot, how fast they got
 // there, and the checkpoint's settle time after each way of draining them: receiving
 // everything, closing the carriers, or leaving the whole storm to the collector.
-#include <signal.h>
-
 #include <fmt/core.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -43,15 +42,17 @@ int main(int argc, char** argv) {
   SandboxPool pool(po);
   pool.Start();
   const Stressor& storm = *FindStressor("storm");
-  fmt::print("storm_bench: one storm epoch of {} s per drain, {} fillers x {} descriptors, on "
-             "Linux {}\n", seconds, fillers, target, pool.hello().kernel);
+  fmt::print(
+      "storm_bench: one storm epoch of {} s per drain, {} fillers x {} descriptors, on "
+      "Linux {}\n",
+      seconds, fillers, target, pool.hello().kernel);
   bool all_clean = true;
   const char* drains[] = {"receive everything", "close the carriers", "left to the collector"};
   for (int drain = 1; drain <= 3; ++drain) {
     auto entries = ChooseStressors({"storm"});
-    ApplyStressOptions(entries, {"target=" + target, "fillers=" + fillers,
-                                 "drain=" + std::to_string(drain),
-                                 "final_drain=" + std::to_string(drain)});
+    ApplyStressOptions(entries,
+                       {"target=" + target, "fillers=" + fillers, "drain=" + std::to_string(drain),
+                        "final_drain=" + std::to_string(drain)});
     StressRequest req;
     req.id = static_cast<uint64_t>(drain);
     req.stressor = "storm";
@@ -69,12 +70,12 @@ int main(int argc, char** argv) {
     const Verdict v = RuleStress(storm, *r);
     all_clean &= v.kind == VerdictKind::kClean;
     const double secs = r->stress.run_us / 1e6;
-    fmt::print("  drain: {:<22} peak in flight {:>7}; {:>6.0f} put in flight/s; {} rounds; "
-               "{:>6} in flight at the last drain, checkpoint settle {:>7.1f} ms; {}\n",
-               drains[drain - 1], Counter(storm, *r, "peak_in_flight"),
-               secs > 0 ? Counter(storm, *r, "in_flight") / secs : 0.0,
-               Counter(storm, *r, "rounds"), Counter(storm, *r, "at_final_drain"),
-               r->settle_us / 1000.0, v.summary);
+    fmt::print(
+        "  drain: {:<22} peak in flight {:>7}; {:>6.0f} put in flight/s; {} rounds; "
+        "{:>6} in flight at the last drain, checkpoint settle {:>7.1f} ms; {}\n",
+        drains[drain - 1], Counter(storm, *r, "peak_in_flight"),
+        secs > 0 ? Counter(storm, *r, "in_flight") / secs : 0.0, Counter(storm, *r, "rounds"),
+        Counter(storm, *r, "at_final_drain"), r->settle_us / 1000.0, v.summary);
   }
   return all_clean ? 0 : 1;
 }

@@ -1,9 +1,8 @@
 // Scheduling stress epochs, ruling checkpoints, rates, the stress report section.
 #include "cli/stress_runner.h"
 
-#include <unistd.h>
-
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -78,7 +77,8 @@ nlohmann::json CountersJson(const Stressor& s, const std::vector<uint64_t>& c) {
 
 nlohmann::json OptionsJson(const StressEntry& e) {
   nlohmann::json j = nlohmann::json::object();
-  for (size_t i = 0; i < e.stressor->options.size(); ++i) j[e.stressor->options[i].name] = e.options[i];
+  for (size_t i = 0; i < e.stressor->options.size(); ++i)
+    j[e.stressor->options[i].name] = e.options[i];
   return j;
 }
 
@@ -86,7 +86,8 @@ std::string OptionArgs(const StressEntry& e) {
   std::string out;
   for (size_t i = 0; i < e.stressor->options.size(); ++i)
     if (e.options[i] != e.stressor->options[i].def)
-      out += fmt::format(" -o {}.{}={}", e.stressor->name, e.stressor->options[i].name, e.options[i]);
+      out +=
+          fmt::format(" -o {}.{}={}", e.stressor->name, e.stressor->options[i].name, e.options[i]);
   return out;
 }
 
@@ -176,7 +177,8 @@ std::vector<StressEntry> ChooseStressors(const std::vector<std::string>& names) 
     const Stressor* s = FindStressor(n);
     if (!s) {
       std::string known;
-      for (const Stressor* k : AllStressors()) known += fmt::format("{}{}", known.empty() ? "" : ", ", k->name);
+      for (const Stressor* k : AllStressors())
+        known += fmt::format("{}{}", known.empty() ? "" : ", ", k->name);
       throw UsageError(fmt::format("no stressor called '{}' (there are: {})", n, known));
     }
     if (!seen.insert(n).second) throw UsageError(fmt::format("stressor '{}' named twice", n));
@@ -185,7 +187,8 @@ std::vector<StressEntry> ChooseStressors(const std::vector<std::string>& names) 
   return out;
 }
 
-void ApplyStressOptions(std::vector<StressEntry>& entries, const std::vector<std::string>& settings) {
+void ApplyStressOptions(std::vector<StressEntry>& entries,
+                        const std::vector<std::string>& settings) {
   for (const std::string& set : settings) {
     const size_t eq = set.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -208,8 +211,8 @@ void ApplyStressOptions(std::vector<StressEntry>& entries, const std::vector<std
         const StressOption& o = e.stressor->options[i];
         if (key != o.name) continue;
         if (v < o.min || v > o.max)
-          throw UsageError(fmt::format("-o {}: {}.{} is {}..{}", set, e.stressor->name, o.name,
-                                       o.min, o.max));
+          throw UsageError(
+              fmt::format("-o {}: {}.{} is {}..{}", set, e.stressor->name, o.name, o.min, o.max));
         e.options[i] = v;
         applied = true;
       }
@@ -225,7 +228,8 @@ std::string StressListText(const std::vector<std::string>& names) {
   if (names.empty()) {
     size_t w = 0;
     for (const Stressor* s : AllStressors()) w = std::max(w, std::string(s->name).size());
-    for (const Stressor* s : AllStressors()) out += fmt::format("{:<{}}  {}\n", s->name, w, s->help);
+    for (const Stressor* s : AllStressors())
+      out += fmt::format("{:<{}}  {}\n", s->name, w, s->help);
     return out;
   }
   for (const StressEntry& e : ChooseStressors(names)) {

@@ -22,12 +22,12 @@ struct StressEntry {
 
 struct StressPlan {
   std::vector<StressEntry> entries;
-  uint32_t workers = 1;           // per stressor
-  uint64_t seed = 1;              // epoch e of worker w uses seed + w * kWorkerSeedStride + e
+  uint32_t workers = 1;  // per stressor
+  uint64_t seed = 1;     // epoch e of worker w uses seed + w * kWorkerSeedStride + e
   uint32_t duration_ms = 60'000;
   uint32_t checkpoint_ms = 2'000;
-  uint32_t timeout_ms = 30'000;   // watchdog past an epoch's end
-  uint32_t settle_ms = 2'000;     // at least; a stressor may ask for more
+  uint32_t timeout_ms = 30'000;  // watchdog past an epoch's end
+  uint32_t settle_ms = 2'000;    // at least; a stressor may ask for more
   bool log_objects = true;
 };
 
@@ -39,7 +39,8 @@ std::vector<StressEntry> ChooseStressors(const std::vector<std::string>& names);
 
 // Applies "KEY=VALUE" and "NAME.KEY=VALUE" settings. Throws UsageError naming the
 // setting when it matches no chosen stressor, is not an integer, or is out of range.
-void ApplyStressOptions(std::vector<StressEntry>& entries, const std::vector<std::string>& settings);
+void ApplyStressOptions(std::vector<StressEntry>& entries,
+                        const std::vector<std::string>& settings);
 
 // `inflight stress --list`: one line per stressor; with names, each one in full.
 std::string StressListText(const std::vector<std::string>& names);

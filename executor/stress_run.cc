@@ -1,6 +1,7 @@
 // Forking a stressor into its slot, judging its processes, collecting its results.
 #include "executor/stress_run.h"
 
+#include <fmt/core.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -10,8 +11,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <new>
@@ -134,7 +133,8 @@ bool StressRun::OnReaped(pid_t pid, int status, bool watchdog_fired, std::string
   if (pid == root_) {
     root_status_ = status;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kRootSetupFailed) {
-      *why = fmt::format("stressor {}: its root could not enter the slot (setns or fchdir)", s_.name);
+      *why =
+          fmt::format("stressor {}: its root could not enter the slot (setns or fchdir)", s_.name);
       return false;
     }
     if (ExpectedEnd(status, watchdog_fired)) return true;
@@ -157,8 +157,9 @@ std::string StressRun::DescribeAlive() const {
     if (kill(pid, 0) != 0) continue;
     if (!out.empty()) out += "; ";
     const int w = p.worker.load();
-    out += fmt::format("{} (pid {}) in '{}'", w < 0 ? std::string("root") : fmt::format("worker {}", w),
-                       pid, op ? op : "?");
+    out +=
+        fmt::format("{} (pid {}) in '{}'",
+                    w < 0 ? std::string("root") : fmt::format("worker {}", w), pid, op ? op : "?");
   }
   return fmt::format("stressor {}: {}", s_.name, out.empty() ? "no process alive" : out);
 }
@@ -175,7 +176,8 @@ void StressRun::Collect(RunResult& out) const {
   o.counters.assign(s_.counters.size(), 0);
   for (size_t i = 0; i < s_.counters.size() && i < kMaxStressCounters; ++i)
     o.counters[i] = sh.counters[i].load();
-  if (sh.skipped.load()) o.skipped = std::string(sh.skip_reason, strnlen(sh.skip_reason, sizeof sh.skip_reason));
+  if (sh.skipped.load())
+    o.skipped = std::string(sh.skip_reason, strnlen(sh.skip_reason, sizeof sh.skip_reason));
   o.faults_total = sh.note_counts[static_cast<size_t>(NoteKind::kFault)].load();
   std::vector<std::string> errors, hangs;
   const uint32_t kept = std::min<uint32_t>(sh.n_notes.load(), kMaxStressNotes);
@@ -184,10 +186,18 @@ void StressRun::Collect(RunResult& out) const {
     if (!n.ready.load(std::memory_order_acquire)) continue;
     std::string text(n.text, strnlen(n.text, sizeof n.text));
     switch (n.kind) {
-      case NoteKind::kFault: o.faults.push_back(std::move(text)); break;
-      case NoteKind::kError: errors.push_back(std::move(text)); break;
-      case NoteKind::kHang: hangs.push_back(std::move(text)); break;
-      case NoteKind::kInfo: o.notes.push_back(std::move(text)); break;
+      case NoteKind::kFault:
+        o.faults.push_back(std::move(text));
+        break;
+      case NoteKind::kError:
+        errors.push_back(std::move(text));
+        break;
+      case NoteKind::kHang:
+        hangs.push_back(std::move(text));
+        break;
+      case NoteKind::kInfo:
+        o.notes.push_back(std::move(text));
+        break;
     }
   }
   const uint32_t n_errors = sh.note_counts[static_cast<size_t>(NoteKind::kError)].load();

@@ -41,8 +41,8 @@ struct StressPlace {
   int netns_fd = -1;
   int dir_fd = -1;
   int slot = 0;
-  uint32_t uid_base = 0;    // first of kUidsPerSlot uids of the slot's own; 0: none
-  std::string hold_addr;    // the sandbox's test-only holder, "" when none
+  uint32_t uid_base = 0;  // first of kUidsPerSlot uids of the slot's own; 0: none
+  std::string hold_addr;  // the sandbox's test-only holder, "" when none
 };
 
 // The first of kUidsPerSlot uids that belong to `slot` of the sandbox whose launcher had

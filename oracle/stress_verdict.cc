@@ -1,9 +1,8 @@
 // Verdicts on stress epochs and the names of their leftovers.
 #include "oracle/stress_verdict.h"
 
-#include <sys/socket.h>
-
 #include <fmt/core.h>
+#include <sys/socket.h>
 
 #include <map>
 #include <unordered_map>
@@ -14,9 +13,12 @@ namespace {
 
 std::string SockTypeText(uint8_t type) {
   switch (type) {
-    case SOCK_STREAM: return "stream";
-    case SOCK_DGRAM: return "dgram";
-    case SOCK_SEQPACKET: return "seqpacket";
+    case SOCK_STREAM:
+      return "stream";
+    case SOCK_DGRAM:
+      return "dgram";
+    case SOCK_SEQPACKET:
+      return "seqpacket";
   }
   return fmt::format("type-{}", type);
 }
@@ -79,7 +81,8 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
                               listener && !listener->name.empty() ? " " + listener->name : "");
         if (peer) {
           const std::string n = name(peer, nullptr);
-          l.detail = fmt::format("connected from socket {}{}", peer, n.empty() ? "" : " (" + n + ")");
+          l.detail =
+              fmt::format("connected from socket {}{}", peer, n.empty() ? "" : " (" + n + ")");
         } else {
           l.detail = "its connecting socket was closed and lives on as the embryo's peer";
         }
@@ -104,7 +107,8 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
           "{} more alive per /proc/net/protocols than the table and embryo lists explain",
           d.proto_excess);
       if (closed_peers >= d.proto_excess)
-        l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
+        l.where =
+            fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
       v.leftovers.push_back(std::move(l));
     }
   }
@@ -124,7 +128,8 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
                             v.leftovers.size(), o.epoch, r.settle_us / 1000.0, names);
   } else if (!v.faults.empty()) {
     v.kind = VerdictKind::kFault;
-    v.summary = fmt::format("{} fault(s) seen by the stressor: {}", o.faults_total, v.faults.front());
+    v.summary =
+        fmt::format("{} fault(s) seen by the stressor: {}", o.faults_total, v.faults.front());
   } else {
     v.kind = VerdictKind::kClean;
     v.summary = r.settle == SettleResult::kCleanSettled

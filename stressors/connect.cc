@@ -24,7 +24,13 @@ constexpr StressOption kOptions[] = {
 };
 
 enum Counter : size_t {
-  kListeners, kConnects, kRefused, kEmbryoSends, kAccepts, kAcceptedFds, kSendFailed,
+  kListeners,
+  kConnects,
+  kRefused,
+  kEmbryoSends,
+  kAccepts,
+  kAcceptedFds,
+  kSendFailed,
 };
 constexpr StressCounter kCounters[] = {
     {"listeners", "listeners put in flight in their own embryo, then dropped"},
@@ -43,9 +49,13 @@ constexpr const char* kLabels[] = {
     "racer socket (connected to an in-flight listener, or sent into its embryo)",
 };
 
-int TypeForRound(uint64_t round) { return round % 3 == 0 ? SOCK_SEQPACKET : SOCK_STREAM; }
+int TypeForRound(uint64_t round) {
+  return round % 3 == 0 ? SOCK_SEQPACKET : SOCK_STREAM;
+}
 
-Address NameFor(int pair, uint64_t round) { return Abstract("ifs.con.", static_cast<uint64_t>(pair), round); }
+Address NameFor(int pair, uint64_t round) {
+  return Abstract("ifs.con.", static_cast<uint64_t>(pair), round);
+}
 
 void Failed(StressContext& ctx, const char* what) {
   const int err = errno;
@@ -100,8 +110,10 @@ void Owner(StressContext& ctx, int pair) {
       Received r = RecvFds(hg[0], &ll, 1, MSG_DONTWAIT);
       if (r.bytes < 0 || r.n != 1) {
         if (!(r.bytes >= 0 && (r.msg_flags & MSG_CTRUNC)))
-          ctx.Fault("a listener sent into a live carrier was not there to receive (%zd bytes, "
-                    "%d descriptors, %s)", r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "ok");
+          ctx.Fault(
+              "a listener sent into a live carrier was not there to receive (%zd bytes, "
+              "%d descriptors, %s)",
+              r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "ok");
         CloseAll(&ll, r.n);
         ll = -1;
       }
@@ -125,9 +137,10 @@ void Owner(StressContext& ctx, int pair) {
       // The first embryo is c0's: it must still carry the listener, which is alive.
       if (first && !(r.bytes >= 0 && (r.msg_flags & MSG_CTRUNC)) &&
           (r.bytes < 0 || r.n != 1 || Inode(fds[0]) != l_ino))
-        ctx.Fault("the first embryo of a live listener lost the listener it carried "
-                  "(%zd bytes, %d descriptors, %s)", r.bytes, r.n,
-                  r.bytes < 0 ? ErrName(r.err) : "ok");
+        ctx.Fault(
+            "the first embryo of a live listener lost the listener it carried "
+            "(%zd bytes, %d descriptors, %s)",
+            r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "ok");
       first = false;
       CloseAll(fds, r.n);
       close(e);
@@ -191,7 +204,9 @@ void Worker(StressContext& ctx, int index) {
   Racer(ctx, index / 2);
 }
 
-void Run(StressContext& ctx) { ctx.RunWorkers(2 * static_cast<int>(ctx.Opt(kPairs)), Worker); }
+void Run(StressContext& ctx) {
+  ctx.RunWorkers(2 * static_cast<int>(ctx.Opt(kPairs)), Worker);
+}
 
 }  // namespace
 

@@ -14,30 +14,47 @@ namespace {
 using namespace sockops;
 
 enum Opt : size_t {
-  kBuilders, kChurners, kMaxRing, kNested, kOob, kListeners, kHoldPermille, kMidwayPermille,
+  kBuilders,
+  kChurners,
+  kMaxRing,
+  kNested,
+  kOob,
+  kListeners,
+  kHoldPermille,
+  kMidwayPermille,
   kLeakToHolder,
 };
 constexpr StressOption kOptions[] = {
     {"builders", "processes that build and drop shapes", 4, 1, 16},
     {"churners", "processes that close unrelated sockets to keep the collector busy", 1, 0, 8},
     {"max_ring", "largest ring, in sockets", 8, 2, 8},
-    {"nested", "nested-cycle shapes (mixed lowpoints, figure-eights, random SCCs) per builder "
-               "and epoch; 0: none. Kept few: a kernel that leaks them leaks them for good", 1,
-     0, 64},
+    {"nested",
+     "nested-cycle shapes (mixed lowpoints, figure-eights, random SCCs) per builder "
+     "and epoch; 0: none. Kept few: a kernel that leaks them leaks them for good",
+     1, 0, 64},
     {"oob", "1: send some edges with MSG_OOB (stream sockets)", 1, 0, 1},
     {"listeners", "1: shapes through listeners and their embryos", 1, 0, 1},
     {"hold_permille", "shapes that keep one socket open for a while (reachable, dropped later)",
      100, 0, 1000},
-    {"midway_permille", "rings whose collector run is forced halfway through building them", 5,
-     0, 1000},
-    {"leak_to_holder", "TEST ONLY: once per epoch, send a ring into the sandbox's --hold "
-                       "listener, which never accepts; the checkpoint must rule it a leak", 0,
-     0, 1},
+    {"midway_permille", "rings whose collector run is forced halfway through building them", 5, 0,
+     1000},
+    {"leak_to_holder",
+     "TEST ONLY: once per epoch, send a ring into the sandbox's --hold "
+     "listener, which never accepts; the checkpoint must rule it a leak",
+     0, 0, 1},
 };
 
 enum Counter : size_t {
-  kShapes, kSockets, kEdges, kNestedShapes, kListenerShapes, kOobSends, kTooManyRefs,
-  kSendFailed, kChurnCloses, kTriggers,
+  kShapes,
+  kSockets,
+  kEdges,
+  kNestedShapes,
+  kListenerShapes,
+  kOobSends,
+  kTooManyRefs,
+  kSendFailed,
+  kChurnCloses,
+  kTriggers,
 };
 constexpr StressCounter kCounters[] = {
     {"shapes", "shapes built and dropped (garbage for the collector)"},
@@ -53,9 +70,23 @@ constexpr StressCounter kCounters[] = {
 };
 
 enum Label : uint16_t {
-  kSelfRef, kSelfRefOob, kPairCycle, kRing, kRingOob, kRingCopies, kRingMixed, kListenerSelf,
-  kListenerRing, kRingTails, kRingMidway, kNestedLowpoint, kNestedFigure8, kNestedFigure8Midway,
-  kNestedRandom, kHolderLeak, kNumLabels,
+  kSelfRef,
+  kSelfRefOob,
+  kPairCycle,
+  kRing,
+  kRingOob,
+  kRingCopies,
+  kRingMixed,
+  kListenerSelf,
+  kListenerRing,
+  kRingTails,
+  kRingMidway,
+  kNestedLowpoint,
+  kNestedFigure8,
+  kNestedFigure8Midway,
+  kNestedRandom,
+  kHolderLeak,
+  kNumLabels,
 };
 constexpr const char* kLabels[] = {
     "self_ref",
@@ -233,7 +264,8 @@ struct Builder {
     sh.n_edges = n;
     for (int i = 0; i < n; ++i) {
       uint8_t copies = 1;
-      if (label == kRingCopies) copies = ctx.Chance(100) ? 253 : static_cast<uint8_t>(2 + ctx.Below(8));
+      if (label == kRingCopies)
+        copies = ctx.Chance(100) ? 253 : static_cast<uint8_t>(2 + ctx.Below(8));
       sh.e[i] = {static_cast<uint8_t>(i), static_cast<uint8_t>((i + 1) % n), copies,
                  label == kRingOob && ctx.Chance(600)};
     }
@@ -255,7 +287,8 @@ struct Builder {
           sh.n = 3;
           const int type = RandomType();
           for (int i = 0; i < 3; ++i) sh.v[i].type = type;
-          const Edge es[] = {{0, 1, 1, false}, {1, 2, 1, false}, {2, 1, 1, false}, {1, 0, 1, false}};
+          const Edge es[] = {
+              {0, 1, 1, false}, {1, 2, 1, false}, {2, 1, 1, false}, {1, 0, 1, false}};
           sh.n_edges = 4;
           for (int i = 0; i < 4; ++i) sh.e[i] = es[i];
           return;
@@ -319,18 +352,22 @@ struct Builder {
         return Ring(sh, 2, kPairCycle);
       case 4:
         if (ctx.Chance(static_cast<uint32_t>(ctx.Opt(kMidwayPermille)))) {
-          Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)), kRingMidway);
+          Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)),
+               kRingMidway);
           sh.midway_after = sh.n_edges / 2;
           return;
         }
-        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)), kRing);
+        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)),
+                    kRing);
       case 5:
         return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)),
                     oob ? kRingOob : kRing);
       case 6:
-        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)), kRingCopies);
+        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)),
+                    kRingCopies);
       case 7:
-        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)), kRingMixed);
+        return Ring(sh, 2 + static_cast<int>(ctx.Below(static_cast<uint64_t>(max_ring) - 1)),
+                    kRingMixed);
       case 8:
       case 9:
         if (listeners) {

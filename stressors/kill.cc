@@ -17,22 +17,29 @@ using namespace sockops;
 
 enum Opt : size_t { kKillers, kMaxDelayUs, kBigPermille };
 constexpr StressOption kOptions[] = {
-    {"killers", "processes each running graphs of a sender and a receiver and killing them", 2,
-     1, 8},
+    {"killers", "processes each running graphs of a sender and a receiver and killing them", 2, 1,
+     8},
     {"max_delay_us", "longest wait before the kill (uniformly random below it)", 3000, 0,
      1'000'000},
     {"big_permille", "sends with 64 KiB of payload (blocking on a full queue)", 300, 0, 1000},
 };
 
 enum Counter : size_t {
-  kKills, kMidSend, kMidRecv, kRounds, kSends, kRecvs, kReceivedFds,
+  kKills,
+  kMidSend,
+  kMidRecv,
+  kRounds,
+  kSends,
+  kRecvs,
+  kReceivedFds,
 };
 constexpr StressCounter kCounters[] = {
     {"kills", "processes SIGKILLed"},
     {"mid_sendmsg", "kills that landed while the victim was inside sendmsg"},
     {"mid_recvmsg", "kills that landed while the victim was inside recvmsg"},
     {"rounds", "graphs built and killed"},
-    {"sends", "sendmsg calls with descriptors by victims (at least: a victim's last counts die with it)"},
+    {"sends",
+     "sendmsg calls with descriptors by victims (at least: a victim's last counts die with it)"},
     {"recvs", "recvmsg calls by victims (at least)"},
     {"received_fds", "descriptors victims received (at least)"},
 };
@@ -146,8 +153,10 @@ void Killer(StressContext& ctx, int index) {
       continue;
     }
     ctx.SetOp("waiting to kill");
-    const int64_t delay = static_cast<int64_t>(ctx.Below(static_cast<uint64_t>(ctx.Opt(kMaxDelayUs)) + 1));
-    timespec ts{static_cast<time_t>(delay / 1'000'000), static_cast<long>((delay % 1'000'000) * 1000)};
+    const int64_t delay =
+        static_cast<int64_t>(ctx.Below(static_cast<uint64_t>(ctx.Opt(kMaxDelayUs)) + 1));
+    timespec ts{static_cast<time_t>(delay / 1'000'000),
+                static_cast<long>((delay % 1'000'000) * 1000)};
     nanosleep(&ts, nullptr);
     // Kill them in a random order; note where each one was.
     const bool sender_first = ctx.Chance(500);
@@ -167,7 +176,9 @@ void Killer(StressContext& ctx, int index) {
   }
 }
 
-void Run(StressContext& ctx) { ctx.RunWorkers(static_cast<int>(ctx.Opt(kKillers)), Killer); }
+void Run(StressContext& ctx) {
+  ctx.RunWorkers(static_cast<int>(ctx.Opt(kKillers)), Killer);
+}
 
 }  // namespace
 

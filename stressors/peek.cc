@@ -15,17 +15,26 @@ using namespace sockops;
 
 enum Opt : size_t { kPeekers, kSharers, kChurners, kManyPermille };
 constexpr StressOption kOptions[] = {
-    {"peekers", "processes peeking sockets out of a dropped two-socket cycle, then checking "
-                "that the cycle survived", 2, 0, 16},
+    {"peekers",
+     "processes peeking sockets out of a dropped two-socket cycle, then checking "
+     "that the cycle survived",
+     2, 0, 16},
     {"sharers", "process pairs sharing one queue: one peeks while the other receives", 1, 0, 8},
-    {"churners", "processes releasing self-references so that the collector runs all the time",
-     1, 0, 8},
-    {"many_permille", "peeker rounds that peek a message carrying up to 253 descriptors", 100,
-     0, 1000},
+    {"churners", "processes releasing self-references so that the collector runs all the time", 1,
+     0, 8},
+    {"many_permille", "peeker rounds that peek a message carrying up to 253 descriptors", 100, 0,
+     1000},
 };
 
 enum Counter : size_t {
-  kPeeks, kSccChecks, kPeekedFds, kManyPeeks, kOobPeeks, kSharedPeeks, kSharedRecvs, kTriggers,
+  kPeeks,
+  kSccChecks,
+  kPeekedFds,
+  kManyPeeks,
+  kOobPeeks,
+  kSharedPeeks,
+  kSharedRecvs,
+  kTriggers,
   kSendFailed,
 };
 constexpr StressCounter kCounters[] = {
@@ -91,8 +100,10 @@ void SccRound(StressContext& ctx, int type) {
     return;
   }
   if (r.bytes < 0 || r.n != 1) {
-    ctx.Fault("MSG_PEEK on a queue holding one in-flight socket returned %zd bytes and %d "
-              "descriptors (%s)", r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "no error");
+    ctx.Fault(
+        "MSG_PEEK on a queue holding one in-flight socket returned %zd bytes and %d "
+        "descriptors (%s)",
+        r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "no error");
     CloseAll(&pa, r.n);
     Close(b);
     return;
@@ -107,10 +118,11 @@ void SccRound(StressContext& ctx, int type) {
   if (r.bytes >= 0 && r.n == 0 && (r.msg_flags & MSG_CTRUNC)) {
     ctx.Add(kSendFailed);
   } else if (r.bytes < 0 || r.n != 1 || Inode(bb) != b_ino) {
-    ctx.Fault("a dropped cycle was collected while a peeked descriptor kept it alive: "
-              "recvmsg on the peeked socket gave %zd bytes, %d descriptors (%s) "
-              "(CVE-2026-23394 shape)",
-              r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "no error");
+    ctx.Fault(
+        "a dropped cycle was collected while a peeked descriptor kept it alive: "
+        "recvmsg on the peeked socket gave %zd bytes, %d descriptors (%s) "
+        "(CVE-2026-23394 shape)",
+        r.bytes, r.n, r.bytes < 0 ? ErrName(r.err) : "no error");
   } else {
     ctx.Add(kSccChecks);
   }
@@ -281,8 +293,8 @@ void Run(StressContext& ctx) {
   uint8_t uids[kMaxStressProcs] = {};
   for (int i = peekers; i < peekers + sharers; ++i) uids[i] = 2;
   for (int i = peekers + sharers; i < peekers + sharers + churners; ++i) uids[i] = 1;
-  ctx.RunWorkers(peekers + sharers + churners,
-                 [&](StressContext& c, int i) { Worker(c, i, shared); }, uids);
+  ctx.RunWorkers(
+      peekers + sharers + churners, [&](StressContext& c, int i) { Worker(c, i, shared); }, uids);
   for (auto& p : shared) {
     Close(p[0]);
     Close(p[1]);

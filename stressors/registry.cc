@@ -25,7 +25,9 @@ const Stressor* const kRegistry[] = {
 
 }  // namespace
 
-std::span<const Stressor* const> AllStressors() { return kRegistry; }
+std::span<const Stressor* const> AllStressors() {
+  return kRegistry;
+}
 
 const Stressor* FindStressor(std::string_view name) {
   for (const Stressor* s : kRegistry)

@@ -22,9 +22,12 @@ inline constexpr int kMaxFdsPerMsg = 253;  // SCM_MAX_FD
 
 inline int TypeOf(uint64_t pick) {
   switch (pick % 3) {
-    case 0: return SOCK_STREAM;
-    case 1: return SOCK_DGRAM;
-    default: return SOCK_SEQPACKET;
+    case 0:
+      return SOCK_STREAM;
+    case 1:
+      return SOCK_DGRAM;
+    default:
+      return SOCK_SEQPACKET;
   }
 }
 
@@ -131,12 +134,14 @@ inline ssize_t SendFds(int via, const int* fds, int n, int flags, size_t bytes =
   return sendmsg(via, &msg, flags | MSG_NOSIGNAL);
 }
 
-inline ssize_t SendFd(int via, int fd, int flags) { return SendFds(via, &fd, 1, flags); }
+inline ssize_t SendFd(int via, int fd, int flags) {
+  return SendFds(via, &fd, 1, flags);
+}
 
 struct Received {
   ssize_t bytes = -1;  // recvmsg's return; -1 with err set
   int err = 0;
-  int n = 0;           // descriptors installed (all of them are in fds[0..n))
+  int n = 0;  // descriptors installed (all of them are in fds[0..n))
   int msg_flags = 0;
 };
 
@@ -169,7 +174,8 @@ inline Received RecvFds(int from, int* fds, int room, int flags, size_t bytes = 
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     const size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     const unsigned char* data = CMSG_DATA(c);
-    for (size_t j = 0; j < k && r.n < room; ++j) memcpy(&fds[r.n++], data + j * sizeof(int), sizeof(int));
+    for (size_t j = 0; j < k && r.n < room; ++j)
+      memcpy(&fds[r.n++], data + j * sizeof(int), sizeof(int));
   }
   return r;
 }

@@ -20,8 +20,10 @@ constexpr StressOption kOptions[] = {
     {"pairs", "sender/receiver process pairs", 1, 1, 8},
     {"batch", "messages per sendmmsg/recvmmsg call", 64, 1, 256},
     {"type", "socket type: 0 stream, 1 dgram, 2 seqpacket", 1, 0, 2},
-    {"open_each", "1: open /dev/zero for every message and close it after sending, as "
-                  "stress-ng does; 0: send one descriptor opened once", 0, 0, 1},
+    {"open_each",
+     "1: open /dev/zero for every message and close it after sending, as "
+     "stress-ng does; 0: send one descriptor opened once",
+     0, 0, 1},
     {"kind", "what travels: 0 /dev/zero, 1 an AF_UNIX socket, 2 a pipe end, 3 a memfd", 0, 0, 3},
 };
 
@@ -60,7 +62,9 @@ struct Msgs {
   }
 };
 
-int TypeOpt(int64_t v) { return v == 0 ? SOCK_STREAM : v == 1 ? SOCK_DGRAM : SOCK_SEQPACKET; }
+int TypeOpt(int64_t v) {
+  return v == 0 ? SOCK_STREAM : v == 1 ? SOCK_DGRAM : SOCK_SEQPACKET;
+}
 
 // What the sender passes when it does not open a descriptor per message.
 int MakeTraveller(StressContext& ctx, int64_t kind) {

@@ -20,31 +20,57 @@ namespace {
 using namespace sockops;
 
 enum Opt : size_t {
-  kFillers, kTarget, kCopies, kCarriers, kCyclicPermille, kHoldMs, kDrain, kFinalDrain,
-  kLimitWorker, kUserLimit,
+  kFillers,
+  kTarget,
+  kCopies,
+  kCarriers,
+  kCyclicPermille,
+  kHoldMs,
+  kDrain,
+  kFinalDrain,
+  kLimitWorker,
+  kUserLimit,
 };
 constexpr StressOption kOptions[] = {
     {"fillers", "processes filling, each as a uid of its own", 3, 1, 8},
-    {"target", "descriptors each filler puts in flight per round (its uid's RLIMIT_NOFILE "
-                "caps it)", 15000, 253, 200000},
-    {"copies", "references per socket in flight (each message carries each socket this often)",
-     1, 1, 253},
+    {"target",
+     "descriptors each filler puts in flight per round (its uid's RLIMIT_NOFILE "
+     "caps it)",
+     15000, 253, 200000},
+    {"copies", "references per socket in flight (each message carries each socket this often)", 1,
+     1, 253},
     {"carriers", "socket pairs whose queues hold a filler's descriptors", 8, 1, 64},
     {"cyclic_permille", "sockets in flight that also carry themselves (cycles for the collector)",
      10, 0, 1000},
     {"hold_ms", "how long a filler waits for the others to fill before draining", 1000, 0, 10000},
-    {"drain", "0 random, 1 receive everything, 2 close the carriers, 3 leave it all to the "
-              "collector (carriers carry themselves)", 0, 0, 3},
-    {"final_drain", "drain at the epoch's end: 0 as chosen by 'drain', else 1-3 as for "
-                    "'drain' (3 makes the checkpoint's settle time the collector's time for "
-                    "the whole storm)", 0, 0, 3},
+    {"drain",
+     "0 random, 1 receive everything, 2 close the carriers, 3 leave it all to the "
+     "collector (carriers carry themselves)",
+     0, 0, 3},
+    {"final_drain",
+     "drain at the epoch's end: 0 as chosen by 'drain', else 1-3 as for "
+     "'drain' (3 makes the checkpoint's settle time the collector's time for "
+     "the whole storm)",
+     0, 0, 3},
     {"limit", "1: one process checks ETOOMANYREFS coming and going at its uid's limit", 1, 0, 1},
     {"user_limit", "RLIMIT_NOFILE of the limit checker, so its in-flight limit", 64, 16, 4096},
 };
 
 enum Counter : size_t {
-  kInFlight, kPeak, kRounds, kSockets, kSends, kDrainedRecv, kDrainedClose, kDrainedGc, kFullStops,
-  kCame, kWent, kLimitSkipped, kFillerRefused, kAtFinalDrain,
+  kInFlight,
+  kPeak,
+  kRounds,
+  kSockets,
+  kSends,
+  kDrainedRecv,
+  kDrainedClose,
+  kDrainedGc,
+  kFullStops,
+  kCame,
+  kWent,
+  kLimitSkipped,
+  kFillerRefused,
+  kAtFinalDrain,
 };
 constexpr StressCounter kCounters[] = {
     {"in_flight", "descriptors put in flight (summed over rounds)"},
@@ -61,8 +87,10 @@ constexpr StressCounter kCounters[] = {
     {"etoomanyrefs_went", "times it went once the user's descriptors were received"},
     {"limit_skipped", "limit checks skipped (no uid of our own: unprivileged sandbox)"},
     {"filler_refused", "fills stopped by ETOOMANYREFS at the filler uid's RLIMIT_NOFILE"},
-    {"at_final_drain", "descriptors in flight in the slot when the epoch's last drain began "
-                       "(what the checkpoint's settle time covers)", CounterKind::kMax},
+    {"at_final_drain",
+     "descriptors in flight in the slot when the epoch's last drain began "
+     "(what the checkpoint's settle time covers)",
+     CounterKind::kMax},
 };
 
 enum Label : uint16_t { kStormSocket, kCarrier, kLimitCarrier };
@@ -133,7 +161,8 @@ struct Filler {
     int batch[kMaxFdsPerMsg], msg[kMaxFdsPerMsg];
     int c = 0;
     while (mine < target && ctx.Running()) {
-      const int want = static_cast<int>(std::min<int64_t>(per_msg, (target - mine + copies - 1) / copies));
+      const int want =
+          static_cast<int>(std::min<int64_t>(per_msg, (target - mine + copies - 1) / copies));
       const int n = MakeBatch(batch, want);
       if (n == 0) {
         ctx.Info("storm: could not create sockets: %s", ErrName(errno));
@@ -171,8 +200,7 @@ struct Filler {
     ctx.SetOp("holding");
     ctx.Scratch(kFilling).fetch_add(1);
     const int64_t until = NowMicros() + ctx.Opt(kHoldMs) * 1000;
-    while (NowMicros() < until && ctx.Running() &&
-           ctx.Scratch(kFilling).load() % fillers != 0)
+    while (NowMicros() < until && ctx.Running() && ctx.Scratch(kFilling).load() % fillers != 0)
       sched_yield();
     if (ctx.Chance(300)) (void)TriggerCollector();  // a collection over the whole storm
   }
@@ -231,7 +259,9 @@ struct Filler {
       Hold(fillers);
       ctx.Add(kRounds);
       const bool last = !ctx.Running();
-      if (last) ctx.Max(kAtFinalDrain, static_cast<uint64_t>(std::max<int64_t>(0, ctx.Scratch(kNowInFlight).load())));
+      if (last)
+        ctx.Max(kAtFinalDrain,
+                static_cast<uint64_t>(std::max<int64_t>(0, ctx.Scratch(kNowInFlight).load())));
       Drain(last && ctx.Opt(kFinalDrain) != 0 ? ctx.Opt(kFinalDrain) : ctx.Opt(kDrain));
     }
   }
@@ -279,9 +309,10 @@ void LimitChecker(StressContext& ctx, bool own_uid) {
       const ssize_t r = SendFds(sv[1], fds, k, MSG_DONTWAIT);
       if (r >= 0) {
         if (over) {
-          ctx.Fault("ETOOMANYREFS did not come: a send of %d descriptors passed with %lld in "
-                    "flight for a uid whose RLIMIT_NOFILE is %lld",
-                    k, static_cast<long long>(in_flight), static_cast<long long>(limit));
+          ctx.Fault(
+              "ETOOMANYREFS did not come: a send of %d descriptors passed with %lld in "
+              "flight for a uid whose RLIMIT_NOFILE is %lld",
+              k, static_cast<long long>(in_flight), static_cast<long long>(limit));
           break;
         }
         in_flight += k;
@@ -336,14 +367,17 @@ void Run(StressContext& ctx) {
   for (int i = 0; i < fillers; ++i) uids[i] = static_cast<uint8_t>(i);
   uids[fillers] = kUidsPerSlot - 1;
   const bool own_uid = ctx.uid_base() != 0;  // RunWorkers switches each worker to its uid
-  ctx.RunWorkers(fillers + (limit ? 1 : 0), [&](StressContext& c, int i) {
-    if (i < fillers) {
-      Filler f(c);
-      f.Loop(fillers);
-    } else {
-      LimitChecker(c, own_uid);
-    }
-  }, uids);
+  ctx.RunWorkers(
+      fillers + (limit ? 1 : 0),
+      [&](StressContext& c, int i) {
+        if (i < fillers) {
+          Filler f(c);
+          f.Loop(fillers);
+        } else {
+          LimitChecker(c, own_uid);
+        }
+      },
+      uids);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 // The stressor context: counters, notes, the object log, bounded forks, workers and
 // their uids. Runs after fork: no allocation, no exceptions.
-#include "stressors/stressor.h"
-
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +13,7 @@
 #include <algorithm>
 
 #include "base/clock.h"
+#include "stressors/stressor.h"
 
 namespace inflight {
 
@@ -73,11 +72,17 @@ bool StressContext::Running() const {
   return sh_->stop.load(std::memory_order_relaxed) == 0 && NowMicros() < p_.deadline_us;
 }
 
-uint64_t StressContext::Rand() { return Mix(rng_); }
+uint64_t StressContext::Rand() {
+  return Mix(rng_);
+}
 
-uint64_t StressContext::Below(uint64_t n) { return n == 0 ? 0 : Rand() % n; }
+uint64_t StressContext::Below(uint64_t n) {
+  return n == 0 ? 0 : Rand() % n;
+}
 
-bool StressContext::Chance(uint32_t permille) { return Below(1000) < permille; }
+bool StressContext::Chance(uint32_t permille) {
+  return Below(1000) < permille;
+}
 
 void StressContext::Add(size_t counter, uint64_t n) {
   local_[counter] += n;
@@ -213,9 +218,9 @@ int StressContext::Reap(pid_t pid, bool killed) {
     if (errno != EINTR) return -1;
   }
   sh_->alive.fetch_sub(1);
-  const bool ok = (WIFEXITED(st) && (WEXITSTATUS(st) == 0 ||
-                                     WEXITSTATUS(st) == kStressFailedStatus)) ||
-                  (killed && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  const bool ok =
+      (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == kStressFailedStatus)) ||
+      (killed && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
   if (!ok) {
     if (WIFSIGNALED(st))
       Error("child %d died by SIG%s", pid, SignalName(WTERMSIG(st)));
@@ -283,9 +288,9 @@ void StressContext::WaitWorkers(WorkerSet& set) {
       if (w < 0) continue;  // an orphan of a worker, adopted by the subreaper
       set.done[w] = true;
       --left;
-      const bool ok = (WIFEXITED(st) && (WEXITSTATUS(st) == 0 ||
-                                         WEXITSTATUS(st) == kStressFailedStatus)) ||
-                      (set.killed[w] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+      const bool ok =
+          (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == kStressFailedStatus)) ||
+          (set.killed[w] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
       if (!ok) {
         if (WIFSIGNALED(st))
           Error("worker %d died by SIG%s", w, SignalName(WTERMSIG(st)));
@@ -313,7 +318,8 @@ void StressContext::WaitWorkers(WorkerSet& set) {
     }
     const int64_t until = stragglers_killed ? now + 100'000 : kill_at;
     const int64_t wait = std::max<int64_t>(1000, std::min<int64_t>(until - now, 100'000));
-    timespec ts{static_cast<time_t>(wait / 1'000'000), static_cast<long>((wait % 1'000'000) * 1000)};
+    timespec ts{static_cast<time_t>(wait / 1'000'000),
+                static_cast<long>((wait % 1'000'000) * 1000)};
     sigtimedwait(&chld, nullptr, &ts);
   }
   // Orphans the workers left behind (victims of the kill stressor, say) end here too;

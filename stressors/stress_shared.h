@@ -15,10 +15,10 @@ namespace inflight {
 inline constexpr size_t kMaxStressOptions = 16;
 inline constexpr size_t kMaxStressCounters = 16;
 inline constexpr size_t kMaxStressLabels = 64;
-inline constexpr size_t kMaxStressProcs = 64;   // process slots for hang reports
-inline constexpr size_t kMaxStressNotes = 16;   // note texts kept; all are counted
+inline constexpr size_t kMaxStressProcs = 64;  // process slots for hang reports
+inline constexpr size_t kMaxStressNotes = 16;  // note texts kept; all are counted
 inline constexpr size_t kStressNoteBytes = 240;
-inline constexpr size_t kStressScratch = 64;    // atomics a stressor may use across processes
+inline constexpr size_t kStressScratch = 64;  // atomics a stressor may use across processes
 inline constexpr size_t kStressLogCapacity = 1u << 18;
 
 enum class NoteKind : uint8_t {
@@ -45,13 +45,13 @@ struct StressLogEntry {
 
 struct StressProcSlot {
   std::atomic<int32_t> pid;
-  std::atomic<int32_t> worker;       // -1: the stressor's root
-  std::atomic<const char*> op;       // a string literal naming what it is doing now
+  std::atomic<int32_t> worker;  // -1: the stressor's root
+  std::atomic<const char*> op;  // a string literal naming what it is doing now
 };
 
 struct StressShared {
   std::atomic<uint32_t> stop;
-  std::atomic<uint32_t> alive;       // stressor processes forked and not yet reaped
+  std::atomic<uint32_t> alive;  // stressor processes forked and not yet reaped
   std::atomic<uint32_t> next_proc;
   std::atomic<int64_t> run_start_us;
   std::atomic<int64_t> run_end_us;

@@ -53,7 +53,7 @@ struct Stressor {
   std::span<const StressCounter> counters;  // the first is the headline rate
   std::span<const char* const> labels;      // names of what it logs, for leak reports
   uint32_t settle_ms;  // settle at least this long before ruling leak (0: the command's)
-  void (*run)(StressContext& ctx);          // runs in the stressor's root process
+  void (*run)(StressContext& ctx);  // runs in the stressor's root process
 };
 
 // Number of uids each slot owns, so that per-user accounting (the in-flight count of
@@ -66,10 +66,10 @@ struct StressParams {
   uint64_t seed = 0;
   uint32_t epoch = 0;
   int slot = 0;
-  int64_t deadline_us = 0;    // CLOCK_MONOTONIC
-  uint32_t uid_base = 0;      // first of kUidsPerSlot uids of this slot; 0: cannot switch
+  int64_t deadline_us = 0;  // CLOCK_MONOTONIC
+  uint32_t uid_base = 0;    // first of kUidsPerSlot uids of this slot; 0: cannot switch
   bool log_objects = true;
-  char hold_addr[40] = {};    // the sandbox's test-only holder (--hold), "" when none
+  char hold_addr[40] = {};  // the sandbox's test-only holder (--hold), "" when none
 };
 
 // _exit() statuses of stressor processes.
@@ -93,7 +93,7 @@ class StressContext {
 
   // Seeded per process: the root from the epoch's seed, worker i from seed and i.
   uint64_t Rand();
-  uint64_t Below(uint64_t n);           // uniform in [0, n); 0 when n is 0
+  uint64_t Below(uint64_t n);  // uniform in [0, n); 0 when n is 0
   bool Chance(uint32_t permille);
 
   // Counters (indices into the stressor's counter table). Add() buffers per process and

@@ -32,7 +32,14 @@ constexpr StressOption kOptions[] = {
 };
 
 enum Counter : size_t {
-  kMsgs, kTruncated, kSentFds, kInstalled, kDropped, kNofileLimited, kPeeks, kSendFailed,
+  kMsgs,
+  kTruncated,
+  kSentFds,
+  kInstalled,
+  kDropped,
+  kNofileLimited,
+  kPeeks,
+  kSendFailed,
 };
 constexpr StressCounter kCounters[] = {
     {"msgs", "messages received and checked"},
@@ -98,7 +105,8 @@ struct Truncator {
   void SetNofile(rlim_t cur) {
     rlimit rl = normal;
     rl.rlim_cur = cur;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) ctx.Error("setrlimit(RLIMIT_NOFILE): %s", ErrName(errno));
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      ctx.Error("setrlimit(RLIMIT_NOFILE): %s", ErrName(errno));
   }
 
   void Round() {
@@ -131,7 +139,8 @@ struct Truncator {
     const int send_err = errno;
     CloseAll(fresh, n_fresh);  // in flight now, or gone
     if (sent < 0) {
-      if (send_err != ETOOMANYREFS && send_err != EAGAIN && send_err != ENOBUFS && send_err != ENOMEM)
+      if (send_err != ETOOMANYREFS && send_err != EAGAIN && send_err != ENOBUFS &&
+          send_err != ENOMEM)
         ctx.Error("sendmsg(%d descriptors): %s", k, ErrName(send_err));
       ctx.Add(kSendFailed);
       close(rx);
@@ -148,7 +157,8 @@ struct Truncator {
       Check(rx, k, kMaxFdsPerMsg, -1, 0);
     } else {
       // Room in the control buffer: none at all (-1), or 0..k+1 descriptors.
-      const int room = ctx.Chance(100) ? -1 : static_cast<int>(ctx.Below(static_cast<uint64_t>(k) + 2));
+      const int room =
+          ctx.Chance(100) ? -1 : static_cast<int>(ctx.Below(static_cast<uint64_t>(k) + 2));
       const int free_slots = ctx.Chance(static_cast<uint32_t>(ctx.Opt(kNofilePermille)))
                                  ? static_cast<int>(ctx.Below(static_cast<uint64_t>(k) + 2))
                                  : -1;
@@ -175,9 +185,10 @@ struct Truncator {
       ctx.Fault("recvmsg of a queued 1-byte message with %d descriptors returned %zd (%s)", k,
                 r.bytes, r.bytes < 0 ? ErrName(r.err) : "short");
     } else if (r.n != expect) {
-      ctx.Fault("recvmsg installed %d of %d descriptors with room for %d and %d free slots "
-                "(expected %d)%s", r.n, k, room, free_slots, expect,
-                flags & MSG_PEEK ? " under MSG_PEEK" : "");
+      ctx.Fault(
+          "recvmsg installed %d of %d descriptors with room for %d and %d free slots "
+          "(expected %d)%s",
+          r.n, k, room, free_slots, expect, flags & MSG_PEEK ? " under MSG_PEEK" : "");
     } else if (((r.msg_flags & MSG_CTRUNC) != 0) != (r.n < k)) {
       ctx.Fault("recvmsg installed %d of %d descriptors but MSG_CTRUNC was %s%s", r.n, k,
                 r.msg_flags & MSG_CTRUNC ? "set" : "not set",

@@ -3,15 +3,15 @@
 // test-only holder is caught at the next checkpoint, naming what leaked; leaks of this
 // kernel's collector are named by the shapes that make them; an interrupted or killed
 // driver leaves no process behind.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
-
 #include <set>
 
 #include "base/clock.h"
@@ -194,7 +194,9 @@ TEST_F(StressKernel, NestedShapesAreNamedWhenTheyLeak) {
   EXPECT_GT(nested, 0) << e.Describe();
 }
 
-std::string Cli(const std::string& args) { return CliPath() + " " + args; }
+std::string Cli(const std::string& args) {
+  return CliPath() + " " + args;
+}
 
 TEST_F(StressKernel, CliListsAndRejectsBadUsage) {
   auto r = RunCommand(Cli("stress --list"));
@@ -215,8 +217,8 @@ TEST_F(StressKernel, CliListsAndRejectsBadUsage) {
 
 TEST_F(StressKernel, CliCleanRunWritesRatesAndEpochs) {
   TempDir d;
-  auto r = RunCommand(Cli("stress sockfd truncate --duration 2s --checkpoint 1s -q --report " +
-                          d.path()));
+  auto r = RunCommand(
+      Cli("stress sockfd truncate --duration 2s --checkpoint 1s -q --report " + d.path()));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("inflight stress: CLEAN"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fd_msgs"), std::string::npos) << r.out;
@@ -239,9 +241,11 @@ TEST_F(StressKernel, CliCleanRunWritesRatesAndEpochs) {
 
 TEST_F(StressKernel, CliHolderLeakExitsOneAndNamesIt) {
   TempDir d;
-  auto r = RunCommand(Cli("stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
-                          "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 300ms -q "
-                          "--report " + d.path()));
+  auto r =
+      RunCommand(Cli("stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
+                     "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 300ms -q "
+                     "--report " +
+                     d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("leak: cycles"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("leaked_to_holder"), std::string::npos) << r.out;
@@ -252,6 +256,24 @@ TEST_F(StressKernel, CliHolderLeakExitsOneAndNamesIt) {
     EXPECT_EQ(run["checkpoint"].get<int>(), run["epoch"].get<int>() + 1);
     EXPECT_FALSE(run["leftovers"].empty());
   }
+}
+
+TEST_F(StressKernel, UnprivilegedRunsInsideAUserNamespaceAndSaysWhatIsSkipped) {
+  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
+  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
+  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
+    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  TempDir d;
+  chmod(d.path().c_str(), 0777);
+  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                      Cli("stress storm sockfd -o storm.target=3000 --duration 2s -q --report " +
+                          d.path() + "/out"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("per-user limit checks skipped"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_TRUE(j["user_namespace"].get<bool>());
+  EXPECT_EQ(j["verdict"], "clean");
+  EXPECT_GT(j["stress"]["stressors"]["storm"]["counters"]["limit_skipped"].get<int>(), 0);
 }
 
 // Starts the CLI with output to a file; returns its pid.
@@ -295,10 +317,10 @@ int WaitForAll(pid_t pid) {
 void InterruptMidStress(int sig) {
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   TempDir d;
-  pid_t pid = Spawn({CliPath(), "stress", "kill", "storm", "sockfd", "--workers", "2",
-                     "--duration", "60s", "--checkpoint", "1s", "-o", "storm.target=4000",
-                     "--report", d.path() + "/out"},
-                    d.path() + "/log");
+  pid_t pid =
+      Spawn({CliPath(), "stress", "kill", "storm", "sockfd", "--workers", "2", "--duration", "60s",
+             "--checkpoint", "1s", "-o", "storm.target=4000", "--report", d.path() + "/out"},
+            d.path() + "/log");
   usleep(3'500'000);  // epochs have finished; the next ones are mid-flight
   ASSERT_EQ(kill(pid, sig), 0);
   const int status = WaitForAll(pid);
@@ -317,9 +339,15 @@ void InterruptMidStress(int sig) {
     EXPECT_EQ(e.path().filename(), "report.json") << "no temporary file is left";
 }
 
-TEST_F(StressKernel, SigintMidStressKeepsCheckpointsAndLeavesNothing) { InterruptMidStress(SIGINT); }
-TEST_F(StressKernel, SigtermMidStressKeepsCheckpointsAndLeavesNothing) { InterruptMidStress(SIGTERM); }
-TEST_F(StressKernel, SigkillOfTheDriverLeavesNoStressorProcess) { InterruptMidStress(SIGKILL); }
+TEST_F(StressKernel, SigintMidStressKeepsCheckpointsAndLeavesNothing) {
+  InterruptMidStress(SIGINT);
+}
+TEST_F(StressKernel, SigtermMidStressKeepsCheckpointsAndLeavesNothing) {
+  InterruptMidStress(SIGTERM);
+}
+TEST_F(StressKernel, SigkillOfTheDriverLeavesNoStressorProcess) {
+  InterruptMidStress(SIGKILL);
+}
 
 }  // namespace
 }  // namespace inflight

@@ -19,7 +19,7 @@ namespace {
 
 TEST(StressRegistry, EveryStressorIsComplete) {
   std::set<std::string> names;
-  const std::set<std::string> required = {"cycles", "peek", "connect", "storm",
+  const std::set<std::string> required = {"cycles", "peek",     "connect", "storm",
                                           "kill",   "truncate", "sockfd"};
   for (const Stressor* s : AllStressors()) {
     SCOPED_TRACE(s->name);
@@ -42,7 +42,8 @@ TEST(StressRegistry, EveryStressorIsComplete) {
       EXPECT_EQ(std::string(o.name).find_first_of(".= "), std::string::npos) << o.name;
     }
     std::set<std::string> counters;
-    for (const StressCounter& c : s->counters) EXPECT_TRUE(counters.insert(c.name).second) << c.name;
+    for (const StressCounter& c : s->counters)
+      EXPECT_TRUE(counters.insert(c.name).second) << c.name;
   }
   for (const std::string& r : required) EXPECT_TRUE(names.count(r)) << r;
   EXPECT_EQ(FindStressor("nope"), nullptr);

@@ -27,7 +27,7 @@ static void send_fd(int via, int fd) {
   m.msg_iovlen = 1;
   m.msg_control = ctl;
   m.msg_controllen = sizeof ctl;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -40,7 +40,7 @@ static void send_fd(int via, int fd) {
 
 /* Live AF_UNIX sockets of this network namespace (rows of /proc/self/net/unix). */
 static int unix_sockets(void) {
-  FILE *f = fopen("/proc/self/net/unix", "r");
+  FILE* f = fopen("/proc/self/net/unix", "r");
   if (!f) {
     perror("/proc/self/net/unix");
     exit(3);
@@ -65,7 +65,7 @@ static void trigger(void) {
  * s[to] for each edge in order, closes everything, then lets the collector run for 3 s.
  * With midway >= 0 the collector runs once after that many edges. Returns the sockets
  * still alive. */
-static int run(const char *name, int n, const int (*edges)[2], int n_edges, int midway) {
+static int run(const char* name, int n, const int (*edges)[2], int n_edges, int midway) {
   int r[8], s[8];
   const int before = unix_sockets();
   for (int i = 0; i < n; i++) {
