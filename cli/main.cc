@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
       AddCompareCommand(app),
       AddCsourceCommand(app),
       AddMinimizeCommand(app, args),
+      AddStressCommand(app, args),
   };
   try {
     app.parse(argc, argv);

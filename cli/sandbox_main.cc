@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   bool user_namespace = false;
+  opt.host_pid = getpid();  // before the PID namespace: names the uids stressors use
   if (auto s = EnterSandboxNamespaces(opt, user_namespace); !s) return SayNo(s.error().Text());
+  opt.user_namespace = user_namespace;
   auto sandbox = Sandbox::Create(opt);
   if (!sandbox) return SayNo(sandbox.error().Text());
   if (!WriteAll(STDOUT_FILENO,

@@ -35,7 +35,7 @@ struct SandboxPool::Sandbox {
   FrameReader reader;
   bool hello_seen = false;
   bool alive = false;
-  std::map<uint64_t, RunRequest> outstanding;  // sent, not answered
+  std::map<uint64_t, SandboxPool::Queued> outstanding;  // sent, not answered
   std::map<uint64_t, int> retries;
   int64_t last_progress = 0;
   int restarts = 0;
@@ -151,8 +151,18 @@ void SandboxPool::Start() {
 }
 
 void SandboxPool::Submit(RunRequest req) {
-  max_budget_ms_ = std::max(max_budget_ms_, req.opt.timeout_ms + req.opt.settle_ms * 2);
-  queue_.push_back(std::move(req));
+  Enqueue({req.id, MsgType::kRun, EncodeRunRequest(req)},
+          req.opt.timeout_ms + req.opt.settle_ms * 2);
+}
+
+void SandboxPool::SubmitStress(const StressRequest& req) {
+  Enqueue({req.id, MsgType::kStress, EncodeStressRequest(req)},
+          req.epoch_ms + req.timeout_ms + req.settle_ms * 2);
+}
+
+void SandboxPool::Enqueue(Queued q, uint32_t budget_ms) {
+  max_budget_ms_ = std::max(max_budget_ms_, budget_ms);
+  queue_.push_back(std::move(q));
   ++pending_;
   Dispatch();
 }
@@ -167,9 +177,9 @@ void SandboxPool::Dispatch() {
       if (!best || sb->outstanding.size() < best->outstanding.size()) best = sb.get();
     }
     if (!best) return;
-    RunRequest req = std::move(queue_.front());
+    Queued req = std::move(queue_.front());
     queue_.pop_front();
-    if (!WriteAll(best->to.Get(), EncodeFrame(MsgType::kRun, EncodeRunRequest(req)))) {
+    if (!WriteAll(best->to.Get(), EncodeFrame(req.type, req.payload))) {
       queue_.push_front(std::move(req));
       OnDeath(*best, "its stdin closed");
       continue;

@@ -16,6 +16,7 @@
 
 #include "executor/protocol.h"
 #include "executor/run_types.h"
+#include "executor/stress_types.h"
 
 namespace inflight {
 
@@ -46,6 +47,8 @@ class SandboxPool {
 
   // Queues a run; it goes to a sandbox when one has room.
   void Submit(RunRequest req);
+  // Queues one stress epoch; its result comes back from Next() like a run's.
+  void SubmitStress(const StressRequest& req);
   // The next finished run, waiting at most timeout_ms (-1: until one is ready).
   std::optional<RunResult> Next(int timeout_ms);
   // Runs submitted and not yet returned by Next().
@@ -60,6 +63,13 @@ class SandboxPool {
 
  private:
   struct Sandbox;
+  // A request as sent: its frame's type and payload, so that it can be sent again.
+  struct Queued {
+    uint64_t id = 0;
+    MsgType type = MsgType::kRun;
+    std::string payload;
+  };
+  void Enqueue(Queued q, uint32_t budget_ms);
   void Launch(Sandbox& sb);
   void Dispatch();
   void OnDeath(Sandbox& sb, const std::string& why);
@@ -68,7 +78,7 @@ class SandboxPool {
   PoolOptions opt_;
   Hello hello_;
   std::vector<std::unique_ptr<Sandbox>> sandboxes_;
-  std::deque<RunRequest> queue_;
+  std::deque<Queued> queue_;
   std::deque<RunResult> ready_;
   size_t pending_ = 0;
   uint32_t max_budget_ms_ = 0;

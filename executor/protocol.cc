@@ -112,7 +112,7 @@ std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   if (buf_.size() - pos_ - 4 < len) return std::nullopt;
   const auto type = static_cast<MsgType>(static_cast<uint8_t>(buf_[pos_ + 4]));
   if (type != MsgType::kHello && type != MsgType::kRun && type != MsgType::kResult &&
-      type != MsgType::kSummary) {
+      type != MsgType::kStress && type != MsgType::kSummary) {
     error_ = true;
     return std::nullopt;
   }

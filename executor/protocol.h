@@ -17,7 +17,8 @@ enum class MsgType : uint8_t {
   kHello = 1,   // sandbox -> driver, once: ready (or why not)
   kRun = 2,     // driver -> sandbox: run a scenario
   kResult = 3,  // sandbox -> driver: one run's result (in any order)
-  kSummary = 4, // sandbox -> driver, after its input ended: per-slot accounting
+  kStress = 4,  // driver -> sandbox: run a stressor for one epoch (executor/stress_types.h)
+  kSummary = 5, // sandbox -> driver, after its input ended: per-slot accounting
 };
 
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;

@@ -144,6 +144,7 @@ std::string EncodeRunResult(const RunResult& res) {
   w.I64(res.settle_us);
   w.I32(res.settle_polls);
   w.I32(res.settle_triggers);
+  PutStressOutcome(w, res.stress);
   return w.Take();
 }
 
@@ -195,6 +196,7 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.settle_us = r.I64();
   res.settle_polls = r.I32();
   res.settle_triggers = r.I32();
+  GetStressOutcome(r, res.stress);
   return r.ok() && r.AtEnd() && res.status <= RunStatus::kSetupError &&
          res.settle <= SettleResult::kNotChecked;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/stress_types.h"
 #include "oracle/census.h"
 
 namespace inflight {
@@ -134,6 +135,7 @@ struct RunResult {
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
   int32_t settle_triggers = 0;
+  StressOutcome stress;  // stress epochs only (stress.stressor is empty otherwise)
 };
 
 // The accounting of one slot at the end of a sandbox's work (sent before it exits).

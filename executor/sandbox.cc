@@ -20,11 +20,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <variant>
 
 #include "base/clock.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "oracle/accounting.h"
+#include "executor/stress_run.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -33,6 +35,19 @@ namespace {
 
 constexpr const char* kSlotRoot = "/tmp";
 constexpr int64_t kKillGraceUs = 10'000'000;
+
+// The reaper's view of a scenario graph.
+class GraphReap : public Reapable {
+ public:
+  explicit GraphReap(Graph& g) : g_(g) {}
+  bool OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* why) override {
+    return g_.OnReaped(pid, status, watchdog_fired, why);
+  }
+  std::string DescribeAlive() const override { return g_.DescribeAlive(); }
+
+ private:
+  Graph& g_;
+};
 
 Status WriteFile(const char* path, const std::string& text) {
   UniqueFd f(::open(path, O_WRONLY | O_CLOEXEC));
@@ -106,12 +121,12 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   std::unique_ptr<Sandbox> sb(new Sandbox(opt));
   sb->home_netns_.Reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!sb->home_netns_) return Errno("open(/proc/self/ns/net)");
-  rlimit nofile{opt.nofile, opt.nofile};
-  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
-    getrlimit(RLIMIT_NOFILE, &nofile);
-    nofile.rlim_cur = std::min<rlim_t>(opt.nofile, nofile.rlim_max);
-    setrlimit(RLIMIT_NOFILE, &nofile);
-  }
+  // The soft limit only: stressors raise theirs up to the hard one (a uid's in-flight
+  // limit is its RLIMIT_NOFILE), which cannot be raised again once lowered.
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = std::min<rlim_t>(opt.nofile, nofile.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &nofile);
   rlimit core{0, 0};
   setrlimit(RLIMIT_CORE, &core);
   rlimit fsize{64u << 20, 64u << 20};
@@ -248,7 +263,7 @@ void Sandbox::Emit(const RunResult& r) {
   }
 }
 
-bool Sandbox::Reap(Graph& graph, int64_t deadline, RunResult& res) {
+bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
   bool watchdog = false, aborted = false;
   int64_t kill_deadline = 0;
   sigset_t chld;
@@ -259,7 +274,7 @@ bool Sandbox::Reap(Graph& graph, int64_t deadline, RunResult& res) {
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
       std::string why;
-      if (!graph.OnReaped(pid, st, watchdog, &why) && !aborted && !watchdog) {
+      if (!workload.OnReaped(pid, st, watchdog, &why) && !aborted && !watchdog) {
         aborted = true;
         res.status = RunStatus::kExecutorError;
         res.error = why;
@@ -273,7 +288,7 @@ bool Sandbox::Reap(Graph& graph, int64_t deadline, RunResult& res) {
       watchdog = true;
       res.status = RunStatus::kHang;
       res.error = fmt::format("watchdog: the graph did not finish in time; {}",
-                              graph.DescribeAlive());
+                              workload.DescribeAlive());
       kill(-1, SIGKILL);
       kill_deadline = now + kKillGraceUs;
     }
@@ -324,7 +339,8 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     Emit(res);
     return true;
   }
-  const bool can_continue = Reap(*graph_, t0 + static_cast<int64_t>(req.opt.timeout_ms) * 1000, res);
+  GraphReap reap(*graph_);
+  const bool can_continue = Reap(reap, t0 + static_cast<int64_t>(req.opt.timeout_ms) * 1000, res);
   const int64_t t1 = NowMicros();
   res.exec_us = t1 - t0;
   graph_->Collect(res);
@@ -334,6 +350,10 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     return false;
   }
   if (auto st = slot.witness->CollectProbes(); !st) LogWarn("probes: {}", st.error().Text());
+  return CheckOrSettle(slot, std::move(res), t1, req.opt.settle_ms);
+}
+
+bool Sandbox::CheckOrSettle(Slot& slot, RunResult res, int64_t t1, uint32_t settle_ms) {
   Census census;
   auto clean = CheckSlot(slot, census, res);
   if (!clean) {
@@ -347,12 +367,12 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     res.settle = SettleResult::kCleanAtOnce;
     res.census = std::move(census);
     slot.witness.reset();
-    MaybeCheckAccounting(slot, res, false);
+    if (res.stress.stressor.empty()) MaybeCheckAccounting(slot, res, false);
     Emit(res);
     return true;
   }
   SettleOptions so;
-  so.deadline_us = static_cast<int64_t>(req.opt.settle_ms) * 1000;
+  so.deadline_us = static_cast<int64_t>(settle_ms) * 1000;
   so.final_window_us = std::max<int64_t>(so.deadline_us / 8, 50'000);
   so.trigger = [this](int64_t since) {
     if (last_trigger_us_ > since) return;  // one made after this garbage serves it too
@@ -403,7 +423,10 @@ void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now
   r.settle_polls = slot.settler.polls();
   r.settle_triggers = slot.settler.triggers();
   slot.witness.reset();  // our probes go before the accounting is measured
-  if (settle == SettleResult::kCleanSettled) MaybeCheckAccounting(slot, r, false);
+  if (settle == SettleResult::kCleanSettled && r.stress.stressor.empty())
+    MaybeCheckAccounting(slot, r, false);
+  if (settle == SettleResult::kDirty && !r.stress.stressor.empty() && slot.stress)
+    NameStressLeftovers(*slot.stress->shared(), r.baseline, r.census, r.stress);
   Emit(r);
   slot.pending = RunResult{};
   slot.witness.reset();
@@ -462,7 +485,7 @@ int Sandbox::Serve(int in_fd, int out_fd) {
   out_fd_ = out_fd;
   fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
   FrameReader reader;
-  std::deque<RunRequest> queue;
+  std::deque<std::variant<RunRequest, StressRequest>> queue;
   bool eof = false;
   char buf[65536];
   for (;;) {
@@ -476,6 +499,15 @@ int Sandbox::Serve(int in_fd, int out_fd) {
       break;
     }
     while (auto frame = reader.Next()) {
+      if (frame->first == MsgType::kStress) {
+        StressRequest req;
+        if (!DecodeStressRequest(frame->second, req)) {
+          LogError("malformed stress request from the driver");
+          return kExitInternal;
+        }
+        queue.push_back(std::move(req));
+        continue;
+      }
       RunRequest req;
       if (frame->first != MsgType::kRun || !DecodeRunRequest(frame->second, req)) {
         LogError("malformed request from the driver");
@@ -491,7 +523,10 @@ int Sandbox::Serve(int in_fd, int out_fd) {
     while (!queue.empty()) {
       Slot* slot = FreeSlot();
       if (!slot) break;
-      if (!RunOne(queue.front(), *slot)) return kExitInternal;
+      const bool go_on = std::holds_alternative<RunRequest>(queue.front())
+                             ? RunOne(std::get<RunRequest>(queue.front()), *slot)
+                             : RunStress(std::get<StressRequest>(queue.front()), *slot);
+      if (!go_on) return kExitInternal;
       queue.pop_front();
       ServiceSettling(NowMicros());
     }

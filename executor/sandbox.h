@@ -18,6 +18,9 @@
 #include "base/unique_fd.h"
 #include "executor/graph.h"
 #include "executor/protocol.h"
+#include "executor/reapable.h"
+#include "executor/stress_run.h"
+#include "executor/stress_types.h"
 #include "oracle/census.h"
 #include "oracle/kernel_log.h"
 #include "oracle/liveness.h"
@@ -33,6 +36,9 @@ struct SandboxOptions {
   uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
   bool accounting = true;      // run graphs as per-slot uids and check their accounting
   uint32_t accounting_every = 32;  // check a slot's uid after this many clean runs
+  pid_t host_pid = 0;          // the launcher's pid before the namespaces: names the uids
+                               // stressors switch to (executor/stress_run.h)
+  bool user_namespace = false; // unprivileged: stressors cannot switch uids
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -69,6 +75,7 @@ class Sandbox {
     uint32_t uid = 0;                 // its graphs' uid (0: accounting off)
     int allowance_baseline = 0;       // the uid's allowance before its first run
     uint32_t runs_since_check = 0;
+    std::unique_ptr<StressArea> stress;  // mapped at the slot's first stress epoch
   };
 
   explicit Sandbox(const SandboxOptions& opt) : opt_(opt) {}
@@ -78,12 +85,16 @@ class Sandbox {
   // Runs one request in `slot`: either finishes it (result written) or leaves the slot
   // settling. Returns false if the sandbox cannot continue.
   bool RunOne(const RunRequest& req, Slot& slot);
+  // The same for one stress epoch (executor/sandbox_stress.cc).
+  bool RunStress(const StressRequest& req, Slot& slot);
+  // After a workload ended at `ended_at`: rules the slot clean at once or starts settling.
+  bool CheckOrSettle(Slot& slot, RunResult res, int64_t ended_at, uint32_t settle_ms);
   void ServiceSettling(int64_t now);
   // Takes the slot's census into `census` and the liveness of the run's objects into
   // `res`; true when the slot is back to its baseline and no object is alive.
   Result<bool> CheckSlot(Slot& slot, Census& census, RunResult& res);
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
-  bool Reap(Graph& graph, int64_t deadline_us, RunResult& res);
+  bool Reap(Reapable& workload, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
   void Emit(const RunResult& r);
   // After a clean run in `slot`: measures its uid's allowance when due.

@@ -100,6 +100,7 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       {"settle_triggers", res.settle_triggers},
   };
   if (!res.error.empty()) j["error"] = res.error;
+  for (auto& [k, v] : r.extra.items()) j[k] = v;
   if (full) {
     nlohmann::json actions = nlohmann::json::array();
     for (const ActionOutcome& a : res.actions) {

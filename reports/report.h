@@ -29,6 +29,7 @@ struct RunRecord {
   RunResult result;      // outcome, census, timings
   std::string scenario_text;  // kept for findings (and with --report-all)
   bool full = false;          // the JSON record carries actions, processes and censuses
+  nlohmann::json extra = nlohmann::json::object();  // command-specific fields of the record
 };
 
 struct Report {

@@ -196,10 +196,15 @@ void InterruptMidRun(int sig) {
   TempDir d;
   const std::string f = d.path() + "/slow.scn";
   WriteText(f, "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
-               "p1: sleep 400\np0: sleep 400\n");
+               "p1: sleep 300\np0: sleep 300\n");
   pid_t pid = Spawn({CliPath(), "run", f, "-n", "200", "-j", "2", "--report", d.path() + "/out"},
                     d.path() + "/log");
-  // Let it get going: the report folder exists and runs have finished.
+  // Let it get going: the sandboxes said which layers are active, then runs finish
+  // (each takes about 0.6 s).
+  const int64_t started_by = NowMicros() + 30'000'000;
+  while (ReadFile(d.path() + "/log").find("oracle layers") == std::string::npos &&
+         NowMicros() < started_by)
+    usleep(20'000);
   usleep(1'500'000);
   ASSERT_EQ(kill(pid, sig), 0);
   const int status = WaitForAll(pid);

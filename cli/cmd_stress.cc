@@ -1,0 +1,118 @@
+// `inflight stress [NAMES]`: run stressors in sandboxes with periodic checkpoints, rule
+// each checkpoint with the full oracle, report rates.
+#include <fmt/core.h>
+
+#include <thread>
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/run_session.h"
+#include "cli/runner.h"
+#include "cli/stress_runner.h"
+#include "scenario/validate.h"
+
+namespace inflight {
+
+CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& argv) {
+  struct Args {
+    std::vector<std::string> names;
+    bool list = false;
+    std::string duration = "60s";
+    std::string checkpoint = "2s";
+    uint32_t workers = 1;
+    uint64_t seed = 1;
+    std::vector<std::string> settings;
+    std::string timeout = "30s";
+    bool no_object_log = false;
+    CommonRunArgs common;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "stress",
+      "Run stressors (all of them when none is named) against this kernel, each worker in a "
+      "sandbox slot of its own. Every --checkpoint the stressor's processes stop, the slot "
+      "settles and the oracle rules on everything that epoch created; then the next epoch "
+      "starts. A leak is caught at the checkpoint after the epoch that made it. "
+      "`inflight stress --list` shows the stressors; `--list NAME` one in full.");
+  cmd->add_option("names", args->names, "Stressors to run (default: all)");
+  cmd->add_flag("--list", args->list, "List the stressors (with names: options and counters)");
+  cmd->add_option("-d,--duration", args->duration, "How long to stress")->capture_default_str();
+  cmd->add_option("-c,--checkpoint", args->checkpoint,
+                  "Epoch length: stop, settle, census and resume this often")
+      ->capture_default_str();
+  cmd->add_option("-w,--workers", args->workers,
+                  "Workers per stressor, each a sandbox running one epoch at a time")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed,
+                  "Seed: epoch e of worker w uses SEED + w*1000000 + e (the report has each "
+                  "epoch's seed and a replay command)")
+      ->capture_default_str();
+  cmd->add_option("-o,--option", args->settings,
+                  "A stressor option, KEY=VALUE (every chosen stressor that has KEY) or "
+                  "STRESSOR.KEY=VALUE; see --list NAME");
+  cmd->add_option("--timeout", args->timeout,
+                  "Watchdog past an epoch's end: a stressor still running then is a hang")
+      ->capture_default_str();
+  cmd->add_option("--settle", args->common.settle,
+                  "Settling deadline at a checkpoint before a leftover is ruled a leak (a "
+                  "stressor may need more: storm settles at least 20s)")
+      ->capture_default_str();
+  args->common.slots = 4;
+  cmd->add_option("--slots", args->common.slots,
+                  "Network namespaces per worker's sandbox (one runs, the others settle)")
+      ->check(CLI::Range(2, 64))
+      ->capture_default_str();
+  args->common.report_dir = "inflight-report";
+  cmd->add_option("--report", args->common.report_dir, "Folder for report.json")
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", args->common.quiet, "No progress line");
+  cmd->add_flag("--no-sock-diag", args->common.no_sock_diag,
+                "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
+  cmd->add_flag("--no-object-log", args->no_object_log,
+                "Do not record sockets by inode (faster; leftovers are then not named)");
+  cmd->add_option("--hold", args->common.hold,
+                  "TEST ONLY: every slot gets a listener at @ADDR that never accepts; with "
+                  "-o cycles.leak_to_holder=1 a ring is sent there, and the next checkpoint "
+                  "must rule it a leak")
+      ->check([](const std::string& a) {
+        return IsAddress(a) ? std::string() : std::string("an address is [A-Za-z0-9_.-]{1,32}");
+      });
+  return {cmd, [args, argv]() -> int {
+            if (args->list) {
+              fmt::print("{}", StressListText(args->names));
+              return kExitClean;
+            }
+            StressPlan plan;
+            plan.entries = ChooseStressors(args->names);
+            ApplyStressOptions(plan.entries, args->settings);
+            plan.workers = args->workers;
+            plan.seed = args->seed;
+            plan.duration_ms = ParseDurationMs(args->duration, "--duration");
+            plan.checkpoint_ms = ParseDurationMs(args->checkpoint, "--checkpoint");
+            if (plan.checkpoint_ms < 100) throw UsageError("--checkpoint is at least 100ms");
+            plan.checkpoint_ms = std::min(plan.checkpoint_ms, plan.duration_ms);
+            plan.timeout_ms = ParseDurationMs(args->timeout, "--timeout");
+            plan.settle_ms = ParseDurationMs(args->common.settle, "--settle");
+            plan.log_objects = !args->no_object_log;
+            CommonRunArgs common = args->common;
+            common.jobs = static_cast<uint32_t>(plan.entries.size()) * plan.workers;
+            RunSession session("stress", argv, common);
+            session.Start(MakePoolOptions(common));
+            RunnerUi ui{!common.quiet && !Interrupted(), "stress", false};
+            RunStress(session.pool(), plan, ui, session.report());
+            fmt::print("{}", StressSummary(session.report()));
+            const bool all_skipped = AllStressorsSkipped(session.report());
+            const int status = session.Finish(false);
+            if (all_skipped && status == kExitClean) {
+              LogError("skipped: no chosen stressor can run on this machine (exit status 3)");
+              return kExitEnvironment;
+            }
+            return status;
+          }};
+}
+
+}  // namespace inflight

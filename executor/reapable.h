@@ -1,0 +1,21 @@
+// What the sandbox's reaper asks of whatever it runs in a slot (a scenario graph or a
+// stressor): judge each reaped process, and say which are still alive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace inflight {
+
+class Reapable {
+ public:
+  virtual ~Reapable() = default;
+  // A process of the workload ended with `status`. False if that end was unexpected
+  // (the run is aborted), with the reason in *why.
+  virtual bool OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* why) = 0;
+  // Text naming the processes still alive and what each is doing (for hang reports).
+  virtual std::string DescribeAlive() const = 0;
+};
+
+}  // namespace inflight

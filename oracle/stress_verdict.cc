@@ -1,0 +1,142 @@
+// Verdicts on stress epochs and the names of their leftovers.
+#include "oracle/stress_verdict.h"
+
+#include <fmt/core.h>
+#include <sys/socket.h>
+
+#include <map>
+#include <unordered_map>
+
+namespace inflight {
+
+namespace {
+
+std::string SockTypeText(uint8_t type) {
+  switch (type) {
+    case SOCK_STREAM:
+      return "stream";
+    case SOCK_DGRAM:
+      return "dgram";
+    case SOCK_SEQPACKET:
+      return "seqpacket";
+  }
+  return fmt::format("type-{}", type);
+}
+
+std::string Who(uint8_t worker) {
+  return worker == 255 ? "the stressor's root" : fmt::format("worker {}", worker);
+}
+
+}  // namespace
+
+std::string StressLabel(const Stressor& s, uint16_t label) {
+  if (label >= s.labels.size()) return "";
+  return fmt::format("{}: {}", s.name, s.labels[label]);
+}
+
+Verdict RuleStress(const Stressor& s, const RunResult& r) {
+  Verdict v;
+  const StressOutcome& o = r.stress;
+  if (r.status == RunStatus::kSetupError || r.status == RunStatus::kExecutorError) {
+    v.kind = VerdictKind::kError;
+    v.summary = fmt::format("{}: {}", RunStatusName(r.status), r.error);
+    return v;
+  }
+  for (const std::string& f : o.faults) v.faults.push_back(f);
+  if (o.faults_total > o.faults.size())
+    v.faults.push_back(fmt::format("... and {} more", o.faults_total - o.faults.size()));
+
+  if (r.settle == SettleResult::kDirty) {
+    std::unordered_map<uint64_t, const StressObject*> logged;
+    for (const StressObject& ob : o.objects) logged.emplace(ob.ino, &ob);
+    auto name = [&](uint64_t ino, std::string* who) -> std::string {
+      auto it = logged.find(ino);
+      if (it == logged.end()) return "";
+      if (who) *who = Who(it->second->worker);
+      return StressLabel(s, it->second->label);
+    };
+    const CensusDelta d = DiffCensus(r.baseline, r.census);
+    for (const SocketInfo& so : d.new_sockets) {
+      Leftover l;
+      l.ino = so.ino;
+      l.what = SockTypeText(so.type) + (so.listening ? " listener" : " socket");
+      std::string who;
+      l.object = name(so.ino, &who);
+      l.where = who.empty() ? (o.log_truncated ? "not in the object log (it was full)"
+                                               : "not logged by the stressor")
+                            : "created by " + who;
+      l.detail = fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
+                             so.peer                 ? fmt::format(" peer {}", so.peer)
+                             : so.peer_without_inode ? " peer closed or never accepted"
+                                                     : "",
+                             so.name.empty() ? "" : " name " + so.name);
+      v.leftovers.push_back(std::move(l));
+    }
+    for (const auto& e : d.new_embryos) {
+      const SocketInfo* listener = r.census.Find(e.listener);
+      for (uint64_t peer : e.added) {
+        Leftover l;
+        l.what = "embryo (connection never accepted)";
+        l.where = fmt::format("pending on listener {}{}", e.listener,
+                              listener && !listener->name.empty() ? " " + listener->name : "");
+        if (peer) {
+          const std::string n = name(peer, nullptr);
+          l.detail =
+              fmt::format("connected from socket {}{}", peer, n.empty() ? "" : " (" + n + ")");
+        } else {
+          l.detail = "its connecting socket was closed and lives on as the embryo's peer";
+        }
+        v.leftovers.push_back(std::move(l));
+      }
+    }
+    for (int64_t k = 0; k < d.new_anonymous; ++k) {
+      Leftover l;
+      l.what = "embryo (connection never accepted)";
+      l.where = "listed without an inode by /proc/net/unix; its listener is not known";
+      v.leftovers.push_back(std::move(l));
+    }
+    if (d.proto_excess > 0) {
+      // Closed sockets that a leftover still holds as its peer are alive but out of the
+      // table: say so when the leftovers account for them.
+      int64_t closed_peers = 0;
+      for (const SocketInfo& so : d.new_sockets)
+        if (so.peer_without_inode && !so.listening) ++closed_peers;
+      Leftover l;
+      l.what = "unix sockets outside the socket table";
+      l.detail = fmt::format(
+          "{} more alive per /proc/net/protocols than the table and embryo lists explain",
+          d.proto_excess);
+      if (closed_peers >= d.proto_excess)
+        l.where =
+            fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
+      v.leftovers.push_back(std::move(l));
+    }
+  }
+
+  if (r.status == RunStatus::kHang) {
+    v.kind = VerdictKind::kHang;
+    v.summary = r.error;
+  } else if (r.settle == SettleResult::kDirty) {
+    v.kind = VerdictKind::kLeak;
+    // Group by what the stressor called them: "6 x cycles: nested_mixed_lowpoint".
+    std::map<std::string, size_t> groups;
+    for (const Leftover& l : v.leftovers) ++groups[l.object.empty() ? l.what : l.object];
+    std::string names;
+    for (const auto& [n, count] : groups)
+      names += fmt::format("{}{} x {}", names.empty() ? "" : ", ", count, n);
+    v.summary = fmt::format("{} object(s) outlived epoch {} and {:.0f} ms of settling: {}",
+                            v.leftovers.size(), o.epoch, r.settle_us / 1000.0, names);
+  } else if (!v.faults.empty()) {
+    v.kind = VerdictKind::kFault;
+    v.summary =
+        fmt::format("{} fault(s) seen by the stressor: {}", o.faults_total, v.faults.front());
+  } else {
+    v.kind = VerdictKind::kClean;
+    v.summary = r.settle == SettleResult::kCleanSettled
+                    ? fmt::format("clean after {:.1f} ms of settling", r.settle_us / 1000.0)
+                    : "clean";
+  }
+  return v;
+}
+
+}  // namespace inflight
