@@ -14,6 +14,7 @@
 #include "cli/run_session.h"
 #include "cli/runner.h"
 #include "cli/selftest.h"
+#include "cli/stress_runner.h"
 #include "reports/writer.h"
 
 namespace inflight {
@@ -94,19 +95,25 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
     uint32_t repeat = 20;
     uint64_t seed = 1;
     std::string mode = "both";
+    std::string stress = "10s";
+    bool no_stress = false;
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "check",
-      "The main job: prove the oracle on this machine (selftest), then run the whole seed "
-      "corpus against this kernel in both modes, and write a report.");
+      "The main job: prove the oracle on this machine (selftest), run the whole seed corpus "
+      "against this kernel in both modes, then a short stress smoke, and write a report.");
   cmd->add_option("--corpus", args->corpus, "Corpus folder")->default_str("<source>/corpus");
   cmd->add_option("-n,--repeat", args->repeat, "Runs per scenario and mode")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed of the first run")->capture_default_str();
   cmd->add_option("--mode", args->mode, "lockstep, free or both")->capture_default_str();
+  cmd->add_option("--stress", args->stress,
+                  "After the corpus, a stress smoke: every stressor at once for this long")
+      ->capture_default_str();
+  cmd->add_flag("--no-stress", args->no_stress, "Skip the stress smoke");
   AddCommonRunOptions(cmd, args->common, "inflight-report");
   return {cmd, [args, argv]() -> int {
             const std::string corpus = args->corpus.empty() ? DefaultCorpusDir() : args->corpus;
@@ -134,7 +141,28 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
             session.Start(MakePoolOptions(args->common));
             RunnerUi ui{!args->common.quiet, "check"};
             RunScenarios(session.pool(), files, plan, ui, session.report());
-            return session.Finish(true);
+            if (!args->no_stress && !Interrupted()) {
+              // The smoke: every stressor at once, one worker each, checkpoints of 2 s.
+              StressPlan sp;
+              sp.entries = ChooseStressors({});
+              sp.seed = args->seed;
+              sp.duration_ms = ParseDurationMs(args->stress, "--stress");
+              sp.checkpoint_ms = std::min<uint32_t>(2'000, sp.duration_ms);
+              sp.settle_ms = plan.base.settle_ms;
+              CommonRunArgs common = args->common;
+              common.jobs = static_cast<uint32_t>(sp.entries.size());
+              common.slots = 4;
+              SandboxPool stress_pool(MakePoolOptions(common));
+              stress_pool.Start();
+              RunnerUi sui{!args->common.quiet, "check: stress smoke"};
+              RunStress(stress_pool, sp, sui, session.report());
+              if (Interrupted())
+                stress_pool.Stop();
+              else
+                stress_pool.Finish();
+              if (!args->common.quiet) fmt::print("{}", StressSummary(session.report()));
+            }
+            return session.Finish(true, /*findings_only=*/true);
           }};
 }
 

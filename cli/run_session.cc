@@ -91,7 +91,7 @@ void RunSession::RecordGlobalCounts() {
                                     {"drifts", drifts}};
 }
 
-int RunSession::Finish(bool print_table) {
+int RunSession::Finish(bool print_table, bool findings_only) {
   if (Interrupted()) report_.interrupted = true;
   if (pool_) {
     if (report_.interrupted) {
@@ -129,7 +129,8 @@ int RunSession::Finish(bool print_table) {
     LogError("cannot write the report: {}", s.error().Text());
     return kExitInternal;
   }
-  if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_));
+  if (print_table && !report_.runs.empty())
+    fmt::print("{}", SummaryTable(report_, findings_only));
   // Findings grouped by scenario and verdict: how often, and one example in full.
   std::map<std::pair<std::string, VerdictKind>, std::vector<const RunRecord*>> groups;
   std::map<std::string, std::map<RunMode, size_t>> runs_per_mode;

@@ -28,7 +28,7 @@ class RunSession {
 
   // Stops the sandboxes, writes the report, prints the summary table (when asked) and a
   // final line; returns the exit status: 130 interrupted, 4 error, 1 finding, 0 clean.
-  int Finish(bool print_table);
+  int Finish(bool print_table, bool findings_only = false);
 
  private:
   // Samples the global counts after the command and rules on their drift.

@@ -226,7 +226,7 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
   return true;
 }
 
-std::string SummaryTable(const Report& report) {
+std::string SummaryTable(const Report& report, bool findings_only) {
   struct Row {
     size_t runs = 0;
     std::map<std::string, size_t> v;
@@ -246,13 +246,22 @@ std::string SummaryTable(const Report& report) {
   std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
                                 "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault",
                                 "error", "exec-ms", "settle-ms");
+  size_t hidden = 0, hidden_runs = 0;
   for (auto& [k, row] : rows) {
+    if (findings_only && row.v["clean"] == row.runs) {
+      ++hidden;
+      hidden_runs += row.runs;
+      continue;
+    }
     std::sort(row.exec_ms.begin(), row.exec_ms.end());
     const double median = row.exec_ms.empty() ? 0 : row.exec_ms[row.exec_ms.size() / 2];
     out += fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n",
                        k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"],
                        row.v["hang"], row.v["fault"], row.v["error"], median, row.settle_max_ms);
   }
+  if (hidden)
+    out += fmt::format("... and {} more scenario/mode pairs, all {} of their runs clean\n", hidden,
+                       hidden_runs);
   return out;
 }
 

@@ -44,7 +44,8 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
 void DescribeLayers(const Hello& h, Report& report);
 
 // A table per scenario and mode: runs and verdicts, exec and settle times.
-std::string SummaryTable(const Report& report);
+// With `findings_only`, only the rows that are not all clean, and a line for the rest.
+std::string SummaryTable(const Report& report, bool findings_only = false);
 
 // Parses "10s", "250ms", "2m", "1.5" (seconds). Throws UsageError.
 uint32_t ParseDurationMs(const std::string& text, const char* option);
