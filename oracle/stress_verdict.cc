@@ -11,18 +11,6 @@ namespace inflight {
 
 namespace {
 
-std::string SockTypeText(uint8_t type) {
-  switch (type) {
-    case SOCK_STREAM:
-      return "stream";
-    case SOCK_DGRAM:
-      return "dgram";
-    case SOCK_SEQPACKET:
-      return "seqpacket";
-  }
-  return fmt::format("type-{}", type);
-}
-
 std::string Who(uint8_t worker) {
   return worker == 255 ? "the stressor's root" : fmt::format("worker {}", worker);
 }
@@ -59,17 +47,13 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
     for (const SocketInfo& so : d.new_sockets) {
       Leftover l;
       l.ino = so.ino;
-      l.what = SockTypeText(so.type) + (so.listening ? " listener" : " socket");
+      l.what = SocketWhat(so);
       std::string who;
       l.object = name(so.ino, &who);
       l.where = who.empty() ? (o.log_truncated ? "not in the object log (it was full)"
                                                : "not logged by the stressor")
                             : "created by " + who;
-      l.detail = fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
-                             so.peer                 ? fmt::format(" peer {}", so.peer)
-                             : so.peer_without_inode ? " peer closed or never accepted"
-                                                     : "",
-                             so.name.empty() ? "" : " name " + so.name);
+      l.detail = SocketDetail(so);
       v.leftovers.push_back(std::move(l));
     }
     for (const auto& e : d.new_embryos) {

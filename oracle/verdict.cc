@@ -29,12 +29,6 @@ bool IsFinding(VerdictKind k) {
   return k == VerdictKind::kLeak || k == VerdictKind::kHang || k == VerdictKind::kFault;
 }
 
-std::string DescribeAction(const Scenario& s, int i) {
-  if (i < 0 || static_cast<size_t>(i) >= s.actions.size()) return "?";
-  const Action& a = s.actions[static_cast<size_t>(i)];
-  return fmt::format("{}: {}", s.procs[a.proc], PrintAction(s, a));
-}
-
 namespace {
 
 std::string SockTypeText(uint8_t type) {
@@ -45,6 +39,28 @@ std::string SockTypeText(uint8_t type) {
   }
   return fmt::format("type-{}", type);
 }
+
+}  // namespace
+
+std::string SocketWhat(const SocketInfo& so) {
+  return SockTypeText(so.type) + (so.listening ? " listener" : " socket");
+}
+
+std::string SocketDetail(const SocketInfo& so) {
+  return fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
+                     so.peer                 ? fmt::format(" peer {}", so.peer)
+                     : so.peer_without_inode ? " peer closed or never accepted"
+                                             : "",
+                     so.name.empty() ? "" : " name " + so.name);
+}
+
+std::string DescribeAction(const Scenario& s, int i) {
+  if (i < 0 || static_cast<size_t>(i) >= s.actions.size()) return "?";
+  const Action& a = s.actions[static_cast<size_t>(i)];
+  return fmt::format("{}: {}", s.procs[a.proc], PrintAction(s, a));
+}
+
+namespace {
 
 struct Index {
   std::map<uint64_t, const ObjectEvent*> created;        // first creation per inode
@@ -159,18 +175,14 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     for (const SocketInfo& so : d.new_sockets) {
       Leftover l;
       l.ino = so.ino;
-      l.what = SockTypeText(so.type) + (so.listening ? " listener" : " socket");
+      l.what = SocketWhat(so);
       l.object = idx.Name(s, so.ino);
       if (auto it = idx.created.find(so.ino); it != idx.created.end())
         l.created_by = it->second->action;
       const uint64_t key = l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
       l.sent_by = idx.SentBy(key, so.ino);
       l.where = idx.Where(s, r, l.sent_by);
-      l.detail = fmt::format("state {} rqueue {} wqueue {}{}{}", so.state, so.rqueue, so.wqueue,
-                             so.peer         ? fmt::format(" peer {}", so.peer)
-                             : so.peer_without_inode ? " peer closed or never accepted"
-                                              : "",
-                             so.name.empty() ? "" : " name " + so.name);
+      l.detail = SocketDetail(so);
       v.leftovers.push_back(std::move(l));
     }
     for (const auto& e : d.new_embryos) {

@@ -49,4 +49,9 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r);
 // "p0: send b [a]" for action i, for reports.
 std::string DescribeAction(const Scenario& s, int i);
 
+// For leftovers read off a census: "stream socket", "seqpacket listener", ...; and the
+// census facts of the socket ("state 1 rqueue 1 wqueue 0 peer 123 name @x").
+std::string SocketWhat(const SocketInfo& s);
+std::string SocketDetail(const SocketInfo& s);
+
 }  // namespace inflight
