@@ -17,20 +17,21 @@ std::map<std::string, size_t> Report::Counts() const {
   return c;
 }
 
+int VerdictSeverity(VerdictKind k) {
+  switch (k) {
+    case VerdictKind::kClean: return 0;
+    case VerdictKind::kFault: return 1;
+    case VerdictKind::kLeak: return 2;
+    case VerdictKind::kHang: return 3;
+    case VerdictKind::kError: return 4;
+  }
+  return 0;
+}
+
 VerdictKind Report::Worst() const {
-  auto rank = [](VerdictKind k) {
-    switch (k) {
-      case VerdictKind::kClean: return 0;
-      case VerdictKind::kFault: return 1;
-      case VerdictKind::kLeak: return 2;
-      case VerdictKind::kHang: return 3;
-      case VerdictKind::kError: return 4;
-    }
-    return 0;
-  };
   VerdictKind worst = VerdictKind::kClean;
   for (const RunRecord& r : runs)
-    if (rank(r.verdict.kind) > rank(worst)) worst = r.verdict.kind;
+    if (VerdictSeverity(r.verdict.kind) > VerdictSeverity(worst)) worst = r.verdict.kind;
   return worst;
 }
 
@@ -128,6 +129,27 @@ nlohmann::json ReportToJson(const Report& r) {
   };
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   return j;
+}
+
+void AppendRunJson(nlohmann::json& report, const RunRecord& run) {
+  if (!report.contains("runs") || !report["runs"].is_array())
+    report["runs"] = nlohmann::json::array();
+  report["runs"].push_back(RunRecordToJson(run, run.full));
+  std::map<std::string, size_t> counts;
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
+  VerdictKind worst = VerdictKind::kClean;
+  for (const auto& r : report["runs"]) {
+    const std::string v = r.value("verdict", "");
+    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k) {
+      const auto kind = static_cast<VerdictKind>(k);
+      if (v != VerdictName(kind)) continue;
+      ++counts[v];
+      if (VerdictSeverity(kind) > VerdictSeverity(worst)) worst = kind;
+    }
+  }
+  report["counts"] = counts;
+  report["verdict"] = VerdictName(worst);
 }
 
 std::string UtcNow() {
