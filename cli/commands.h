@@ -41,6 +41,8 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddFmtCommand(CLI::App& app);
+CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

@@ -12,8 +12,9 @@ packages=(
   googletest libgtest-dev libgmock-dev python3
   # reports: graphs drawn with Graphviz, pages checked in headless Chromium
   graphviz chromium
-  # inflight vm: QEMU, initramfs tools, Debian kernel images fetched with apt-get download
-  qemu-system-x86 cpio busybox-static kmod
+  # inflight vm: QEMU, initramfs tools, Debian kernel images fetched with apt-get download;
+  # libc6-dev's libc.a for the static build; xz and zstd unpack compressed kernel modules
+  qemu-system-x86 cpio busybox-static kmod libc6-dev xz-utils zstd
   # benchmarks against the reference stressor
   stress-ng
   # misc tools the scripts use
