@@ -107,6 +107,21 @@ TEST(VmChannel, FilesAreReassembledAndCheckedAcrossArbitraryChunks) {
   EXPECT_TRUE(r.problems().empty());
 }
 
+TEST(VmChannel, IncompressibleAndEmptyFilesRoundTrip) {
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 100'000; ++i) {
+    x = x * 1103515245u + 12345u;
+    noise += static_cast<char>(x >> 24);
+  }
+  for (const std::string& data : {noise, std::string()}) {
+    ChannelReader r;
+    r.Feed(EncodeChannelFile("f", data));
+    ASSERT_EQ(r.files().count("f"), 1u) << data.size();
+    EXPECT_EQ(r.files().at("f"), data);
+  }
+}
+
 TEST(VmChannel, ADamagedFileIsRejectedNotTrusted) {
   std::string enc = EncodeChannelFile("report.json", std::string(3000, 'x'));
   // Drop one data line: the size and CRC no longer match.

@@ -1,6 +1,8 @@
 // Encoding and parsing of the guest's results channel.
 #include "vm/channel.h"
 
+#include <zlib.h>
+
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -129,10 +131,19 @@ uint32_t Crc32(std::string_view data) {
 }
 
 std::string EncodeChannelFile(std::string_view name, std::string_view data) {
-  std::string out = EncodeChannelLine(ChannelKind::kFileBegin,
-                                      std::string(name) + " " + std::to_string(data.size()));
-  for (size_t off = 0; off < data.size(); off += kChunkBytes)
-    out += EncodeChannelLine(ChannelKind::kFileData, Base64Encode(data.substr(off, kChunkBytes)));
+  uLongf packed_size = compressBound(static_cast<uLong>(data.size()));
+  std::string packed(packed_size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+                reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()),
+                Z_BEST_SPEED) != Z_OK)
+    packed_size = 0;  // the reader then reports the file damaged
+  packed.resize(packed_size);
+  std::string out = EncodeChannelLine(
+      ChannelKind::kFileBegin,
+      std::string(name) + " " + std::to_string(data.size()) + " " + std::to_string(packed.size()));
+  const std::string_view p = packed;
+  for (size_t off = 0; off < p.size(); off += kChunkBytes)
+    out += EncodeChannelLine(ChannelKind::kFileData, Base64Encode(p.substr(off, kChunkBytes)));
   char crc[16];
   snprintf(crc, sizeof crc, "%08x", Crc32(data));
   out += EncodeChannelLine(ChannelKind::kFileEnd, std::string(name) + " " + crc);
@@ -192,6 +203,16 @@ void ChannelReader::OnLine(std::string_view line, std::vector<ChannelMessage>& o
         break;
       }
       in_file_ = false;
+      // file_data_ holds the compressed bytes: inflate them to the announced size.
+      std::string data(file_size_, '\0');
+      uLongf got = static_cast<uLongf>(file_size_);
+      const bool inflated = file_size_ < (1u << 30) &&
+                            uncompress(reinterpret_cast<Bytef*>(data.data()), &got,
+                                       reinterpret_cast<const Bytef*>(file_data_.data()),
+                                       static_cast<uLong>(file_data_.size())) == Z_OK &&
+                            got == file_size_;
+      if (!inflated) data.clear();
+      file_data_ = std::move(data);
       char crc[16];
       snprintf(crc, sizeof crc, "%08x", Crc32(file_data_));
       const std::string expect = file_name_ + " " + crc;

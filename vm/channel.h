@@ -1,7 +1,8 @@
 // The results channel between the guest's init (inflight-vminit) and `inflight vm`: text
 // lines on the guest's second serial port, each "@inflight KIND PAYLOAD" (all from the
-// guest, but for one request from the host to stop). Text survives
-// any tty translation; files travel base64-encoded in chunks, checked by size and CRC-32.
+// guest, but for one request from the host to stop). Text survives any tty translation;
+// files travel zlib-compressed (a serial port under emulation moves about 60 KB/s, and
+// reports are JSON) and base64-encoded in chunks, checked by size and CRC-32.
 //
 // Shared by both sides; pure logic, no syscalls. Encoders allocate, so the guest calls
 // them only in its init process, never after fork.
@@ -23,7 +24,7 @@ enum class ChannelKind : uint8_t {
   kStarted,    // the suite was started: "UPTIME_S"
   kOut,        // one line the suite printed (stdout and stderr)
   kCount,      // a global count: "PHASE NAME VALUE..." (file-nr, slabs)
-  kFileBegin,  // "NAME SIZE"
+  kFileBegin,  // "NAME SIZE COMPRESSED_SIZE"
   kFileData,   // base64 of the next chunk
   kFileEnd,    // "NAME CRC32HEX"
   kDone,       // the suite ended: "STATUS UPTIME_S"

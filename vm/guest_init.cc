@@ -38,7 +38,7 @@ constexpr int kHeartbeatMs = 1000;
 // After the suite: how long file-nr may take to come back, and how long it must stay put
 // to count as settled (it moves in per-CPU batches, so it may never come back exactly).
 constexpr int64_t kSettleMaxMs = 1000;
-constexpr int64_t kSettleStillMs = 200;
+constexpr int64_t kSettleStillMs = 100;
 // isa-debug-exit: QEMU exits with (value << 1) | 1, so 0x10 -> 33: "init powered off".
 constexpr uint16_t kDebugExitPort = 0xf4;
 constexpr uint8_t kDebugExitValue = 0x10;

@@ -275,7 +275,8 @@ VmOutcome RunVm(const VmConfig& c) {
   ChannelReader reader;
   std::string console_bytes, channel_bytes;
   size_t console_scanned = 0;
-  int64_t hello_at = 0, started_at = 0, suite_end_at = 0, done_at = 0, last_msg = qemu_start;
+  int64_t hello_at = 0, started_at = 0, suite_end_at = 0, settled_at = 0, done_at = 0;
+  int64_t last_msg = qemu_start;
   bool done = false, ended = false, halted = false;
   std::string halt_line;
 
@@ -307,6 +308,7 @@ VmOutcome RunVm(const VmConfig& c) {
         in >> g.phase >> g.name;
         g.values = Numbers(in);
         if (g.phase == "after" && !suite_end_at) suite_end_at = now;
+        if (g.phase == "settled" && !settled_at) settled_at = now;
         o.counts.push_back(std::move(g));
         break;
       }
@@ -433,6 +435,8 @@ VmOutcome RunVm(const VmConfig& c) {
   if (hello_at) o.boot_s = (hello_at - qemu_start) / 1e6;
   if (started_at && suite_end_at) o.suite_s = (suite_end_at - started_at) / 1e6;
   if (done_at) o.verdict_s = (done_at - qemu_start) / 1e6;
+  if (suite_end_at && settled_at) o.settle_s = (settled_at - suite_end_at) / 1e6;
+  if (settled_at && done_at) o.results_s = (done_at - settled_at) / 1e6;
   o.console = std::move(console_bytes);
   o.faults = ScanKernelLog(o.console);
   for (const std::string& p : reader.problems()) o.notes.push_back("channel: " + p);

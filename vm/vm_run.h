@@ -63,6 +63,8 @@ struct VmOutcome {
   double boot_s = -1;     // QEMU start to the init's hello
   double suite_s = -1;    // the suite's start to its end, on the host's clock
   double verdict_s = -1;  // QEMU start to the suite's exit status on the host
+  double settle_s = -1;   // the suite's end to the settled global counts
+  double results_s = -1;  // then to the end of the report's transfer
   double total_s = 0;     // building the initramfs to QEMU's end
   double build_s = 0;     // building the initramfs
   uint64_t initramfs_bytes = 0;
