@@ -275,7 +275,47 @@ TEST_F(VmBoot, InterruptStopsQemuAndWritesTheReport) {
   const auto j = Report();
   EXPECT_TRUE(j["interrupted"].get<bool>());
   EXPECT_EQ(j["vm"]["end"], "interrupted");
+  EXPECT_EQ(j["guest_command"], "run")
+      << "the guest's suite stopped as on Ctrl-C and its report came back";
+  EXPECT_NE(j["vm"]["why"].get<std::string>().find("partial results came back"), std::string::npos)
+      << j["vm"]["why"];
   EXPECT_FALSE(ReadFile(report() + "/console.log").empty()) << "what could be written was";
+}
+
+// SIGKILL of inflight vm: QEMU dies with it (PR_SET_PDEATHSIG); the scratch folder it
+// could not remove is removed by the next inflight vm.
+TEST_F(VmBoot, AKilledInflightTakesQemuWithItAndItsFolderGoesNextTime) {
+  INFLIGHT_REQUIRE_VM(kDebian61);
+  const std::string cmd = "TMPDIR=" + tmp_ + " exec " + CliPath() + " vm -q --kernel " +
+                          fetched_.kernel + " --report " + report() + " -- run " + CorpusDir() +
+                          "/self_ref_stream.scn > " + d_.path() + "/log 2>&1";
+  pid_t pid = -1;
+  const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+  ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  // Kill it once QEMU runs (its scratch folder holds the sockets QEMU connects to).
+  const int64_t deadline = NowMicros() + 30'000'000;
+  auto has_scratch = [&] {
+    for (auto& e : fs::directory_iterator(tmp_))
+      if (fs::exists(e.path() / "console.sock")) return true;
+    return false;
+  };
+  while (!has_scratch() && NowMicros() < deadline) usleep(20'000);
+  ASSERT_TRUE(has_scratch());
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  // QEMU was reparented to us (subreaper) and must die on its own.
+  const int64_t end = NowMicros() + 10'000'000;
+  for (;;) {
+    const pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p < 0 && errno == ECHILD) break;
+    ASSERT_LT(NowMicros(), end) << "QEMU outlived inflight";
+    if (p == 0) usleep(20'000);
+  }
+  EXPECT_FALSE(fs::is_empty(tmp_)) << "the folder of a killed inflight is still there";
+  auto r = Vm(fetched_, "--timeout 1s", "run " + CorpusDir() + "/self_ref_stream.scn");
+  EXPECT_EQ(r.status, kExitTimeout) << r.out;
+  // TearDown: the next inflight vm removed it, and left nothing itself.
 }
 
 // The gate on a real kernel, as CI can run it: the same kernel on both sides passes (the

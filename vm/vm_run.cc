@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -36,27 +38,52 @@ constexpr int64_t kPowerOffGraceUs = 3'000'000;  // after "done", for QEMU to ex
 constexpr int64_t kStopGraceUs = 8'000'000;
 constexpr const char* kStaticBinaries[] = {"inflight", "inflight-sandbox", "inflight-vminit"};
 
-// A private scratch folder, removed with everything in it.
+// A private scratch folder, removed with everything in it. Its name carries our pid, so
+// that the folder of an inflight that was killed outright (SIGKILL, a second Ctrl-C) is
+// removed by the next one; and it is emptied as soon as the guest runs (Release()), so
+// that even then nothing stays behind for long.
 class ScratchDir {
  public:
   ScratchDir() {
     // Unix socket paths must stay short (108 bytes): keep to /tmp unless TMPDIR is short.
     std::string base = "/tmp";
     if (const char* t = getenv("TMPDIR"); t && *t && strlen(t) < 40) base = t;
-    std::string tmpl = base + "/inflight-vm.XXXXXX";
+    RemoveOrphans(base);
+    std::string tmpl = fmt::format("{}/inflight-vm.{}.XXXXXX", base, getpid());
     if (!mkdtemp(tmpl.data()))
       throw EnvironmentError(fmt::format("mkdtemp({}): {}", tmpl, strerror(errno)));
     path_ = tmpl;
   }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
+  ~ScratchDir() { Release(); }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
   const std::string& path() const { return path_; }
 
+  // Removes the folder: QEMU has read the initramfs once the guest runs, and bound
+  // sockets keep working without their names.
+  void Release() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    path_.clear();
+  }
+
  private:
+  static void RemoveOrphans(const std::string& base) {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(base, ec); !ec && it != fs::end(it); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      unsigned pid = 0;
+      char rest[16];
+      if (sscanf(name.c_str(), "inflight-vm.%u.%15s", &pid, rest) != 2 || pid == 0) continue;
+      if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive
+      struct stat st {};
+      if (lstat(it->path().c_str(), &st) != 0 || st.st_uid != geteuid()) continue;
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+    }
+  }
+
   std::string path_;
 };
 
@@ -289,6 +316,7 @@ VmOutcome RunVm(const VmConfig& c) {
         in >> release;
         if (!release.empty()) o.kernel_release = release;
         if (!hello_at) hello_at = now;
+        scratch.Release();  // the guest runs: QEMU needs none of it any more
         o.reached_init = true;
         break;
       }
