@@ -62,8 +62,10 @@ const nlohmann::json* Example(const nlohmann::json& report, const std::string& s
 }
 
 std::string DescribeExample(const nlohmann::json& run) {
-  std::string out = fmt::format("    e.g. {} seed {}: {}\n", run.value("mode", "?"),
-                                run.value("seed", 0), run.value("summary", ""));
+  const bool kernel = run.value("scenario", "").rfind(kKernelRecordPrefix, 0) == 0;
+  std::string out = kernel ? fmt::format("    in {}:\n", run.value("file", "console.log"))
+                           : fmt::format("    e.g. {} seed {}: {}\n", run.value("mode", "?"),
+                                         run.value("seed", 0), run.value("summary", ""));
   for (const auto& l : run.value("leftovers", nlohmann::json::array())) {
     const std::string object = l.value("object", "");
     const std::string where = l.value("where", "");
