@@ -56,6 +56,11 @@ const DebianKernel kDebian612 = {"linux-image-6.12.117+deb12-cloud-amd64",
                                  {"mixed_lowpoint_stream", "nested_cycles_gc_midway"},
                                  kSccIndexBug};
 
+// Test names show the package, not a pointer.
+void PrintTo(const DebianKernel* k, std::ostream* os) {
+  *os << k->package;
+}
+
 struct Fetched {
   std::string root;    // the unpacked package
   std::string kernel;  // root/boot/vmlinuz-*
