@@ -9,6 +9,8 @@ enum ExitCode : int {
   kExitUsage = 2,        // bad usage or bad input (the message says file:line:col)
   kExitEnvironment = 3,  // this machine cannot run it; the message says why (a skip)
   kExitInternal = 4,     // a bug of ours
+  kExitNoBoot = 5,       // inflight vm/gate: the kernel never started the suite's init
+  kExitTimeout = 6,      // inflight vm/gate: --timeout passed while the VM was still working
   kExitInterrupted = 130,  // SIGINT/SIGTERM: partial results were written, then stopped
 };
 

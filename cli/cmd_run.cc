@@ -50,8 +50,9 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
       ->capture_default_str();
   cmd->add_option("--global-tolerance", a.global_tolerance,
                   "Rule on the global counts (file-nr, slab objects): a drift over the command "
-                  "beyond N in every sample is a finding. 0 records them without ruling (right "
-                  "for a shared host; use a small N in a VM that runs nothing else)")
+                  "beyond N in every sample is a finding (file-nr gets a per-CPU slack; slabs are "
+                  "flushed first, so they are exact). 0 records them without ruling (right for "
+                  "a shared host; inflight vm gives its guest 1)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
   cmd->add_flag("--no-sock-diag", a.no_sock_diag,

@@ -48,6 +48,8 @@ CommandEntry AddCompareCommand(CLI::App& app);
 CommandEntry AddCsourceCommand(CLI::App& app);
 CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

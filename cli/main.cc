@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "inflight: stress and fuzz AF_UNIX descriptor passing (SCM_RIGHTS) and rule on\n"
       "in-flight leaks. Exit status: 0 clean, 1 finding (leak, hang, fault), 2 bad usage or\n"
-      "input, 3 this machine cannot run it, 4 a bug of inflight, 130 interrupted.",
+      "input, 3 this machine cannot run it, 4 a bug of inflight, 5 the kernel did not boot\n"
+      "(vm, gate), 6 timeout (vm, gate), 130 interrupted.",
       "inflight"};
   app.require_subcommand(1);
   bool verbose = false;
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
       AddCsourceCommand(app),
       AddMinimizeCommand(app, args),
       AddStressCommand(app, args),
+      AddVmCommand(app, args),
+      AddGateCommand(app, args),
   };
   try {
     app.parse(argc, argv);

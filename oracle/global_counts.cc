@@ -40,7 +40,23 @@ std::map<std::string, int64_t> ParseSlabinfo(const std::string& text) {
   return out;
 }
 
-Result<GlobalSample> SampleGlobal() {
+int64_t FileNrSlack() {
+  const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+  // percpu_counter_batch is max(32, 2 * CPUs).
+  const int64_t batch = std::max<int64_t>(32, 2 * std::max<long>(cpus, 1));
+  return 2 * batch * std::max<long>(cpus, 1);
+}
+
+Result<GlobalSample> SampleGlobal(bool flush_slabs) {
+  if (flush_slabs) {
+    for (const char* c : kCaches) {
+      const std::string path = std::string("/sys/kernel/slab/") + c + "/shrink";
+      const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // a cache merged into another, or no sysfs: counts stay coarse
+      [[maybe_unused]] ssize_t n = write(fd, "1", 1);
+      close(fd);
+    }
+  }
   GlobalSample s;
   auto nr = ReadWholeFile("/proc/sys/fs/file-nr");
   if (!nr) return nr.error();
@@ -51,11 +67,11 @@ Result<GlobalSample> SampleGlobal() {
   return s;
 }
 
-std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms) {
+std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms, bool flush_slabs) {
   std::vector<GlobalSample> out;
   for (int i = 0; i < n; ++i) {
     if (i) usleep(static_cast<useconds_t>(gap_ms) * 1000);
-    if (auto s = SampleGlobal()) out.push_back(std::move(*s));
+    if (auto s = SampleGlobal(flush_slabs)) out.push_back(std::move(*s));
   }
   return out;
 }

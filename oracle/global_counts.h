@@ -22,9 +22,18 @@ struct GlobalSample {
   std::map<std::string, int64_t> slabs;   // cache name -> active objects
 };
 
-Result<GlobalSample> SampleGlobal();
+// `flush_slabs`: first write /sys/kernel/slab/CACHE/shrink for each cache, which moves the
+// objects parked in per-CPU slabs back where /proc/slabinfo counts them, so the active
+// counts become exact (root only; meant for a VM that runs nothing else, where ruling is
+// at full strength).
+Result<GlobalSample> SampleGlobal(bool flush_slabs = false);
 // `n` samples `gap_ms` apart (failed samples are skipped).
-std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms);
+std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms, bool flush_slabs = false);
+
+// How far file-nr can be off when nothing changed: the kernel reads its per-CPU counter
+// without summing, and each CPU may hold up to a batch (32 here) of its own, before and
+// after.
+int64_t FileNrSlack();
 
 struct GlobalDrift {
   std::string name;        // "files" or a slab cache

@@ -17,20 +17,21 @@ std::map<std::string, size_t> Report::Counts() const {
   return c;
 }
 
+int VerdictSeverity(VerdictKind k) {
+  switch (k) {
+    case VerdictKind::kClean: return 0;
+    case VerdictKind::kFault: return 1;
+    case VerdictKind::kLeak: return 2;
+    case VerdictKind::kHang: return 3;
+    case VerdictKind::kError: return 4;
+  }
+  return 0;
+}
+
 VerdictKind Report::Worst() const {
-  auto rank = [](VerdictKind k) {
-    switch (k) {
-      case VerdictKind::kClean: return 0;
-      case VerdictKind::kFault: return 1;
-      case VerdictKind::kLeak: return 2;
-      case VerdictKind::kHang: return 3;
-      case VerdictKind::kError: return 4;
-    }
-    return 0;
-  };
   VerdictKind worst = VerdictKind::kClean;
   for (const RunRecord& r : runs)
-    if (rank(r.verdict.kind) > rank(worst)) worst = r.verdict.kind;
+    if (VerdictSeverity(r.verdict.kind) > VerdictSeverity(worst)) worst = r.verdict.kind;
   return worst;
 }
 
@@ -181,6 +182,32 @@ std::string ReplayCommand(const Report& report, const RunRecord& r) {
     if (argv[i].rfind("--hold=", 0) == 0) return out + " --hold " + argv[i].substr(7);
   }
   return out;
+}
+
+void AppendRunJson(nlohmann::json& report, const RunRecord& run) {
+  if (!report.contains("runs") || !report["runs"].is_array())
+    report["runs"] = nlohmann::json::array();
+  report["runs"].push_back(RunRecordToJson(run, run.full));
+  std::map<std::string, size_t> counts;
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
+  VerdictKind worst = VerdictKind::kClean;
+  for (const auto& r : report["runs"]) {
+    const std::string v = r.value("verdict", "");
+    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k) {
+      const auto kind = static_cast<VerdictKind>(k);
+      if (v != VerdictName(kind)) continue;
+      ++counts[v];
+      if (VerdictSeverity(kind) > VerdictSeverity(worst)) worst = kind;
+    }
+  }
+  // Findings of the whole command (global counts, in-flight accounting) make it a leak at
+  // least, as in ReportToJson.
+  if (report.contains("command_findings") && report["command_findings"].is_array() &&
+      !report["command_findings"].empty() && VerdictSeverity(worst) < VerdictSeverity(VerdictKind::kLeak))
+    worst = VerdictKind::kLeak;
+  report["counts"] = counts;
+  report["verdict"] = VerdictName(worst);
 }
 
 std::string UtcNow() {

@@ -66,4 +66,13 @@ std::string ReplayCommand(const Report& report, const RunRecord& r);
 // ISO 8601 UTC "now".
 std::string UtcNow();
 
+// Severity order of verdicts, as Report::Worst() ranks them: clean 0 < fault < leak < hang
+// < error.
+int VerdictSeverity(VerdictKind k);
+
+// Appends a run record to a report in its JSON form and brings its "counts" and
+// "verdict" up to date: for reports put together from parts (inflight vm adds the kernel
+// faults it read in the guest's console to the guest's report).
+void AppendRunJson(nlohmann::json& report, const RunRecord& run);
+
 }  // namespace inflight

@@ -14,8 +14,10 @@ packages=(
   python3-jsonschema
   # reports: graphs drawn with Graphviz, pages checked in headless Chromium
   graphviz chromium
-  # inflight vm: QEMU, initramfs tools, Debian kernel images fetched with apt-get download
-  qemu-system-x86 cpio busybox-static kmod
+  # inflight vm: QEMU, initramfs tools, Debian kernel images fetched with apt-get download;
+  # libc6-dev's libc.a for the static build; zlib packs files on the guest's serial port;
+  # xz and zstd unpack compressed kernel modules
+  qemu-system-x86 cpio busybox-static kmod libc6-dev zlib1g-dev xz-utils zstd
   # benchmarks against the reference stressor
   stress-ng
   # misc tools the scripts use

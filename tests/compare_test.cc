@@ -41,6 +41,25 @@ TEST(Compare, NewFindingInBIsWorse) {
   EXPECT_EQ(r.fixed.size(), 1u);
 }
 
+TEST(Compare, FindingsOfTheWholeCommandCountByWhatTheyAreAbout) {
+  auto with = [](std::vector<std::string> findings) {
+    nlohmann::json r = FakeReport({FakeRun("x", "clean")});
+    r["command_findings"] = findings;
+    return r;
+  };
+  auto a = with({"global counts: filp grew by 12 over the command in every sample (tolerance 1)",
+                 "in-flight accounting: uid 0x2000abcd can pass 10 descriptors, 2 fewer"});
+  auto b = with({"global counts: filp grew by 40 over the command in every sample (tolerance 1)",
+                 "in-flight accounting: uid 0x2000ffff can pass 3 descriptors, 9 fewer"});
+  EXPECT_FALSE(CompareReports(a, b).BIsWorse()) << DescribeComparison(CompareReports(a, b));
+  // A count the baseline did not see grow is new.
+  Comparison c = CompareReports(with({}), b);
+  EXPECT_TRUE(c.BIsWorse());
+  ASSERT_EQ(c.introduced.size(), 2u);
+  EXPECT_EQ(c.introduced[0], "command|global counts: filp");
+  EXPECT_EQ(c.introduced[1], "command|in-flight accounting: uid N can pass N descriptors, N fewer");
+}
+
 TEST(Compare, SameFindingsAtTheSameRateAreNotWorse) {
   auto a = FakeReport({FakeRun("y", "leak", {"stream socket"}, 5), FakeRun("y", "clean")});
   auto b = FakeReport({FakeRun("y", "clean"), FakeRun("y", "leak", {"stream socket"}, 77)});

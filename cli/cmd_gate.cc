@@ -1,0 +1,211 @@
+// `inflight gate --baseline IMAGE --candidate IMAGE -- ARGS`: the same suite on two kernels,
+// compared by finding signature; exit 1 when the candidate is worse. For patch-gating CI.
+#include <fmt/core.h>
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/vm_options.h"
+#include "reports/compare.h"
+#include "reports/report.h"
+#include "reports/writer.h"
+#include "vm/console.h"
+#include "vm/vm_report.h"
+
+namespace inflight {
+
+namespace {
+
+struct Side {
+  std::string name;  // "baseline", "candidate"
+  std::string kernel;
+  std::string modules;
+  VmConfig config;
+  VmOutcome outcome;
+  nlohmann::json report;
+  int status = -1;
+};
+
+void RunSide(Side& s, const VmArgs& vm, const std::string& dir,
+             const std::vector<std::string>& argv) {
+  s.config = MakeVmConfig(vm, s.kernel, s.modules);
+  if (!vm.quiet) {
+    const std::string prefix = s.name + "| ";
+    s.config.on_output = [prefix](const std::string& line) {
+      fmt::print("{}{}\n", prefix, line);
+      fflush(stdout);
+    };
+  }
+  const std::string sub = dir + "/" + s.name;
+  if (auto st = PrepareReportDir(sub); !st)
+    throw UsageError(fmt::format("--report {}: {}", dir, st.error().Text()));
+  const std::string started_at = UtcNow();
+  s.outcome = RunVm(s.config);
+  s.report = WriteVmReportFolder(sub, s.config, s.outcome, argv, started_at);
+  s.status = VmExitStatus(s.outcome);
+  for (const std::string& line : LastLines(DescribeVmOutcome(s.outcome), 1000))
+    fmt::print("{}| {}\n", s.name, line);
+  fmt::print("{}: {}; {} runs, verdict {}; {}/report.json\n", s.name, s.outcome.why,
+             s.report.value("runs", nlohmann::json::array()).size(), s.report.value("verdict", "?"),
+             sub);
+  fflush(stdout);
+}
+
+// One run of `report` with this signature, for the example lines.
+const nlohmann::json* Example(const nlohmann::json& report, const std::string& signature) {
+  if (!report.contains("runs") || !report.at("runs").is_array()) return nullptr;
+  for (const auto& run : report.at("runs"))
+    if (run.value("verdict", "") != "clean" && FindingSignature(run) == signature) return &run;
+  return nullptr;
+}
+
+std::string DescribeExample(const nlohmann::json& run) {
+  const bool kernel = run.value("scenario", "").rfind(kKernelRecordPrefix, 0) == 0;
+  std::string out = kernel ? fmt::format("    in {}:\n", run.value("file", "console.log"))
+                           : fmt::format("    e.g. {} seed {}: {}\n", run.value("mode", "?"),
+                                         run.value("seed", 0), run.value("summary", ""));
+  for (const auto& l : run.value("leftovers", nlohmann::json::array())) {
+    const std::string object = l.value("object", "");
+    const std::string where = l.value("where", "");
+    out +=
+        fmt::format("    leftover: {}{}{}\n", l.value("what", ""),
+                    object.empty() ? "" : " '" + object + "'", where.empty() ? "" : ", " + where);
+  }
+  size_t shown = 0;
+  for (const auto& f : run.value("faults", nlohmann::json::array())) {
+    if (shown++ == 6) break;
+    out += fmt::format("    | {}\n", f.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv) {
+  struct Args {
+    Side baseline{"baseline"}, candidate{"candidate"};
+    std::string report_dir = "inflight-gate";
+    double tolerance = 0.25;
+    VmArgs vm;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "gate",
+      "Run the same inflight arguments in a VM on a baseline and on a candidate kernel, "
+      "compare the two reports by finding signature, print what the candidate introduced, "
+      "and exit 1 when the candidate is worse (a new finding, a finding clearly more often, a "
+      "kernel fault, a crash, a hang, no boot). 0: not worse.");
+  cmd->add_option("--baseline", args->baseline.kernel, "Kernel image to compare against")
+      ->required();
+  cmd->add_option("--candidate", args->candidate.kernel, "Kernel image under test")->required();
+  cmd->add_option("--baseline-modules", args->baseline.modules, "Module tree of the baseline");
+  cmd->add_option("--candidate-modules", args->candidate.modules, "Module tree of the candidate");
+  cmd->add_option("--rate-tolerance", args->tolerance,
+                  "How much more often (0..1, absolute) a finding both have must happen on the "
+                  "candidate to count as worse")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--report", args->report_dir,
+                  "Folder for baseline/ and candidate/ (each a VM report folder) and gate.json")
+      ->capture_default_str();
+  AddVmOptions(cmd, args->vm);
+  return {
+      cmd, [args, argv]() -> int {
+        Side& base = args->baseline;
+        Side& cand = args->candidate;
+        // Both configurations are checked before anything boots.
+        CheckVmInput(MakeVmConfig(args->vm, base.kernel, base.modules));  // both, first
+        CheckVmInput(MakeVmConfig(args->vm, cand.kernel, cand.modules));
+        if (auto s = PrepareReportDir(args->report_dir); !s)
+          throw UsageError(fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
+        InstallInterruptHandlers();
+        nlohmann::json gate = {
+            {"baseline", base.kernel}, {"candidate", cand.kernel}, {"argv", argv}};
+        auto finish = [&](int status, const std::string& verdict, const std::string& why) {
+          gate["verdict"] = verdict;
+          gate["why"] = why;
+          gate["exit_status"] = status;
+          if (auto s = WriteFileAtomically(args->report_dir + "/gate.json", gate.dump(2) + "\n");
+              !s)
+            LogError("cannot write gate.json: {}", s.error().Text());
+          fmt::print("inflight gate: {}: {}; report: {}/gate.json\n", verdict, why,
+                     args->report_dir);
+          fflush(stdout);
+          return status;
+        };
+
+        // --inject (a test hook) is for the candidate only: the baseline stays honest.
+        VmArgs base_vm = args->vm;
+        base_vm.inject.clear();
+        RunSide(base, base_vm, args->report_dir, argv);
+        gate["baseline_end"] = VmEndName(base.outcome.end);
+        gate["baseline_status"] = base.status;
+        switch (base.outcome.end) {
+          case VmEnd::kInterrupted:
+            return finish(kExitInterrupted, "INTERRUPTED", "stopped");
+          case VmEnd::kTimeout:
+            return finish(kExitTimeout, "NO VERDICT",
+                          "the baseline timed out: " + base.outcome.why);
+          case VmEnd::kNoBoot:
+            return finish(kExitNoBoot, "NO VERDICT",
+                          "the baseline did not boot: " + base.outcome.why);
+          case VmEnd::kCrashed:
+          case VmEnd::kHang:
+            return finish(kExitEnvironment, "NO VERDICT",
+                          "the baseline itself went down, so there is nothing to compare with: " +
+                              base.outcome.why);
+          case VmEnd::kCompleted:
+            break;
+        }
+        if (base.outcome.guest_status == kExitUsage ||
+            base.outcome.guest_status == kExitEnvironment)
+          return finish(base.outcome.guest_status, "NO VERDICT",
+                        fmt::format("the suite could not run on the baseline (status {})",
+                                    base.outcome.guest_status));
+
+        RunSide(cand, args->vm, args->report_dir, argv);
+        gate["candidate_end"] = VmEndName(cand.outcome.end);
+        gate["candidate_status"] = cand.status;
+        if (cand.outcome.end == VmEnd::kInterrupted)
+          return finish(kExitInterrupted, "INTERRUPTED", "stopped");
+        if (cand.outcome.end == VmEnd::kTimeout)
+          return finish(kExitTimeout, "NO VERDICT", "the candidate timed out: " + cand.outcome.why);
+
+        const Comparison cmp = CompareReports(base.report, cand.report, args->tolerance);
+        gate["introduced"] = cmp.introduced;
+        gate["worse"] = cmp.worse;
+        gate["fixed"] = cmp.fixed;
+        gate["errors"] = cmp.errors;
+        fmt::print("gate: candidate against baseline, by finding signature:\n{}",
+                   DescribeComparison(cmp));
+        for (const auto* list : {&cmp.introduced, &cmp.worse})
+          for (const std::string& sig : *list)
+            if (const nlohmann::json* run = Example(cand.report, sig))
+              fmt::print("{}: {}\n{}", list == &cmp.introduced ? "introduced" : "worse", sig,
+                         DescribeExample(*run));
+        if (cand.outcome.end == VmEnd::kNoBoot)
+          return finish(kExitFinding, "CANDIDATE WORSE",
+                        "the candidate does not boot: " + cand.outcome.why);
+        if (cand.outcome.end == VmEnd::kCrashed || cand.outcome.end == VmEnd::kHang)
+          return finish(kExitFinding, "CANDIDATE WORSE",
+                        "the candidate went down during the suite: " + cand.outcome.why);
+        if (cmp.BIsWorse())
+          return finish(kExitFinding, "CANDIDATE WORSE",
+                        fmt::format("{} new finding(s), {} more frequent", cmp.introduced.size(),
+                                    cmp.worse.size()));
+        if (cand.outcome.guest_status == kExitUsage ||
+            cand.outcome.guest_status == kExitEnvironment)
+          return finish(kExitFinding, "CANDIDATE WORSE",
+                        fmt::format("the suite could not run on the candidate (status {}) "
+                                    "where it ran on the baseline",
+                                    cand.outcome.guest_status));
+        if (!cmp.errors.empty() || cand.status == kExitInternal)
+          return finish(kExitInternal, "NO VERDICT",
+                        "the candidate's run has errors (ours), so its verdicts are incomplete");
+        return finish(kExitClean, "PASS", "the candidate is not worse than the baseline");
+      }};
+}
+
+}  // namespace inflight

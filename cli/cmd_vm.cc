@@ -1,0 +1,96 @@
+// `inflight vm --kernel IMAGE -- ARGS`: run the suite inside a VM booted from a kernel image.
+#include <fmt/core.h>
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/vm_options.h"
+#include "reports/report.h"
+#include "reports/writer.h"
+#include "vm/vm_report.h"
+
+namespace inflight {
+
+namespace {
+
+const char* EndWord(const VmOutcome& o, int status) {
+  switch (o.end) {
+    case VmEnd::kInterrupted:
+      return "INTERRUPTED";
+    case VmEnd::kTimeout:
+      return "TIMEOUT";
+    case VmEnd::kNoBoot:
+      return "NO BOOT";
+    case VmEnd::kHang:
+      return "GUEST HANG";
+    case VmEnd::kCrashed:
+      return "GUEST CRASHED";
+    case VmEnd::kCompleted:
+      break;
+  }
+  switch (status) {
+    case kExitClean:
+      return "CLEAN";
+    case kExitFinding:
+      return "FINDINGS";
+    case kExitUsage:
+      return "BAD USAGE";
+    case kExitEnvironment:
+      return "CANNOT RUN";
+    default:
+      return "ERROR";
+  }
+}
+
+}  // namespace
+
+CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
+  struct Args {
+    std::string kernel;
+    std::string modules;
+    std::string report_dir = "inflight-report";
+    VmArgs vm;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "vm",
+      "Boot a kernel image under QEMU with a static build of inflight in an initramfs, run "
+      "`inflight ARGS` inside, and bring the report and the kernel's console log back. A guest "
+      "that panics, hangs or prints a BUG/WARNING/KASAN line is a kernel-fault finding. Exit "
+      "status: the guest run's, or 5 no boot, 6 timeout.");
+  cmd->add_option("--kernel", args->kernel, "Kernel image (bzImage, /boot/vmlinuz-*)")->required();
+  cmd->add_option("--modules", args->modules,
+                  "Module tree of that kernel (an unpacked linux-image package, or "
+                  "lib/modules/RELEASE): unix_diag is loaded from it");
+  cmd->add_option("--report", args->report_dir,
+                  "Folder for report.json, console.log (the kernel's log) and guest.log")
+      ->capture_default_str();
+  AddVmOptions(cmd, args->vm);
+  return {cmd, [args, argv]() -> int {
+            VmConfig c = MakeVmConfig(args->vm, args->kernel, args->modules);
+            if (auto s = PrepareReportDir(args->report_dir); !s)
+              throw UsageError(fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
+            if (!args->vm.quiet)
+              c.on_output = [](const std::string& line) {
+                fmt::print("{}\n", line);
+                fflush(stdout);
+              };
+            InstallInterruptHandlers();
+            const std::string started_at = UtcNow();
+            const VmOutcome o = RunVm(c);
+            const nlohmann::json report =
+                WriteVmReportFolder(args->report_dir, c, o, argv, started_at);
+            const int status = VmExitStatus(o);
+            fmt::print("{}", DescribeVmOutcome(o));
+            fmt::print(
+                "inflight vm: {}: {}; {} runs, verdict {}; report: {}/report.json, kernel "
+                "log: {}/console.log\n",
+                EndWord(o, status), o.why, report.value("runs", nlohmann::json::array()).size(),
+                report.value("verdict", "?"), args->report_dir, args->report_dir);
+            fflush(stdout);
+            return status;
+          }};
+}
+
+}  // namespace inflight

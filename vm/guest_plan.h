@@ -1,0 +1,47 @@
+// What the guest runs: the inflight arguments given after `--`, the scenario files they
+// name (copied into the initramfs at the same absolute paths, so the arguments need no
+// rewriting and reports name the host's files), and the job file the guest's init reads.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace inflight {
+
+// Where the guest's inflight writes its report (inside the guest).
+inline constexpr const char* kGuestReportDir = "/inflight/out";
+inline constexpr const char* kGuestJobPath = "/inflight/job.json";
+// The --global-tolerance the guest's run and check get unless told otherwise.
+inline constexpr int kGuestGlobalTolerance = 1;
+
+struct GuestPlan {
+  std::string command;            // "run", "check", "selftest", ...
+  std::vector<std::string> args;  // inflight's arguments in the guest (--report added)
+  std::string cwd;                // the host's working folder, recreated in the guest
+  std::vector<std::pair<std::string, std::string>> env;  // e.g. INFLIGHT_CORPUS
+  std::vector<std::string> files;  // absolute host paths to copy to the same place
+  uint64_t file_bytes = 0;
+  bool writes_report = false;  // the command writes report.json
+};
+
+// Throws UsageError for arguments inflight vm cannot run: none, a nested vm or gate, a
+// --report of their own, or more scenario data than an initramfs should carry.
+// `default_corpus` is what check and selftest use when not told (absolute).
+GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& cwd,
+                       const std::string& default_corpus);
+
+// The job file for the guest's init.
+struct GuestJob {
+  std::vector<std::string> args;
+  std::string cwd;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::string> modules;  // guest paths of .ko files, in load order
+  std::string inject;                // "", "bug", "panic", "hang": tests of the fault paths
+  std::string report_file;           // the guest path of report.json to send back, or ""
+};
+nlohmann::json GuestJobToJson(const GuestJob& j);
+bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out);
+
+}  // namespace inflight

@@ -1,0 +1,182 @@
+// Assembling the VM's report, and its exit status.
+#include "vm/vm_report.h"
+
+#include <fmt/core.h>
+
+#include <map>
+
+#include "base/exit_codes.h"
+#include "reports/report.h"
+#include "vm/guest_plan.h"
+
+namespace inflight {
+
+namespace {
+
+RunRecord KernelRecord(VerdictKind kind, const std::string& what, const std::string& summary,
+                       std::vector<std::string> lines) {
+  RunRecord r;
+  r.scenario = kKernelRecordPrefix + what;
+  r.file = "console.log";
+  r.verdict.kind = kind;
+  r.verdict.summary = summary;
+  r.verdict.faults = std::move(lines);
+  r.result.status = kind == VerdictKind::kHang ? RunStatus::kHang : RunStatus::kCompleted;
+  return r;
+}
+
+bool StartsWith(const std::string& s, const char* p) {
+  return s.rfind(p, 0) == 0;
+}
+
+}  // namespace
+
+long long CountValue(const VmOutcome& o, const std::string& phase, const std::string& name) {
+  for (const GlobalCount& g : o.counts)
+    if (g.phase == phase && g.name == name && !g.values.empty()) return g.values.front();
+  return -1;
+}
+
+nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
+                             const std::vector<std::string>& argv, const std::string& started_at) {
+  nlohmann::json j;
+  if (o.guest_report) {
+    j = *o.guest_report;
+  } else {
+    Report empty;
+    empty.command = "vm";
+    empty.started_at = started_at;
+    j = ReportToJson(empty);
+  }
+  j["guest_command"] = j.value("command", "");
+  j["guest_argv"] = j.value("argv", std::vector<std::string>{});
+  j["command"] = "vm";
+  j["argv"] = argv;
+  j["started_at"] = started_at;
+  j["duration_s"] = o.total_s;
+  if (j.value("kernel", "").empty()) j["kernel"] = o.kernel_release;
+  if (o.end == VmEnd::kInterrupted) j["interrupted"] = true;
+
+  // The layers a VM adds, and what is still not covered.
+  auto layers = j.value("layers", std::vector<std::string>{});
+  layers.push_back(
+      "kernel log: the VM's console, read for BUG, WARNING, KASAN, Oops, panic, "
+      "lockup and hung-task lines (each a kernel-fault finding)");
+  layers.push_back(
+      "global counts of the VM: file-nr, inode-nr and slab caches recorded by the init "
+      "before and after the whole suite (vm.global_counts); the suite inside rules on its "
+      "own, with slabs flushed, since nothing else runs there");
+  j["layers"] = layers;
+  std::vector<std::string> inactive;
+  for (const std::string& l : j.value("inactive_layers", std::vector<std::string>{}))
+    if (!StartsWith(l, "global counts") && !StartsWith(l, "kernel log evidence"))
+      inactive.push_back(l);
+  inactive.push_back("global counts per run: the VM records file-nr for the whole suite only");
+  j["inactive_layers"] = inactive;
+
+  // The kernel's own findings.
+  for (const KernelFault& f : o.faults)
+    AppendRunJson(j, KernelRecord(VerdictKind::kFault, f.signature, f.line, f.excerpt));
+  if (o.end == VmEnd::kHang)
+    AppendRunJson(j, KernelRecord(VerdictKind::kHang, "guest stopped responding", o.why, {}));
+  if (o.end == VmEnd::kCrashed && o.faults.empty())
+    AppendRunJson(j, KernelRecord(VerdictKind::kFault, "guest went down", o.why, {}));
+
+  nlohmann::json counts = nlohmann::json::object();
+  for (const GlobalCount& g : o.counts) counts[g.name][g.phase] = g.values;
+  const long long before = CountValue(o, "before", "file-nr");
+  const long long settled = CountValue(o, "settled", "file-nr");
+  if (before >= 0 && settled >= 0) counts["file-nr"]["delta_settled"] = settled - before;
+  nlohmann::json faults = nlohmann::json::array();
+  for (const KernelFault& f : o.faults)
+    faults.push_back({{"kind", f.kind}, {"signature", f.signature}, {"line", f.line}});
+  const bool complete =
+      o.end == VmEnd::kCompleted && (o.guest_report.has_value() || !o.expects_report);
+  j["vm"] = {
+      {"kernel_image", c.kernel},
+      {"kernel_release", o.kernel_release},
+      {"modules_dir", c.modules_dir},
+      {"modules_loaded", o.modules},
+      {"accel", AccelName(o.accel.accel)},
+      {"accel_reason", o.accel.why},
+      {"cpus", c.cpus},
+      {"memory_mb", c.memory_mb},
+      {"guest_args", c.guest_args},
+      {"end", VmEndName(o.end)},
+      {"why", o.why},
+      {"complete", complete},
+      {"guest_exit_status", o.guest_status},
+      {"qemu_exit_status", o.qemu_status},
+      {"timings_s",
+       {{"build_initramfs", o.build_s},
+        {"boot", o.boot_s},
+        {"suite", o.suite_s},
+        {"counts_settle", o.settle_s},
+        {"results_transfer", o.results_s},
+        {"boot_to_verdict", o.verdict_s},
+        {"total", o.total_s}}},
+      {"initramfs_bytes", o.initramfs_bytes},
+      {"global_counts", counts},
+      {"kernel_faults", faults},
+      {"notes", o.notes},
+      {"console_log", "console.log"},
+      {"guest_output", "guest.log"},
+  };
+  if (!o.qemu_output.empty()) j["vm"]["qemu_output"] = o.qemu_output.substr(0, 4000);
+  return j;
+}
+
+int VmExitStatus(const VmOutcome& o) {
+  switch (o.end) {
+    case VmEnd::kInterrupted:
+      return kExitInterrupted;
+    case VmEnd::kTimeout:
+      return kExitTimeout;
+    case VmEnd::kNoBoot:
+      return kExitNoBoot;
+    case VmEnd::kHang:
+    case VmEnd::kCrashed:
+      return kExitFinding;
+    case VmEnd::kCompleted:
+      break;
+  }
+  if (!o.faults.empty()) return kExitFinding;
+  switch (o.guest_status) {
+    case kExitClean:
+      // A clean status without the report it promised is not a verdict.
+      return o.guest_report || !o.expects_report ? kExitClean : kExitInternal;
+    case kExitFinding:
+    case kExitUsage:
+    case kExitEnvironment:
+    case kExitInternal:
+    case kExitInterrupted:
+      return o.guest_status;
+    default:
+      return kExitInternal;
+  }
+}
+
+std::string DescribeVmOutcome(const VmOutcome& o) {
+  std::string out;
+  out += fmt::format("inflight vm: Linux {} under {} ({})", o.kernel_release,
+                     AccelName(o.accel.accel), o.accel.why);
+  if (o.boot_s >= 0) out += fmt::format("; booted in {:.2f} s", o.boot_s);
+  if (o.suite_s >= 0) out += fmt::format(", suite {:.2f} s", o.suite_s);
+  if (o.verdict_s >= 0) out += fmt::format(", verdict {:.2f} s after QEMU started", o.verdict_s);
+  out += "\n";
+  for (const std::string& n : o.notes) out += fmt::format("inflight vm: note: {}\n", n);
+  const long long before = CountValue(o, "before", "file-nr");
+  const long long after = CountValue(o, "after", "file-nr");
+  const long long settled = CountValue(o, "settled", "file-nr");
+  if (before >= 0 && settled >= 0)
+    out += fmt::format(
+        "inflight vm: file-nr {} before the suite, {} right after, {} settled "
+        "({:+d}; the kernel reads it without summing per-CPU parts, so "
+        "differences under 32 per CPU are noise)\n",
+        before, after, settled, settled - before);
+  for (const KernelFault& f : o.faults)
+    out += fmt::format("kernel fault: {}\n    signature: {}\n", f.line, f.signature);
+  return out;
+}
+
+}  // namespace inflight
