@@ -43,6 +43,10 @@ CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddFmtCommand(CLI::App& app);
+CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddDecodeCommand(CLI::App& app);
+CommandEntry AddEncodeCommand(CLI::App& app);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

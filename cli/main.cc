@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
       AddRunCommand(app, args),
       AddSelftestCommand(app, args),
       AddFmtCommand(app),
+      AddFuzzCommand(app, args),
+      AddReproCommand(app, args),
+      AddDecodeCommand(app),
+      AddEncodeCommand(app),
   };
   try {
     app.parse(argc, argv);
