@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/minimize.h"
 #include "cli/run_session.h"
 #include "cli/runner.h"
 #include "oracle/signature.h"
@@ -51,6 +52,8 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
     uint32_t repeat = 20;
     uint64_t seed = 1;
     std::string mode = "lockstep";
+    std::string minimize;
+    uint32_t minimize_runs = 2;
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
@@ -66,6 +69,14 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
   cmd->add_option("--seed", args->seed, "Seed of the first run")->capture_default_str();
   cmd->add_option("--mode", args->mode, "lockstep, free or both")->capture_default_str();
   AddCommonRunOptions(cmd, args->common, "inflight-repro");
+  cmd->add_option("--minimize", args->minimize,
+                  "When a run is a finding: shrink the scenario (drop actions and processes "
+                  "while every one of --minimize-runs runs is still ruled the same verdict) "
+                  "and write it to this .scn file");
+  cmd->add_option("--minimize-runs", args->minimize_runs,
+                  "Runs each shrunk candidate must all reproduce in")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   cmd->add_option("--hold", args->common.hold,
                   "Give every slot the holder at @ADDR (to replay findings of the test build "
                   "graph_fuzzer_hold_test, which plants leaks this way)")
@@ -101,6 +112,31 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
             session.report().extra["repro"] = {
                 {"file", args->file}, {"findings", findings}, {"runs", runs},
                 {"rate", runs ? static_cast<double>(findings) / runs : 0.0}};
+            if (!args->minimize.empty() && findings > 0 && !Interrupted()) {
+              MinimizeOptions mo;
+              mo.run = plan.base;
+              mo.run.mode = plan.modes.front();
+              mo.runs = args->minimize_runs;
+              for (const RunRecord& r : session.report().runs)
+                if (IsFinding(r.verdict.kind)) {
+                  mo.kind = r.verdict.kind;
+                  break;
+                }
+              mo.progress = [&](const Scenario& s) {
+                if (!args->common.quiet)
+                  LogInfo("minimize: {} actions, {} processes", s.actions.size(), s.procs.size());
+              };
+              Scenario small = MinimizeScenario(session.pool(), f.scenario, mo);
+              small.preamble = {fmt::format("minimized from {}: every one of {} {} runs is ruled {}",
+                                            args->file, mo.runs, RunModeName(mo.run.mode),
+                                            VerdictName(mo.kind))};
+              const std::string text = PrintScenario(small);
+              if (auto s = WriteFileAtomically(args->minimize, text); !s)
+                throw UsageError(s.error().Text());
+              fmt::print("minimized ({} of {} actions) into {}:\n{}", small.actions.size(),
+                         f.scenario.actions.size(), args->minimize, text);
+              session.report().extra["repro"]["minimized"] = text;
+            }
             return session.Finish(false);
           }};
 }

@@ -15,11 +15,12 @@
 
 namespace inflight {
 
-// "leak|stream socket|scc(2n,2e) held 1", "hang|recv", "fault|semantic: ...".
+// "leak|stream socket|scc(2n,2e) +held", "hang|recv", "fault|semantic|recv: ...".
 std::string FindingSignatureOf(const Scenario& s, const RunResult& r, const Verdict& v);
 
-// The reference shape among the leftovers alone, e.g. "scc(3n,4e)+scc(1n,1e) held 2";
-// "none" when no leftover holds another.
+// The reference shape among the leftovers alone: their strongly connected components
+// with a cycle (nodes, edges), and whether they hold other leftovers or objects sit in
+// embryos, e.g. "scc(3n,4e)+scc(1n,1e) +held"; "none" when no leftover has an inode.
 std::string ReferenceShape(const Scenario& s, const RunResult& r, const Verdict& v);
 
 }  // namespace inflight

@@ -60,7 +60,7 @@ TEST(KernelCoverage, AvailableHereOrSaysWhyNot) {
 }
 
 // Two stream pairs whose ends sit in each other's queues (a cycle of two: c in a's
-// queue, a in c's), and a pipe end in a's queue held by the cycle: scc(2n,2e) held 1.
+// queue, a in c's), and a pipe end in a's queue held by the cycle: scc(2n,2e) +held.
 TEST(Signature, ShapeOfACycleAndWhatItHolds) {
   const Scenario s = ParseScenario(
       "scenario t\n\np0: a b = socketpair stream\np0: c d = socketpair stream\n"
@@ -96,8 +96,8 @@ TEST(Signature, ShapeOfACycleAndWhatItHolds) {
       Leftover{"stream socket", 102, "c", 1, {3}, "", ""},  // in a's queue
       Leftover{"pipe write end", 200, "w", 2, {3}, "", ""},  // in a's queue
   };
-  EXPECT_EQ(ReferenceShape(s, r, v), "scc(2n,2e) held 1");
-  EXPECT_EQ(FindingSignatureOf(s, r, v), "leak|pipe write end,stream socket|scc(2n,2e) held 1");
+  EXPECT_EQ(ReferenceShape(s, r, v), "scc(2n,2e) +held");
+  EXPECT_EQ(FindingSignatureOf(s, r, v), "leak|pipe write end,stream socket|scc(2n,2e) +held");
   // Names, inodes and the scenario's name do not matter.
   Scenario renamed = s;
   renamed.name = "other";
@@ -132,7 +132,7 @@ TEST(Signature, EmbryoHeldObjectsAndOtherVerdicts) {
   v.leftovers = {Leftover{"dgram socket", 5, "x", 0, {3}, "", ""},
                  Leftover{"embryo (connection never accepted)", 0, "", -1, {}, "", ""}};
   EXPECT_EQ(FindingSignatureOf(s, r, v),
-            "leak|dgram socket,embryo (connection never accepted)|no cycle held 1 in-embryo 1");
+            "leak|dgram socket,embryo (connection never accepted)|no cycle +held +in-embryo");
 
   Verdict hang;
   hang.kind = VerdictKind::kHang;
