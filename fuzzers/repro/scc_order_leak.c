@@ -1,0 +1,127 @@
+// Standalone reproducer of the first graph_fuzzer finding on Linux 6.18 (no inflight code:
+// its own namespace, its own count). One reference graph, built by the same sends in two
+// orders; everything is closed, so all of it is garbage either way. A correct collector
+// frees both; 6.18's leaks the forward order, whose depth-first walk of the strongly
+// connected component mixes lowlinks (fixed upstream by "af_unix: Unify scc_index when
+// finalising SCC in __unix_walk_scc().").
+//
+//   sudo ./scc_order_leak forward   # exit 1 and "leaked" on an affected kernel
+//   sudo ./scc_order_leak reverse   # exit 0: the same final graph is freed
+//
+// The graph (X -> Q: X sits in Q's receive queue; E is the embryo l keeps for c):
+//   g,l -> g (via f)   m,a -> E (via c)   l,c -> f (via g)   f,g -> d (via e)   d,e -> a (via b)
+// The count is the namespace's AF_UNIX sockets not yet destroyed (/proc/net/protocols).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void die(const char* what) {
+  perror(what);
+  exit(2);
+}
+
+// AF_UNIX sockets of this network namespace not yet destroyed.
+static long unix_sockets(void) {
+  FILE* f = fopen("/proc/self/net/protocols", "r");
+  if (!f) die("/proc/self/net/protocols");
+  char line[512];
+  long total = 0;
+  while (fgets(line, sizeof line, f)) {
+    char name[64];
+    long size, sockets;
+    if (sscanf(line, "%63s %ld %ld", name, &size, &sockets) == 3 &&
+        (strcmp(name, "UNIX") == 0 || strcmp(name, "UNIX-STREAM") == 0))
+      total += sockets;
+  }
+  fclose(f);
+  return total;
+}
+
+static void send_fds(int via, int a, int b) {
+  int fds[2] = {a, b};
+  char byte = 'x';
+  struct iovec iov = {&byte, 1};
+  char ctl[CMSG_SPACE(sizeof fds)];
+  memset(ctl, 0, sizeof ctl);
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  if (sendmsg(via, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) die("sendmsg");
+}
+
+// Runs the kernel's collector: a socket that carries itself, then closed.
+static void trigger_gc(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+  send_fds(sv[1], sv[0], sv[0]);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+int main(int argc, char** argv) {
+  const int reverse = argc > 1 && strcmp(argv[1], "reverse") == 0;
+  if (argc < 2 || (!reverse && strcmp(argv[1], "forward") != 0)) {
+    fprintf(stderr, "usage: %s forward|reverse  (as root)\n", argv[0]);
+    return 2;
+  }
+  if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) (run as root)");
+  const long before = unix_sockets();
+
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  memcpy(addr.sun_path + 1, "sq", 2);  // abstract, private to this namespace
+  const socklen_t len = offsetof(struct sockaddr_un, sun_path) + 3;
+  int l = socket(AF_UNIX, SOCK_SEQPACKET, 0), c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  if (l < 0 || c < 0) die("socket");
+  if (bind(l, (struct sockaddr*)&addr, len) != 0 || listen(l, 16) != 0) die("bind/listen");
+  if (connect(c, (struct sockaddr*)&addr, len) != 0) die("connect");  // embryo E, never accepted
+  int ab[2], de[2], fg[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, ab) || socketpair(AF_UNIX, SOCK_DGRAM, 0, de) ||
+      socketpair(AF_UNIX, SOCK_STREAM, 0, fg))
+    die("socketpair");
+  const int m = memfd_create("passenger", 0);
+  if (m < 0) die("memfd_create");
+  const int a = ab[0], b = ab[1], d = de[0], e = de[1], f = fg[0], g = fg[1];
+  if (!reverse) {
+    send_fds(f, g, l);
+    send_fds(c, m, a);
+    send_fds(g, l, c);
+    send_fds(e, f, g);
+    send_fds(b, d, e);
+  } else {
+    send_fds(b, d, e);
+    send_fds(e, f, g);
+    send_fds(g, l, c);
+    send_fds(c, m, a);
+    send_fds(f, g, l);
+  }
+  const int all[] = {l, c, a, b, m, d, e, f, g};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) close(all[i]);
+
+  // Give the collector every chance: trigger it and wait, ten times over two seconds.
+  long after = 0;
+  for (int k = 0; k < 10; ++k) {
+    trigger_gc();
+    usleep(200 * 1000);
+    after = unix_sockets();
+    if (after == before) break;
+  }
+  printf("%s: AF_UNIX sockets in this namespace before %ld, after closing everything and "
+         "2 s of collection %ld: %s\n",
+         argv[1], before, after, after == before ? "all freed" : "leaked");
+  return after == before ? 0 : 1;
+}
