@@ -6,7 +6,7 @@
 //
 // Two graphs: self_ref (the child sends a over b and exits: only the kernel's collector
 // frees a, so every run settles) and handoff (the parent receives what the child sent:
-// clean at once, no settling). The process is grown to --rss-mb (default 512) after the
+// clean at once, no settling). The process is grown to --rss-mb (default 256) after the
 // fork server started, as libFuzzer's corpus, tables and ASan's quarantine grow it.
 #include <signal.h>
 #include <sys/wait.h>
@@ -89,7 +89,7 @@ long RssMb() {
 
 int main(int argc, char** argv) {
   int naive_n = 200, server_n = 3000;
-  size_t rss_mb = 512;
+  size_t rss_mb = 256;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--naive" && i + 1 < argc) naive_n = atoi(argv[++i]);

@@ -518,7 +518,16 @@ class FuzzSession {
         }
         ReadLog(w);
         AddBase(w);
-        if (!w.log.stopped_on_finding && status != 0 && !stopping) RecordCrash(w, status);
+        if (!w.log.stopped_on_finding && status != 0 && !stopping) {
+          if (status == 128 + SIGKILL && w.log.crash_lines.empty()) {
+            // Killed from outside (the OOM killer, an operator): not a bug of ours.
+            ClearProgress();
+            LogWarn("worker {} was killed (SIGKILL); restarting it", w.index);
+            ++killed_;
+          } else {
+            RecordCrash(w, status);
+          }
+        }
         const bool time_left = NowMicros() + 2'000'000 < deadline_us_;
         if (!stopping && time_left && !Interrupted()) {
           ++w.restarts;
@@ -680,6 +689,7 @@ class FuzzSession {
                                "edges where KCOV is on)"}}},
         {"kernel_coverage", kernel_coverage},
         {"restarts", restarts_},
+        {"workers_killed", killed_},
         {"seeds", seeds_},
         {"seeds_left_out", seeds_left_out_},
         {"resumed_seconds", prior_seconds_},
@@ -739,6 +749,7 @@ class FuzzSession {
   size_t corpus_ = 0, seeds_ = 0;
   std::vector<std::string> seeds_left_out_;
   int restarts_ = 0;
+  int killed_ = 0;
   size_t lost_crashes_ = 0;
   bool shown_ = false;
   double prior_seconds_ = 0;

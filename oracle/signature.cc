@@ -41,37 +41,60 @@ std::string Join(const std::set<std::string>& parts, const char* sep) {
 
 }  // namespace
 
-std::string ReferenceShape(const Scenario& /*s*/, const RunResult& r, const Verdict& v) {
+std::string ReferenceShape(const Scenario& s, const RunResult& r, const Verdict& v) {
   // Nodes: leftovers that are objects of the run (they have an inode).
   std::vector<size_t> nodes;
   for (size_t i = 0; i < v.leftovers.size(); ++i)
     if (v.leftovers[i].ino != 0) nodes.push_back(i);
   if (nodes.empty()) return "none";
   std::map<int, uint64_t> via;  // send action -> the socket it went through
-  for (const ObjectEvent& e : r.events)
+  // A socket's peer: the other end of its socketpair (known even after both closed),
+  // else what the census says of the sockets still alive.
+  std::map<uint64_t, uint64_t> peer;
+  std::map<uint64_t, bool> peer_is_embryo;
+  std::map<int, std::map<uint8_t, uint64_t>> pair_ends;
+  for (const ObjectEvent& e : r.events) {
     if (e.type == EventType::kSentVia) via[e.action] = e.ino;
+    if (e.type == EventType::kCreated && e.action < s.actions.size() &&
+        s.actions[e.action].op == Op::kSocketpair)
+      pair_ends[e.action][e.index] = e.ino;
+  }
+  for (const auto& [action, ends] : pair_ends) {
+    auto a = ends.find(0), b = ends.find(1);
+    if (a == ends.end() || b == ends.end()) continue;
+    peer[a->second] = b->second;
+    peer[b->second] = a->second;
+  }
+  for (const SocketInfo& so : r.census.sockets) {
+    if (so.peer) peer.emplace(so.ino, so.peer);
+    else if (so.peer_without_inode && !peer.count(so.ino)) peer_is_embryo[so.ino] = true;
+  }
   std::map<uint64_t, size_t> socket_node;  // inode of a leftover socket -> node
   for (size_t n = 0; n < nodes.size(); ++n) {
     const Leftover& l = v.leftovers[nodes[n]];
     if (l.what.find("socket") != std::string::npos || l.what.find("listener") != std::string::npos)
       socket_node.emplace(l.ino, n);
   }
-  // Edge holder -> object: the object was last sent into the queue of `holder`.
+  // Edge holder -> object: the object was sent into the queue of `holder` (by any of its
+  // sends: what was received again cannot be told apart, so a cycle may be one that
+  // existed during the run).
   std::vector<std::vector<size_t>> out(nodes.size());
   size_t in_embryos = 0;
   for (size_t n = 0; n < nodes.size(); ++n) {
     const Leftover& l = v.leftovers[nodes[n]];
-    if (l.sent_by.empty()) continue;
-    auto it = via.find(l.sent_by.back());
-    if (it == via.end()) continue;
-    const SocketInfo* through = r.census.Find(it->second);
-    if (!through) continue;
-    if (through->peer == 0) {
-      if (through->peer_without_inode) ++in_embryos;
-      continue;
+    std::set<size_t> holders;
+    for (int send : l.sent_by) {
+      auto it = via.find(send);
+      if (it == via.end()) continue;
+      auto p = peer.find(it->second);
+      if (p == peer.end()) {
+        in_embryos += peer_is_embryo.count(it->second);
+        continue;
+      }
+      auto holder = socket_node.find(p->second);
+      if (holder != socket_node.end()) holders.insert(holder->second);
     }
-    auto holder = socket_node.find(through->peer);
-    if (holder != socket_node.end()) out[holder->second].push_back(n);
+    for (size_t h : holders) out[h].push_back(n);
   }
   // Tarjan's strongly connected components.
   const size_t N = nodes.size();

@@ -3,6 +3,11 @@
 // with the test build, deduplicates it across workers and its artifact reproduces with
 // `inflight repro`; a short run of the production build finds no bug of ours.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -179,6 +184,90 @@ TEST_F(Fuzz, ShortProductionRunFindsNoBugOfOurs) {
   auto again = RunCommand(CliPath() + " fuzz -q --duration 1s --out " + out);
   EXPECT_EQ(again.status, 2) << again.out;
   EXPECT_NE(again.out.find("--resume"), std::string::npos) << again.out;
+}
+
+
+// Starts the CLI with its output in a file; returns its pid.
+pid_t SpawnCli(const std::string& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + CliPath() + " " + args + " >" + log + " 2>&1").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` and then for every descendant reparented to us (a subreaper): the
+// CLI's status; fails if anything outlives 20 s.
+int WaitForEverything(pid_t pid) {
+  int status = -1;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    int st = 0;
+    const pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (p < 0 && errno == ECHILD) break;
+    if (p == 0) {
+      if (std::chrono::steady_clock::now() > end) {
+        ADD_FAILURE() << "processes left behind";
+        break;
+      }
+      usleep(20'000);
+    }
+  }
+  return status;
+}
+
+std::vector<pid_t> Children(pid_t pid) {
+  std::vector<pid_t> out;
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                                 "/children"));
+  for (pid_t c; in >> c;) out.push_back(c);
+  return out;
+}
+
+// A worker killed from outside is restarted (not a finding); Ctrl-C keeps the findings
+// made, writes the report, and leaves no process (worker, sandbox, graph) behind.
+TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  TempDir d;
+  const std::string out = d.path() + "/fz";
+  fs::create_directories(d.path() + "/seeds");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn", d.path() + "/seeds/planted.scn");
+  const pid_t cli = SpawnCli("fuzz --jobs 2 --duration 5m --settle 300ms --hold inflight-hold --fuzzer " +
+                                 std::string(INFLIGHT_GRAPH_FUZZER_HOLD) + " --out " + out +
+                                 " --seeds " + d.path() + "/seeds",
+                             d.path() + "/log");
+  // Wait for the planted finding to be on disk.
+  bool found = false;
+  for (int k = 0; k < 300 && !found; ++k) {
+    usleep(100'000);
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(out + "/findings", ec))
+      found |= fs::exists(e.path() / "input");
+  }
+  ASSERT_TRUE(found) << ReadFile(d.path() + "/log");
+  // Kill one worker (a graph_fuzzer process) from outside.
+  const std::vector<pid_t> workers = Children(cli);
+  ASSERT_FALSE(workers.empty());
+  ASSERT_EQ(kill(workers.front(), SIGKILL), 0);
+  usleep(2'000'000);
+  ASSERT_EQ(kill(cli, SIGINT), 0);
+  const int status = WaitForEverything(cli);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  const std::string log = ReadFile(d.path() + "/log");
+  EXPECT_EQ(status, 130) << log;
+  EXPECT_NE(log.find("was killed (SIGKILL); restarting it"), std::string::npos) << log;
+  auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  ASSERT_FALSE(j["fuzz"]["findings"].empty()) << log;
+  EXPECT_EQ(j["fuzz"]["workers_killed"], 1);
+  EXPECT_EQ(j["fuzz"]["crashes_without_artifact"], 0);
+  for (const auto& f : j["fuzz"]["findings"]) {
+    EXPECT_TRUE(fs::exists(out + "/findings/" + f["id"].get<std::string>() + "/input"));
+    EXPECT_EQ(f["repro"]["note"], "not re-run: interrupted");
+  }
 }
 
 TEST(FuzzCli, DecodeAndEncodeAreInverse) {
