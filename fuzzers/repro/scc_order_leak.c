@@ -1,16 +1,26 @@
-// Standalone reproducer of the first graph_fuzzer finding on Linux 6.18 (no inflight code:
-// its own namespace, its own count). One reference graph, built by the same sends in two
-// orders; everything is closed, so all of it is garbage either way. A correct collector
-// frees both; 6.18's leaks the forward order, whose depth-first walk of the strongly
+// Standalone reproducer of the graph_fuzzer findings on Linux 6.18 (no inflight code: its
+// own namespace, its own count). Each graph is built by the same sends in two orders;
+// everything is closed, so all of it is garbage either way. A correct collector frees
+// both orders; 6.18's leaks the forward ones, whose depth-first walk of the strongly
 // connected component mixes lowlinks (fixed upstream by "af_unix: Unify scc_index when
 // finalising SCC in __unix_walk_scc().").
 //
-//   sudo ./scc_order_leak forward   # exit 1 and "leaked" on an affected kernel
-//   sudo ./scc_order_leak reverse   # exit 0: the same final graph is freed
+//   sudo ./scc_order_leak shared forward   # exit 1 and "leaked" on an affected kernel
+//   sudo ./scc_order_leak shared reverse   # exit 0: the same final graph is freed
 //
-// The graph (X -> Q: X sits in Q's receive queue; E is the embryo l keeps for c):
-//   g,l -> g (via f)   m,a -> E (via c)   l,c -> f (via g)   f,g -> d (via e)   d,e -> a (via b)
-// The count is the namespace's AF_UNIX sockets not yet destroyed (/proc/net/protocols).
+// X -> Q below means X sits in Q's receive queue.
+//
+// shared: two 2-cycles sharing vertex b (the kselftest mixed_lowpoint shape), from the
+//   main 10-minute run's first finding, minimized: a,c -> b (via d)  b -> c (via b)
+//   b -> a (via a's peer p); forward in that order.
+// embryo: an SCC through a listener l and the embryo E it keeps for c, from the first
+//   finding of the test build's run (a leak of the kernel's, not of the holder):
+//   g,l -> g (via f)  m,a -> E (via c)  l,c -> f (via g)  f,g -> d (via e)  d,e -> a (via b)
+//
+// The graphs are built by a fresh user (a uid with nothing in flight yet, like inflight's
+// per-slot uids): as root, or as a uid whose earlier sockets leaked, the collector runs
+// at other times and `shared` is freed (the embryo graph leaks either way). The count is
+// the namespace's AF_UNIX sockets not yet destroyed (/proc/net/protocols).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -21,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char* what) {
@@ -45,8 +56,10 @@ static long unix_sockets(void) {
   return total;
 }
 
+// Sends a and b (or a alone when b < 0) over `via` in one SCM_RIGHTS message.
 static void send_fds(int via, int a, int b) {
   int fds[2] = {a, b};
+  const size_t n = b < 0 ? 1 : 2;
   char byte = 'x';
   struct iovec iov = {&byte, 1};
   char ctl[CMSG_SPACE(sizeof fds)];
@@ -55,12 +68,12 @@ static void send_fds(int via, int a, int b) {
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
+  msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
   struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  c->cmsg_len = CMSG_LEN(n * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, n * sizeof(int));
   if (sendmsg(via, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) die("sendmsg");
 }
 
@@ -68,20 +81,36 @@ static void send_fds(int via, int a, int b) {
 static void trigger_gc(void) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
-  send_fds(sv[1], sv[0], sv[0]);
+  send_fds(sv[1], sv[0], -1);
   close(sv[0]);
   close(sv[1]);
 }
 
-int main(int argc, char** argv) {
-  const int reverse = argc > 1 && strcmp(argv[1], "reverse") == 0;
-  if (argc < 2 || (!reverse && strcmp(argv[1], "forward") != 0)) {
-    fprintf(stderr, "usage: %s forward|reverse  (as root)\n", argv[0]);
-    return 2;
-  }
-  if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) (run as root)");
-  const long before = unix_sockets();
+static void usage(const char* self) {
+  fprintf(stderr, "usage: %s shared|embryo forward|reverse  (as root)\n", self);
+  exit(2);
+}
 
+// Two stream pairs (a, p) and (b, d); returns how many descriptors it left in `fds`.
+static int build_shared(int reverse, int* fds) {
+  int ap[2], bd[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, ap) || socketpair(AF_UNIX, SOCK_STREAM, 0, bd))
+    die("socketpair");
+  const int a = ap[0], p = ap[1], c = bd[0], b = bd[1];  // c's peer is b: c's sends land in b
+  if (!reverse) {
+    send_fds(c, a, c);   // a, c -> b's queue
+    send_fds(b, b, -1);  // b -> c's queue
+    send_fds(p, b, -1);  // b -> a's queue
+  } else {
+    send_fds(p, b, -1);
+    send_fds(b, b, -1);
+    send_fds(c, a, c);
+  }
+  fds[0] = a, fds[1] = p, fds[2] = c, fds[3] = b;
+  return 4;
+}
+
+static int build_embryo(int reverse, int* fds) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   memcpy(addr.sun_path + 1, "sq", 2);  // abstract, private to this namespace
   const socklen_t len = offsetof(struct sockaddr_un, sun_path) + 3;
@@ -110,7 +139,25 @@ int main(int argc, char** argv) {
     send_fds(f, g, l);
   }
   const int all[] = {l, c, a, b, m, d, e, f, g};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) close(all[i]);
+  memcpy(fds, all, sizeof all);
+  return 9;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) usage(argv[0]);
+  const int embryo = strcmp(argv[1], "embryo") == 0;
+  const int reverse = strcmp(argv[2], "reverse") == 0;
+  if ((!embryo && strcmp(argv[1], "shared") != 0) ||
+      (!reverse && strcmp(argv[2], "forward") != 0))
+    usage(argv[0]);
+  if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) (run as root)");
+  const uid_t fresh = 0x30000000u | ((unsigned)getpid() << 8) | ((unsigned)time(NULL) & 0xff);
+  if (setresgid(fresh, fresh, fresh) != 0 || setresuid(fresh, fresh, fresh) != 0)
+    die("setresuid(a fresh uid)");
+  const long before = unix_sockets();
+  int all[16];
+  const int n = embryo ? build_embryo(reverse, all) : build_shared(reverse, all);
+  for (int i = 0; i < n; ++i) close(all[i]);
 
   // Give the collector every chance: trigger it and wait, ten times over two seconds.
   long after = 0;
@@ -120,8 +167,8 @@ int main(int argc, char** argv) {
     after = unix_sockets();
     if (after == before) break;
   }
-  printf("%s: AF_UNIX sockets in this namespace before %ld, after closing everything and "
+  printf("%s %s: AF_UNIX sockets in this namespace before %ld, after closing everything and "
          "2 s of collection %ld: %s\n",
-         argv[1], before, after, after == before ? "all freed" : "leaked");
+         argv[1], argv[2], before, after, after == before ? "all freed" : "leaked");
   return after == before ? 0 : 1;
 }
