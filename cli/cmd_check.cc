@@ -1,9 +1,13 @@
 // `inflight check` (the main job) and `inflight selftest`.
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/errors.h"
@@ -16,6 +20,7 @@
 #include "cli/selftest.h"
 #include "cli/stress_runner.h"
 #include "reports/writer.h"
+#include "vm/child_process.h"
 
 namespace inflight {
 
@@ -89,6 +94,91 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
           }};
 }
 
+namespace {
+
+std::string SelfExe() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "inflight";
+}
+
+// The fuzz smoke of `check`: `inflight fuzz` as a child for `duration`, one worker, into
+// REPORT/fuzz/, its output passed through; a Ctrl-C is handed on (the child keeps its
+// findings). Its findings become findings of the check. Returns false when the smoke
+// itself failed (a bug of ours), true otherwise (also when it was skipped: said why).
+bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::string& duration,
+                  uint64_t seed, bool quiet) {
+  const fs::path out = fs::path(report_dir) / "fuzz";
+  std::error_code ec;
+  fs::remove_all(out, ec);  // ours, from an earlier check into the same folder
+  std::vector<std::string> argv = {SelfExe(), "fuzz", "--duration", duration, "--jobs", "1",
+                                   "--out", out.string(), "--repro", "3",
+                                   "--libfuzzer-arg=-seed=" + std::to_string(seed)};
+  if (quiet) argv.push_back("-q");
+  auto child = ChildProcess::Start(argv, ChildProcess::Stderr::kInherit);
+  if (!child) {
+    report.extra["fuzz_smoke"] = {{"error", child.error().Text()}};
+    LogError("fuzz smoke: {}", child.error().Text());
+    return false;
+  }
+  bool forwarded = false;
+  std::optional<int> status;
+  while (!(status = child->TryWait())) {
+    if (Interrupted() && !forwarded) {
+      kill(child->pid(), SIGINT);
+      forwarded = true;
+    }
+    pollfd p{child->output_fd(), POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      char buf[4096];
+      const ssize_t n = read(child->output_fd(), buf, sizeof buf);
+      if (n > 0 && !quiet) fwrite(buf, 1, static_cast<size_t>(n), stdout);
+    }
+  }
+  for (char buf[4096];;) {  // what is left in the pipe
+    const ssize_t n = read(child->output_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    if (!quiet) fwrite(buf, 1, static_cast<size_t>(n), stdout);
+  }
+  fflush(stdout);
+  nlohmann::json smoke = {{"status", *status}, {"out", out.string()}, {"duration", duration}};
+  if (*status == kExitEnvironment) {
+    smoke["skipped"] = "inflight fuzz cannot run here (no graph_fuzzer: it is built with clang "
+                       "and INFLIGHT_FUZZERS); see " + (out / "report.json").string();
+    report.inactive_layers.push_back("fuzz smoke: skipped, no graph_fuzzer in this build");
+    report.extra["fuzz_smoke"] = smoke;
+    return true;
+  }
+  std::ifstream in(out / "report.json");
+  nlohmann::json fuzz = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (fuzz.is_discarded() || !fuzz.contains("fuzz") ||
+      (*status != kExitClean && *status != kExitFinding && *status != kExitInterrupted)) {
+    smoke["error"] = fmt::format("inflight fuzz ended with status {} and {}", *status,
+                                 fuzz.is_discarded() ? "no readable report" : "its report");
+    report.extra["fuzz_smoke"] = smoke;
+    LogError("fuzz smoke: {}", smoke["error"].get<std::string>());
+    return false;
+  }
+  const nlohmann::json& f = fuzz["fuzz"];
+  for (const char* k : {"seconds", "execs", "execs_per_s", "corpus", "coverage", "kernel_coverage"})
+    if (f.contains(k)) smoke[k] = f[k];
+  smoke["findings"] = f.value("findings", nlohmann::json::array()).size();
+  for (const auto& finding : f.value("findings", nlohmann::json::array())) {
+    const auto& repro = finding.value("repro", nlohmann::json::object());
+    report.command_findings.push_back(fmt::format(
+        "fuzz smoke: {} ({}), {} of {} re-runs; input {}/findings/{}/input",
+        finding.value("signature", "?"), finding.value("summary", ""),
+        repro.value("findings", size_t{0}), repro.value("runs", size_t{0}), out.string(),
+        finding.value("id", "?")));
+  }
+  report.layers.push_back(fmt::format("fuzz smoke: graph_fuzzer for {} ({} execs)", duration,
+                                      f.value("execs", uint64_t{0})));
+  report.extra["fuzz_smoke"] = smoke;
+  return true;
+}
+
+}  // namespace
+
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv) {
   struct Args {
     std::string corpus;
@@ -97,13 +187,16 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
     std::string mode = "both";
     std::string stress = "10s";
     bool no_stress = false;
+    std::string fuzz = "20s";
+    bool no_fuzz = false;
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "check",
       "The main job: prove the oracle on this machine (selftest), run the whole seed corpus "
-      "against this kernel in both modes, then a short stress smoke, and write a report.");
+      "against this kernel in both modes, then a short stress smoke and a short fuzz smoke, "
+      "and write a report.");
   cmd->add_option("--corpus", args->corpus, "Corpus folder")->default_str("<source>/corpus");
   cmd->add_option("-n,--repeat", args->repeat, "Runs per scenario and mode")
       ->check(CLI::Range(1, 1'000'000))
@@ -114,8 +207,16 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
                   "After the corpus, a stress smoke: every stressor at once for this long")
       ->capture_default_str();
   cmd->add_flag("--no-stress", args->no_stress, "Skip the stress smoke");
+  cmd->add_option("--fuzz", args->fuzz,
+                  "Then a fuzz smoke: inflight fuzz with one graph_fuzzer worker for this long, "
+                  "into REPORT/fuzz/")
+      ->capture_default_str();
+  cmd->add_flag("--no-fuzz", args->no_fuzz, "Skip the fuzz smoke");
   AddCommonRunOptions(cmd, args->common, "inflight-report");
   return {cmd, [args, argv]() -> int {
+            // Usage errors before anything runs.
+            if (!args->no_stress) ParseDurationMs(args->stress, "--stress");
+            if (!args->no_fuzz) ParseDurationMs(args->fuzz, "--fuzz");
             const std::string corpus = args->corpus.empty() ? DefaultCorpusDir() : args->corpus;
             RunPlan plan;
             plan.modes = ParseModes(args->mode);
@@ -162,7 +263,14 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
                 stress_pool.Finish();
               if (!args->common.quiet) fmt::print("{}", StressSummary(session.report()));
             }
-            return session.Finish(true, /*findings_only=*/true);
+            bool fuzz_ok = true;
+            if (!args->no_fuzz && !Interrupted()) {
+              if (!args->common.quiet) LogInfo("check: fuzz smoke, {}", args->fuzz);
+              fuzz_ok = RunFuzzSmoke(session.report(), args->common.report_dir, args->fuzz,
+                                     args->seed, args->common.quiet);
+            }
+            const int status = session.Finish(true, /*findings_only=*/true);
+            return !fuzz_ok && status == kExitClean ? kExitInternal : status;
           }};
 }
 

@@ -50,6 +50,10 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
 CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv);
+CommandEntry AddDecodeCommand(CLI::App& app);
+CommandEntry AddEncodeCommand(CLI::App& app);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

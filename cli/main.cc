@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
       AddStressCommand(app, args),
       AddVmCommand(app, args),
       AddGateCommand(app, args),
+      AddFuzzCommand(app, args),
+      AddReproCommand(app, args),
+      AddDecodeCommand(app),
+      AddEncodeCommand(app),
   };
   try {
     app.parse(argc, argv);

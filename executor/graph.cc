@@ -30,6 +30,7 @@
 
 #include "base/clock.h"
 #include "base/scm.h"
+#include "executor/kcov.h"
 #include "oracle/accounting.h"
 #include "scenario/text.h"
 
@@ -60,9 +61,16 @@ void FutexWake(std::atomic<uint32_t>* addr, int n) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE, n, nullptr, nullptr, 0);
 }
 
-void CloseAllFds() {
-  if (syscall(SYS_close_range, 0u, ~0u, 0u) == 0) return;
-  for (int fd = 0; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+// Closes every descriptor but `keep` (-1: none).
+void CloseAllFds(int keep) {
+  if (keep < 0) {
+    if (syscall(SYS_close_range, 0u, ~0u, 0u) == 0) return;
+  } else if (syscall(SYS_close_range, 0u, static_cast<unsigned>(keep - 1), 0u) == 0 &&
+             syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u) == 0) {
+    return;
+  }
+  for (int fd = 0; fd < 65536; ++fd)  // kernels before 5.9
+    if (fd != keep) ::close(fd);
 }
 
 int PosixSockType(SockType t) {
@@ -122,6 +130,8 @@ struct Graph::Shared {
   SharedProc procs[Bounds::kMaxProcs];
   SharedAction actions[Bounds::kMaxActions];
   ObjectEvent events[Graph::kMaxEvents];
+  std::atomic<uint32_t> n_pcs;  // kernel coverage (RunOptions::kcov), all processes
+  uint64_t pcs[Graph::kMaxKernelPcs];
 };
 
 // One graph process. Lives on its process's stack; fork copies it, which is exactly
@@ -135,6 +145,7 @@ struct GraphProcess {
   uint64_t rng = 0;
   int fd[Bounds::kMaxVars];
   uint64_t key[Bounds::kMaxVars];  // the object each variable holds, when known
+  KcovTrace kcov;                  // this process's kernel coverage, when asked
   alignas(cmsghdr) char control[kControlBytes];
   char payload[Bounds::kMaxBytes];
 
@@ -159,6 +170,10 @@ struct GraphProcess {
     Me().pid.store(getpid());
     uint64_t seed = g.opt_.seed ^ (0x5bd1e995ull * (p + 1));
     rng = SplitMix(seed);
+    if (g.opt_.kcov) {
+      kcov.Forget();  // a forked child's copy of its parent's trace
+      kcov.Start(Graph::kKcovFd);
+    }
     for (uint16_t idx : g.proc_actions_[p]) {
       if (lockstep) {
         WaitTurn(idx);
@@ -218,7 +233,7 @@ struct GraphProcess {
         step = NumActions() + self;
         WaitTurn(step);
       }
-      CloseAllFds();  // in order: the next step sees these descriptors closed
+      CloseAllFds(kcov.active() ? Graph::kKcovFd : -1);  // the next step sees them closed
       uint32_t expected = kProcRunning;
       Me().state.compare_exchange_strong(expected, kProcExited);
       HandOff(step);
@@ -227,6 +242,12 @@ struct GraphProcess {
       Me().state.compare_exchange_strong(expected, kProcExited);
       sh->epoch.fetch_add(1);
       FutexWake(&sh->epoch, INT32_MAX);
+    }
+    if (kcov.active()) {
+      const uint32_t n = static_cast<uint32_t>(kcov.Count());
+      const uint32_t at = sh->n_pcs.fetch_add(n);
+      if (at < Graph::kMaxKernelPcs)
+        kcov.Stop(&sh->pcs[at], std::min<size_t>(n, Graph::kMaxKernelPcs - at));
     }
     _exit(0);
   }
@@ -688,6 +709,7 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
   sh.step.store(0);
   sh.epoch.store(0);
   sh.n_events.store(0);
+  sh.n_pcs.store(0);
   for (size_t p = 0; p < Bounds::kMaxProcs; ++p) {
     SharedProc& sp = sh.procs[p];
     sp.go.store(p == 0 ? 0 : kNoStep);
@@ -813,6 +835,8 @@ void Graph::Collect(RunResult& out) const {
   const uint32_t n = sh.n_events.load();
   out.events_truncated = n > kMaxEvents;
   out.events.assign(sh.events, sh.events + std::min<size_t>(n, kMaxEvents));
+  const uint32_t pcs = sh.n_pcs.load();
+  out.kernel_pcs.assign(sh.pcs, sh.pcs + std::min<size_t>(pcs, kMaxKernelPcs));
 }
 
 }  // namespace inflight

@@ -60,6 +60,7 @@ std::string EncodeRunRequest(const RunRequest& req) {
   w.U32(req.opt.settle_ms);
   w.U32(req.opt.io_timeout_ms);
   w.Str(req.scenario_text);
+  w.U8(req.opt.kcov);
   return w.Take();
 }
 
@@ -73,6 +74,7 @@ bool DecodeRunRequest(std::string_view payload, RunRequest& req) {
   req.opt.settle_ms = r.U32();
   req.opt.io_timeout_ms = r.U32();
   req.scenario_text = r.Str();
+  req.opt.kcov = r.U8() != 0;
   return r.ok() && r.AtEnd() && mode <= static_cast<uint8_t>(RunMode::kMaxValue);
 }
 

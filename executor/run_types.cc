@@ -53,6 +53,7 @@ namespace {
 
 constexpr uint32_t kMaxSockets = 1 << 20;
 constexpr uint32_t kMaxEventsOnWire = 1 << 20;
+constexpr uint32_t kMaxKernelPcsOnWire = 1 << 20;
 
 void PutCensus(WireWriter& w, const Census& c) {
   w.U8(static_cast<uint8_t>(c.method));
@@ -145,6 +146,8 @@ std::string EncodeRunResult(const RunResult& res) {
   w.I32(res.settle_polls);
   w.I32(res.settle_triggers);
   PutStressOutcome(w, res.stress);
+  w.U32(static_cast<uint32_t>(res.kernel_pcs.size()));
+  for (uint64_t pc : res.kernel_pcs) w.U64(pc);
   return w.Take();
 }
 
@@ -197,6 +200,8 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.settle_polls = r.I32();
   res.settle_triggers = r.I32();
   GetStressOutcome(r, res.stress);
+  res.kernel_pcs.resize(r.Count(kMaxKernelPcsOnWire));
+  for (uint64_t& pc : res.kernel_pcs) pc = r.U64();
   return r.ok() && r.AtEnd() && res.status <= RunStatus::kSetupError &&
          res.settle <= SettleResult::kNotChecked;
 }

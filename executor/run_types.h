@@ -21,6 +21,7 @@ struct RunOptions {
   uint32_t timeout_ms = 10'000;    // watchdog for the graph
   uint32_t settle_ms = 2'000;      // settling deadline
   uint32_t io_timeout_ms = 20;     // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
+  bool kcov = false;               // trace kernel coverage of the graph (executor/kcov.h)
 };
 
 enum class ActionStatus : uint8_t {
@@ -136,6 +137,8 @@ struct RunResult {
   int32_t settle_polls = 0;
   int32_t settle_triggers = 0;
   StressOutcome stress;  // stress epochs only (stress.stressor is empty otherwise)
+  // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
+  std::vector<uint64_t> kernel_pcs;
 };
 
 // The accounting of one slot at the end of a sandbox's work (sent before it exits).

@@ -106,6 +106,10 @@ Status EnterSandboxNamespaces(const SandboxOptions& /*opt*/, bool& user_namespac
   pollfd lp{life[0], POLLIN, 0};
   if (poll(&lp, 1, 0) > 0) _exit(kExitEnvironment);  // it is already gone
   close(life[0]);
+  return MountSandboxFilesystems();
+}
+
+Status MountSandboxFilesystems() {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return Errno("mount(/, MS_REC|MS_PRIVATE)");
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)

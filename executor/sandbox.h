@@ -46,6 +46,11 @@ struct SandboxOptions {
 // On failure returns the reason; the caller reports it in its Hello and exits 3.
 Status EnterSandboxNamespaces(const SandboxOptions& opt, bool& user_namespace);
 
+// The part of EnterSandboxNamespaces inside the new namespaces: a private /proc and the
+// tmpfs the slots live on. For callers that made the namespaces themselves (the naive
+// fork-per-input baseline of the fuzzer benchmark).
+Status MountSandboxFilesystems();
+
 class Sandbox {
  public:
   static Result<std::unique_ptr<Sandbox>> Create(const SandboxOptions& opt);

@@ -19,6 +19,20 @@ const std::array<const char*, 13> kPatterns = {
 };
 }  // namespace
 
+std::optional<std::string> KernelRecordMessage(std::string_view rec) {
+  const size_t semi = rec.find(';');
+  if (semi == std::string_view::npos) return std::nullopt;
+  unsigned prio = 0;
+  size_t i = 0;
+  for (; i < semi && rec[i] >= '0' && rec[i] <= '9'; ++i) prio = prio * 10 + (rec[i] - '0');
+  if (i == 0 || i >= semi || rec[i] != ',') return std::nullopt;
+  if ((prio >> 3) != 0) return std::nullopt;  // facility: not the kernel's
+  std::string msg(rec.substr(semi + 1));
+  const size_t nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
 bool IsAlarming(const std::string& message) {
   for (const char* p : kPatterns)
     if (message.find(p) != std::string::npos) return true;
@@ -49,11 +63,9 @@ std::vector<std::string> KernelLog::TakeNew() {
     }
     if (n == 0) break;
     // "prio,seq,usec,flags;message\n[ continuation lines]"
-    std::string rec(buf, static_cast<size_t>(n));
-    const size_t semi = rec.find(';');
-    std::string msg = semi == std::string::npos ? rec : rec.substr(semi + 1);
-    const size_t nl = msg.find('\n');
-    if (nl != std::string::npos) msg.resize(nl);
+    const auto kernel = KernelRecordMessage(std::string_view(buf, static_cast<size_t>(n)));
+    if (!kernel) continue;  // written by userspace: no evidence about the kernel
+    const std::string& msg = *kernel;
     if (IsAlarming(msg)) {
       context_left_ = kContextRecords;
       if (out.size() < kMaxLines) out.push_back(msg);

@@ -6,7 +6,9 @@
 // cannot be read the layer is inactive and says so.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -29,5 +31,11 @@ class KernelLog {
 
 // True for a kernel log message that says the kernel went wrong.
 bool IsAlarming(const std::string& message);
+
+// The message of one /dev/kmsg record ("prio,seq,usec,flags;message\n..."), or nullopt
+// when userspace wrote it: the kernel forces a facility other than kern (0) on every
+// record written to /dev/kmsg, so a "BUG:" line that a test, a daemon or another user
+// wrote is never taken for kernel evidence.
+std::optional<std::string> KernelRecordMessage(std::string_view record);
 
 }  // namespace inflight

@@ -407,6 +407,19 @@ TEST_F(Executor, IoUringIsRefusedOrWitnessed) {
 namespace inflight {
 namespace {
 
+TEST(KernelLogPatterns, OnlyRecordsTheKernelWroteCount) {
+  EXPECT_EQ(KernelRecordMessage("3,1234,5678,-;BUG: KASAN: slab-use-after-free in unix_gc\n"
+                                " SUBSYSTEM=net\n"),
+            "BUG: KASAN: slab-use-after-free in unix_gc");
+  EXPECT_EQ(KernelRecordMessage("4,1,2,c;WARNING: CPU: 0 PID: 1 at net/unix/garbage.c:1"),
+            "WARNING: CPU: 0 PID: 1 at net/unix/garbage.c:1");
+  // Written to /dev/kmsg by userspace: facility user (1) or any other but kern (0).
+  EXPECT_FALSE(KernelRecordMessage("11,1235,5679,-;inflight-test 7: BUG: planted\n"));
+  EXPECT_FALSE(KernelRecordMessage("14,1,2,-;systemd[1]: BUG: nothing"));
+  EXPECT_FALSE(KernelRecordMessage("no prefix at all"));
+  EXPECT_FALSE(KernelRecordMessage(";BUG: no priority"));
+}
+
 TEST(KernelLogPatterns, AlarmingRecordsAreRecognised) {
   EXPECT_TRUE(IsAlarming("BUG: KASAN: slab-use-after-free in unix_gc+0x1b/0x40"));
   EXPECT_TRUE(IsAlarming("WARNING: CPU: 1 PID: 77 at net/unix/garbage.c:123 __unix_gc"));
@@ -416,9 +429,11 @@ TEST(KernelLogPatterns, AlarmingRecordsAreRecognised) {
   EXPECT_FALSE(IsAlarming("random: crng reseeded due to virtual machine fork"));
 }
 
-// The kernel evidence layer: a record written to the kernel log while a graph runs
-// makes that run a kernel fault; runs without such records stay clean.
-TEST_F(Executor, KernelLogRecordDuringARunIsAKernelFault) {
+// The kernel evidence layer reads the kernel log while graphs run, but a "BUG:" record
+// that userspace writes to /dev/kmsg (as this test does; other tests on a shared host do
+// the same) is no evidence about the kernel: the run stays clean. That the kernel's own
+// records count is tested on the record parser above (userspace cannot write one).
+TEST_F(Executor, UserspaceRecordsInTheKernelLogAreNotKernelFaults) {
   SandboxPool pool(Options());
   pool.Start();
   if (!pool.hello().kernel_log)
@@ -439,9 +454,8 @@ TEST_F(Executor, KernelLogRecordDuringARunIsAKernelFault) {
   });
   Ran noisy = RunText(pool, "scenario noisy\n\np0: a b = socketpair stream\np0: sleep 600\n");
   writer.join();
-  ASSERT_EQ(noisy.verdict.kind, VerdictKind::kFault) << noisy.verdict.summary;
-  ASSERT_FALSE(noisy.verdict.kernel_log.empty());
-  EXPECT_NE(noisy.verdict.kernel_log.front().find(marker), std::string::npos);
+  EXPECT_EQ(noisy.verdict.kind, VerdictKind::kClean) << noisy.verdict.summary;
+  EXPECT_TRUE(noisy.verdict.kernel_log.empty());
 }
 
 }  // namespace

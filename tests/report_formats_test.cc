@@ -53,7 +53,7 @@ class ReportFormats : public ::testing::Test {
     for (const char* f :
          {"controls/hold_socket.scn", "controls/hold_cycle.scn", "self_ref_dgram.scn"})
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
-    check_ = RunCommand(CliPath() + " check --no-stress --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
+    check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
                         "--format json,junit,ktap --report " + d + "/check");
   }
   static void TearDownTestSuite() {

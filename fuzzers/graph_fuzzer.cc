@@ -1,0 +1,207 @@
+// graph_fuzzer: libFuzzer over process graphs. Each input decodes into a scenario
+// (scenario/codec.h) that runs in the sandbox; a leak, hang, fault or error ends the
+// process with the verdict after writing the input that found it as crash-<sha1> under
+// -artifact_prefix (also when its result came back while a later input was running).
+//
+// Environment (all optional; `inflight fuzz` sets them):
+//   INFLIGHT_SANDBOX          path of inflight-sandbox
+//   INFLIGHT_FUZZ_MODE        pipelined (default) | sync | naive
+//   INFLIGHT_FUZZ_SLOTS       network namespaces of the sandbox (default 16)
+//   INFLIGHT_FUZZ_SETTLE_MS   settling deadline before a leak is ruled (default 2000)
+//   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
+//                             and counted but do not stop the fuzzer
+//   INFLIGHT_FUZZ_STATS_S     seconds between "==inflight== stats" lines (default 10)
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "base/sha1.h"
+#include "executor/kcov.h"
+#include "fuzzers/graph_target.h"
+#include "scenario/text.h"
+
+using namespace inflight;
+
+namespace {
+
+GraphTarget* g_target = nullptr;
+std::string g_artifact_prefix = "./";
+std::string g_exact_artifact;
+std::string g_known_path;
+int64_t g_stats_every_us = 10'000'000;
+int64_t g_last_stats = 0;
+uint64_t g_known_hits = 0;
+bool g_draining = false;
+
+// Kernel coverage, folded per input (only with KCOV and synchronous runs).
+constexpr size_t kKernelCounters = 1 << 16;
+__attribute__((section("__libfuzzer_extra_counters"))) uint8_t g_kernel_counters[kKernelCounters];
+
+const char* Env(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+bool Known(const std::string& signature) {
+  if (g_known_path.empty()) return false;
+  std::ifstream in(g_known_path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line == signature) return true;
+  return false;
+}
+
+void PrintStats(bool force) {
+  const int64_t now = NowMicros();
+  if (!force && now - g_last_stats < g_stats_every_us) return;
+  g_last_stats = now;
+  const TargetStats& s = g_target->stats();
+  fmt::print(stderr,
+             "==inflight== stats: inputs {} runs {} clean {} settled {} findings {} known {} "
+             "skipped {}\n",
+             s.inputs, s.ruled, s.clean, s.settled, s.findings, g_known_hits, s.skipped);
+}
+
+void OnFinding(const FuzzFinding& f) {
+  if (Known(f.signature)) {
+    ++g_known_hits;
+    fmt::print(stderr, "==inflight== known finding: {} (input {})\n", f.signature, f.id);
+    return;
+  }
+  const bool current = f.id == f.current_id && !g_draining;
+  const std::string path =
+      g_exact_artifact.empty() ? g_artifact_prefix + "crash-" + Sha1Hex(f.input) : g_exact_artifact;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(f.input.data(), static_cast<std::streamsize>(f.input.size()));
+  }
+  std::string text = PrintScenario(f.scenario);
+  std::string block = fmt::format(
+      "==inflight== FINDING {}\n==inflight== signature: {}\n==inflight== summary: {}\n"
+      "==inflight== input: {} ({} bytes){}\n==inflight== artifact: {}\n",
+      VerdictName(f.verdict.kind), f.signature, f.verdict.summary, f.id, f.input.size(),
+      current ? ", the input running now"
+              : fmt::format(", whose result came back while input {} ran; that one is innocent",
+                            f.current_id),
+      path);
+  for (const Leftover& l : f.verdict.leftovers)
+    block += fmt::format("==inflight== leftover: {}{}{}\n", l.what,
+                         l.object.empty() ? "" : " '" + l.object + "'",
+                         l.where.empty() ? "" : ", " + l.where);
+  for (const std::string& x : f.verdict.faults) block += "==inflight== fault: " + x + "\n";
+  for (const std::string& x : f.verdict.kernel_log) block += "==inflight== kernel: " + x + "\n";
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    block += "==inflight== | " + text.substr(start, end - start) + "\n";
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  fputs(block.c_str(), stderr);
+  PrintStats(true);
+  fflush(stderr);
+  rlimit core{0, 0};
+  setrlimit(RLIMIT_CORE, &core);
+  // The input running now is libFuzzer's to save; when the guilty one is an earlier input
+  // (already written above), its handler must not save the innocent one as a crash too.
+  if (!current) signal(SIGABRT, SIG_DFL);
+  abort();
+}
+
+void DrainAtExit() {
+  if (!g_target) return;
+  g_draining = true;
+  g_target->Drain();
+  PrintStats(true);
+}
+
+// Adds "-flag=value" to libFuzzer's arguments unless the user gave that flag.
+void Default(std::vector<std::string>& args, const std::string& flag, const std::string& value) {
+  for (const auto& a : args)
+    if (a.rfind(flag + "=", 0) == 0) return;
+  args.push_back(flag + "=" + value);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  std::vector<std::string> args(*argv, *argv + *argc);
+  for (const auto& a : args) {
+    if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
+    if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
+  }
+  // Results are ruled after their input returned, so malloc/free never balance within one
+  // input: libFuzzer's per-input leak check would re-run inputs. Leaks in this process are
+  // still found at exit by LeakSanitizer.
+  Default(args, "-detect_leaks", "0");
+  static std::vector<std::string> keep = args;
+  static std::vector<char*> ptrs;
+  for (auto& a : keep) ptrs.push_back(a.data());
+  ptrs.push_back(nullptr);
+  *argc = static_cast<int>(keep.size());
+  *argv = ptrs.data();
+
+  GraphTargetOptions opt;
+  const std::string mode = Env("INFLIGHT_FUZZ_MODE", "pipelined");
+  opt.mode = mode == "sync" ? TargetMode::kSynchronous
+             : mode == "naive" ? TargetMode::kNaive
+                               : TargetMode::kPipelined;
+  opt.sandbox_path = Env("INFLIGHT_SANDBOX", "");
+  opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
+  opt.run.mode = RunMode::kLockstep;
+  opt.run.timeout_ms = 5'000;
+  opt.run.settle_ms = static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "2000"))));
+  g_known_path = Env("INFLIGHT_FUZZ_KNOWN", "");
+  g_stats_every_us = int64_t{std::max(1, atoi(Env("INFLIGHT_FUZZ_STATS_S", "10")))} * 1'000'000;
+#ifdef INFLIGHT_FUZZ_TEST_HOLD
+  // Test build only: every slot gets a listener at @inflight-hold, outside the scenarios,
+  // that never accepts; what inputs send into its embryos stays in flight.
+  opt.hold_addr = "inflight-hold";
+  fmt::print(stderr, "==inflight== TEST BUILD: a holder at @inflight-hold plants leaks\n");
+#endif
+  std::string why;
+  if (KcovAvailable(&why)) {
+    if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE")) opt.mode = TargetMode::kSynchronous;
+    opt.kcov = opt.mode == TargetMode::kSynchronous;
+    fmt::print(stderr, "==inflight== kernel coverage: {}\n",
+               opt.kcov ? "KCOV traces each graph; runs are synchronous so that coverage is "
+                          "credited to its own input"
+                        : "KCOV is here but unused: pipelined runs cannot credit it");
+  } else {
+    fmt::print(stderr, "==inflight== kernel coverage: none, the search runs unguided by the "
+                       "kernel ({})\n", why);
+  }
+  try {
+    g_target = new GraphTarget(opt);
+    g_target->Start();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "==inflight== cannot start the sandbox: {}\n", e.what());
+    _exit(kExitEnvironment);
+  }
+  if (opt.kcov) {
+    g_target->kernel_counters = g_kernel_counters;
+    g_target->kernel_counters_size = kKernelCounters;
+  }
+  g_target->on_finding = OnFinding;
+  fmt::print(stderr, "==inflight== graph fuzzer: mode {}, {} slots, kernel {}, settle {} ms\n",
+             mode, opt.slots, g_target->hello().kernel, opt.run.settle_ms);
+  atexit(DrainAtExit);
+  g_last_stats = NowMicros();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const bool ran = g_target->Run(data, size);
+  PrintStats(false);
+  return ran ? 0 : -1;
+}

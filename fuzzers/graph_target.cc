@@ -1,0 +1,184 @@
+// The graph fuzzer's engine: pipelined, synchronous and naive runs (see graph_target.h).
+#include "fuzzers/graph_target.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "base/errors.h"
+#include "base/exit_codes.h"
+#include "executor/kcov.h"
+#include "executor/protocol.h"
+#include "executor/sandbox.h"
+#include "oracle/signature.h"
+#include "scenario/codec.h"
+#include "scenario/text.h"
+
+namespace inflight {
+
+uint64_t TotalSleepMs(const Scenario& s) {
+  uint64_t ms = 0;
+  for (const Action& a : s.actions)
+    if (a.op == Op::kSleep) ms += a.sleep_ms;
+  return ms;
+}
+
+GraphTarget::GraphTarget(GraphTargetOptions opt) : opt_(std::move(opt)) {
+  if (opt_.window == 0) opt_.window = opt_.slots + 1;
+  if (opt_.mode != TargetMode::kSynchronous) opt_.kcov = false;
+  opt_.run.kcov = opt_.kcov;
+}
+
+GraphTarget::~GraphTarget() = default;
+
+void GraphTarget::Start() {
+  if (opt_.mode == TargetMode::kNaive) return;
+  PoolOptions po;
+  po.jobs = 1;
+  po.slots = opt_.slots;
+  po.sandbox_path = opt_.sandbox_path;
+  po.hold_addr = opt_.hold_addr;
+  pool_ = std::make_unique<SandboxPool>(po);
+  pool_->Start();
+}
+
+const Hello& GraphTarget::hello() const { return pool_ ? pool_->hello() : naive_hello_; }
+
+bool GraphTarget::Run(const uint8_t* data, size_t size) {
+  ++stats_.inputs;
+  Scenario s = DecodeScenario(data, size);
+  if (TotalSleepMs(s) > opt_.max_sleep_ms) {
+    ++stats_.skipped;
+    return false;
+  }
+  const uint64_t id = ++next_id_;
+  RunRequest req;
+  req.id = id;
+  req.opt = opt_.run;
+  req.scenario_text = PrintScenario(s);
+  pending_.emplace(id, Pending{std::string(reinterpret_cast<const char*>(data), size),
+                               std::move(s)});
+  switch (opt_.mode) {
+    case TargetMode::kNaive:
+      Rule(RunNaive(req));
+      break;
+    case TargetMode::kSynchronous:
+      pool_->Submit(std::move(req));
+      while (pending_.count(id))
+        if (auto r = pool_->Next(-1)) Rule(std::move(*r));
+      break;
+    case TargetMode::kPipelined:
+      pool_->Submit(std::move(req));
+      while (auto r = pool_->Next(0)) Rule(std::move(*r));
+      while (pool_->Pending() >= opt_.window)
+        if (auto r = pool_->Next(-1)) Rule(std::move(*r));
+      break;
+  }
+  return true;
+}
+
+void GraphTarget::Drain() {
+  if (!pool_) return;
+  while (pool_->Pending() > 0)
+    if (auto r = pool_->Next(-1)) Rule(std::move(*r));
+}
+
+void GraphTarget::Rule(RunResult r) {
+  auto it = pending_.find(r.id);
+  if (it == pending_.end())
+    throw InternalError(fmt::format("the sandbox answered an unknown run id {}", r.id));
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  ++stats_.ruled;
+  if (kernel_counters && !r.kernel_pcs.empty())
+    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters,
+                  kernel_counters_size);
+  Verdict v = inflight::Rule(p.scenario, opt_.run, r);
+  if (v.kind == VerdictKind::kClean) {
+    ++stats_.clean;
+    if (r.settle == SettleResult::kCleanSettled) ++stats_.settled;
+    return;
+  }
+  ++stats_.findings;
+  if (!on_finding) return;
+  FuzzFinding f;
+  f.id = r.id;
+  f.current_id = next_id_;
+  f.input = std::move(p.input);
+  f.signature = FindingSignatureOf(p.scenario, r, v);
+  f.scenario = std::move(p.scenario);
+  f.result = std::move(r);
+  f.verdict = std::move(v);
+  on_finding(f);
+}
+
+RunResult GraphTarget::RunNaive(const RunRequest& req) {
+  // The baseline a fuzzer without a fork server would use: fork this process per input,
+  // give the child fresh PID, mount and network namespaces (a PID namespace needs its
+  // init forked after unshare, so: fork, unshare, fork), run the graph, settle, answer.
+  RunResult failed;
+  failed.id = req.id;
+  failed.status = RunStatus::kSetupError;
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+    throw EnvironmentError("pipe2 for a naive run");
+  const pid_t pid = fork();
+  if (pid < 0) throw EnvironmentError("fork for a naive run");
+  if (pid == 0) {
+    close(in[1]);
+    close(out[0]);
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET) != 0) _exit(kExitEnvironment);
+    const pid_t init = fork();
+    if (init < 0) _exit(kExitEnvironment);
+    if (init == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (!MountSandboxFilesystems()) _exit(kExitEnvironment);
+      SandboxOptions so;
+      so.slots = 1;
+      so.accounting = false;
+      so.hold_addr = opt_.hold_addr;
+      auto sb = Sandbox::Create(so);
+      if (!sb) _exit(kExitEnvironment);
+      _exit((*sb)->Serve(in[0], out[1]));
+    }
+    close(in[0]);
+    close(out[1]);
+    int st = 0;
+    while (waitpid(init, &st, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : kExitInternal);
+  }
+  close(in[0]);
+  close(out[1]);
+  (void)WriteAll(in[1], EncodeFrame(MsgType::kRun, EncodeRunRequest(req)));
+  close(in[1]);
+  FrameReader reader;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n > 0) {
+      reader.Feed(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  close(out[0]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  RunResult res;
+  while (auto f = reader.Next())
+    if (f->first == MsgType::kResult && DecodeRunResult(f->second, res)) return res;
+  failed.error = fmt::format("the naive sandbox gave no result (status {:#x})", st);
+  return failed;
+}
+
+}  // namespace inflight
