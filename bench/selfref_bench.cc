@@ -106,7 +106,14 @@ Checked Inflight(int runs, uint32_t slots) {
 int main(int argc, char** argv) {
   int runs = 3000;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--runs" && i + 1 < argc) runs = atoi(argv[++i]);
+    const std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc) {
+      runs = atoi(argv[++i]);
+    } else {
+      fmt::print(a == "--help" ? stdout : stderr,
+                 "usage: selfref_bench [--runs N]   (default 3000, three interleaved rounds)\n");
+      return a == "--help" ? 0 : 2;
+    }
   }
   if (runs < 10) runs = 10;
   signal(SIGPIPE, SIG_IGN);

@@ -94,10 +94,16 @@ double Median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int seconds = 10, rounds = 3;
-  for (int i = 1; i + 1 < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seconds") seconds = std::max(1, atoi(argv[++i]));
-    if (a == "--rounds") rounds = std::max(1, atoi(argv[++i]));
+    if (a == "--seconds" && i + 1 < argc) {
+      seconds = std::max(1, atoi(argv[++i]));
+    } else if (a == "--rounds" && i + 1 < argc) {
+      rounds = std::max(1, atoi(argv[++i]));
+    } else {
+      fmt::print(a == "--help" ? stdout : stderr, "usage: sockfd_bench [--seconds N] [--rounds N]\n");
+      return a == "--help" ? 0 : 2;
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   if (Capture("stress-ng --version").find("stress-ng") == std::string::npos) {

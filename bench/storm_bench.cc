@@ -28,11 +28,19 @@ uint64_t Counter(const Stressor& s, const RunResult& r, const char* name) {
 int main(int argc, char** argv) {
   int seconds = 10;
   std::string target = "15000", fillers = "3";
-  for (int i = 1; i + 1 < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seconds") seconds = std::max(1, atoi(argv[++i]));
-    if (a == "--target") target = argv[++i];
-    if (a == "--fillers") fillers = argv[++i];
+    if (a == "--seconds" && i + 1 < argc) {
+      seconds = std::max(1, atoi(argv[++i]));
+    } else if (a == "--target" && i + 1 < argc) {
+      target = argv[++i];
+    } else if (a == "--fillers" && i + 1 < argc) {
+      fillers = argv[++i];
+    } else {
+      fmt::print(a == "--help" ? stdout : stderr,
+                 "usage: storm_bench [--seconds N] [--target N] [--fillers N]\n");
+      return a == "--help" ? 0 : 2;
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   PoolOptions po;
