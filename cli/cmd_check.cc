@@ -165,11 +165,13 @@ bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::stri
   smoke["findings"] = f.value("findings", nlohmann::json::array()).size();
   for (const auto& finding : f.value("findings", nlohmann::json::array())) {
     const auto& repro = finding.value("repro", nlohmann::json::object());
+    const size_t reruns = repro.value("runs", size_t{0});
     report.command_findings.push_back(fmt::format(
-        "fuzz smoke: {} ({}), {} of {} re-runs; input {}/findings/{}/input",
-        finding.value("signature", "?"), finding.value("summary", ""),
-        repro.value("findings", size_t{0}), repro.value("runs", size_t{0}), out.string(),
-        finding.value("id", "?")));
+        "fuzz smoke: {} ({}), {}; input {}/findings/{}/input", finding.value("signature", "?"),
+        finding.value("summary", ""),
+        reruns ? fmt::format("{} of {} re-runs", repro.value("findings", size_t{0}), reruns)
+               : std::string("not re-run"),
+        out.string(), finding.value("id", "?")));
   }
   report.layers.push_back(fmt::format("fuzz smoke: graph_fuzzer for {} ({} execs)", duration,
                                       f.value("execs", uint64_t{0})));
