@@ -173,6 +173,12 @@ class FuzzSession {
   std::string Dir(const std::string& sub) const { return opt_.out + "/" + sub; }
 
   void Prepare() {
+    // Before anything is written into --out.
+    if (access(opt_.fuzzer.c_str(), X_OK) != 0)
+      throw EnvironmentError(fmt::format(
+          "cannot run the graph fuzzer '{}' (built with clang and INFLIGHT_FUZZERS=ON; "
+          "--fuzzer or INFLIGHT_GRAPH_FUZZER names another)",
+          opt_.fuzzer));
     std::error_code ec;
     const bool exists = fs::exists(Dir("corpus"), ec) && !fs::is_empty(Dir("corpus"), ec);
     if (exists && !opt_.resume)
@@ -183,11 +189,6 @@ class FuzzSession {
       fs::create_directories(Dir(d), ec);
       if (ec) throw UsageError(fmt::format("--out {}: {}", opt_.out, ec.message()));
     }
-    if (access(opt_.fuzzer.c_str(), X_OK) != 0)
-      throw EnvironmentError(fmt::format(
-          "cannot run the graph fuzzer '{}' (built with clang and INFLIGHT_FUZZERS=ON; "
-          "--fuzzer or INFLIGHT_GRAPH_FUZZER names another)",
-          opt_.fuzzer));
     if (opt_.resume) LoadState();
     if (!exists) Seed();
     // Signatures already known (earlier nights) do not stop the workers again.

@@ -329,6 +329,19 @@ TEST_F(CheckFuzzSmoke, CleanCorpusCleanSmoke) {
   EXPECT_EQ(r.status, j["command_findings"].empty() ? 0 : 1) << r.out;
 }
 
+TEST_F(CheckFuzzSmoke, WithoutAGraphFuzzerTheSmokeIsSkippedAndSaysSo) {
+  TempDir d;
+  const std::string corpus = Corpus(d, {"self_ref_stream.scn"});
+  auto r = RunCommand(Check(corpus, d.path() + "/out", "INFLIGHT_GRAPH_FUZZER=/nonexistent "));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  ASSERT_TRUE(j["fuzz_smoke"].contains("skipped")) << j["fuzz_smoke"].dump(2);
+  bool said = false;
+  for (const auto& l : j["inactive_layers"]) said |= l.get<std::string>().rfind("fuzz smoke", 0) == 0;
+  EXPECT_TRUE(said) << j["inactive_layers"].dump(2);
+  EXPECT_FALSE(fs::exists(d.path() + "/out/fuzz")) << "nothing half-written";
+}
+
 TEST_F(CheckFuzzSmoke, AFindingOfTheSmokeIsAFindingOfTheCheck) {
   TempDir d;
   const std::string corpus = Corpus(d, {"self_ref_stream.scn"});
