@@ -22,7 +22,9 @@ using testing::CliPath;
 using testing::CorpusDir;
 using testing::ReadFile;
 using testing::RunCommand;
+using testing::Spawn;
 using testing::TempDir;
+using testing::WaitForAll;
 
 std::string Cli(const std::string& args) { return CliPath() + " " + args; }
 
@@ -150,45 +152,6 @@ TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
   EXPECT_EQ(j["verdict"], "clean");
   r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " + Cli("selftest -q"));
   EXPECT_EQ(r.status, 0) << "the oracle still sees planted leaks unprivileged: " << r.out;
-}
-
-// Starts the CLI with output to a file; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-// Waits for `pid`, then for every orphan that was reparented to us (we are a subreaper):
-// returns the CLI's exit status; fails the test if any descendant outlives 10 s.
-int WaitForAll(pid_t pid) {
-  int status = -1;
-  const int64_t end = NowMicros() + 10'000'000;
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, WNOHANG);
-    if (p == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (p < 0 && errno == ECHILD) break;
-    if (p == 0) {
-      if (NowMicros() > end) {
-        ADD_FAILURE() << "processes left behind: "
-                      << ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
-        kill(0, 0);
-        break;
-      }
-      usleep(10'000);
-    }
-  }
-  return status;
 }
 
 void InterruptMidRun(int sig) {

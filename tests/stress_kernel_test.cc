@@ -29,7 +29,9 @@ namespace {
 using testing::CliPath;
 using testing::ReadFile;
 using testing::RunCommand;
+using testing::Spawn;
 using testing::TempDir;
+using testing::WaitForAll;
 
 constexpr const char* kHold = "inflight-hold";
 
@@ -274,44 +276,6 @@ TEST_F(StressKernel, UnprivilegedRunsInsideAUserNamespaceAndSaysWhatIsSkipped) {
   EXPECT_TRUE(j["user_namespace"].get<bool>());
   EXPECT_EQ(j["verdict"], "clean");
   EXPECT_GT(j["stress"]["stressors"]["storm"]["counters"]["limit_skipped"].get<int>(), 0);
-}
-
-// Starts the CLI with output to a file; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-// Waits for `pid`, then for every orphan reparented to us (we are a subreaper): the
-// stressors' processes, uid-switched ones included, must all be gone within 10 s.
-int WaitForAll(pid_t pid) {
-  int status = -1;
-  const int64_t end = NowMicros() + 10'000'000;
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
-    if (p == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (p < 0 && errno == ECHILD) break;
-    if (p == 0) {
-      if (NowMicros() > end) {
-        ADD_FAILURE() << "processes left behind: "
-                      << ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
-        break;
-      }
-      usleep(10'000);
-    }
-  }
-  return status;
 }
 
 void InterruptMidStress(int sig) {

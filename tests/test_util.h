@@ -3,9 +3,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace inflight::testing {
 
@@ -101,6 +106,45 @@ inline int CountOpenFds() {
     ++n;
   }
   return n - 1;  // the iterator's own
+}
+
+// Starts argv[0] (a path) with stdout and stderr into the file `out`; returns its pid.
+inline pid_t Spawn(const std::vector<std::string>& args, const std::string& out) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+// Waits for `pid`, then for every orphan reparented to us (the caller is a subreaper):
+// returns pid's exit status (128+signal when killed); fails the test if any descendant,
+// uid-switched ones included, outlives 10 s.
+inline int WaitForAll(pid_t pid) {
+  int status = -1;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    int st;
+    const pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
+    if (p == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (p < 0 && errno == ECHILD) break;
+    if (p == 0) {
+      if (std::chrono::steady_clock::now() > end) {
+        ADD_FAILURE() << "processes left behind: "
+                      << ReadFile("/proc/self/task/" + std::to_string(getpid()) + "/children");
+        break;
+      }
+      usleep(10'000);
+    }
+  }
+  return status;
 }
 
 }  // namespace inflight::testing
