@@ -56,45 +56,13 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
       l.detail = SocketDetail(so);
       v.leftovers.push_back(std::move(l));
     }
-    for (const auto& e : d.new_embryos) {
-      const SocketInfo* listener = r.census.Find(e.listener);
-      for (uint64_t peer : e.added) {
-        Leftover l;
-        l.what = "embryo (connection never accepted)";
-        l.where = fmt::format("pending on listener {}{}", e.listener,
-                              listener && !listener->name.empty() ? " " + listener->name : "");
-        if (peer) {
-          const std::string n = name(peer, nullptr);
-          l.detail =
-              fmt::format("connected from socket {}{}", peer, n.empty() ? "" : " (" + n + ")");
-        } else {
-          l.detail = "its connecting socket was closed and lives on as the embryo's peer";
-        }
-        v.leftovers.push_back(std::move(l));
-      }
-    }
-    for (int64_t k = 0; k < d.new_anonymous; ++k) {
-      Leftover l;
-      l.what = "embryo (connection never accepted)";
-      l.where = "listed without an inode by /proc/net/unix; its listener is not known";
-      v.leftovers.push_back(std::move(l));
-    }
-    if (d.proto_excess > 0) {
-      // Closed sockets that a leftover still holds as its peer are alive but out of the
-      // table: say so when the leftovers account for them.
-      int64_t closed_peers = 0;
-      for (const SocketInfo& so : d.new_sockets)
-        if (so.peer_without_inode && !so.listening) ++closed_peers;
-      Leftover l;
-      l.what = "unix sockets outside the socket table";
-      l.detail = fmt::format(
-          "{} more alive per /proc/net/protocols than the table and embryo lists explain",
-          d.proto_excess);
-      if (closed_peers >= d.proto_excess)
-        l.where =
-            fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
-      v.leftovers.push_back(std::move(l));
-    }
+    AppendOutOfTableLeftovers(
+        d, r.census,
+        [&](uint64_t ino) {
+          const std::string n = name(ino, nullptr);
+          return fmt::format("socket {}{}", ino, n.empty() ? "" : " (" + n + ")");
+        },
+        v.leftovers);
   }
 
   if (r.status == RunStatus::kHang) {

@@ -54,6 +54,44 @@ std::string SocketDetail(const SocketInfo& so) {
                      so.name.empty() ? "" : " name " + so.name);
 }
 
+void AppendOutOfTableLeftovers(const CensusDelta& d, const Census& census,
+                               const std::function<std::string(uint64_t)>& label,
+                               std::vector<Leftover>& out) {
+  for (const auto& e : d.new_embryos) {
+    const SocketInfo* listener = census.Find(e.listener);
+    for (uint64_t peer : e.added) {
+      Leftover l;
+      l.what = "embryo (connection never accepted)";
+      l.where = fmt::format("pending on listener {}{}", label(e.listener),
+                            listener && !listener->name.empty() ? " " + listener->name : "");
+      l.detail = peer ? "connected from " + label(peer)
+                      : "its connecting socket was closed and lives on as the embryo's peer";
+      out.push_back(std::move(l));
+    }
+  }
+  for (int64_t k = 0; k < d.new_anonymous; ++k) {
+    Leftover l;
+    l.what = "embryo (connection never accepted)";
+    l.where = "listed without an inode by /proc/net/unix; its listener is not known";
+    out.push_back(std::move(l));
+  }
+  if (d.proto_excess > 0) {
+    // Closed sockets that a leftover still holds as its peer are alive but out of the
+    // table: say so when the leftovers account for them.
+    int64_t closed_peers = 0;
+    for (const SocketInfo& so : d.new_sockets)
+      if (so.peer_without_inode && !so.listening) ++closed_peers;
+    Leftover l;
+    l.what = "unix sockets outside the socket table";
+    l.detail = fmt::format(
+        "{} more alive per /proc/net/protocols than the table and embryo lists explain",
+        d.proto_excess);
+    if (closed_peers >= d.proto_excess)
+      l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
+    out.push_back(std::move(l));
+  }
+}
+
 std::string DescribeAction(const Scenario& s, int i) {
   if (i < 0 || static_cast<size_t>(i) >= s.actions.size()) return "?";
   const Action& a = s.actions[static_cast<size_t>(i)];
@@ -185,28 +223,8 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.detail = SocketDetail(so);
       v.leftovers.push_back(std::move(l));
     }
-    for (const auto& e : d.new_embryos) {
-      const SocketInfo* listener = r.census.Find(e.listener);
-      for (uint64_t peer : e.added) {
-        Leftover l;
-        l.what = "embryo (connection never accepted)";
-        l.where = fmt::format("pending on listener {}{}", idx.Label(s, e.listener),
-                              listener && !listener->name.empty() ? " " + listener->name : "");
-        if (peer) {
-          l.object = "";
-          l.detail = fmt::format("connected from {}", idx.Label(s, peer));
-        } else {
-          l.detail = "its connecting socket was closed and lives on as the embryo's peer";
-        }
-        v.leftovers.push_back(std::move(l));
-      }
-    }
-    for (int64_t k = 0; k < d.new_anonymous; ++k) {
-      Leftover l;
-      l.what = "embryo (connection never accepted)";
-      l.where = "listed without an inode by /proc/net/unix; its listener is not known";
-      v.leftovers.push_back(std::move(l));
-    }
+    AppendOutOfTableLeftovers(d, r.census, [&](uint64_t ino) { return idx.Label(s, ino); },
+                              v.leftovers);
     // Objects whose witness says their file is still alive (sockets already listed
     // from the census are not listed twice).
     std::set<uint64_t> listed;
@@ -244,14 +262,6 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.what = "inodes in use on the run's tmpfs";
       l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
                              r.tmpfs_inodes_excess, alive_files);
-      v.leftovers.push_back(std::move(l));
-    }
-    if (d.proto_excess > 0) {
-      Leftover l;
-      l.what = "unix sockets outside the socket table";
-      l.detail = fmt::format(
-          "{} more alive per /proc/net/protocols than the table and embryo lists explain",
-          d.proto_excess);
       v.leftovers.push_back(std::move(l));
     }
   }

@@ -4,6 +4,7 @@
 // Pure logic, no syscalls: it runs in the driver on data the sandbox sent back.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,5 +54,14 @@ std::string DescribeAction(const Scenario& s, int i);
 // census facts of the socket ("state 1 rqueue 1 wqueue 0 peer 123 name @x").
 std::string SocketWhat(const SocketInfo& s);
 std::string SocketDetail(const SocketInfo& s);
+
+// The leftovers of a census delta that are not sockets in the table: each new embryo
+// (`label` names a socket by inode for the reader), embryos listed without an inode, and
+// sockets alive per /proc/net/protocols beyond what the table explains (saying when
+// closed peers of leftover sockets account for them). Shared by graph and stress
+// verdicts.
+void AppendOutOfTableLeftovers(const CensusDelta& d, const Census& census,
+                               const std::function<std::string(uint64_t)>& label,
+                               std::vector<Leftover>& out);
 
 }  // namespace inflight
