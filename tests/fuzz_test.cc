@@ -249,11 +249,32 @@ TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
       found |= fs::exists(e.path() / "input");
   }
   ASSERT_TRUE(found) << ReadFile(d.path() + "/log");
-  // Kill one worker (a graph_fuzzer process) from outside.
-  const std::vector<pid_t> workers = Children(cli);
-  ASSERT_FALSE(workers.empty());
-  ASSERT_EQ(kill(workers.front(), SIGKILL), 0);
-  usleep(2'000'000);
+  // Kill one worker (a graph_fuzzer process) from outside. A worker may be ending on a
+  // finding of its own at that moment (then its end is that finding's, and it is
+  // restarted): try again until the driver has seen a kill.
+  int kills = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    pid_t victim = 0;
+    for (pid_t w : Children(cli)) {
+      const std::string stat = ReadFile("/proc/" + std::to_string(w) + "/stat");
+      const size_t paren = stat.rfind(')');
+      if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z') {
+        victim = w;
+        break;
+      }
+    }
+    if (victim == 0 || kill(victim, SIGKILL) != 0) continue;
+    ++kills;
+    bool seen = false;
+    for (int k = 0; k < 30 && !seen; ++k) {
+      usleep(100'000);
+      seen = ReadFile(d.path() + "/log").find("was killed (SIGKILL); restarting it") !=
+             std::string::npos;
+    }
+    if (seen) break;
+  }
+  ASSERT_GT(kills, 0) << ReadFile(d.path() + "/log");
+  usleep(500'000);
   ASSERT_EQ(kill(cli, SIGINT), 0);
   const int status = WaitForEverything(cli);
   prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -263,7 +284,8 @@ TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
   auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
   EXPECT_TRUE(j["interrupted"].get<bool>());
   ASSERT_FALSE(j["fuzz"]["findings"].empty()) << log;
-  EXPECT_EQ(j["fuzz"]["workers_killed"], 1);
+  EXPECT_GE(j["fuzz"]["workers_killed"].get<int>(), 1);
+  EXPECT_LE(j["fuzz"]["workers_killed"].get<int>(), kills);
   EXPECT_EQ(j["fuzz"]["crashes_without_artifact"], 0);
   for (const auto& f : j["fuzz"]["findings"]) {
     EXPECT_TRUE(fs::exists(out + "/findings/" + f["id"].get<std::string>() + "/input"));
