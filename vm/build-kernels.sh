@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds Linux 6.12 from Debian's linux-source-6.12 with a minimal config (tinyconfig plus
-# vm/kernel/inflight.config): once pristine, and once per patch in vm/patches/ (bugs
-# planted in net/unix/), so that `inflight gate` can be checked against kernels known to
-# be broken. Not in CI: the first build takes ~13 minutes on 2 cores; ccache and the
-# incremental rebuild of net/unix make each further variant take a minute or two.
+# vm/kernel/inflight.config), in variants:
+#   correct   Debian's source with vm/fixes/*.patch: a collector that frees every garbage
+#             cycle. The baseline of every "never cry wolf" test in a VM.
+#   pristine  Debian's source as shipped: it leaks nested-cycle SCCs (the scc_index bug).
+#   NAME      `correct` plus vm/patches/NAME.patch: a bug planted in net/unix/, so that
+#             `inflight gate` can be checked against kernels known to be broken.
+# The first build takes ~13 minutes on 2 cores; ccache and the incremental rebuild of
+# net/unix make each further variant take a minute or two.
 #
-# Usage: vm/build-kernels.sh [VARIANT...]   (default: pristine and every patch)
-#   VARIANT is `pristine` or a patch name without .patch (e.g. gc-skips-cycles).
+# Usage: vm/build-kernels.sh [VARIANT...]   (default: correct, pristine and every patch)
 # Environment: INFLIGHT_KBUILD (work folder, default ~/.cache/inflight/kbuild),
 #   INFLIGHT_KERNELS_OUT (where bzImage-VARIANT go, default $INFLIGHT_KBUILD/out),
 #   JOBS (make -j, default 2).
@@ -69,7 +72,7 @@ fi
 
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
-  variants=(pristine)
+  variants=(correct pristine)
   for p in "$here"/patches/*.patch; do
     [ -e "$p" ] && variants+=("$(basename "$p" .patch)")
   done
@@ -77,12 +80,19 @@ fi
 
 for v in "${variants[@]}"; do
   restore
+  patches=()
   if [ "$v" != pristine ]; then
-    p=$here/patches/$v.patch
-    [ -f "$p" ] || { say "no patch $p"; exit 2; }
-    say "$v: applying $(basename "$p")"
-    patch -d "$src" -p1 --quiet --forward <"$p"
+    patches=("$here"/fixes/*.patch)
+    if [ "$v" != correct ]; then
+      p=$here/patches/$v.patch
+      [ -f "$p" ] || { say "no patch $p (variants: correct, pristine, $(cd "$here/patches" && ls *.patch | sed 's/.patch$//' | tr '\n' ' '))"; exit 2; }
+      patches+=("$p")
+    fi
   fi
+  for p in "${patches[@]}"; do
+    say "$v: applying ${p#$here/}"
+    patch -d "$src" -p1 --quiet --forward --fuzz=0 <"$p"
+  done
   say "$v: building bzImage (make -j$jobs)"
   start=$(date +%s)
   mk bzImage >"$work/build-$v.log" 2>&1 || { tail -30 "$work/build-$v.log" >&2; say "$v: build failed"; exit 1; }
