@@ -152,7 +152,7 @@ class FuzzSession {
     std::vector<std::string> exclude;
     std::string fuzzer;
     std::string hold;
-    uint32_t settle_ms = 2000;
+    uint32_t settle_ms = 60'000;
     uint32_t slots = 16;
     bool quiet = false;
     std::vector<std::string> libfuzzer_args;
@@ -764,7 +764,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
   struct Args {
     FuzzSession::Options opt;
     std::string duration = "10m";
-    std::string settle = "2s";
+    std::string settle = "60s";
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
@@ -796,7 +796,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
   cmd->add_option("--exclude", args->opt.exclude,
                   "Scenario names (or file stems) to leave out of the seeds");
   cmd->add_option("--fuzzer", args->opt.fuzzer, "The graph_fuzzer binary")->capture_default_str();
-  cmd->add_option("--settle", args->settle, "Settling deadline before a run is ruled a leak")
+  cmd->add_option("--settle", args->settle, "Settling ceiling (see inflight run --help)")
       ->capture_default_str();
   cmd->add_option("--slots", args->opt.slots, "Network namespaces per worker's sandbox")
       ->check(CLI::Range(1, 256))

@@ -24,8 +24,9 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
   cmd->add_option("--timeout", a.timeout, "Watchdog per run: a graph still running is a hang")
       ->capture_default_str();
   cmd->add_option("--settle", a.settle,
-                  "Settling deadline before a leftover is ruled a leak (then one more trigger "
-                  "and a final window)")
+                  "Settling ceiling. A leftover is a leak once collector passes that started "
+                  "after the run freed nothing more of it (usually milliseconds); at the "
+                  "ceiling with counts still falling the run is unsettled, not a leak")
       ->capture_default_str();
   cmd->add_option("--io-timeout", a.io_timeout,
                   "Free-run: SO_RCVTIMEO/SO_SNDTIMEO bounding every blocking socket call")

@@ -58,8 +58,9 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
                   "Watchdog past an epoch's end: a stressor still running then is a hang")
       ->capture_default_str();
   cmd->add_option("--settle", args->common.settle,
-                  "Settling deadline at a checkpoint before a leftover is ruled a leak (a "
-                  "stressor may need more: storm settles at least 20s)")
+                  "Settling ceiling at a checkpoint: a leftover is a leak once collector "
+                  "passes after the epoch freed nothing more of it; at the ceiling with counts "
+                  "still falling the epoch is unsettled")
       ->capture_default_str();
   args->common.slots = 4;
   cmd->add_option("--slots", args->common.slots,

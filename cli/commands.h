@@ -23,7 +23,7 @@ struct CommandEntry {
 // Options every running command shares.
 struct CommonRunArgs {
   std::string timeout = "10s";
-  std::string settle = "2s";
+  std::string settle = "60s";
   std::string io_timeout = "20ms";
   uint32_t jobs = 0;   // 0: number of CPUs
   uint32_t slots = 16;

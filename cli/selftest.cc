@@ -78,8 +78,6 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
   plan.modes = {RunMode::kLockstep, RunMode::kFree};
   plan.repeat = 2;
   plan.base = BaseRunOptions(args);
-  // The positive controls wait the whole settling deadline by design; a short one does.
-  plan.base.settle_ms = std::min<uint32_t>(plan.base.settle_ms, 300);
   PoolOptions po = MakePoolOptions(args);
   po.jobs = 1;
   po.slots = 8;

@@ -27,7 +27,7 @@ struct StressPlan {
   uint32_t duration_ms = 60'000;
   uint32_t checkpoint_ms = 2'000;
   uint32_t timeout_ms = 30'000;  // watchdog past an epoch's end
-  uint32_t settle_ms = 2'000;    // at least; a stressor may ask for more
+  uint32_t settle_ms = 60'000;   // settling ceiling; a stressor may ask for more
   bool log_objects = true;
 };
 

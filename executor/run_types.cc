@@ -45,6 +45,7 @@ const char* SettleResultName(SettleResult s) {
     case SettleResult::kCleanSettled: return "clean-after-settling";
     case SettleResult::kDirty: return "dirty";
     case SettleResult::kNotChecked: return "not-checked";
+    case SettleResult::kUnsettled: return "unsettled";
   }
   return "?";
 }
@@ -144,7 +145,9 @@ std::string EncodeRunResult(const RunResult& res) {
   w.I64(res.exec_us);
   w.I64(res.settle_us);
   w.I32(res.settle_polls);
-  w.I32(res.settle_triggers);
+  w.I32(res.settle_passes);
+  w.U8(res.settle_stalled);
+  w.Str(res.settle_why);
   PutStressOutcome(w, res.stress);
   w.U32(static_cast<uint32_t>(res.kernel_pcs.size()));
   for (uint64_t pc : res.kernel_pcs) w.U64(pc);
@@ -198,12 +201,14 @@ bool DecodeRunResult(std::string_view data, RunResult& res) {
   res.exec_us = r.I64();
   res.settle_us = r.I64();
   res.settle_polls = r.I32();
-  res.settle_triggers = r.I32();
+  res.settle_passes = r.I32();
+  res.settle_stalled = r.U8() != 0;
+  res.settle_why = r.Str();
   GetStressOutcome(r, res.stress);
   res.kernel_pcs.resize(r.Count(kMaxKernelPcsOnWire));
   for (uint64_t& pc : res.kernel_pcs) pc = r.U64();
   return r.ok() && r.AtEnd() && res.status <= RunStatus::kSetupError &&
-         res.settle <= SettleResult::kNotChecked;
+         res.settle <= SettleResult::kMaxValue;
 }
 
 }  // namespace inflight

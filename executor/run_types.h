@@ -19,7 +19,8 @@ struct RunOptions {
   RunMode mode = RunMode::kLockstep;
   uint64_t seed = 0;
   uint32_t timeout_ms = 10'000;    // watchdog for the graph
-  uint32_t settle_ms = 2'000;      // settling deadline
+  uint32_t settle_ms = 60'000;     // settling ceiling (oracle/settle.h): a clean or
+                                   // provably leaking run needs far less
   uint32_t io_timeout_ms = 20;     // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
   bool kcov = false;               // trace kernel coverage of the graph (executor/kcov.h)
 };
@@ -102,8 +103,11 @@ const char* RunStatusName(RunStatus s);
 enum class SettleResult : uint8_t {
   kCleanAtOnce,   // census back to baseline right after the graph; no wait
   kCleanSettled,  // back to baseline while settling
-  kDirty,         // still not at baseline after the full settling protocol
+  kDirty,         // not at baseline after collector passes that freed nothing more
+                  // (or with the collector stalled): a leak
   kNotChecked,    // the run did not complete, no census ruled
+  kUnsettled,     // at the ceiling, still changing: neither clean nor proven a leak
+  kMaxValue = kUnsettled,
 };
 const char* SettleResultName(SettleResult s);
 
@@ -135,7 +139,9 @@ struct RunResult {
   int64_t exec_us = 0;
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
-  int32_t settle_triggers = 0;
+  int32_t settle_passes = 0;   // collector passes proven while settling (oracle/settle.h)
+  bool settle_stalled = false;  // kDirty with no collector pass completed at all
+  std::string settle_why;       // the settler's account of its outcome
   StressOutcome stress;  // stress epochs only (stress.stressor is empty otherwise)
   // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
   std::vector<uint64_t> kernel_pcs;

@@ -2,6 +2,7 @@
 #include "executor/sandbox.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,8 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <climits>
 #include <variant>
@@ -25,8 +24,8 @@
 #include "base/clock.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
-#include "oracle/accounting.h"
 #include "executor/stress_run.h"
+#include "oracle/accounting.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -115,8 +114,8 @@ Status MountSandboxFilesystems() {
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     return Errno("mount(proc, /proc)");
   mkdir(kSlotRoot, 0700);
-  if (mount("inflight", kSlotRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0700") !=
-      0)
+  if (mount("inflight", kSlotRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "size=1m,mode=0700") != 0)
     return Errno(fmt::format("mount(tmpfs, {})", kSlotRoot));
   return {};
 }
@@ -142,13 +141,18 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   signal(SIGPIPE, SIG_IGN);
   sb->graph_ = std::make_unique<Graph>();
   sb->accounting_ = opt.accounting && geteuid() == 0;
-  if (!opt.accounting) sb->accounting_why_ = "turned off";
-  else if (geteuid() != 0) sb->accounting_why_ = "needs root (per-slot uids)";
+  if (!opt.accounting)
+    sb->accounting_why_ = "turned off";
+  else if (geteuid() != 0)
+    sb->accounting_why_ = "needs root (per-slot uids)";
   if (auto k = KernelLog::Open())
     sb->kmsg_ = std::make_unique<KernelLog>(std::move(*k));
   else
     sb->kmsg_why_ = k.error().Text();
   if (opt.slots == 0 || opt.slots > 256) return SysError{EINVAL, "slots must be 1..256"};
+  auto clock = CollectorClock::Create();
+  if (!clock) return clock.error();
+  sb->clock_ = std::make_unique<CollectorClock>(std::move(*clock));
   for (uint32_t k = 0; k < opt.slots; ++k) {
     auto slot = std::make_unique<Slot>();
     slot->index = static_cast<int>(k);
@@ -291,8 +295,8 @@ bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
     if (!watchdog && !aborted && now >= deadline) {
       watchdog = true;
       res.status = RunStatus::kHang;
-      res.error = fmt::format("watchdog: the graph did not finish in time; {}",
-                              workload.DescribeAlive());
+      res.error =
+          fmt::format("watchdog: the graph did not finish in time; {}", workload.DescribeAlive());
       kill(-1, SIGKILL);
       kill_deadline = now + kKillGraceUs;
     }
@@ -376,28 +380,24 @@ bool Sandbox::CheckOrSettle(Slot& slot, RunResult res, int64_t t1, uint32_t sett
     return true;
   }
   SettleOptions so;
-  so.deadline_us = static_cast<int64_t>(settle_ms) * 1000;
-  so.final_window_us = std::max<int64_t>(so.deadline_us / 8, 50'000);
-  so.trigger = [this](int64_t since) {
-    if (last_trigger_us_ > since) return;  // one made after this garbage serves it too
-    (void)TriggerCollector();
-    last_trigger_us_ = NowMicros();
-  };
+  so.ceiling_us = std::max<int64_t>(static_cast<int64_t>(settle_ms) * 1000, 1000);
   slot.settler = Settler(so);
   slot.pending = std::move(res);
   slot.state = Slot::State::kSettling;
-  slot.settler.Start(NowMicros(), t1);
+  const int64_t now = NowMicros();
+  slot.settler.Start(now, t1);
+  clock_->Need(slot.settler.NeedWitnessSince(), now);
   return true;
 }
 
-Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census, RunResult& res) {
+Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census, RunResult& res, bool settling) {
   // The table first: while it differs, the protocol counts (twice its cost) cannot
   // make the slot clean, so they are read only to confirm a clean table.
   auto table = slot.census->Take(/*with_protocols=*/false);
   if (!table) return table.error();
   census = std::move(*table);
   bool clean = DiffCensus(slot.baseline, census).Empty();
-  if (clean) {
+  if (clean || settling) {
     if (auto s = slot.census->AddProtocols(census); !s) return s.error();
     clean = DiffCensus(slot.baseline, census).Empty();
   }
@@ -425,11 +425,13 @@ void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now
   r.census = std::move(census);
   r.settle_us = now - slot.settler.started_at();
   r.settle_polls = slot.settler.polls();
-  r.settle_triggers = slot.settler.triggers();
+  r.settle_passes = slot.settler.rounds();
+  r.settle_why = slot.settler.Why();
   slot.witness.reset();  // our probes go before the accounting is measured
   if (settle == SettleResult::kCleanSettled && r.stress.stressor.empty())
     MaybeCheckAccounting(slot, r, false);
-  if (settle == SettleResult::kDirty && !r.stress.stressor.empty() && slot.stress)
+  if ((settle == SettleResult::kDirty || settle == SettleResult::kUnsettled) &&
+      !r.stress.stressor.empty() && slot.stress)
     NameStressLeftovers(*slot.stress->shared(), r.baseline, r.census, r.stress);
   Emit(r);
   slot.pending = RunResult{};
@@ -437,12 +439,36 @@ void Sandbox::Finish(Slot& slot, SettleResult settle, Census census, int64_t now
   slot.state = Slot::State::kFree;
 }
 
+namespace {
+
+SettleFingerprint Fingerprint(const Census& c, const RunResult& r) {
+  SettleFingerprint f;
+  f.sockets = static_cast<int64_t>(c.sockets.size());
+  for (const SocketInfo& so : c.sockets) {
+    f.queued += so.rqueue;
+    f.embryos += static_cast<int64_t>(so.embryos.size());
+  }
+  f.embryos += c.anonymous;
+  f.proto_inuse = c.proto_inuse;
+  f.objects = static_cast<int64_t>(r.alive_objects.size());
+  f.tmpfs = r.tmpfs_inodes_excess;
+  return f;
+}
+
+}  // namespace
+
 void Sandbox::ServiceSettling(int64_t now) {
+  bool polled = false;
   for (auto& sp : slots_) {
     Slot& slot = *sp;
     if (slot.state != Slot::State::kSettling || now < slot.settler.NextPollAt()) continue;
+    if (!polled) {  // the witnesses first, so that a census follows the passes it counts
+      if (auto st = clock_->Poll(NowMicros()); !st)
+        LogWarn("collector witnesses: {}", st.error().Text());
+      polled = true;
+    }
     Census census;
-    auto clean = CheckSlot(slot, census, slot.pending);
+    auto clean = CheckSlot(slot, census, slot.pending, /*settling=*/true);
     if (!clean) {
       slot.pending.status = RunStatus::kSetupError;
       slot.pending.error = "census while settling: " + clean.error().Text();
@@ -450,15 +476,23 @@ void Sandbox::ServiceSettling(int64_t now) {
       RetireSlot(slot);
       continue;
     }
-    switch (slot.settler.OnCensus(*clean, NowMicros())) {
+    const int64_t at = NowMicros();
+    switch (slot.settler.OnCensus(*clean, Fingerprint(census, slot.pending), at, clock_->log())) {
       case Settler::Outcome::kPending:
+        clock_->Need(slot.settler.NeedWitnessSince(), at);
         break;
       case Settler::Outcome::kClean:
         Finish(slot, SettleResult::kCleanSettled, std::move(census), NowMicros());
         break;
       case Settler::Outcome::kLeak:
-        if (census.proto_inuse < 0) (void)slot.census->AddProtocols(census);  // for the record
+        slot.pending.settle_stalled = slot.settler.stalled();
         Finish(slot, SettleResult::kDirty, std::move(census), NowMicros());
+        RetireSlot(slot);
+        break;
+      case Settler::Outcome::kUnsettled:
+        // Not a finding, but the slot is not back to its baseline: a fresh one serves
+        // the next run.
+        Finish(slot, SettleResult::kUnsettled, std::move(census), NowMicros());
         RetireSlot(slot);
         break;
     }

@@ -30,15 +30,15 @@ namespace inflight {
 
 struct SandboxOptions {
   uint32_t slots = 16;
-  bool use_sock_diag = true;   // false: force the /proc/self/net/unix fallback
-  std::string hold_addr;       // positive control: a listener at @hold_addr in every slot,
-                               // outside any scenario, that never accepts
-  uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
-  bool accounting = true;      // run graphs as per-slot uids and check their accounting
+  bool use_sock_diag = true;       // false: force the /proc/self/net/unix fallback
+  std::string hold_addr;           // positive control: a listener at @hold_addr in every slot,
+                                   // outside any scenario, that never accepts
+  uint32_t nofile = 4096;          // RLIMIT_NOFILE of the sandbox and its graphs
+  bool accounting = true;          // run graphs as per-slot uids and check their accounting
   uint32_t accounting_every = 32;  // check a slot's uid after this many clean runs
-  pid_t host_pid = 0;          // the launcher's pid before the namespaces: names the uids
-                               // stressors switch to (executor/stress_run.h)
-  bool user_namespace = false; // unprivileged: stressors cannot switch uids
+  pid_t host_pid = 0;              // the launcher's pid before the namespaces: names the uids
+                                   // stressors switch to (executor/stress_run.h)
+  bool user_namespace = false;     // unprivileged: stressors cannot switch uids
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -77,8 +77,8 @@ class Sandbox {
     Settler settler;
     RunResult pending;
     std::unique_ptr<ObjectWitness> witness;  // of the pending run
-    uint32_t uid = 0;                 // its graphs' uid (0: accounting off)
-    int allowance_baseline = 0;       // the uid's allowance before its first run
+    uint32_t uid = 0;                        // its graphs' uid (0: accounting off)
+    int allowance_baseline = 0;              // the uid's allowance before its first run
     uint32_t runs_since_check = 0;
     std::unique_ptr<StressArea> stress;  // mapped at the slot's first stress epoch
   };
@@ -96,8 +96,9 @@ class Sandbox {
   bool CheckOrSettle(Slot& slot, RunResult res, int64_t ended_at, uint32_t settle_ms);
   void ServiceSettling(int64_t now);
   // Takes the slot's census into `census` and the liveness of the run's objects into
-  // `res`; true when the slot is back to its baseline and no object is alive.
-  Result<bool> CheckSlot(Slot& slot, Census& census, RunResult& res);
+  // `res`; true when the slot is back to its baseline and no object is alive. While
+  // settling the protocol counts are always read (they are part of the fingerprint).
+  Result<bool> CheckSlot(Slot& slot, Census& census, RunResult& res, bool settling = false);
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
   bool Reap(Reapable& workload, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
@@ -111,8 +112,8 @@ class Sandbox {
   std::unique_ptr<Graph> graph_;
   int out_fd_ = -1;
   bool fatal_ = false;
-  int64_t last_trigger_us_ = 0;
-  std::unique_ptr<KernelLog> kmsg_;  // null when /dev/kmsg cannot be read
+  std::unique_ptr<CollectorClock> clock_;  // witnesses of collector passes, for all slots
+  std::unique_ptr<KernelLog> kmsg_;        // null when /dev/kmsg cannot be read
   std::string kmsg_why_;
   bool accounting_ = false;
   std::string accounting_why_;

@@ -20,7 +20,7 @@ struct StressRequest {
   uint32_t epoch_ms = 2'000;     // how long the stressor runs
   int64_t run_end_us = 0;        // CLOCK_MONOTONIC: no epoch runs past this (0: no limit)
   uint32_t timeout_ms = 30'000;  // watchdog past the epoch's end
-  uint32_t settle_ms = 2'000;    // settling deadline at the checkpoint
+  uint32_t settle_ms = 60'000;   // settling ceiling at the checkpoint
   bool log_objects = true;       // record created sockets by inode, to name leftovers
 };
 

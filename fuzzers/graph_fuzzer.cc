@@ -160,7 +160,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
   opt.run.mode = RunMode::kLockstep;
   opt.run.timeout_ms = 5'000;
-  opt.run.settle_ms = static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "2000"))));
+  opt.run.settle_ms = static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
   g_known_path = Env("INFLIGHT_FUZZ_KNOWN", "");
   g_stats_every_us = int64_t{std::max(1, atoi(Env("INFLIGHT_FUZZ_STATS_S", "10")))} * 1'000'000;
 #ifdef INFLIGHT_FUZZ_TEST_HOLD

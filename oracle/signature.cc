@@ -195,6 +195,7 @@ std::string FindingSignatureOf(const Scenario& s, const RunResult& r, const Verd
     case VerdictKind::kError:
       return fmt::format("error|{}|{}", RunStatusName(r.status), WithoutNumbers(r.error, 60));
     case VerdictKind::kClean:
+    case VerdictKind::kUnsettled:
       break;
   }
   return kind;

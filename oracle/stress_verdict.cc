@@ -34,7 +34,7 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
   if (o.faults_total > o.faults.size())
     v.faults.push_back(fmt::format("... and {} more", o.faults_total - o.faults.size()));
 
-  if (r.settle == SettleResult::kDirty) {
+  if (r.settle == SettleResult::kDirty || r.settle == SettleResult::kUnsettled) {
     std::unordered_map<uint64_t, const StressObject*> logged;
     for (const StressObject& ob : o.objects) logged.emplace(ob.ino, &ob);
     auto name = [&](uint64_t ino, std::string* who) -> std::string {
@@ -76,12 +76,17 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
     std::string names;
     for (const auto& [n, count] : groups)
       names += fmt::format("{}{} x {}", names.empty() ? "" : ", ", count, n);
-    v.summary = fmt::format("{} object(s) outlived epoch {} and {:.0f} ms of settling: {}",
-                            v.leftovers.size(), o.epoch, r.settle_us / 1000.0, names);
+    v.summary = fmt::format("{} object(s) outlived epoch {}: {}; {}", v.leftovers.size(), o.epoch,
+                            names, SettleEvidence(r));
   } else if (!v.faults.empty()) {
     v.kind = VerdictKind::kFault;
     v.summary =
         fmt::format("{} fault(s) seen by the stressor: {}", o.faults_total, v.faults.front());
+  } else if (r.settle == SettleResult::kUnsettled) {
+    v.kind = VerdictKind::kUnsettled;
+    v.summary =
+        fmt::format("epoch {} unsettled, neither clean nor proven a leak: {} object(s) left, {}",
+                    o.epoch, v.leftovers.size(), SettleEvidence(r));
   } else {
     v.kind = VerdictKind::kClean;
     v.summary = r.settle == SettleResult::kCleanSettled

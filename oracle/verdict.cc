@@ -16,11 +16,18 @@ namespace inflight {
 
 const char* VerdictName(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean: return "clean";
-    case VerdictKind::kFault: return "fault";
-    case VerdictKind::kLeak: return "leak";
-    case VerdictKind::kHang: return "hang";
-    case VerdictKind::kError: return "error";
+    case VerdictKind::kClean:
+      return "clean";
+    case VerdictKind::kFault:
+      return "fault";
+    case VerdictKind::kLeak:
+      return "leak";
+    case VerdictKind::kHang:
+      return "hang";
+    case VerdictKind::kError:
+      return "error";
+    case VerdictKind::kUnsettled:
+      return "unsettled";
   }
   return "?";
 }
@@ -33,9 +40,12 @@ namespace {
 
 std::string SockTypeText(uint8_t type) {
   switch (type) {
-    case SOCK_STREAM: return "stream";
-    case SOCK_DGRAM: return "dgram";
-    case SOCK_SEQPACKET: return "seqpacket";
+    case SOCK_STREAM:
+      return "stream";
+    case SOCK_DGRAM:
+      return "dgram";
+    case SOCK_SEQPACKET:
+      return "seqpacket";
   }
   return fmt::format("type-{}", type);
 }
@@ -83,13 +93,18 @@ void AppendOutOfTableLeftovers(const CensusDelta& d, const Census& census,
       if (so.peer_without_inode && !so.listening) ++closed_peers;
     Leftover l;
     l.what = "unix sockets outside the socket table";
-    l.detail = fmt::format(
-        "{} more alive per /proc/net/protocols than the table and embryo lists explain",
-        d.proto_excess);
+    l.detail =
+        fmt::format("{} more alive per /proc/net/protocols than the table and embryo lists explain",
+                    d.proto_excess);
     if (closed_peers >= d.proto_excess)
       l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
     out.push_back(std::move(l));
   }
+}
+
+std::string SettleEvidence(const RunResult& r) {
+  if (r.settle_why.empty()) return fmt::format("{:.0f} ms of settling", r.settle_us / 1000.0);
+  return fmt::format("{:.0f} ms of settling: {}", r.settle_us / 1000.0, r.settle_why);
 }
 
 std::string DescribeAction(const Scenario& s, int i) {
@@ -101,13 +116,13 @@ std::string DescribeAction(const Scenario& s, int i) {
 namespace {
 
 struct Index {
-  std::map<uint64_t, const ObjectEvent*> created;        // first creation per inode
+  std::map<uint64_t, const ObjectEvent*> created;         // first creation per inode
   std::map<uint64_t, const ObjectEvent*> created_by_key;  // per ObjectKey
-  std::map<uint64_t, int> creations_per_ino;            // >1: an anonymous inode
-  std::map<uint64_t, std::vector<int>> sent;            // inode -> send actions
-  std::map<uint64_t, std::vector<int>> sent_by_key;     // ObjectKey -> send actions
-  std::map<int, uint64_t> via;                          // send action -> socket it used
-  std::map<uint64_t, WitnessKind> witnessed;            // ObjectKey -> how
+  std::map<uint64_t, int> creations_per_ino;              // >1: an anonymous inode
+  std::map<uint64_t, std::vector<int>> sent;              // inode -> send actions
+  std::map<uint64_t, std::vector<int>> sent_by_key;       // ObjectKey -> send actions
+  std::map<int, uint64_t> via;                            // send action -> socket it used
+  std::map<uint64_t, WitnessKind> witnessed;              // ObjectKey -> how
 
   explicit Index(const RunResult& r) {
     auto add = [](std::vector<int>& v, int action) {
@@ -155,7 +170,8 @@ struct Index {
     if (auto it = sent_by_key.find(key); it != sent_by_key.end()) out = it->second;
     auto n = creations_per_ino.find(ino);
     if (n != creations_per_ino.end() && n->second == 1)
-      if (auto it = sent.find(ino); it != sent.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      if (auto it = sent.find(ino); it != sent.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -175,22 +191,31 @@ struct Index {
 // What an object is, from the action that created it.
 std::string ObjectKind(const Action& a, uint8_t out_index) {
   switch (a.op) {
-    case Op::kPipe: return out_index == 0 ? "pipe read end" : "pipe write end";
-    case Op::kFile: return "regular file";
-    case Op::kMemfd: return "memfd";
-    case Op::kEventfd: return "eventfd";
-    case Op::kEpoll: return "epoll";
-    case Op::kPidfd: return "pidfd";
-    case Op::kIoUring: return "io_uring";
-    case Op::kTimerfd: return "timerfd";
+    case Op::kPipe:
+      return out_index == 0 ? "pipe read end" : "pipe write end";
+    case Op::kFile:
+      return "regular file";
+    case Op::kMemfd:
+      return "memfd";
+    case Op::kEventfd:
+      return "eventfd";
+    case Op::kEpoll:
+      return "epoll";
+    case Op::kPidfd:
+      return "pidfd";
+    case Op::kIoUring:
+      return "io_uring";
+    case Op::kTimerfd:
+      return "timerfd";
     case Op::kSocketpair:
     case Op::kSocket:
       return std::string(SockTypeName(a.type)) + " socket";
-    case Op::kAccept: return "accepted socket";
-    default: return std::string(OpName(a.op)) + " object";
+    case Op::kAccept:
+      return "accepted socket";
+    default:
+      return std::string(OpName(a.op)) + " object";
   }
 }
-
 
 }  // namespace
 
@@ -206,8 +231,8 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
   if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
     v.faults = SemanticFaults(s, r);
 
-  // Leftovers after settling.
-  if (r.settle == SettleResult::kDirty) {
+  // Leftovers after settling (also what an unsettled run still held at the ceiling).
+  if (r.settle == SettleResult::kDirty || r.settle == SettleResult::kUnsettled) {
     const Index idx(r);
     const CensusDelta d = DiffCensus(r.baseline, r.census);
     for (const SocketInfo& so : d.new_sockets) {
@@ -217,18 +242,20 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.object = idx.Name(s, so.ino);
       if (auto it = idx.created.find(so.ino); it != idx.created.end())
         l.created_by = it->second->action;
-      const uint64_t key = l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
+      const uint64_t key =
+          l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
       l.sent_by = idx.SentBy(key, so.ino);
       l.where = idx.Where(s, r, l.sent_by);
       l.detail = SocketDetail(so);
       v.leftovers.push_back(std::move(l));
     }
-    AppendOutOfTableLeftovers(d, r.census, [&](uint64_t ino) { return idx.Label(s, ino); },
-                              v.leftovers);
+    AppendOutOfTableLeftovers(
+        d, r.census, [&](uint64_t ino) { return idx.Label(s, ino); }, v.leftovers);
     // Objects whose witness says their file is still alive (sockets already listed
     // from the census are not listed twice).
     std::set<uint64_t> listed;
-    for (const Leftover& l : v.leftovers) if (l.ino) listed.insert(l.ino);
+    for (const Leftover& l : v.leftovers)
+      if (l.ino) listed.insert(l.ino);
     int64_t alive_files = 0;
     for (uint64_t key : r.alive_objects) {
       auto c = idx.created_by_key.find(key);
@@ -289,11 +316,15 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       if (!names.empty()) names += ", ";
       names += l.object.empty() ? l.what : fmt::format("{} '{}'", l.what, l.object);
     }
-    v.summary = fmt::format("{} object(s) outlived the graph and {:.0f} ms of settling: {}",
-                            v.leftovers.size(), r.settle_us / 1000.0, names);
+    v.summary = fmt::format("{} object(s) outlived the graph: {}; {}", v.leftovers.size(), names,
+                            SettleEvidence(r));
   } else if (!v.faults.empty()) {
     v.kind = VerdictKind::kFault;
     v.summary = fmt::format("{} semantic fault(s): {}", v.faults.size(), v.faults.front());
+  } else if (r.settle == SettleResult::kUnsettled) {
+    v.kind = VerdictKind::kUnsettled;
+    v.summary = fmt::format("unsettled, neither clean nor proven a leak: {} object(s) left, {}",
+                            v.leftovers.size(), SettleEvidence(r));
   } else {
     v.kind = VerdictKind::kClean;
     v.summary = r.settle == SettleResult::kCleanSettled

@@ -20,7 +20,9 @@ enum class VerdictKind : uint8_t {
   kLeak,   // objects outlived the graph and the full settling protocol
   kHang,   // the watchdog killed the graph
   kError,  // our own failure (executor error, setup error): says nothing about the kernel
-  kMaxValue = kError,
+  kUnsettled,  // at the settling ceiling counts were still changing: neither clean nor a
+               // proven leak; not a finding, counted and shown (oracle/settle.h)
+  kMaxValue = kUnsettled,
 };
 const char* VerdictName(VerdictKind k);
 bool IsFinding(VerdictKind k);  // leak, hang, fault
@@ -46,6 +48,9 @@ struct Verdict {
 // Rules on a run. Expected errnos are checked in lockstep mode only: free-run races
 // make results vary by design.
 Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r);
+
+// How settling ended, for summaries: "12 ms of settling: 3 collector passes ...".
+std::string SettleEvidence(const RunResult& r);
 
 // "p0: send b [a]" for action i, for reports.
 std::string DescribeAction(const Scenario& s, int i);

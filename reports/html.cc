@@ -60,8 +60,10 @@ int Severity(VerdictKind k) {
       return 2;
     case VerdictKind::kError:
       return 3;
-    case VerdictKind::kClean:
+    case VerdictKind::kUnsettled:
       return 4;
+    case VerdictKind::kClean:
+      return 5;
   }
   return 5;
 }

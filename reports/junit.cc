@@ -39,6 +39,11 @@ std::string TestCase(const Report& report, const RunRecord& r) {
                   RunSeconds(r));
   if (r.verdict.kind == VerdictKind::kClean) return out + "/>\n";
   out += ">\n";
+  if (r.verdict.kind == VerdictKind::kUnsettled) {  // undecided: neither pass nor failure
+    out += fmt::format("      <skipped message=\"{}\">{}</skipped>\n", XmlEscape(r.verdict.summary),
+                       XmlEscape(Details(report, r)));
+    return out + "    </testcase>\n";
+  }
   const char* tag = r.verdict.kind == VerdictKind::kError ? "error" : "failure";
   out += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", tag,
                      VerdictName(r.verdict.kind), XmlEscape(r.verdict.summary),
@@ -58,10 +63,12 @@ std::string ReportToJUnit(const Report& report) {
     if (v.empty()) order.push_back(r.scenario);
     v.push_back(&r);
   }
-  size_t failures = 0, errors = 0;
+  size_t failures = 0, errors = 0, skipped = 0;
   for (const RunRecord& r : report.runs) {
     if (r.verdict.kind == VerdictKind::kError)
       ++errors;
+    else if (r.verdict.kind == VerdictKind::kUnsettled)
+      ++skipped;
     else if (r.verdict.kind != VerdictKind::kClean)
       ++failures;
   }
@@ -71,23 +78,25 @@ std::string ReportToJUnit(const Report& report) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += fmt::format(
       "<testsuites name=\"inflight {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
-      "time=\"{:.3f}\">\n",
-      XmlEscape(report.command), report.runs.size(), failures, errors, report.duration_s);
+      "skipped=\"{}\" time=\"{:.3f}\">\n",
+      XmlEscape(report.command), report.runs.size(), failures, errors, skipped, report.duration_s);
   for (const std::string& name : order) {
     const auto& runs = suites[name];
-    size_t f = 0, e = 0;
+    size_t f = 0, e = 0, sk = 0;
     double t = 0;
     for (const RunRecord* r : runs) {
       if (r->verdict.kind == VerdictKind::kError)
         ++e;
+      else if (r->verdict.kind == VerdictKind::kUnsettled)
+        ++sk;
       else if (r->verdict.kind != VerdictKind::kClean)
         ++f;
       t += RunSeconds(*r);
     }
     out += fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" "
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
         "time=\"{:.6f}\" timestamp=\"{}\">\n",
-        XmlEscape(name), runs.size(), f, e, t, XmlEscape(timestamp));
+        XmlEscape(name), runs.size(), f, e, sk, t, XmlEscape(timestamp));
     out += "    <properties>\n";
     auto prop = [&](const std::string& k, const std::string& v) {
       out +=

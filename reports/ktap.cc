@@ -36,7 +36,7 @@ std::string ReportToKtap(const Report& report) {
              fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
                          report.runs.size(), report.sandbox.kernel, report.sandbox.census_method));
   if (report.interrupted) Diagnostic(out, "interrupted: only the runs that finished are listed");
-  size_t pass = 0, fail = 0, error = 0, n = 0;
+  size_t pass = 0, fail = 0, error = 0, skip = 0, n = 0;
   for (const RunRecord& r : report.runs) {
     ++n;
     const std::string desc =
@@ -49,6 +49,10 @@ std::string ReportToKtap(const Report& report) {
       case VerdictKind::kError:
         ++error;
         out += fmt::format("not ok {} {} # ERROR {}\n", n, desc, OneLine(r.verdict.summary));
+        continue;
+      case VerdictKind::kUnsettled:  // neither pass nor fail: the oracle could not decide
+        ++skip;
+        out += fmt::format("ok {} {} # SKIP unsettled: {}\n", n, desc, OneLine(r.verdict.summary));
         continue;
       default:
         break;
@@ -67,8 +71,8 @@ std::string ReportToKtap(const Report& report) {
     else
       out += fmt::format("not ok {} {}\n", n, desc);
   }
-  out +=
-      fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}\n", pass, fail, error);
+  out += fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}\n", pass, fail,
+                     skip, error);
   return out;
 }
 

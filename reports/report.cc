@@ -20,10 +20,11 @@ std::map<std::string, size_t> Report::Counts() const {
 int VerdictSeverity(VerdictKind k) {
   switch (k) {
     case VerdictKind::kClean: return 0;
-    case VerdictKind::kFault: return 1;
-    case VerdictKind::kLeak: return 2;
-    case VerdictKind::kHang: return 3;
-    case VerdictKind::kError: return 4;
+    case VerdictKind::kUnsettled: return 1;
+    case VerdictKind::kFault: return 2;
+    case VerdictKind::kLeak: return 3;
+    case VerdictKind::kHang: return 4;
+    case VerdictKind::kError: return 5;
   }
   return 0;
 }
@@ -98,8 +99,10 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       {"settle", SettleResultName(res.settle)},
       {"timings_us", {{"exec", res.exec_us}, {"settle", res.settle_us}}},
       {"settle_polls", res.settle_polls},
-      {"settle_triggers", res.settle_triggers},
+      {"settle_passes", res.settle_passes},
   };
+  if (!res.settle_why.empty()) j["settle_why"] = res.settle_why;
+  if (res.settle_stalled) j["settle_stalled"] = true;
   if (!res.error.empty()) j["error"] = res.error;
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   if (full) {

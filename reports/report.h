@@ -66,8 +66,8 @@ std::string ReplayCommand(const Report& report, const RunRecord& r);
 // ISO 8601 UTC "now".
 std::string UtcNow();
 
-// Severity order of verdicts, as Report::Worst() ranks them: clean 0 < fault < leak < hang
-// < error.
+// Severity order of verdicts, as Report::Worst() ranks them: clean 0 < unsettled < fault <
+// leak < hang < error.
 int VerdictSeverity(VerdictKind k);
 
 // Appends a run record to a report in its JSON form and brings its "counts" and

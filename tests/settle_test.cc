@@ -1,82 +1,207 @@
-// The settling schedule, driven with a fake clock and a recording trigger.
-#include <gtest/gtest.h>
-
-#include <vector>
-
+// The settling rules, driven with a fake clock and a hand-kept witness log: a leak only
+// after collector passes that started after the run freed nothing more; unsettled, never
+// leak, while counts still change at the ceiling; a stalled collector said so.
 #include "oracle/settle.h"
+
+#include <gtest/gtest.h>
 
 namespace inflight {
 namespace {
 
-struct Recorder {
-  std::vector<int64_t> since;
-  SettleOptions Options(SettleOptions o = {}) {
-    o.trigger = [this](int64_t s) { since.push_back(s); };
-    return o;
+SettleFingerprint Fp(int64_t sockets) {
+  SettleFingerprint f;
+  f.sockets = sockets;
+  f.proto_inuse = sockets;
+  return f;
+}
+
+// A collector that completes a pass `pass_us` after each witness is made.
+struct FakeCollector {
+  WitnessLog log;
+  uint64_t key = 1;
+  int64_t pass_us = 5'000;
+  bool works = true;
+  std::vector<std::pair<uint64_t, int64_t>> pending;  // key, made_at
+
+  void Need(int64_t since, int64_t now) {
+    if (log.NewestMadeSince(since) == 0) Make(now);
+  }
+  void Make(int64_t now) {
+    log.Made(key, now);
+    pending.push_back({key++, now});
+  }
+  void Advance(int64_t now) {
+    if (!works) return;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (now >= it->second + pass_us) {
+        log.Freed(it->first, now);
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
 };
 
-TEST(Settler, CleanAtTheFirstPollEndsAtOnce) {
-  Recorder rec;
-  Settler s(rec.Options());
-  s.Start(10, 7);
-  EXPECT_EQ(rec.since, std::vector<int64_t>{7}) << "triggered for garbage from the graph's end";
-  EXPECT_EQ(s.NextPollAt(), 10 + SettleOptions{}.first_gap_us);
-  EXPECT_EQ(s.OnCensus(true, s.NextPollAt()), Settler::Outcome::kClean);
-  EXPECT_EQ(s.triggers(), 1);
+// Drives one settler to its outcome; `fp_at(now)` gives the census at each poll.
+template <typename F>
+Settler::Outcome Drive(Settler& s, FakeCollector& c, int64_t start, int64_t garbage_since, F fp_at,
+                       int64_t* end = nullptr, bool clean_when_zero = true) {
+  s.Start(start, garbage_since);
+  c.Need(s.NeedWitnessSince(), start);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const int64_t now = s.NextPollAt();
+    c.Advance(now);
+    const SettleFingerprint f = fp_at(now);
+    const auto out = s.OnCensus(clean_when_zero && f.sockets == 0, f, now, c.log);
+    if (out != Settler::Outcome::kPending) {
+      if (end) *end = now;
+      return out;
+    }
+    c.Need(s.NeedWitnessSince(), now);
+  }
+  ADD_FAILURE() << "the settler never ended";
+  return Settler::Outcome::kPending;
 }
 
-TEST(Settler, RulesLeakOnlyAfterTheDeadlineATriggerAndTheFinalWindow) {
-  Recorder rec;
-  SettleOptions o;
-  o.deadline_us = 1'000'000;
-  o.final_window_us = 200'000;
-  Settler s(rec.Options(o));
-  s.Start(0, 0);
-  int64_t now = 0, last_gap = 0;
-  Settler::Outcome out = Settler::Outcome::kPending;
-  int polls = 0;
-  while (out == Settler::Outcome::kPending) {
-    const int64_t next = s.NextPollAt();
-    ASSERT_GT(next, now);
-    const int64_t gap = next - now;
-    EXPECT_LE(gap, o.max_gap_us) << "backoff is capped";
-    if (now > 0 && now < o.deadline_us) EXPECT_GE(gap, last_gap) << "backoff grows";
-    last_gap = gap;
-    now = next;
-    out = s.OnCensus(false, now);
-    ASSERT_LT(++polls, 10000);
-  }
-  EXPECT_EQ(out, Settler::Outcome::kLeak);
-  EXPECT_GE(now, o.deadline_us + o.final_window_us);
-  EXPECT_LE(now, o.deadline_us + o.final_window_us + o.max_gap_us);
-  EXPECT_EQ(s.polls(), polls);
-  // Triggered at the start, again at the deadline, and regularly in between, so that a
-  // collection already running when the garbage appeared cannot hide it.
-  ASSERT_GE(rec.since.size(), 3u);
-  bool at_deadline = false;
-  for (size_t i = 1; i < rec.since.size(); ++i) {
-    EXPECT_LE(rec.since[i] - rec.since[i - 1], o.retrigger_us + o.max_gap_us);
-    at_deadline |= rec.since[i] >= o.deadline_us && rec.since[i] <= o.deadline_us + o.max_gap_us;
-  }
-  EXPECT_TRUE(at_deadline);
-  EXPECT_EQ(s.triggers(), static_cast<int>(rec.since.size()));
+TEST(Settler, CleanAtTheFirstCensusEndsAtOnce) {
+  FakeCollector c;
+  Settler s;
+  EXPECT_EQ(Drive(s, c, 10, 7, [](int64_t) { return Fp(0); }), Settler::Outcome::kClean);
+  EXPECT_EQ(s.polls(), 1);
 }
 
-TEST(Settler, CleanDuringTheFinalWindowIsClean) {
-  Recorder rec;
+TEST(Settler, LeakOnlyAfterPassesThatFreedNothing) {
+  FakeCollector c;
   SettleOptions o;
-  o.deadline_us = 1000;
-  o.final_window_us = 100'000;
-  Settler s(rec.Options(o));
-  s.Start(0, 0);
-  int64_t now = 0;
-  while (now < o.deadline_us) {
-    now = s.NextPollAt();
-    ASSERT_EQ(s.OnCensus(false, now), Settler::Outcome::kPending);
+  Settler s(o);
+  int64_t end = 0;
+  EXPECT_EQ(Drive(
+                s, c, 0, 0, [](int64_t) { return Fp(2); }, &end),
+            Settler::Outcome::kLeak);
+  EXPECT_EQ(s.rounds(), o.stable_rounds + 1)
+      << "one pass to see where it stands, then " << o.stable_rounds << " that freed nothing";
+  EXPECT_FALSE(s.stalled());
+  EXPECT_GE(end, (o.stable_rounds + 1) * c.pass_us) << "each round waits for its own pass";
+  EXPECT_LT(end, o.ceiling_us / 100) << "proof, not the ceiling";
+  EXPECT_NE(s.Why().find("freed nothing"), std::string::npos) << s.Why();
+}
+
+TEST(Settler, SlowCollectorIsWaitedForNotTimed) {
+  // Passes that take 10 s each (a storm under TCG): no leak before the proof.
+  FakeCollector c;
+  c.pass_us = 10'000'000;
+  Settler s;
+  int64_t end = 0;
+  EXPECT_EQ(Drive(
+                s, c, 0, 0, [](int64_t now) { return Fp(now < 9'000'000 ? 5 : 0); }, &end),
+            Settler::Outcome::kClean);
+  EXPECT_GE(end, 9'000'000);
+  FakeCollector c2;
+  c2.pass_us = 10'000'000;
+  Settler s2;
+  EXPECT_EQ(Drive(
+                s2, c2, 0, 0, [](int64_t) { return Fp(5); }, &end),
+            Settler::Outcome::kLeak);
+  EXPECT_GE(end, 30'000'000) << "three passes of 10 s";
+}
+
+TEST(Settler, CountsStillFallingAtTheCeilingAreUnsettledNeverLeak) {
+  FakeCollector c;
+  SettleOptions o;
+  o.ceiling_us = 2'000'000;
+  Settler s(o);
+  // One object freed per pass, far more objects than passes fit under the ceiling.
+  auto falling = [&](int64_t now) { return Fp(100'000 - now / c.pass_us); };
+  int64_t end = 0;
+  EXPECT_EQ(Drive(s, c, 0, 0, falling, &end), Settler::Outcome::kUnsettled);
+  EXPECT_GE(end, o.ceiling_us);
+  EXPECT_GT(s.rounds(), 10);
+  EXPECT_FALSE(s.stalled());
+}
+
+TEST(Settler, AWitnessOlderThanTheGarbageProvesNothing) {
+  FakeCollector c;
+  c.log.Made(99, 50);  // made before the run ended, freed after
+  c.log.Freed(99, 200);
+  Settler s;
+  s.Start(150, 100);
+  EXPECT_EQ(s.OnCensus(false, Fp(3), 300, c.log), Settler::Outcome::kPending);
+  EXPECT_EQ(s.rounds(), 0);
+  EXPECT_EQ(s.NeedWitnessSince(), 100);
+}
+
+TEST(Settler, NoPassAtAllIsAStalledCollectorLeakAtTheCeiling) {
+  FakeCollector c;
+  c.works = false;
+  SettleOptions o;
+  o.ceiling_us = 3'000'000;
+  Settler s(o);
+  int64_t end = 0;
+  EXPECT_EQ(Drive(
+                s, c, 0, 0, [](int64_t) { return Fp(4); }, &end),
+            Settler::Outcome::kLeak);
+  EXPECT_TRUE(s.stalled());
+  EXPECT_GE(end, o.ceiling_us) << "a collector that is only slow gets the whole ceiling";
+  EXPECT_NE(s.Why().find("never freed"), std::string::npos) << s.Why();
+}
+
+TEST(Settler, OnceTheCollectorIsKnownStalledLaterRunsNeedOnlyTheGrace) {
+  FakeCollector c;
+  c.works = false;
+  SettleOptions o;
+  o.ceiling_us = 30'000'000;
+  c.log.Made(1, 0);  // alive since 0: stalled from 30 s on
+  Settler s(o);
+  int64_t end = 0;
+  const int64_t start = 40'000'000;
+  EXPECT_EQ(Drive(
+                s, c, start, start, [](int64_t) { return Fp(4); }, &end),
+            Settler::Outcome::kLeak);
+  EXPECT_TRUE(s.stalled());
+  EXPECT_GE(end - start, o.stall_grace_us);
+  EXPECT_LT(end - start, o.stall_grace_us + o.max_gap_us * 2);
+  // Not while its own census still changes.
+  Settler moving(o);
+  EXPECT_EQ(Drive(
+                moving, c, start, start, [](int64_t now) { return Fp(now / 100'000); }, &end),
+            Settler::Outcome::kUnsettled)
+      << "counts still changing at the ceiling are never a leak";
+  EXPECT_GE(end - start, o.ceiling_us);
+}
+
+TEST(Settler, PassesThatStillFreeRestartTheCount) {
+  // Three passes free something each, then nothing: leak after the stable rounds that
+  // follow the last change, not before.
+  FakeCollector c;
+  Settler s;
+  int64_t end = 0;
+  auto fp = [&](int64_t now) { return Fp(now < 4 * c.pass_us ? 10 - now / c.pass_us : 6); };
+  EXPECT_EQ(Drive(s, c, 0, 0, fp, &end), Settler::Outcome::kLeak);
+  EXPECT_GE(end, 4 * c.pass_us + 2 * c.pass_us);
+}
+
+TEST(WitnessLog, AnswersByTimeAndForgetsOnlyFreedOnes) {
+  WitnessLog log;
+  log.Made(1, 100);
+  log.Made(2, 200);
+  log.Made(3, 300);
+  log.Freed(2, 250);
+  EXPECT_EQ(log.FreedAfter(150), 250);
+  EXPECT_EQ(log.FreedAfter(201), 0);
+  EXPECT_EQ(log.NewestMadeSince(250), 300);
+  EXPECT_EQ(log.NewestMadeSince(301), 0);
+  EXPECT_EQ(log.OldestAliveSince(0), 100);
+  EXPECT_EQ(log.OldestAliveSince(150), 300);
+  EXPECT_EQ(log.Alive(), 2u);
+  EXPECT_FALSE(log.Stalled(1000, 1000));
+  EXPECT_TRUE(log.Stalled(1100, 1000));
+  for (uint64_t k = 10; k < 10 + 2 * WitnessLog::kMaxKept; ++k) {
+    log.Made(k, static_cast<int64_t>(k) * 1000);
+    log.Freed(k, static_cast<int64_t>(k) * 1000 + 1);
   }
-  EXPECT_EQ(rec.since.size(), 2u);
-  EXPECT_EQ(s.OnCensus(true, s.NextPollAt()), Settler::Outcome::kClean);
+  EXPECT_LE(log.witnesses().size(), WitnessLog::kMaxKept);
+  EXPECT_EQ(log.Alive(), 2u) << "alive witnesses are never forgotten";
 }
 
 }  // namespace

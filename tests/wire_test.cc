@@ -30,7 +30,9 @@ RunResult Sample() {
   r.exec_us = 100;
   r.settle_us = 2000;
   r.settle_polls = 5;
-  r.settle_triggers = 2;
+  r.settle_passes = 2;
+  r.settle_stalled = true;
+  r.settle_why = "no collector pass completed";
   return r;
 }
 
@@ -47,7 +49,9 @@ TEST(Wire, RunResultRoundTrips) {
   EXPECT_EQ(back.events, r.events);
   EXPECT_EQ(back.census.sockets, r.census.sockets);
   EXPECT_EQ(back.census.proto_inuse, 3);
-  EXPECT_EQ(back.settle_triggers, 2);
+  EXPECT_EQ(back.settle_passes, 2);
+  EXPECT_TRUE(back.settle_stalled);
+  EXPECT_EQ(back.settle_why, r.settle_why);
 }
 
 TEST(Wire, EveryTruncationIsRejected) {
