@@ -1,23 +1,27 @@
 // The census against known sockets, and each census layer firing on a real leftover
 // and staying silent on a clean namespace.
+#include "oracle/census.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-#include <sched.h>
-
 #include <set>
 #include <thread>
 
 #include "base/clock.h"
+#include "base/file_util.h"
 #include "base/scm.h"
 #include "base/unique_fd.h"
-#include "oracle/census.h"
+#include "oracle/liveness.h"
 #include "oracle/settle.h"
 #include "tests/test_util.h"
 
@@ -333,8 +337,9 @@ TEST(Census, ParsesProtocolsForBothUnixLines) {
 }  // namespace
 }  // namespace inflight
 
-#include "oracle/accounting.h"
 #include <sys/wait.h>
+
+#include "oracle/accounting.h"
 
 namespace inflight {
 namespace {
@@ -516,6 +521,51 @@ TEST(Kmemleak, ScanWhereTheKernelHasIt) {
   ASSERT_TRUE(leaks.ok()) << leaks.error().Text();
   EXPECT_TRUE(leaks->empty()) << "kmemleak reports AF_UNIX objects on an idle kernel:\n"
                               << (leaks->empty() ? "" : leaks->front());
+}
+
+}  // namespace
+}  // namespace inflight
+
+namespace inflight {
+namespace {
+
+// The collector clock on this kernel: each witness it makes is freed by a collector pass,
+// and its poll sees that, so settling gets its proof here.
+TEST(CollectorClock, ItsWitnessesAreFreedByCollectorPassesOnThisKernel) {
+  auto clock = CollectorClock::Create();
+  ASSERT_TRUE(clock.ok()) << clock.error().Text();
+  for (int round = 0; round < 3; ++round) {
+    const int64_t since = NowMicros();
+    clock->Need(since, since);
+    ASSERT_NE(clock->log().NewestMadeSince(since), 0) << "a witness was made";
+    const int64_t end = since + 20'000'000;
+    while (clock->log().FreedAfter(since) == 0 && NowMicros() < end) {
+      ASSERT_TRUE(clock->Poll(NowMicros()).ok());
+      clock->Need(since, NowMicros());
+      usleep(1000);
+    }
+    ASSERT_NE(clock->log().FreedAfter(since), 0) << "no collector pass freed the witness in 20 s";
+  }
+  EXPECT_EQ(clock->log().Alive(), 0u);
+}
+
+// While its file lives, a witness-style epoll item stays: the poll reads items, not time.
+TEST(CollectorClock, AnItemWhoseFileIsAliveIsNotSeenFreed) {
+  UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd a(sv[0]), b(sv[1]);
+  epoll_event ev{};
+  ev.data.u64 = 42;
+  ASSERT_EQ(epoll_ctl(ep.Get(), EPOLL_CTL_ADD, a.Get(), &ev), 0);
+  auto items =
+      ParseEpollFdinfo(*ReadWholeFile(fmt::format("/proc/self/fdinfo/{}", ep.Get()).c_str()));
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(*items, std::vector<uint64_t>{42});
+  a.Reset();
+  items = ParseEpollFdinfo(*ReadWholeFile(fmt::format("/proc/self/fdinfo/{}", ep.Get()).c_str()));
+  ASSERT_TRUE(items.ok());
+  EXPECT_TRUE(items->empty()) << "released with its last reference";
 }
 
 }  // namespace
