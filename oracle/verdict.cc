@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/errno_names.h"
+#include "oracle/ruling.h"
 #include "oracle/semantics.h"
 #include "scenario/text.h"
 
@@ -195,21 +197,21 @@ std::string ObjectKind(const Action& a, uint8_t out_index) {
 }  // namespace
 
 Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
-  Verdict v;
-  if (r.status == RunStatus::kSetupError || r.status == RunStatus::kExecutorError) {
-    v.kind = VerdictKind::kError;
-    v.summary = fmt::format("{}: {}", RunStatusName(r.status), r.error);
-    return v;
-  }
-
+  // The object log is indexed only for a dirty run: clean runs are the hot path.
+  std::optional<Index> index;
+  auto idx_of = [&]() -> const Index& {
+    if (!index) index.emplace(r);
+    return *index;
+  };
+  RunRuling how;
   // Semantic faults (lockstep only: free-run results vary by design).
-  if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
-    v.faults = SemanticFaults(s, r);
-
-  // Leftovers after settling.
-  if (r.settle == SettleResult::kDirty) {
-    const Index idx(r);
-    const CensusDelta d = DiffCensus(r.baseline, r.census);
+  how.faults = [&]() -> std::vector<std::string> {
+    if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
+      return SemanticFaults(s, r);
+    return {};
+  };
+  how.socket_leftovers = [&](const CensusDelta& d, std::vector<Leftover>& out) {
+    const Index& idx = idx_of();
     for (const SocketInfo& so : d.new_sockets) {
       Leftover l;
       l.ino = so.ino;
@@ -217,18 +219,22 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.object = idx.Name(s, so.ino);
       if (auto it = idx.created.find(so.ino); it != idx.created.end())
         l.created_by = it->second->action;
-      const uint64_t key = l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
+      const uint64_t key =
+          l.created_by >= 0 ? idx.created.at(so.ino)->key : ObjectEvent::kUnknownKey;
       l.sent_by = idx.SentBy(key, so.ino);
       l.where = idx.Where(s, r, l.sent_by);
       l.detail = SocketDetail(so);
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
-    AppendOutOfTableLeftovers(d, r.census, [&](uint64_t ino) { return idx.Label(s, ino); },
-                              v.leftovers);
-    // Objects whose witness says their file is still alive (sockets already listed
-    // from the census are not listed twice).
+  };
+  how.label = [&](uint64_t ino) { return idx_of().Label(s, ino); };
+  // Objects whose witness says their file is still alive (sockets already listed from the
+  // census are not listed twice), and tmpfs inodes beyond them.
+  how.more_leftovers = [&](std::vector<Leftover>& out) {
+    const Index& idx = idx_of();
     std::set<uint64_t> listed;
-    for (const Leftover& l : v.leftovers) if (l.ino) listed.insert(l.ino);
+    for (const Leftover& l : out)
+      if (l.ino) listed.insert(l.ino);
     int64_t alive_files = 0;
     for (uint64_t key : r.alive_objects) {
       auto c = idx.created_by_key.find(key);
@@ -236,7 +242,7 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
         Leftover l;
         l.what = "object with an unknown key";
         l.detail = fmt::format("witness key {:#x}", key);
-        v.leftovers.push_back(std::move(l));
+        out.push_back(std::move(l));
         continue;
       }
       const ObjectEvent& e = *c->second;
@@ -255,52 +261,29 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.detail = w != idx.witnessed.end() && w->second == WitnessKind::kLock
                      ? "its OFD lock is still held: the file was never released"
                      : "still registered in the witness epoll: the file was never released";
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
     if (r.tmpfs_inodes_excess > alive_files) {
       Leftover l;
       l.what = "inodes in use on the run's tmpfs";
       l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
                              r.tmpfs_inodes_excess, alive_files);
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
-  }
-
-  if (r.accounting_deficit > 0) {
-    Leftover l;
-    l.what = "in-flight accounting";
-    l.detail = fmt::format(
-        "uid {:#x}: {} descriptor(s) still counted in flight after every object was freed "
-        "(sendmsg would fail with ETOOMANYREFS that many descriptors early)",
-        r.uid, r.accounting_deficit);
-    v.leftovers.push_back(std::move(l));
-  }
-  v.kernel_log = r.kernel_log;
-  if (r.status == RunStatus::kHang) {
-    v.kind = VerdictKind::kHang;
-    v.summary = r.error;
-  } else if (!r.kernel_log.empty()) {
-    v.kind = VerdictKind::kFault;
-    v.summary = fmt::format("kernel fault: {}", r.kernel_log.front());
-  } else if (r.settle == SettleResult::kDirty || r.accounting_deficit > 0) {
-    v.kind = VerdictKind::kLeak;
+  };
+  how.leak_summary = [&](const Verdict& v) {
     std::string names;
     for (const Leftover& l : v.leftovers) {
       if (!names.empty()) names += ", ";
       names += l.object.empty() ? l.what : fmt::format("{} '{}'", l.what, l.object);
     }
-    v.summary = fmt::format("{} object(s) outlived the graph and {:.0f} ms of settling: {}",
-                            v.leftovers.size(), r.settle_us / 1000.0, names);
-  } else if (!v.faults.empty()) {
-    v.kind = VerdictKind::kFault;
-    v.summary = fmt::format("{} semantic fault(s): {}", v.faults.size(), v.faults.front());
-  } else {
-    v.kind = VerdictKind::kClean;
-    v.summary = r.settle == SettleResult::kCleanSettled
-                    ? fmt::format("clean after {:.1f} ms of settling", r.settle_us / 1000.0)
-                    : "clean";
-  }
-  return v;
+    return fmt::format("{} object(s) outlived the graph and {:.0f} ms of settling: {}",
+                       v.leftovers.size(), r.settle_us / 1000.0, names);
+  };
+  how.fault_summary = [](const Verdict& v) {
+    return fmt::format("{} semantic fault(s): {}", v.faults.size(), v.faults.front());
+  };
+  return RuleRun(r, how);
 }
 
 }  // namespace inflight
