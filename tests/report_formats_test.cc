@@ -37,7 +37,8 @@ void WriteText(const std::string& path, const std::string& text) {
 }
 
 // One planted leak, a clean scenario and a `check` on a small corpus, written in every
-// format, shared by the tests below.
+// format; a `check` with its stress smoke, a `stress` run with a planted leak and the
+// selftest's report; shared by the tests below.
 class ReportFormats : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -55,6 +56,17 @@ class ReportFormats : public ::testing::Test {
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
     check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
                         "--format json,junit,ktap --report " + d + "/check");
+    // check with its stress smoke (cycles finds this kernel's real leak: 0 or 1), and a
+    // stress run with a planted leak, so that records of leaking epochs are written.
+    check_stress_ = RunCommand(CliPath() + " check --stress 2s --no-fuzz --corpus " + d +
+                               "/corpus -n 1 --settle 200ms -q --report " + d + "/check_stress");
+    stress_ =
+        RunCommand(CliPath() + " stress cycles --duration 2s --checkpoint 1s --hold " +
+                   "inflight-hold -o cycles.leak_to_holder=1 -o cycles.nested=0 --settle 200ms -q "
+                   "--report " +
+                   d + "/stress");
+    selftest_ =
+        RunCommand(CliPath() + " selftest -q --format json,junit,ktap --report " + d + "/selftest");
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -64,14 +76,18 @@ class ReportFormats : public ::testing::Test {
     INFLIGHT_REQUIRE_NAMESPACES();
     ASSERT_EQ(run_.status, 1) << "the planted leak is a finding: " << run_.out;
     ASSERT_EQ(check_.status, 0) << check_.out;
+    ASSERT_TRUE(check_stress_.status == 0 || check_stress_.status == 1) << check_stress_.out;
+    ASSERT_EQ(stress_.status, 1) << "the planted leak is a finding: " << stress_.out;
+    ASSERT_EQ(selftest_.status, 0) << selftest_.out;
   }
   static std::string Dir() { return dir_->path(); }
 
   static TempDir* dir_;
-  static CommandResult run_, check_;
+  static CommandResult run_, check_, check_stress_, stress_, selftest_;
 };
 TempDir* ReportFormats::dir_ = nullptr;
-CommandResult ReportFormats::run_, ReportFormats::check_;
+CommandResult ReportFormats::run_, ReportFormats::check_, ReportFormats::check_stress_,
+    ReportFormats::stress_, ReportFormats::selftest_;
 
 int Validate(const std::string& files) {
   return RunCommand(std::string(kPython) + " " + Script("validate_report.py") + " " + Schema() +
@@ -85,6 +101,36 @@ TEST_F(ReportFormats, JsonFollowsTheSchema) {
                                Schema() + " " + run + " " + check);
   if (r.status == 3) GTEST_SKIP() << "skipped: " << r.out;
   ASSERT_EQ(r.status, 0) << r.out;
+  // Every other command's report: check with its stress smoke, stress, selftest.
+  for (const char* which : {"check_stress", "stress", "selftest"}) {
+    const std::string path = Dir() + "/" + which + "/report.json";
+    EXPECT_EQ(Validate(path), 0) << which << ": "
+                                 << RunCommand(std::string(kPython) + " " +
+                                               Script("validate_report.py") + " " + Schema() + " " +
+                                               path)
+                                        .out;
+  }
+  const auto stress = nlohmann::json::parse(ReadFile(Dir() + "/stress/report.json"));
+  const auto smoke = nlohmann::json::parse(ReadFile(Dir() + "/check_stress/report.json"));
+  EXPECT_TRUE(stress.contains("stress") && smoke.contains("stress"));
+  size_t leaking_epochs = 0, smoke_epochs = 0;
+  for (const auto& x : stress["runs"]) leaking_epochs += x["verdict"] == "leak";
+  for (const auto& x : smoke["runs"]) smoke_epochs += x.contains("stressor");
+  EXPECT_GT(leaking_epochs, 0u) << "a record of a leaking epoch was validated";
+  EXPECT_GT(smoke_epochs, 0u) << "the smoke's epochs are in check's report";
+  // A stress epoch is a closed record too.
+  for (size_t i = 0; i < stress["runs"].size(); ++i) {
+    if (stress["runs"][i]["verdict"] != "leak") continue;
+    nlohmann::json bad = stress;
+    bad["runs"][i].erase("replay");
+    WriteText(Dir() + "/mutated.json", bad.dump());
+    EXPECT_EQ(Validate(Dir() + "/mutated.json"), 1) << "an epoch without its replay command";
+    bad = stress;
+    bad["runs"][i]["census"] = 7;
+    WriteText(Dir() + "/mutated.json", bad.dump());
+    EXPECT_EQ(Validate(Dir() + "/mutated.json"), 1) << "an epoch with a broken census";
+    break;
+  }
   auto j = nlohmann::json::parse(ReadFile(run));
   ASSERT_EQ(j["runs"].size(), 8u);
   bool leak_with_events = false;
