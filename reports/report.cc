@@ -41,6 +41,10 @@ size_t Report::Findings() const {
   return n;
 }
 
+bool RunPassed(const RunRecord& r) {
+  return r.expected ? r.expected->met : r.verdict.kind == VerdictKind::kClean;
+}
+
 namespace {
 
 nlohmann::json CensusToJson(const Census& c) {
@@ -101,6 +105,10 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       {"settle_triggers", res.settle_triggers},
   };
   if (!res.error.empty()) j["error"] = res.error;
+  if (r.expected)
+    j["expected"] = {{"verdict", VerdictName(r.expected->verdict)},
+                     {"met", r.expected->met},
+                     {"note", r.expected->note}};
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   if (full) {
     nlohmann::json actions = nlohmann::json::array();
