@@ -61,6 +61,40 @@ TEST(Cli, BadUsageExitsTwo) {
   EXPECT_EQ(r.status, 2);
 }
 
+// decode takes files and folders of them; a folder without inputs, a missing or an
+// unreadable file is bad input, named, and nothing is printed.
+TEST(Cli, DecodeReadsEachFileOfAFolderAndRefusesEmptyOnes) {
+  TempDir d;
+  const std::string corpus = d.path() + "/corpus";
+  std::filesystem::create_directories(corpus + "/sub");
+  auto r = RunCommand(Cli("encode " + CorpusDir() + "/self_ref_stream.scn " + CorpusDir() +
+                          "/self_ref_dgram.scn --out " + corpus));
+  ASSERT_EQ(r.status, 0) << r.out;
+  WriteText(corpus + "/.state", "not an input");
+  r = RunCommand(Cli("decode " + corpus));
+  EXPECT_EQ(r.status, 0) << r.out;
+  const size_t dgram = r.out.find("# decoded from " + corpus + "/self_ref_dgram\n");
+  const size_t stream = r.out.find("# decoded from " + corpus + "/self_ref_stream\n");
+  EXPECT_NE(dgram, std::string::npos) << r.out;
+  EXPECT_NE(stream, std::string::npos) << r.out;
+  EXPECT_LT(dgram, stream) << "in name order";
+  EXPECT_EQ(r.out.find(".state"), std::string::npos) << "dot files are not inputs";
+
+  r = RunCommand(Cli("decode " + corpus + "/sub"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(corpus + "/sub: a folder without input files"), std::string::npos) << r.out;
+  r = RunCommand(Cli("decode " + corpus + "/self_ref_dgram " + d.path() + "/missing"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(d.path() + "/missing: cannot read the file"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("decoded from"), std::string::npos) << "bad input prints nothing";
+  r = RunCommand(Cli("decode /proc/self/mem"));  // opens, but reading offset 0 fails (EIO)
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("/proc/self/mem: cannot read the file"), std::string::npos) << r.out;
+  r = RunCommand(Cli("repro " + corpus + "/sub --report " + d.path() + "/out"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("a folder, not a file"), std::string::npos) << r.out;
+}
+
 TEST(Cli, MalformedScenarioNamesFileLineAndColumn) {
   TempDir d;
   const std::string f = d.path() + "/bad.scn";
