@@ -61,6 +61,42 @@ TEST(Cli, BadUsageExitsTwo) {
   EXPECT_EQ(r.status, 2);
 }
 
+// CLI11 takes "-1" for an unsigned option as 2^64-1; every command refuses it instead.
+TEST(Cli, NegativeNumbersExitTwoAndNameTheOption) {
+  TempDir d;
+  const std::string scn = CorpusDir() + "/controls/hold_socket.scn";
+  const std::string out = " --report " + d.path() + "/out";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"run " + scn + " --seed -1" + out, "--seed"},
+      {"run " + scn + " --seed -18446744073709551615" + out, "--seed"},
+      {"run " + scn + " --repeat -3" + out, "--repeat"},
+      {"run " + scn + " --slots -1" + out, "--slots"},
+      {"run " + scn + " --accounting-every -1" + out, "--accounting-every"},
+      {"run " + scn + " -j -1" + out, "--jobs"},
+      {"check --seed -1 --no-fuzz --no-stress" + out, "--seed"},
+      {"selftest --jobs -1", "--jobs"},
+      {"repro " + scn + " --seed -1" + out, "--seed"},
+      {"repro " + scn + " --minimize-runs -1" + out, "--minimize-runs"},
+      {"minimize " + scn + " --seed -1" + out, "--seed"},
+      {"minimize " + scn + " --max-candidates -1" + out, "--max-candidates"},
+      {"minimize " + scn + " --trials -1" + out, "--trials"},
+      {"stress cycles --seed -1 --duration 1s" + out, "--seed"},
+      {"stress cycles --workers -1 --duration 1s" + out, "--workers"},
+      {"fuzz --jobs -1 --out " + d.path() + "/fuzz", "--jobs"},
+      {"fuzz --repro -1 --out " + d.path() + "/fuzz", "--repro"},
+      {"vm --kernel /nonexistent --cpus -1 -- run corpus", "--cpus"},
+  };
+  for (const auto& [args, option] : cases) {
+    auto r = RunCommand(Cli(args));
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(option), std::string::npos) << args << "\n" << r.out;
+  }
+  auto r = RunCommand(Cli("run " + scn + " --seed -1" + out));
+  EXPECT_NE(r.out.find("--seed: must be 0 or more (got -1)"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/out/report.json")) << "nothing ran";
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/fuzz"));
+}
+
 // decode takes files and folders of them; a folder without inputs, a missing or an
 // unreadable file is bad input, named, and nothing is printed.
 TEST(Cli, DecodeReadsEachFileOfAFolderAndRefusesEmptyOnes) {
