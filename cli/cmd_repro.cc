@@ -2,6 +2,8 @@
 // .scn and give its leak rate; show the scenario a fuzzer input stands for; turn
 // scenarios into fuzzer inputs (seed corpora).
 #include <fmt/core.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -106,6 +108,13 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
       });
   return {cmd, [args, argv]() -> int {
             const ScenarioFile f = LoadInputOrScenario(args->file);
+            if (!args->minimize.empty()) {
+              std::string dir = fs::path(args->minimize).parent_path().string();
+              if (dir.empty()) dir = ".";
+              if (access(dir.c_str(), W_OK | X_OK) != 0)
+                throw UsageError(fmt::format("--minimize {}: cannot write in {}: {}",
+                                             args->minimize, dir, strerror(errno)));
+            }
             fmt::print("{}\n", f.text);
             fflush(stdout);
             RunPlan plan;
@@ -148,15 +157,23 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
                   LogInfo("minimize: {} actions, {} processes", s.actions.size(), s.procs.size());
               };
               Scenario small = MinimizeScenario(session.pool(), f.scenario, mo);
-              small.preamble = {fmt::format("minimized from {}: every one of {} {} runs is ruled {}",
-                                            args->file, mo.runs, RunModeName(mo.run.mode),
-                                            VerdictName(mo.kind))};
+              // Interrupted: the smallest scenario found so far is kept, and says so.
+              const bool cut_short = Interrupted();
+              small.preamble = {fmt::format(
+                  "minimized from {}{}: every one of {} {} runs is ruled {}", args->file,
+                  cut_short ? " (interrupted: the smallest found so far, not proven minimal)" : "",
+                  mo.runs, RunModeName(mo.run.mode), VerdictName(mo.kind))};
               const std::string text = PrintScenario(small);
-              if (auto s = WriteFileAtomically(args->minimize, text); !s)
-                throw UsageError(s.error().Text());
-              fmt::print("minimized ({} of {} actions) into {}:\n{}", small.actions.size(),
-                         f.scenario.actions.size(), args->minimize, text);
               session.report().extra["repro"]["minimized"] = text;
+              session.report().extra["repro"]["minimize_interrupted"] = cut_short;
+              if (auto s = WriteFileAtomically(args->minimize, text); !s) {
+                LogError("--minimize {}: {}", args->minimize, s.error().Text());
+                session.Finish(false);
+                return kExitUsage;
+              }
+              fmt::print("minimized{} ({} of {} actions) into {}:\n{}",
+                         cut_short ? " until interrupted" : "", small.actions.size(),
+                         f.scenario.actions.size(), args->minimize, text);
             }
             return session.Finish(false);
           }};
