@@ -2,13 +2,15 @@
 // .scn and give its leak rate; show the scenario a fuzzer input stands for; turn
 // scenarios into fuzzer inputs (seed corpora).
 #include <fmt/core.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "base/errors.h"
 #include "base/exit_codes.h"
+#include "base/file_util.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
@@ -26,12 +28,33 @@ namespace inflight {
 namespace fs = std::filesystem;
 
 std::string ReadBinaryFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(fmt::format("{}: cannot read the file", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UsageError(fmt::format("{}: a folder, not a file", path));
+  auto bytes = ReadWholeFile(path.c_str());
+  if (!bytes)
+    throw UsageError(fmt::format("{}: cannot read the file: {}", path, bytes.error().Text()));
+  return std::move(*bytes);
 }
+
+namespace {
+
+// The inputs `decode` reads for a path: the file itself, or each file of a folder (a
+// corpus or a findings folder: its regular files in name order, dot files left out).
+std::vector<std::string> DecodeInputs(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return {path};
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.path().filename().string().rfind('.', 0) == 0) continue;
+    if (e.is_regular_file(ec)) files.push_back(e.path().string());
+  }
+  if (ec) throw UsageError(fmt::format("{}: cannot list the folder: {}", path, ec.message()));
+  if (files.empty()) throw UsageError(fmt::format("{}: a folder without input files", path));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
 
 ScenarioFile LoadInputOrScenario(const std::string& path) {
   ScenarioFile f;
@@ -85,6 +108,13 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
       });
   return {cmd, [args, argv]() -> int {
             const ScenarioFile f = LoadInputOrScenario(args->file);
+            if (!args->minimize.empty()) {
+              std::string dir = fs::path(args->minimize).parent_path().string();
+              if (dir.empty()) dir = ".";
+              if (access(dir.c_str(), W_OK | X_OK) != 0)
+                throw UsageError(fmt::format("--minimize {}: cannot write in {}: {}",
+                                             args->minimize, dir, strerror(errno)));
+            }
             fmt::print("{}\n", f.text);
             fflush(stdout);
             RunPlan plan;
@@ -127,31 +157,47 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
                   LogInfo("minimize: {} actions, {} processes", s.actions.size(), s.procs.size());
               };
               Scenario small = MinimizeScenario(session.pool(), f.scenario, mo);
-              small.preamble = {fmt::format("minimized from {}: every one of {} {} runs is ruled {}",
-                                            args->file, mo.runs, RunModeName(mo.run.mode),
-                                            VerdictName(mo.kind))};
+              // Interrupted: the smallest scenario found so far is kept, and says so.
+              const bool cut_short = Interrupted();
+              small.preamble = {fmt::format(
+                  "minimized from {}{}: every one of {} {} runs is ruled {}", args->file,
+                  cut_short ? " (interrupted: the smallest found so far, not proven minimal)" : "",
+                  mo.runs, RunModeName(mo.run.mode), VerdictName(mo.kind))};
               const std::string text = PrintScenario(small);
-              if (auto s = WriteFileAtomically(args->minimize, text); !s)
-                throw UsageError(s.error().Text());
-              fmt::print("minimized ({} of {} actions) into {}:\n{}", small.actions.size(),
-                         f.scenario.actions.size(), args->minimize, text);
               session.report().extra["repro"]["minimized"] = text;
+              session.report().extra["repro"]["minimize_interrupted"] = cut_short;
+              if (auto s = WriteFileAtomically(args->minimize, text); !s) {
+                LogError("--minimize {}: {}", args->minimize, s.error().Text());
+                session.Finish(false);
+                return kExitUsage;
+              }
+              fmt::print("minimized{} ({} of {} actions) into {}:\n{}",
+                         cut_short ? " until interrupted" : "", small.actions.size(),
+                         f.scenario.actions.size(), args->minimize, text);
             }
             return session.Finish(false);
           }};
 }
 
 CommandEntry AddDecodeCommand(CLI::App& app) {
-  auto files = std::make_shared<std::vector<std::string>>();
+  auto paths = std::make_shared<std::vector<std::string>>();
   CLI::App* cmd = app.add_subcommand(
-      "decode", "Print the scenario a fuzzer input stands for, as .scn text.");
-  cmd->add_option("files", *files, "Fuzzer inputs (crash artifacts, corpus files)")->required();
-  return {cmd, [files]() -> int {
-            for (const std::string& path : *files) {
-              Scenario s = DecodeScenario(ReadBinaryFile(path));
-              s.preamble = {fmt::format("decoded from {}", path)};
+      "decode",
+      "Print the scenario a fuzzer input stands for, as .scn text; for a folder (a corpus), "
+      "each of its files in name order.");
+  cmd->add_option("paths", *paths, "Fuzzer inputs (crash artifacts, corpus files) or folders")
+      ->required();
+  return {cmd, [paths]() -> int {
+            // Every input is read before anything is printed: bad input prints nothing.
+            std::vector<std::pair<std::string, std::string>> inputs;
+            for (const std::string& path : *paths)
+              for (const std::string& file : DecodeInputs(path))
+                inputs.emplace_back(file, ReadBinaryFile(file));
+            for (const auto& [file, bytes] : inputs) {
+              Scenario s = DecodeScenario(bytes);
+              s.preamble = {fmt::format("decoded from {}", file)};
               fmt::print("{}", PrintScenario(s));
-              if (files->size() > 1) fmt::print("\n");
+              if (inputs.size() > 1) fmt::print("\n");
             }
             return kExitClean;
           }};

@@ -13,6 +13,27 @@
 
 using namespace inflight;
 
+namespace {
+
+// CLI11 reads unsigned options with strtoull, which takes "-1" as 2^64-1 (and wraps other
+// negative numbers): every unsigned option of every command refuses a minus sign.
+void RefuseNegativeUnsigned(CLI::App& app) {
+  for (CLI::Option* o : app.get_options()) {
+    if (o->get_type_name() != "UINT") continue;
+    o->check(CLI::Validator(
+        [](std::string& value) -> std::string {
+          const size_t first = value.find_first_not_of(" \t");
+          if (first == std::string::npos || value[first] != '-') return "";
+          return "must be 0 or more (got " + value + ")";
+        },
+        "", "non-negative"));
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    RefuseNegativeUnsigned(*sub);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   SetLogProgram("inflight");
   std::vector<std::string> args(argv, argv + argc);
@@ -41,6 +62,7 @@ int main(int argc, char** argv) {
       AddDecodeCommand(app),
       AddEncodeCommand(app),
   };
+  RefuseNegativeUnsigned(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,7 +3,6 @@
 
 #include <map>
 
-#include "base/errors.h"
 #include "cli/interrupt.h"
 #include "repro/minimize.h"
 #include "scenario/text.h"
@@ -34,7 +33,11 @@ class Tester {
     }
     size_t left = candidates.size() * opt_.runs;
     while (left > 0) {
-      if (Interrupted()) throw UsageError("interrupted while minimizing");
+      if (Interrupted()) {
+        // No candidate of this batch counts; the search stops and keeps its best so far.
+        pool_.Stop();
+        return std::vector<bool>(candidates.size(), false);
+      }
       auto res = pool_.Next(1000);
       if (!res) continue;
       auto it = owner.find(res->id);

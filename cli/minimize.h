@@ -20,7 +20,8 @@ struct ReproMinimizeOptions {
   std::function<void(const Scenario&)> progress;  // after each accepted shrink
 };
 
-// The smallest scenario found; `s` itself when nothing smaller reproduces.
+// The smallest scenario found; `s` itself when nothing smaller reproduces. On an interrupt
+// (cli/interrupt.h) the pool is stopped and the smallest found so far is returned.
 Scenario MinimizeScenario(SandboxPool& pool, const Scenario& s, const ReproMinimizeOptions& opt);
 
 }  // namespace inflight

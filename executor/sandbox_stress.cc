@@ -61,6 +61,9 @@ bool Sandbox::RunStress(const StressRequest& req, Slot& slot) {
   const int64_t t1 = NowMicros();
   res.exec_us = t1 - t0;
   run.Collect(res);
+  // What the kernel logged while the stressor ran is this epoch's (Finish adds what comes
+  // while settling), as RunOne does for a graph.
+  if (kmsg_) res.kernel_log = kmsg_->TakeNew();
   if (!can_continue) {
     Emit(res);
     return false;

@@ -1,6 +1,7 @@
-// The verdict on one stress epoch, ruled in the driver on what the sandbox sent back:
-// the stressor's own errors and hangs, leftovers after settling (named by the labels the
-// stressor logged them under), and the rules of the kernel the stressor saw broken.
+// The verdict on one stress epoch, ruled in the driver on what the sandbox sent back,
+// through the sequence graph runs share (oracle/ruling.h: errors, hangs, kernel log
+// records, leftovers after settling, faults): leftovers are named by the labels the
+// stressor logged them under, and its faults are the rules of the kernel it saw broken.
 //
 // Pure logic, no syscalls.
 #pragma once
@@ -11,7 +12,8 @@
 
 namespace inflight {
 
-// Leak beats fault, as in Rule(): a leftover is the stronger evidence.
+// In the order of RuleRun(): a kernel log record is a fault, a leftover beats the
+// stressor's own faults.
 Verdict RuleStress(const Stressor& s, const RunResult& r);
 
 // "cycles: ring" for a logged label; "" when out of range.

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/errno_names.h"
+#include "oracle/ruling.h"
 #include "oracle/semantics.h"
 #include "scenario/text.h"
 
@@ -16,18 +18,12 @@ namespace inflight {
 
 const char* VerdictName(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean:
-      return "clean";
-    case VerdictKind::kFault:
-      return "fault";
-    case VerdictKind::kLeak:
-      return "leak";
-    case VerdictKind::kHang:
-      return "hang";
-    case VerdictKind::kError:
-      return "error";
-    case VerdictKind::kUnsettled:
-      return "unsettled";
+    case VerdictKind::kClean: return "clean";
+    case VerdictKind::kFault: return "fault";
+    case VerdictKind::kLeak: return "leak";
+    case VerdictKind::kHang: return "hang";
+    case VerdictKind::kError: return "error";
+    case VerdictKind::kUnsettled: return "unsettled";
   }
   return "?";
 }
@@ -40,12 +36,9 @@ namespace {
 
 std::string SockTypeText(uint8_t type) {
   switch (type) {
-    case SOCK_STREAM:
-      return "stream";
-    case SOCK_DGRAM:
-      return "dgram";
-    case SOCK_SEQPACKET:
-      return "seqpacket";
+    case SOCK_STREAM: return "stream";
+    case SOCK_DGRAM: return "dgram";
+    case SOCK_SEQPACKET: return "seqpacket";
   }
   return fmt::format("type-{}", type);
 }
@@ -93,9 +86,9 @@ void AppendOutOfTableLeftovers(const CensusDelta& d, const Census& census,
       if (so.peer_without_inode && !so.listening) ++closed_peers;
     Leftover l;
     l.what = "unix sockets outside the socket table";
-    l.detail =
-        fmt::format("{} more alive per /proc/net/protocols than the table and embryo lists explain",
-                    d.proto_excess);
+    l.detail = fmt::format(
+        "{} more alive per /proc/net/protocols than the table and embryo lists explain",
+        d.proto_excess);
     if (closed_peers >= d.proto_excess)
       l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
     out.push_back(std::move(l));
@@ -116,13 +109,13 @@ std::string DescribeAction(const Scenario& s, int i) {
 namespace {
 
 struct Index {
-  std::map<uint64_t, const ObjectEvent*> created;         // first creation per inode
+  std::map<uint64_t, const ObjectEvent*> created;        // first creation per inode
   std::map<uint64_t, const ObjectEvent*> created_by_key;  // per ObjectKey
-  std::map<uint64_t, int> creations_per_ino;              // >1: an anonymous inode
-  std::map<uint64_t, std::vector<int>> sent;              // inode -> send actions
-  std::map<uint64_t, std::vector<int>> sent_by_key;       // ObjectKey -> send actions
-  std::map<int, uint64_t> via;                            // send action -> socket it used
-  std::map<uint64_t, WitnessKind> witnessed;              // ObjectKey -> how
+  std::map<uint64_t, int> creations_per_ino;            // >1: an anonymous inode
+  std::map<uint64_t, std::vector<int>> sent;            // inode -> send actions
+  std::map<uint64_t, std::vector<int>> sent_by_key;     // ObjectKey -> send actions
+  std::map<int, uint64_t> via;                          // send action -> socket it used
+  std::map<uint64_t, WitnessKind> witnessed;            // ObjectKey -> how
 
   explicit Index(const RunResult& r) {
     auto add = [](std::vector<int>& v, int action) {
@@ -170,8 +163,7 @@ struct Index {
     if (auto it = sent_by_key.find(key); it != sent_by_key.end()) out = it->second;
     auto n = creations_per_ino.find(ino);
     if (n != creations_per_ino.end() && n->second == 1)
-      if (auto it = sent.find(ino); it != sent.end())
-        out.insert(out.end(), it->second.begin(), it->second.end());
+      if (auto it = sent.find(ino); it != sent.end()) out.insert(out.end(), it->second.begin(), it->second.end());
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -191,50 +183,41 @@ struct Index {
 // What an object is, from the action that created it.
 std::string ObjectKind(const Action& a, uint8_t out_index) {
   switch (a.op) {
-    case Op::kPipe:
-      return out_index == 0 ? "pipe read end" : "pipe write end";
-    case Op::kFile:
-      return "regular file";
-    case Op::kMemfd:
-      return "memfd";
-    case Op::kEventfd:
-      return "eventfd";
-    case Op::kEpoll:
-      return "epoll";
-    case Op::kPidfd:
-      return "pidfd";
-    case Op::kIoUring:
-      return "io_uring";
-    case Op::kTimerfd:
-      return "timerfd";
+    case Op::kPipe: return out_index == 0 ? "pipe read end" : "pipe write end";
+    case Op::kFile: return "regular file";
+    case Op::kMemfd: return "memfd";
+    case Op::kEventfd: return "eventfd";
+    case Op::kEpoll: return "epoll";
+    case Op::kPidfd: return "pidfd";
+    case Op::kIoUring: return "io_uring";
+    case Op::kTimerfd: return "timerfd";
     case Op::kSocketpair:
     case Op::kSocket:
       return std::string(SockTypeName(a.type)) + " socket";
-    case Op::kAccept:
-      return "accepted socket";
-    default:
-      return std::string(OpName(a.op)) + " object";
+    case Op::kAccept: return "accepted socket";
+    default: return std::string(OpName(a.op)) + " object";
   }
 }
+
 
 }  // namespace
 
 Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
-  Verdict v;
-  if (r.status == RunStatus::kSetupError || r.status == RunStatus::kExecutorError) {
-    v.kind = VerdictKind::kError;
-    v.summary = fmt::format("{}: {}", RunStatusName(r.status), r.error);
-    return v;
-  }
-
+  // The object log is indexed only for a dirty run: clean runs are the hot path.
+  std::optional<Index> index;
+  auto idx_of = [&]() -> const Index& {
+    if (!index) index.emplace(r);
+    return *index;
+  };
+  RunRuling how;
   // Semantic faults (lockstep only: free-run results vary by design).
-  if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
-    v.faults = SemanticFaults(s, r);
-
-  // Leftovers after settling (also what an unsettled run still held at the ceiling).
-  if (r.settle == SettleResult::kDirty || r.settle == SettleResult::kUnsettled) {
-    const Index idx(r);
-    const CensusDelta d = DiffCensus(r.baseline, r.census);
+  how.faults = [&]() -> std::vector<std::string> {
+    if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
+      return SemanticFaults(s, r);
+    return {};
+  };
+  how.socket_leftovers = [&](const CensusDelta& d, std::vector<Leftover>& out) {
+    const Index& idx = idx_of();
     for (const SocketInfo& so : d.new_sockets) {
       Leftover l;
       l.ino = so.ino;
@@ -247,14 +230,16 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.sent_by = idx.SentBy(key, so.ino);
       l.where = idx.Where(s, r, l.sent_by);
       l.detail = SocketDetail(so);
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
-    AppendOutOfTableLeftovers(
-        d, r.census, [&](uint64_t ino) { return idx.Label(s, ino); }, v.leftovers);
-    // Objects whose witness says their file is still alive (sockets already listed
-    // from the census are not listed twice).
+  };
+  how.label = [&](uint64_t ino) { return idx_of().Label(s, ino); };
+  // Objects whose witness says their file is still alive (sockets already listed from the
+  // census are not listed twice), and tmpfs inodes beyond them.
+  how.more_leftovers = [&](std::vector<Leftover>& out) {
+    const Index& idx = idx_of();
     std::set<uint64_t> listed;
-    for (const Leftover& l : v.leftovers)
+    for (const Leftover& l : out)
       if (l.ino) listed.insert(l.ino);
     int64_t alive_files = 0;
     for (uint64_t key : r.alive_objects) {
@@ -263,7 +248,7 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
         Leftover l;
         l.what = "object with an unknown key";
         l.detail = fmt::format("witness key {:#x}", key);
-        v.leftovers.push_back(std::move(l));
+        out.push_back(std::move(l));
         continue;
       }
       const ObjectEvent& e = *c->second;
@@ -282,56 +267,29 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       l.detail = w != idx.witnessed.end() && w->second == WitnessKind::kLock
                      ? "its OFD lock is still held: the file was never released"
                      : "still registered in the witness epoll: the file was never released";
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
     if (r.tmpfs_inodes_excess > alive_files) {
       Leftover l;
       l.what = "inodes in use on the run's tmpfs";
       l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
                              r.tmpfs_inodes_excess, alive_files);
-      v.leftovers.push_back(std::move(l));
+      out.push_back(std::move(l));
     }
-  }
-
-  if (r.accounting_deficit > 0) {
-    Leftover l;
-    l.what = "in-flight accounting";
-    l.detail = fmt::format(
-        "uid {:#x}: {} descriptor(s) still counted in flight after every object was freed "
-        "(sendmsg would fail with ETOOMANYREFS that many descriptors early)",
-        r.uid, r.accounting_deficit);
-    v.leftovers.push_back(std::move(l));
-  }
-  v.kernel_log = r.kernel_log;
-  if (r.status == RunStatus::kHang) {
-    v.kind = VerdictKind::kHang;
-    v.summary = r.error;
-  } else if (!r.kernel_log.empty()) {
-    v.kind = VerdictKind::kFault;
-    v.summary = fmt::format("kernel fault: {}", r.kernel_log.front());
-  } else if (r.settle == SettleResult::kDirty || r.accounting_deficit > 0) {
-    v.kind = VerdictKind::kLeak;
+  };
+  how.leak_summary = [&](const Verdict& v) {
     std::string names;
     for (const Leftover& l : v.leftovers) {
       if (!names.empty()) names += ", ";
       names += l.object.empty() ? l.what : fmt::format("{} '{}'", l.what, l.object);
     }
-    v.summary = fmt::format("{} object(s) outlived the graph: {}; {}", v.leftovers.size(), names,
-                            SettleEvidence(r));
-  } else if (!v.faults.empty()) {
-    v.kind = VerdictKind::kFault;
-    v.summary = fmt::format("{} semantic fault(s): {}", v.faults.size(), v.faults.front());
-  } else if (r.settle == SettleResult::kUnsettled) {
-    v.kind = VerdictKind::kUnsettled;
-    v.summary = fmt::format("unsettled, neither clean nor proven a leak: {} object(s) left, {}",
-                            v.leftovers.size(), SettleEvidence(r));
-  } else {
-    v.kind = VerdictKind::kClean;
-    v.summary = r.settle == SettleResult::kCleanSettled
-                    ? fmt::format("clean after {:.1f} ms of settling", r.settle_us / 1000.0)
-                    : "clean";
-  }
-  return v;
+    return fmt::format("{} object(s) outlived the graph: {}; {}", v.leftovers.size(), names,
+                       SettleEvidence(r));
+  };
+  how.fault_summary = [](const Verdict& v) {
+    return fmt::format("{} semantic fault(s): {}", v.faults.size(), v.faults.front());
+  };
+  return RuleRun(r, how);
 }
 
 }  // namespace inflight

@@ -31,23 +31,49 @@ std::string Details(const Report& report, const RunRecord& r) {
   return out;
 }
 
+// A run ruled error is an <error>; one that does not pass (RunPassed) a <failure>.
+bool IsError(const RunRecord& r) {
+  return r.verdict.kind == VerdictKind::kError;
+}
+// An unsettled run was decided neither way: <skipped>.
+bool IsSkipped(const RunRecord& r) {
+  return r.verdict.kind == VerdictKind::kUnsettled && !r.expected;
+}
+bool IsFailure(const RunRecord& r) {
+  return !IsError(r) && !IsSkipped(r) && !RunPassed(r);
+}
+
 std::string TestCase(const Report& report, const RunRecord& r) {
   std::string out =
       fmt::format("    <testcase classname=\"inflight.{}.{}\" name=\"{}\" time=\"{:.6f}\"",
                   XmlEscape(report.command), XmlEscape(r.scenario),
                   XmlEscape(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed)),
                   RunSeconds(r));
-  if (r.verdict.kind == VerdictKind::kClean) return out + "/>\n";
+  if (RunPassed(r)) {
+    // A planned run that went as planned passes; it says what was checked.
+    if (!r.expected) return out + "/>\n";
+    return out + fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                             XmlEscape(fmt::format("ruled {} as planned: {}\n{}",
+                                                   VerdictName(r.verdict.kind), r.expected->note,
+                                                   Details(report, r))));
+  }
   out += ">\n";
-  if (r.verdict.kind == VerdictKind::kUnsettled) {  // undecided: neither pass nor failure
+  if (IsSkipped(r)) {
     out += fmt::format("      <skipped message=\"{}\">{}</skipped>\n", XmlEscape(r.verdict.summary),
                        XmlEscape(Details(report, r)));
     return out + "    </testcase>\n";
   }
-  const char* tag = r.verdict.kind == VerdictKind::kError ? "error" : "failure";
-  out += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", tag,
-                     VerdictName(r.verdict.kind), XmlEscape(r.verdict.summary),
-                     XmlEscape(Details(report, r)), tag);
+  const char* tag = IsError(r) ? "error" : "failure";
+  std::string type = VerdictName(r.verdict.kind);
+  std::string message = r.verdict.summary;
+  std::string details = Details(report, r);
+  if (r.expected && !IsError(r)) {
+    type = fmt::format("planned-{}", VerdictName(r.expected->verdict));
+    message = fmt::format("planned {}, ruled {}: {}", VerdictName(r.expected->verdict),
+                          VerdictName(r.verdict.kind), r.expected->note);
+  }
+  out += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", tag, type,
+                     XmlEscape(message), XmlEscape(details), tag);
   out += "    </testcase>\n";
   return out;
 }
@@ -65,12 +91,9 @@ std::string ReportToJUnit(const Report& report) {
   }
   size_t failures = 0, errors = 0, skipped = 0;
   for (const RunRecord& r : report.runs) {
-    if (r.verdict.kind == VerdictKind::kError)
-      ++errors;
-    else if (r.verdict.kind == VerdictKind::kUnsettled)
-      ++skipped;
-    else if (r.verdict.kind != VerdictKind::kClean)
-      ++failures;
+    errors += IsError(r);
+    failures += IsFailure(r);
+    skipped += IsSkipped(r);
   }
   std::string timestamp = report.started_at;
   if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();  // UTC, see below
@@ -85,12 +108,9 @@ std::string ReportToJUnit(const Report& report) {
     size_t f = 0, e = 0, sk = 0;
     double t = 0;
     for (const RunRecord* r : runs) {
-      if (r->verdict.kind == VerdictKind::kError)
-        ++e;
-      else if (r->verdict.kind == VerdictKind::kUnsettled)
-        ++sk;
-      else if (r->verdict.kind != VerdictKind::kClean)
-        ++f;
+      e += IsError(*r);
+      f += IsFailure(*r);
+      sk += IsSkipped(*r);
       t += RunSeconds(*r);
     }
     out += fmt::format(

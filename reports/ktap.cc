@@ -36,28 +36,32 @@ std::string ReportToKtap(const Report& report) {
              fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
                          report.runs.size(), report.sandbox.kernel, report.sandbox.census_method));
   if (report.interrupted) Diagnostic(out, "interrupted: only the runs that finished are listed");
-  size_t pass = 0, fail = 0, error = 0, skip = 0, n = 0;
+  size_t pass = 0, fail = 0, xfail = 0, error = 0, skip = 0, n = 0;
   for (const RunRecord& r : report.runs) {
     ++n;
     const std::string desc =
         OneLine(fmt::format("{} {} seed={}", r.scenario, RunModeName(r.mode), r.seed));
-    switch (r.verdict.kind) {
-      case VerdictKind::kClean:
-        ++pass;
-        out += fmt::format("ok {} {}\n", n, desc);
-        continue;
-      case VerdictKind::kError:
-        ++error;
-        out += fmt::format("not ok {} {} # ERROR {}\n", n, desc, OneLine(r.verdict.summary));
-        continue;
-      case VerdictKind::kUnsettled:  // neither pass nor fail: the oracle could not decide
-        ++skip;
-        out += fmt::format("ok {} {} # SKIP unsettled: {}\n", n, desc, OneLine(r.verdict.summary));
-        continue;
-      default:
-        break;
+    const std::optional<Expectation>& planned = r.expected;
+    if (r.verdict.kind == VerdictKind::kClean && (!planned || planned->met)) {
+      ++pass;
+      if (planned && !planned->note.empty()) Diagnostic(out, "as planned: " + planned->note);
+      out += fmt::format("ok {} {}\n", n, desc);
+      continue;
     }
-    ++fail;
+    if (r.verdict.kind == VerdictKind::kError) {
+      ++error;
+      if (planned)
+        Diagnostic(out,
+                   fmt::format("planned {}: {}", VerdictName(planned->verdict), planned->note));
+      out += fmt::format("not ok {} {} # ERROR {}\n", n, desc, OneLine(r.verdict.summary));
+      continue;
+    }
+    if (r.verdict.kind == VerdictKind::kUnsettled && !planned) {
+      // Neither pass nor fail: the oracle could not prove it either way.
+      ++skip;
+      out += fmt::format("ok {} {} # SKIP {}\n", n, desc, OneLine(r.verdict.summary));
+      continue;
+    }
     Diagnostic(out, fmt::format("{}: {}", VerdictName(r.verdict.kind), r.verdict.summary));
     for (const Leftover& l : r.verdict.leftovers)
       Diagnostic(out, fmt::format("leftover: {}{}{}{}", l.what,
@@ -65,14 +69,24 @@ std::string ReportToKtap(const Report& report) {
                                   l.ino ? fmt::format(" ino {}", l.ino) : "",
                                   l.where.empty() ? "" : ", " + l.where));
     for (const std::string& f : r.verdict.faults) Diagnostic(out, "fault: " + f);
+    if (planned && planned->met) {
+      // A finding the command planted and the oracle named: kselftest's expected failure.
+      ++xfail;
+      out += fmt::format("ok {} {} # XFAIL {}\n", n, desc, OneLine(planned->note));
+      continue;
+    }
+    ++fail;
+    if (planned)
+      Diagnostic(out, fmt::format("planned {}, not met: {}", VerdictName(planned->verdict),
+                                  planned->note));
     Diagnostic(out, "replay: " + ReplayCommand(report, r));
     if (r.verdict.kind == VerdictKind::kHang)
       out += fmt::format("not ok {} {} # TIMEOUT {}\n", n, desc, OneLine(r.verdict.summary));
     else
       out += fmt::format("not ok {} {}\n", n, desc);
   }
-  out += fmt::format("# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}\n", pass, fail,
-                     skip, error);
+  out += fmt::format("# Totals: pass:{} fail:{} xfail:{} xpass:0 skip:{} error:{}\n", pass, fail,
+                     xfail, skip, error);
   return out;
 }
 

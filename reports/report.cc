@@ -42,6 +42,10 @@ size_t Report::Findings() const {
   return n;
 }
 
+bool RunPassed(const RunRecord& r) {
+  return r.expected ? r.expected->met : r.verdict.kind == VerdictKind::kClean;
+}
+
 namespace {
 
 nlohmann::json CensusToJson(const Census& c) {
@@ -104,6 +108,10 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
   if (!res.settle_why.empty()) j["settle_why"] = res.settle_why;
   if (res.settle_stalled) j["settle_stalled"] = true;
   if (!res.error.empty()) j["error"] = res.error;
+  if (r.expected)
+    j["expected"] = {{"verdict", VerdictName(r.expected->verdict)},
+                     {"met", r.expected->met},
+                     {"note", r.expected->note}};
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   if (full) {
     nlohmann::json actions = nlohmann::json::array();

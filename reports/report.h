@@ -4,10 +4,10 @@
 // every field. Writers for JUnit, KTAP and HTML read the same model.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +18,15 @@
 namespace inflight {
 
 inline constexpr const char* kReportSchema = "inflight-report/1";
+
+// A run whose outcome the command planned (the selftest's controls: a planted leak must be
+// ruled leak and named, the same graph without it clean). The CI formats report whether
+// the plan held, not the verdict: a planted leak named as planted is a pass.
+struct Expectation {
+  VerdictKind verdict = VerdictKind::kClean;  // what the run had to be ruled
+  bool met = false;
+  std::string note;  // what was checked ("the planted leak was named: x"), or what went wrong
+};
 
 struct RunRecord {
   std::string scenario;  // scenario name
@@ -30,6 +39,7 @@ struct RunRecord {
   std::string scenario_text;  // kept for findings (and with --report-all)
   bool full = false;          // the JSON record carries actions, processes and censuses
   nlohmann::json extra = nlohmann::json::object();  // command-specific fields of the record
+  std::optional<Expectation> expected;              // set when the command planned the outcome
 };
 
 struct Report {
@@ -65,6 +75,10 @@ std::string ReplayCommand(const Report& report, const RunRecord& r);
 
 // ISO 8601 UTC "now".
 std::string UtcNow();
+
+// Whether a run passes in the CI formats (JUnit, KTAP): a planned run when its plan held,
+// any other run when it is clean.
+bool RunPassed(const RunRecord& r);
 
 // Severity order of verdicts, as Report::Worst() ranks them: clean 0 < unsettled < fault <
 // leak < hang < error.

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Parses junit.xml with an XML parser (xml.etree) and checks it against the report.json
 # of the same run: one <testcase> per run, suites and totals that add up, <failure> for
-# leak/hang/fault runs and <error> for runs ruled error, with the verdict as the type.
+# leak/hang/fault runs and <error> for runs ruled error, with the verdict as the type; a
+# planned run (selftest controls, "expected" in the record) passes when its plan held.
 # Exit 0: consistent; 1: not (each problem is printed).
 import json
 import sys
@@ -24,8 +25,11 @@ def main():
     cases = root.findall("./testsuite/testcase")
     check(len(cases) == len(runs), f"{len(cases)} testcases for {len(runs)} runs")
     check(int(root.get("tests")) == len(runs), "testsuites/@tests")
-    want_fail = sum(r["verdict"] in ("leak", "hang", "fault") for r in runs)
+    def passed(r):  # a planned run (the selftest's controls) passes when the plan held
+        return r["expected"]["met"] if "expected" in r else r["verdict"] == "clean"
+
     want_err = sum(r["verdict"] == "error" for r in runs)
+    want_fail = sum(not passed(r) and r["verdict"] != "error" for r in runs)
     check(int(root.get("failures")) == want_fail, "testsuites/@failures")
     check(int(root.get("errors")) == want_err, "testsuites/@errors")
     for suite in root.findall("testsuite"):
@@ -48,10 +52,14 @@ def main():
             problems.append(f"no testcase named {name!r}")
             continue
         failure, error = c.find("failure"), c.find("error")
-        if r["verdict"] == "clean":
-            check(failure is None and error is None, f"{name}: clean run has a failure")
+        if passed(r):
+            check(failure is None and error is None, f"{name}: passing run has a failure")
         elif r["verdict"] == "error":
             check(error is not None and error.get("type") == "error", f"{name}: no <error>")
+        elif "expected" in r:
+            want = "planned-" + r["expected"]["verdict"]
+            check(failure is not None and failure.get("type") == want,
+                  f"{name}: no <failure type={want}>")
         else:
             check(failure is not None and failure.get("type") == r["verdict"],
                   f"{name}: no <failure type={r['verdict']}>")

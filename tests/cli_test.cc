@@ -61,6 +61,76 @@ TEST(Cli, BadUsageExitsTwo) {
   EXPECT_EQ(r.status, 2);
 }
 
+// CLI11 takes "-1" for an unsigned option as 2^64-1; every command refuses it instead.
+TEST(Cli, NegativeNumbersExitTwoAndNameTheOption) {
+  TempDir d;
+  const std::string scn = CorpusDir() + "/controls/hold_socket.scn";
+  const std::string out = " --report " + d.path() + "/out";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"run " + scn + " --seed -1" + out, "--seed"},
+      {"run " + scn + " --seed -18446744073709551615" + out, "--seed"},
+      {"run " + scn + " --repeat -3" + out, "--repeat"},
+      {"run " + scn + " --slots -1" + out, "--slots"},
+      {"run " + scn + " --accounting-every -1" + out, "--accounting-every"},
+      {"run " + scn + " -j -1" + out, "--jobs"},
+      {"check --seed -1 --no-fuzz --no-stress" + out, "--seed"},
+      {"selftest --jobs -1", "--jobs"},
+      {"repro " + scn + " --seed -1" + out, "--seed"},
+      {"repro " + scn + " --minimize-runs -1" + out, "--minimize-runs"},
+      {"minimize " + scn + " --seed -1" + out, "--seed"},
+      {"minimize " + scn + " --max-candidates -1" + out, "--max-candidates"},
+      {"minimize " + scn + " --trials -1" + out, "--trials"},
+      {"stress cycles --seed -1 --duration 1s" + out, "--seed"},
+      {"stress cycles --workers -1 --duration 1s" + out, "--workers"},
+      {"fuzz --jobs -1 --out " + d.path() + "/fuzz", "--jobs"},
+      {"fuzz --repro -1 --out " + d.path() + "/fuzz", "--repro"},
+      {"vm --kernel /nonexistent --cpus -1 -- run corpus", "--cpus"},
+  };
+  for (const auto& [args, option] : cases) {
+    auto r = RunCommand(Cli(args));
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(option), std::string::npos) << args << "\n" << r.out;
+  }
+  auto r = RunCommand(Cli("run " + scn + " --seed -1" + out));
+  EXPECT_NE(r.out.find("--seed: must be 0 or more (got -1)"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/out/report.json")) << "nothing ran";
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/fuzz"));
+}
+
+// decode takes files and folders of them; a folder without inputs, a missing or an
+// unreadable file is bad input, named, and nothing is printed.
+TEST(Cli, DecodeReadsEachFileOfAFolderAndRefusesEmptyOnes) {
+  TempDir d;
+  const std::string corpus = d.path() + "/corpus";
+  std::filesystem::create_directories(corpus + "/sub");
+  auto r = RunCommand(Cli("encode " + CorpusDir() + "/self_ref_stream.scn " + CorpusDir() +
+                          "/self_ref_dgram.scn --out " + corpus));
+  ASSERT_EQ(r.status, 0) << r.out;
+  WriteText(corpus + "/.state", "not an input");
+  r = RunCommand(Cli("decode " + corpus));
+  EXPECT_EQ(r.status, 0) << r.out;
+  const size_t dgram = r.out.find("# decoded from " + corpus + "/self_ref_dgram\n");
+  const size_t stream = r.out.find("# decoded from " + corpus + "/self_ref_stream\n");
+  EXPECT_NE(dgram, std::string::npos) << r.out;
+  EXPECT_NE(stream, std::string::npos) << r.out;
+  EXPECT_LT(dgram, stream) << "in name order";
+  EXPECT_EQ(r.out.find(".state"), std::string::npos) << "dot files are not inputs";
+
+  r = RunCommand(Cli("decode " + corpus + "/sub"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(corpus + "/sub: a folder without input files"), std::string::npos) << r.out;
+  r = RunCommand(Cli("decode " + corpus + "/self_ref_dgram " + d.path() + "/missing"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(d.path() + "/missing: cannot read the file"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("decoded from"), std::string::npos) << "bad input prints nothing";
+  r = RunCommand(Cli("decode /proc/self/mem"));  // opens, but reading offset 0 fails (EIO)
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("/proc/self/mem: cannot read the file"), std::string::npos) << r.out;
+  r = RunCommand(Cli("repro " + corpus + "/sub --report " + d.path() + "/out"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("a folder, not a file"), std::string::npos) << r.out;
+}
+
 TEST(Cli, MalformedScenarioNamesFileLineAndColumn) {
   TempDir d;
   const std::string f = d.path() + "/bad.scn";

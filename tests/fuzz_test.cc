@@ -148,6 +148,10 @@ TEST_F(Fuzz, FindingsAreDeduplicatedAcrossWorkers) {
                       " --hold inflight-hold --fuzzer " + INFLIGHT_GRAPH_FUZZER_HOLD + " --out " +
                       out + " --seeds " + d.path() + "/seeds");
   EXPECT_EQ(r.status, 1) << r.out;
+  auto v = RunCommand(std::string("/usr/bin/python3 ") + INFLIGHT_SOURCE_DIR +
+                      "/tests/validate_report.py " + INFLIGHT_SOURCE_DIR +
+                      "/docs/report.schema.json " + out + "/report.json");
+  EXPECT_TRUE(v.status == 0 || v.status == 3) << "the report with its re-runs: " << v.out;
   auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
   const auto& findings = j["fuzz"]["findings"];
   // The seed's own finding (mutations of it may find variants: other signatures).

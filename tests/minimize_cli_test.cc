@@ -1,8 +1,11 @@
 // `inflight minimize` on this kernel: a planted finding (the --hold listener keeps one
 // socket in flight) buried in a 31-step scenario comes out as the planted part and
 // almost nothing else, confirmed by real runs and recorded in a schema-valid report; a
-// clean scenario has nothing to minimize; bad input exits 2 and writes nothing.
+// clean scenario has nothing to minimize; bad input exits 2 and writes nothing; an
+// interrupted `repro --minimize` keeps what it found.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +82,43 @@ TEST_F(MinimizeCli, ACleanScenarioHasNothingToMinimize) {
   EXPECT_FALSE(std::filesystem::exists(d.path() + "/report/minimized.scn"));
 }
 
+// Ctrl-C while `repro --minimize` shrinks: exit 130, and what it had is kept, as
+// `inflight minimize` keeps it: the smallest scenario found so far and the report.
+TEST_F(MinimizeCli, ReproMinimizeInterruptedKeepsTheSmallestSoFar) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  TempDir d;
+  const std::string out = d.path() + "/min.scn", log = d.path() + "/log";
+  const pid_t pid = testing::Spawn({CliPath(), "repro", Planted(), "--hold", "inflight-hold", "-n",
+                                    "2", "--minimize", out, "--report", d.path() + "/report"},
+                                   log);
+  // The first accepted shrink is logged; candidates that keep the leak wait the whole
+  // settling deadline (2 s), so the search is far from done then.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (ReadFile(log).find("minimize: ") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    usleep(50'000);
+  ASSERT_NE(ReadFile(log).find("minimize: "), std::string::npos) << ReadFile(log);
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  const int status = testing::WaitForAll(pid);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  const std::string text = ReadFile(log);
+  ASSERT_EQ(status, 130) << text;
+
+  const Scenario min = LoadScenarioFile(out);
+  EXPECT_LT(min.actions.size(), 31u) << "a shrink was accepted before the interrupt";
+  EXPECT_NE(ReadFile(out).find("interrupted: the smallest found so far"), std::string::npos)
+      << ReadFile(out);
+  const auto j = nlohmann::json::parse(ReadFile(d.path() + "/report/report.json"));
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_EQ(j["repro"]["minimized"], ReadFile(out));
+  EXPECT_TRUE(j["repro"]["minimize_interrupted"].get<bool>());
+  EXPECT_EQ(j["runs"].size(), 2u) << "the runs of the original are in the report";
+  auto v = RunCommand(std::string("/usr/bin/python3 ") + INFLIGHT_SOURCE_DIR +
+                      "/tests/validate_report.py " + INFLIGHT_SOURCE_DIR +
+                      "/docs/report.schema.json " + d.path() + "/report/report.json");
+  EXPECT_TRUE(v.status == 0 || v.status == 3) << v.out;
+}
+
 TEST(MinimizeCliInput, BadInputExitsTwoAndWritesNothing) {
   TempDir d;
   const std::string bad = d.path() + "/bad.scn";
@@ -99,6 +139,10 @@ TEST(MinimizeCliInput, BadInputExitsTwoAndWritesNothing) {
                  d.path() + "/out");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("-o /proc/nope/min.scn"), std::string::npos) << r.out;
+  r = RunCommand(CliPath() + " repro " + Planted() + " --minimize /proc/nope/min.scn --report " +
+                 d.path() + "/out");
+  EXPECT_EQ(r.status, 2) << "refused before the runs, not after the search: " << r.out;
+  EXPECT_NE(r.out.find("--minimize /proc/nope/min.scn"), std::string::npos) << r.out;
   r = RunCommand(CliPath() + " minimize " + std::string(INFLIGHT_SOURCE_DIR) +
                  "/corpus/controls --report " + d.path() + "/out");
   EXPECT_EQ(r.status, 2) << "one file, not a folder of several: " << r.out;

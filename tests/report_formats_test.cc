@@ -37,7 +37,8 @@ void WriteText(const std::string& path, const std::string& text) {
 }
 
 // One planted leak, a clean scenario and a `check` on a small corpus, written in every
-// format, shared by the tests below.
+// format; a `check` with its stress smoke, a `stress` run with a planted leak and the
+// selftest's report; shared by the tests below.
 class ReportFormats : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -55,6 +56,17 @@ class ReportFormats : public ::testing::Test {
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
     check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
                         "--format json,junit,ktap --report " + d + "/check");
+    // check with its stress smoke (cycles finds this kernel's real leak: 0 or 1), and a
+    // stress run with a planted leak, so that records of leaking epochs are written.
+    check_stress_ = RunCommand(CliPath() + " check --stress 2s --no-fuzz --corpus " + d +
+                               "/corpus -n 1 --settle 200ms -q --report " + d + "/check_stress");
+    stress_ =
+        RunCommand(CliPath() + " stress cycles --duration 2s --checkpoint 1s --hold " +
+                   "inflight-hold -o cycles.leak_to_holder=1 -o cycles.nested=0 --settle 200ms -q "
+                   "--report " +
+                   d + "/stress");
+    selftest_ =
+        RunCommand(CliPath() + " selftest -q --format json,junit,ktap --report " + d + "/selftest");
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -64,14 +76,18 @@ class ReportFormats : public ::testing::Test {
     INFLIGHT_REQUIRE_NAMESPACES();
     ASSERT_EQ(run_.status, 1) << "the planted leak is a finding: " << run_.out;
     ASSERT_EQ(check_.status, 0) << check_.out;
+    ASSERT_TRUE(check_stress_.status == 0 || check_stress_.status == 1) << check_stress_.out;
+    ASSERT_EQ(stress_.status, 1) << "the planted leak is a finding: " << stress_.out;
+    ASSERT_EQ(selftest_.status, 0) << selftest_.out;
   }
   static std::string Dir() { return dir_->path(); }
 
   static TempDir* dir_;
-  static CommandResult run_, check_;
+  static CommandResult run_, check_, check_stress_, stress_, selftest_;
 };
 TempDir* ReportFormats::dir_ = nullptr;
-CommandResult ReportFormats::run_, ReportFormats::check_;
+CommandResult ReportFormats::run_, ReportFormats::check_, ReportFormats::check_stress_,
+    ReportFormats::stress_, ReportFormats::selftest_;
 
 int Validate(const std::string& files) {
   return RunCommand(std::string(kPython) + " " + Script("validate_report.py") + " " + Schema() +
@@ -85,6 +101,36 @@ TEST_F(ReportFormats, JsonFollowsTheSchema) {
                                Schema() + " " + run + " " + check);
   if (r.status == 3) GTEST_SKIP() << "skipped: " << r.out;
   ASSERT_EQ(r.status, 0) << r.out;
+  // Every other command's report: check with its stress smoke, stress, selftest.
+  for (const char* which : {"check_stress", "stress", "selftest"}) {
+    const std::string path = Dir() + "/" + which + "/report.json";
+    EXPECT_EQ(Validate(path), 0) << which << ": "
+                                 << RunCommand(std::string(kPython) + " " +
+                                               Script("validate_report.py") + " " + Schema() + " " +
+                                               path)
+                                        .out;
+  }
+  const auto stress = nlohmann::json::parse(ReadFile(Dir() + "/stress/report.json"));
+  const auto smoke = nlohmann::json::parse(ReadFile(Dir() + "/check_stress/report.json"));
+  EXPECT_TRUE(stress.contains("stress") && smoke.contains("stress"));
+  size_t leaking_epochs = 0, smoke_epochs = 0;
+  for (const auto& x : stress["runs"]) leaking_epochs += x["verdict"] == "leak";
+  for (const auto& x : smoke["runs"]) smoke_epochs += x.contains("stressor");
+  EXPECT_GT(leaking_epochs, 0u) << "a record of a leaking epoch was validated";
+  EXPECT_GT(smoke_epochs, 0u) << "the smoke's epochs are in check's report";
+  // A stress epoch is a closed record too.
+  for (size_t i = 0; i < stress["runs"].size(); ++i) {
+    if (stress["runs"][i]["verdict"] != "leak") continue;
+    nlohmann::json bad = stress;
+    bad["runs"][i].erase("replay");
+    WriteText(Dir() + "/mutated.json", bad.dump());
+    EXPECT_EQ(Validate(Dir() + "/mutated.json"), 1) << "an epoch without its replay command";
+    bad = stress;
+    bad["runs"][i]["census"] = 7;
+    WriteText(Dir() + "/mutated.json", bad.dump());
+    EXPECT_EQ(Validate(Dir() + "/mutated.json"), 1) << "an epoch with a broken census";
+    break;
+  }
   auto j = nlohmann::json::parse(ReadFile(run));
   ASSERT_EQ(j["runs"].size(), 8u);
   bool leak_with_events = false;
@@ -120,12 +166,20 @@ TEST_F(ReportFormats, JsonFollowsTheSchema) {
 }
 
 TEST_F(ReportFormats, JUnitParsesAndMatchesTheRecord) {
-  for (const char* which : {"run", "check"}) {
+  for (const char* which : {"run", "check", "selftest"}) {
     CommandResult r =
         RunCommand(std::string(kPython) + " " + Script("check_junit.py") + " " + Dir() + "/" +
                    which + "/junit.xml " + Dir() + "/" + which + "/report.json");
     EXPECT_EQ(r.status, 0) << which << ": " << r.out;
   }
+  // The selftest passed, and its JUnit file says so: planted leaks named as planted are
+  // no failures.
+  const std::string selftest = ReadFile(Dir() + "/selftest/junit.xml");
+  EXPECT_NE(selftest.find("<testsuites name=\"inflight selftest\" tests=\"16\" failures=\"0\" "
+                          "errors=\"0\""),
+            std::string::npos)
+      << selftest;
+  EXPECT_NE(selftest.find("as planned: the planted leak was named"), std::string::npos);
   // Malformed XML must not pass.
   std::string xml = ReadFile(Dir() + "/run/junit.xml");
   WriteText(Dir() + "/broken.xml", xml.substr(0, xml.size() / 2));
@@ -135,23 +189,34 @@ TEST_F(ReportFormats, JUnitParsesAndMatchesTheRecord) {
 }
 
 TEST_F(ReportFormats, KtapLinesFollowTheFormat) {
-  for (const char* which : {"run", "check"}) {
+  for (const char* which : {"run", "check", "selftest"}) {
     const std::string ktap = ReadFile(Dir() + "/" + which + "/report.ktap");
     const auto j = nlohmann::json::parse(ReadFile(Dir() + "/" + which + "/report.json"));
     testing::KtapSummary s;
     const auto problems = testing::CheckKtap(ktap, &s);
     EXPECT_TRUE(problems.empty()) << which << ": " << problems.front() << "\n" << ktap;
     ASSERT_EQ(s.plan, j["runs"].size());
-    EXPECT_EQ(s.ok, j["counts"]["clean"].get<size_t>());
-    EXPECT_EQ(s.not_ok, j["runs"].size() - j["counts"]["clean"].get<size_t>());
     for (size_t i = 0; i < s.descriptions.size(); ++i) {
       const auto& run = j["runs"][i];
       EXPECT_EQ(s.descriptions[i], run["scenario"].get<std::string>() + " " +
                                        run["mode"].get<std::string>() +
                                        " seed=" + std::to_string(run["seed"].get<uint64_t>()));
-      EXPECT_EQ(s.passed[i], run["verdict"] == "clean");
+      // A planned run (the selftest's controls) passes when its plan held.
+      EXPECT_EQ(s.passed[i], run.contains("expected") ? run["expected"]["met"].get<bool>()
+                                                      : run["verdict"] == "clean")
+          << which << " run " << i;
     }
   }
+  // The selftest passed, and its KTAP file says so: every control is ok, the planted leaks
+  // as kselftest's expected failures.
+  const std::string ktap = ReadFile(Dir() + "/selftest/report.ktap");
+  testing::KtapSummary s;
+  testing::CheckKtap(ktap, &s);
+  EXPECT_EQ(s.ok, 16u) << ktap;
+  EXPECT_EQ(s.not_ok, 0u) << ktap;
+  EXPECT_NE(ktap.find("# Totals: pass:8 fail:0 xfail:8 xpass:0 skip:0 error:0"), std::string::npos)
+      << ktap;
+  EXPECT_NE(ktap.find(" # XFAIL the planted leak was named: "), std::string::npos) << ktap;
 }
 
 // Runs headless Chromium on a file; returns its exit status, with stdout in *out and

@@ -12,6 +12,7 @@
 #include "executor/stress_run.h"
 #include "executor/stress_types.h"
 #include "oracle/stress_verdict.h"
+#include "scenario/text.h"
 #include "stressors/registry.h"
 
 namespace inflight {
@@ -226,6 +227,57 @@ TEST(StressVerdict, CleanFaultLeakHangAndError) {
     EXPECT_EQ(v.kind, VerdictKind::kError);
     EXPECT_NE(v.summary.find("SIGSEGV"), std::string::npos);
   }
+}
+
+TEST(StressVerdict, KernelLogRecordsDuringAnEpochMakeAFault) {
+  StressFixture f;
+  f.r.kernel_log = {"[ 123.4] WARNING: CPU: 1 PID: 88 at net/unix/garbage.c:340 unix_gc"};
+  Verdict v = RuleStress(f.s, f.r);
+  EXPECT_EQ(v.kind, VerdictKind::kFault);
+  EXPECT_EQ(v.kernel_log, f.r.kernel_log) << "the record reaches the report";
+  EXPECT_NE(v.summary.find("kernel fault: [ 123.4] WARNING:"), std::string::npos) << v.summary;
+  f.Leak();
+  v = RuleStress(f.s, f.r);
+  EXPECT_EQ(v.kind, VerdictKind::kFault) << "as for a graph: the kernel's word comes first";
+  EXPECT_EQ(v.leftovers.size(), 3u) << "leftovers are still listed";
+}
+
+// Graph runs and stress epochs go through one ruling sequence (oracle/ruling.h): for every
+// mix of the evidence they share, both rule the same kind.
+TEST(StressVerdict, GraphAndStressRuleSharedEvidenceAlike) {
+  const Scenario graph = ParseScenario("scenario g\n\np0: a b = socketpair stream\n");
+  const Stressor& s = *FindStressor("cycles");
+  for (RunStatus status :
+       {RunStatus::kCompleted, RunStatus::kHang, RunStatus::kExecutorError, RunStatus::kSetupError})
+    for (bool kernel : {false, true})
+      for (bool dirty : {false, true})
+        for (bool deficit : {false, true}) {
+          RunResult r;
+          r.status = status;
+          r.error = "what happened";
+          r.actions.assign(1, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0});
+          r.baseline.proto_inuse = 0;
+          r.census = r.baseline;
+          r.settle = dirty ? SettleResult::kDirty : SettleResult::kCleanAtOnce;
+          if (dirty) {
+            SocketInfo so;
+            so.ino = 100;
+            so.type = SOCK_STREAM;
+            r.census.sockets = {so};
+            r.census.proto_inuse = 1;
+          }
+          if (kernel) r.kernel_log = {"[ 1.0] BUG: KASAN: slab-use-after-free in unix_gc"};
+          if (deficit) r.accounting_deficit = 2;
+          RunResult stress = r;
+          stress.stress.stressor = "cycles";
+          const Verdict g = Rule(graph, RunOptions{}, r);
+          const Verdict st = RuleStress(s, stress);
+          EXPECT_EQ(VerdictName(g.kind), VerdictName(st.kind))
+              << RunStatusName(status) << " kernel_log=" << kernel << " dirty=" << dirty
+              << " deficit=" << deficit;
+          EXPECT_EQ(g.kernel_log, st.kernel_log);
+          EXPECT_EQ(g.leftovers.size(), st.leftovers.size());
+        }
 }
 
 TEST(StressVerdict, EmbryosNameTheirConnectingSocket) {

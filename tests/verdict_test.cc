@@ -131,6 +131,22 @@ TEST(Verdict, ExpectedErrnoMismatchIsASemanticFaultInLockstepOnly) {
   EXPECT_EQ(Rule(f.s, f.opt, f.r).kind, VerdictKind::kClean);
 }
 
+TEST(Verdict, KernelLogRecordsMakeAFaultAndOutrankALeak) {
+  Fixture f;
+  f.r.settle = SettleResult::kCleanAtOnce;
+  f.r.kernel_log = {"[  99.1] WARNING: CPU: 0 PID: 7 at net/unix/garbage.c:123 unix_gc"};
+  Verdict v = Rule(f.s, f.opt, f.r);
+  EXPECT_EQ(v.kind, VerdictKind::kFault);
+  EXPECT_EQ(v.kernel_log, f.r.kernel_log);
+  EXPECT_NE(v.summary.find("kernel fault: [  99.1] WARNING:"), std::string::npos) << v.summary;
+  f.Leak();
+  v = Rule(f.s, f.opt, f.r);
+  EXPECT_EQ(v.kind, VerdictKind::kFault) << "the kernel's own word comes first";
+  EXPECT_EQ(v.leftovers.size(), 3u) << "leftovers are still listed";
+  f.r.kernel_log.clear();
+  EXPECT_EQ(Rule(f.s, f.opt, f.r).kind, VerdictKind::kLeak);
+}
+
 TEST(Verdict, HangAndErrorsTakePrecedence) {
   Fixture f;
   f.Leak();
