@@ -19,6 +19,11 @@ namespace inflight {
 
 inline constexpr const char* kReportSchema = "inflight-report/1";
 
+// Scenario names of the records `inflight vm` adds for what it read in the kernel's console
+// (a fault, a crash, a silent guest) start with this; they are findings, not scenarios
+// that ran.
+inline constexpr const char* kKernelRecordPrefix = "[kernel] ";
+
 struct RunRecord {
   std::string scenario;  // scenario name
   std::string file;      // where it was read from
