@@ -307,6 +307,35 @@ TEST(VmGuestPlan, RefusesWhatCannotRunInside) {
   EXPECT_THROW(PlanGuestRun({"run", "x.scn", "--report=out"}, "/", "/c"), UsageError);
 }
 
+TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
+  TempDir d;
+  auto stress = PlanGuestRun({"stress", "cycles", "-o", "cycles.nested=0", "--duration", "4s"},
+                             d.path(), "/c");
+  EXPECT_TRUE(stress.writes_report);
+  EXPECT_EQ(stress.args,
+            (std::vector<std::string>{"stress", "cycles", "-o", "cycles.nested=0", "--duration",
+                                      "4s", "--report", kGuestReportDir}))
+      << "its checkpoints come back in report.json";
+  EXPECT_FALSE(PlanGuestRun({"stress", "--list"}, d.path(), "/c").writes_report)
+      << "--list writes no report";
+  EXPECT_FALSE(PlanGuestRun({"run", "--help"}, d.path(), "/c").writes_report);
+
+  auto fuzz = PlanGuestRun({"fuzz", "--duration", "20s"}, d.path(), "/c");
+  EXPECT_TRUE(fuzz.writes_report);
+  EXPECT_EQ(fuzz.args,
+            (std::vector<std::string>{"fuzz", "--duration", "20s", "--out", kGuestReportDir}));
+  for (const char* out : {"--out", "--out=x", "-o", "-ox"})
+    EXPECT_THROW(PlanGuestRun({"fuzz", out, "x"}, d.path(), "/c"), UsageError) << out;
+  EXPECT_NO_THROW(PlanGuestRun({"stress", "-o", "cycles.nested=0"}, d.path(), "/c"))
+      << "stress's -o is an option, not an output";
+
+  for (const char* cmd : {"minimize", "repro"}) {
+    auto p = PlanGuestRun({cmd, "x.scn"}, d.path(), "/c");
+    EXPECT_TRUE(p.writes_report) << cmd;
+    EXPECT_EQ(p.args.back(), kGuestReportDir) << cmd;
+  }
+}
+
 TEST(VmGuestPlan, JobFileRoundTrips) {
   GuestJob j;
   j.args = {"run", "corpus"};
@@ -475,6 +504,18 @@ TEST(VmReport, AHangOrACrashIsRecordedEvenWithoutAReport) {
   VmOutcome stopped;
   stopped.end = VmEnd::kInterrupted;
   EXPECT_TRUE(BuildVmReport(c, stopped, {}, "")["interrupted"].get<bool>());
+}
+
+TEST(VmReport, AReportWithFindingsIsAFindingWhateverTheSuiteSaid) {
+  VmOutcome o = Completed(0);
+  Report r;
+  r.command = "stress";
+  RunRecord leak;
+  leak.scenario = "cycles";
+  leak.verdict.kind = VerdictKind::kLeak;
+  r.runs.push_back(leak);
+  o.guest_report = ReportToJson(r);
+  EXPECT_EQ(VmExitStatus(o), kExitFinding);
 }
 
 // --- bad input at the command line: answered before anything boots ---
