@@ -1,9 +1,8 @@
 // `inflight check` (the main job) and `inflight selftest`.
+#include <fmt/core.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include "cli/runner.h"
 #include "cli/selftest.h"
 #include "cli/stress_runner.h"
+#include "reports/compare.h"
 #include "reports/writer.h"
 #include "vm/child_process.h"
 
@@ -143,9 +143,14 @@ bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::stri
   fflush(stdout);
   nlohmann::json smoke = {{"status", *status}, {"out", out.string()}, {"duration", duration}};
   if (*status == kExitEnvironment) {
-    smoke["skipped"] = "inflight fuzz cannot run here (no graph_fuzzer: it is built with clang "
-                       "and INFLIGHT_FUZZERS); see " + (out / "report.json").string();
-    report.inactive_layers.push_back("fuzz smoke: skipped, no graph_fuzzer in this build");
+    // Exit status 3 of inflight fuzz: no graph_fuzzer where it looks (a build without
+    // clang and INFLIGHT_FUZZERS, or an `inflight vm` guest, whose initramfs has none);
+    // its message above says which.
+    smoke["skipped"] =
+        "inflight fuzz cannot run here (exit status 3: no graph_fuzzer; it needs a clang "
+        "build with INFLIGHT_FUZZERS, and inflight vm guests have none yet)";
+    report.inactive_layers.push_back(
+        "fuzz smoke: skipped, inflight fuzz cannot run here (no graph_fuzzer)");
     report.extra["fuzz_smoke"] = smoke;
     return true;
   }
@@ -163,16 +168,20 @@ bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::stri
   for (const char* k : {"seconds", "execs", "execs_per_s", "corpus", "coverage", "kernel_coverage"})
     if (f.contains(k)) smoke[k] = f[k];
   smoke["findings"] = f.value("findings", nlohmann::json::array()).size();
+  // By signature, for inflight compare and the gate (the lines below are for people).
+  std::vector<std::string> signatures;
   for (const auto& finding : f.value("findings", nlohmann::json::array())) {
+    signatures.push_back(finding.value("signature", "?"));
     const auto& repro = finding.value("repro", nlohmann::json::object());
     const size_t reruns = repro.value("runs", size_t{0});
     report.command_findings.push_back(fmt::format(
-        "fuzz smoke: {} ({}), {}; input {}/findings/{}/input", finding.value("signature", "?"),
-        finding.value("summary", ""),
+        "{}{} ({}), {}; input {}/findings/{}/input", kFuzzSmokeFindingPrefix,
+        finding.value("signature", "?"), finding.value("summary", ""),
         reruns ? fmt::format("{} of {} re-runs", repro.value("findings", size_t{0}), reruns)
                : std::string("not re-run"),
         out.string(), finding.value("id", "?")));
   }
+  smoke["signatures"] = signatures;
   report.layers.push_back(fmt::format("fuzz smoke: graph_fuzzer for {} ({} execs)", duration,
                                       f.value("execs", uint64_t{0})));
   report.extra["fuzz_smoke"] = smoke;

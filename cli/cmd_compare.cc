@@ -56,8 +56,10 @@ CommandEntry AddCompareCommand(CLI::App& app) {
       "compare",
       "Compare two reports by finding signature (verdict, scenario, kinds of leftovers): "
       "what B found that A did not, what is gone, and rate changes. Exit status 1 when B is "
-      "worse (a new finding, or a clearly higher rate), 4 when B has runs ruled error (its "
-      "verdicts are incomplete), else 0.");
+      "worse (a new finding, a clearly higher rate, a VM that ended worse); else 7 when B is "
+      "incomplete (interrupted, no runs, scenarios of A missing or run far fewer times, runs "
+      "without a decided verdict, a report that did not come back from its VM); else 4 when "
+      "B has runs ruled error (its verdicts are incomplete); else 0.");
   cmd->add_option("a", args->a, "The baseline report.json")->required();
   cmd->add_option("b", args->b, "The report to judge against it")->required();
   cmd->add_option("--tolerance", args->tolerance,
@@ -71,12 +73,21 @@ CommandEntry AddCompareCommand(CLI::App& app) {
             fmt::print("A {}\nB {}\n", Describe(a, args->a), Describe(b, args->b));
             fmt::print("{}", DescribeComparison(c));
             if (c.BIsWorse()) {
-              fmt::print("inflight compare: WORSE: {} new finding(s), {} at a higher rate\n",
-                         c.introduced.size(), c.worse.size());
+              fmt::print(
+                  "inflight compare: WORSE: {} new finding(s), {} at a higher rate, {} way(s) "
+                  "B ended worse\n",
+                  c.introduced.size(), c.worse.size(), c.ended_worse.size());
               return kExitFinding;
             }
+            if (c.BIsIncomplete()) {
+              fmt::print(
+                  "inflight compare: INCOMPLETE: B does not cover what A ran ({} reason(s)): "
+                  "no verdict\n",
+                  c.incomplete.size());
+              return kExitIncomplete;
+            }
             if (!c.errors.empty()) {
-              fmt::print("inflight compare: INCOMPLETE: B has {} run(s) ruled error\n",
+              fmt::print("inflight compare: INCOMPLETE: B has {} error(s) of ours\n",
                          c.errors.size());
               return kExitInternal;
             }

@@ -12,6 +12,7 @@
 #include "reports/report.h"
 #include "reports/writer.h"
 #include "vm/console.h"
+#include "vm/gate_ruling.h"
 #include "vm/vm_report.h"
 
 namespace inflight {
@@ -56,8 +57,11 @@ void RunSide(Side& s, const VmArgs& vm, const std::string& dir,
 // One run of `report` with this signature, for the example lines.
 const nlohmann::json* Example(const nlohmann::json& report, const std::string& signature) {
   if (!report.contains("runs") || !report.at("runs").is_array()) return nullptr;
-  for (const auto& run : report.at("runs"))
-    if (run.value("verdict", "") != "clean" && FindingSignature(run) == signature) return &run;
+  for (const auto& run : report.at("runs")) {
+    if (run.value("verdict", "") == "clean") continue;
+    for (const std::string& sig : FindingSignatures(run))
+      if (sig == signature) return &run;
+  }
   return nullptr;
 }
 
@@ -66,7 +70,13 @@ std::string DescribeExample(const nlohmann::json& run) {
   std::string out = kernel ? fmt::format("    in {}:\n", run.value("file", "console.log"))
                            : fmt::format("    e.g. {} seed {}: {}\n", run.value("mode", "?"),
                                          run.value("seed", 0), run.value("summary", ""));
-  for (const auto& l : run.value("leftovers", nlohmann::json::array())) {
+  const auto leftovers = run.value("leftovers", nlohmann::json::array());
+  size_t listed = 0;
+  for (const auto& l : leftovers) {
+    if (listed++ == 10) {
+      out += fmt::format("    ... and {} more leftovers\n", leftovers.size() - 10);
+      break;
+    }
     const std::string object = l.value("object", "");
     const std::string where = l.value("where", "");
     out +=
@@ -96,7 +106,10 @@ CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv)
       "Run the same inflight arguments in a VM on a baseline and on a candidate kernel, "
       "compare the two reports by finding signature, print what the candidate introduced, "
       "and exit 1 when the candidate is worse (a new finding, a finding clearly more often, a "
-      "kernel fault, a crash, a hang, no boot). 0: not worse.");
+      "kernel fault, a crash, a hang, no boot, a timeout, its suite exiting worse than the "
+      "baseline's), 7 when its verdicts do not cover the baseline's (its report missing or "
+      "interrupted, scenarios missing or run far fewer times), 4 for errors of ours. 0: not "
+      "worse. It fails closed: the candidate passes only with a complete report.");
   cmd->add_option("--baseline", args->baseline.kernel, "Kernel image to compare against")
       ->required();
   cmd->add_option("--candidate", args->candidate.kernel, "Kernel image under test")->required();
@@ -142,69 +155,31 @@ CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv)
         RunSide(base, base_vm, args->report_dir, argv);
         gate["baseline_end"] = VmEndName(base.outcome.end);
         gate["baseline_status"] = base.status;
-        switch (base.outcome.end) {
-          case VmEnd::kInterrupted:
-            return finish(kExitInterrupted, "INTERRUPTED", "stopped");
-          case VmEnd::kTimeout:
-            return finish(kExitTimeout, "NO VERDICT",
-                          "the baseline timed out: " + base.outcome.why);
-          case VmEnd::kNoBoot:
-            return finish(kExitNoBoot, "NO VERDICT",
-                          "the baseline did not boot: " + base.outcome.why);
-          case VmEnd::kCrashed:
-          case VmEnd::kHang:
-            return finish(kExitEnvironment, "NO VERDICT",
-                          "the baseline itself went down, so there is nothing to compare with: " +
-                              base.outcome.why);
-          case VmEnd::kCompleted:
-            break;
-        }
-        if (base.outcome.guest_status == kExitUsage ||
-            base.outcome.guest_status == kExitEnvironment)
-          return finish(base.outcome.guest_status, "NO VERDICT",
-                        fmt::format("the suite could not run on the baseline (status {})",
-                                    base.outcome.guest_status));
+        if (auto ruling = RuleOnBaseline(base.outcome))
+          return finish(ruling->status, ruling->verdict, ruling->why);
 
         RunSide(cand, args->vm, args->report_dir, argv);
         gate["candidate_end"] = VmEndName(cand.outcome.end);
         gate["candidate_status"] = cand.status;
-        if (cand.outcome.end == VmEnd::kInterrupted)
-          return finish(kExitInterrupted, "INTERRUPTED", "stopped");
-        if (cand.outcome.end == VmEnd::kTimeout)
-          return finish(kExitTimeout, "NO VERDICT", "the candidate timed out: " + cand.outcome.why);
-
-        const Comparison cmp = CompareReports(base.report, cand.report, args->tolerance);
+        const Comparison cmp =
+            CompareReports(base.report, cand.report, args->tolerance, GateLabels());
         gate["introduced"] = cmp.introduced;
         gate["worse"] = cmp.worse;
         gate["fixed"] = cmp.fixed;
         gate["errors"] = cmp.errors;
-        fmt::print("gate: candidate against baseline, by finding signature:\n{}",
-                   DescribeComparison(cmp));
-        for (const auto* list : {&cmp.introduced, &cmp.worse})
-          for (const std::string& sig : *list)
-            if (const nlohmann::json* run = Example(cand.report, sig))
-              fmt::print("{}: {}\n{}", list == &cmp.introduced ? "introduced" : "worse", sig,
-                         DescribeExample(*run));
-        if (cand.outcome.end == VmEnd::kNoBoot)
-          return finish(kExitFinding, "CANDIDATE WORSE",
-                        "the candidate does not boot: " + cand.outcome.why);
-        if (cand.outcome.end == VmEnd::kCrashed || cand.outcome.end == VmEnd::kHang)
-          return finish(kExitFinding, "CANDIDATE WORSE",
-                        "the candidate went down during the suite: " + cand.outcome.why);
-        if (cmp.BIsWorse())
-          return finish(kExitFinding, "CANDIDATE WORSE",
-                        fmt::format("{} new finding(s), {} more frequent", cmp.introduced.size(),
-                                    cmp.worse.size()));
-        if (cand.outcome.guest_status == kExitUsage ||
-            cand.outcome.guest_status == kExitEnvironment)
-          return finish(kExitFinding, "CANDIDATE WORSE",
-                        fmt::format("the suite could not run on the candidate (status {}) "
-                                    "where it ran on the baseline",
-                                    cand.outcome.guest_status));
-        if (!cmp.errors.empty() || cand.status == kExitInternal)
-          return finish(kExitInternal, "NO VERDICT",
-                        "the candidate's run has errors (ours), so its verdicts are incomplete");
-        return finish(kExitClean, "PASS", "the candidate is not worse than the baseline");
+        gate["ended_worse"] = cmp.ended_worse;
+        gate["incomplete"] = cmp.incomplete;
+        if (cand.outcome.end != VmEnd::kInterrupted) {
+          fmt::print("gate: candidate against baseline, by finding signature:\n{}",
+                     DescribeComparison(cmp));
+          for (const auto* list : {&cmp.introduced, &cmp.worse})
+            for (const std::string& sig : *list)
+              if (const nlohmann::json* run = Example(cand.report, sig))
+                fmt::print("{}: {}\n{}", list == &cmp.introduced ? "introduced" : "worse", sig,
+                           DescribeExample(*run));
+        }
+        const GateRuling ruling = RuleOnCandidate(base.outcome, cand.outcome, cmp);
+        return finish(ruling.status, ruling.verdict, ruling.why);
       }};
 }
 

@@ -1,4 +1,4 @@
-// Signatures and the comparison of two reports.
+// Signatures, the comparison of two reports, and what makes B incomplete.
 #include "reports/compare.h"
 
 #include <fmt/core.h>
@@ -7,17 +7,55 @@
 #include <cctype>
 #include <set>
 
+#include "base/exit_codes.h"
+
 namespace inflight {
 
 namespace {
 
-std::string Join(std::set<std::string> parts) {
+// How many incomplete scenarios DescribeComparison lists before it says how many more.
+constexpr size_t kIncompleteLinesShown = 20;
+
+std::string Join(const std::set<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) {
     if (!out.empty()) out += ",";
     out += p;
   }
   return out;
+}
+
+// Readers that do not throw on a report of the wrong shape: a missing or mistyped field
+// reads as empty.
+const nlohmann::json& ArrayAt(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kEmpty = nlohmann::json::array();
+  if (!j.is_object()) return kEmpty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool Bool(const nlohmann::json& j, const char* key, bool otherwise) {
+  if (!j.is_object()) return otherwise;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : otherwise;
+}
+
+int Int(const nlohmann::json& j, const char* key, int otherwise) {
+  if (!j.is_object()) return otherwise;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int>() : otherwise;
+}
+
+const nlohmann::json* Section(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? &*it : nullptr;
 }
 
 // "uid 0x2000abcd can pass 12" -> "uid N can pass N": what a finding is about, not how
@@ -36,50 +74,214 @@ std::string NumbersAsN(const std::string& in) {
   return out;
 }
 
+enum class Decision : uint8_t { kClean, kFinding, kError, kUndecided };
+
+// A verdict this build does not know (or one that is neither clean, a finding nor ours,
+// such as `unsettled`) decides nothing.
+Decision Decide(const std::string& verdict) {
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k) {
+    const auto kind = static_cast<VerdictKind>(k);
+    if (verdict != VerdictName(kind)) continue;
+    if (kind == VerdictKind::kClean) return Decision::kClean;
+    if (kind == VerdictKind::kError) return Decision::kError;
+    return IsFinding(kind) ? Decision::kFinding : Decision::kUndecided;
+  }
+  return Decision::kUndecided;
+}
+
+bool IsKernelRecord(const std::string& scenario) {
+  return scenario.rfind(kKernelRecordPrefix, 0) == 0;
+}
+
+// The fuzzer's findings, in `inflight fuzz`'s section and in check's fuzz smoke.
+std::vector<std::string> FuzzSignatures(const nlohmann::json& report) {
+  std::vector<std::string> out;
+  if (const nlohmann::json* fuzz = Section(report, "fuzz"))
+    for (const auto& f : ArrayAt(*fuzz, "findings"))
+      if (std::string sig = Str(f, "signature"); !sig.empty()) out.push_back(std::move(sig));
+  if (const nlohmann::json* smoke = Section(report, "fuzz_smoke"))
+    for (const auto& s : ArrayAt(*smoke, "signatures"))
+      if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
+}
+
 void Tally(const nlohmann::json& report, std::map<std::string, SignatureStats>& out,
            std::vector<std::string>* errors) {
   std::map<std::string, size_t> runs_per_scenario;
-  for (const auto& run : report.value("runs", nlohmann::json::array()))
-    ++runs_per_scenario[run.value("scenario", "")];
-  for (const auto& run : report.value("runs", nlohmann::json::array())) {
-    const std::string verdict = run.value("verdict", "");
-    if (verdict == "clean") continue;
-    if (verdict == "error") {
-      if (errors) errors->push_back(run.value("scenario", "") + ": " + run.value("summary", ""));
-      continue;
+  for (const auto& run : ArrayAt(report, "runs")) ++runs_per_scenario[Str(run, "scenario")];
+  for (const auto& run : ArrayAt(report, "runs")) {
+    switch (Decide(Str(run, "verdict"))) {
+      case Decision::kClean:
+      case Decision::kUndecided:  // not a finding; coverage rules on it
+        continue;
+      case Decision::kError:
+        if (errors) errors->push_back(Str(run, "scenario") + ": " + Str(run, "summary"));
+        continue;
+      case Decision::kFinding:
+        break;
     }
-    SignatureStats& s = out[FindingSignature(run)];
-    ++s.hits;
-    s.runs = runs_per_scenario[run.value("scenario", "")];
-  }  // Findings of the whole command (global counts, kmemleak, in-flight accounting): one
+    for (const std::string& sig : FindingSignatures(run)) {
+      SignatureStats& s = out[sig];
+      ++s.hits;
+      s.runs = runs_per_scenario[Str(run, "scenario")];
+    }
+  }
+  // Findings of the whole command (global counts, kmemleak, in-flight accounting): one
   // "run" each, named by what they are about, not by how much ("global counts: filp").
-  for (const auto& f : report.value("command_findings", nlohmann::json::array())) {
+  for (const auto& f : ArrayAt(report, "command_findings")) {
     if (!f.is_string()) continue;
     std::string text = f.get<std::string>();
+    if (text.rfind(kFuzzSmokeFindingPrefix, 0) == 0) continue;  // by signature, below
     if (auto at = text.find(" grew by "); at != std::string::npos) text.resize(at);
     text = NumbersAsN(text);
     SignatureStats& s = out["command|" + text];
     s.hits = 1;
     s.runs = 1;
   }
+  for (const std::string& sig : FuzzSignatures(report)) {
+    SignatureStats& s = out[kFuzzSignaturePrefix + sig];
+    s.hits = 1;
+    s.runs = 1;
+  }
+}
+
+// What a report covered: per scenario and mode, the runs that ran (a decided verdict, or
+// an error of ours, which the errors list tells) and those without a decided verdict.
+struct Covered {
+  size_t ran = 0;
+  size_t undecided = 0;
+  std::set<std::string> undecided_verdicts;
+};
+using ScenarioMode = std::pair<std::string, std::string>;
+
+std::map<ScenarioMode, Covered> Coverage(const nlohmann::json& report) {
+  std::map<ScenarioMode, Covered> out;
+  // A fuzz report's runs are re-runs of whatever that fuzzing found: not a plan to cover.
+  if (Section(report, "fuzz")) return out;
+  for (const auto& run : ArrayAt(report, "runs")) {
+    const std::string scenario = Str(run, "scenario");
+    if (IsKernelRecord(scenario)) continue;  // read in the console, not run
+    Covered& c = out[{scenario, Str(run, "mode")}];
+    const std::string verdict = Str(run, "verdict");
+    if (Decide(verdict) == Decision::kUndecided) {
+      ++c.undecided;
+      c.undecided_verdicts.insert(verdict.empty() ? "none" : verdict);
+    } else {
+      ++c.ran;
+    }
+  }
+  return out;
+}
+
+std::string Name(const ScenarioMode& sm) {
+  return sm.second.empty() ? sm.first : fmt::format("{} ({})", sm.first, sm.second);
+}
+
+void CompareCoverage(const nlohmann::json& a, const nlohmann::json& b, const CompareLabels& l,
+                     Comparison& c) {
+  if (Bool(b, "interrupted", false))
+    c.incomplete.push_back(fmt::format("{} was interrupted: {} run(s), {} has {}", l.b,
+                                       ArrayAt(b, "runs").size(), l.a, ArrayAt(a, "runs").size()));
+  const auto ca = Coverage(a);
+  const auto cb = Coverage(b);
+  size_t a_ran = 0;
+  for (const auto& [_, x] : ca) a_ran += x.ran;
+  if (a_ran > 0 && cb.empty()) {
+    c.incomplete.push_back(fmt::format("{} has no runs ({} has {})", l.b, l.a, a_ran));
+    return;
+  }
+  for (const auto& [sm, x] : ca) {
+    if (x.ran == 0) continue;  // A decided nothing here either
+    auto it = cb.find(sm);
+    if (it == cb.end()) {
+      c.incomplete.push_back(
+          fmt::format("{} lacks {}: {} ran it {} time(s)", l.b, Name(sm), l.a, x.ran));
+      continue;
+    }
+    const Covered& y = it->second;
+    if (y.undecided > 0 && x.undecided == 0)
+      c.incomplete.push_back(fmt::format(
+          "{} has {} of {} run(s) of {} without a decided verdict ({}); {} decided all {}", l.b,
+          y.undecided, y.ran + y.undecided, Name(sm), Join(y.undecided_verdicts), l.a, x.ran));
+    else if (static_cast<double>(y.ran) < static_cast<double>(x.ran) * kMinRunShare)
+      c.incomplete.push_back(
+          fmt::format("{} ran {} {} time(s), {} {}", l.b, Name(sm), y.ran, l.a, x.ran));
+  }
+}
+
+std::string EndWords(const std::string& end) {
+  if (end == "no-boot") return "did not boot";
+  if (end == "guest-crashed") return "went down";
+  if (end == "guest-hang") return "fell silent";
+  if (end == "timeout") return "timed out";
+  return "ended " + (end.empty() ? std::string("without saying how") : end);
+}
+
+// Reports of `inflight vm` say how the VM ended and how the suite inside exited: a B that
+// ended worse than A is worse whatever its runs say (a finding that did not reach the
+// report, a guest that never finished), and one whose report did not come back is
+// incomplete.
+void CompareVmEnds(const nlohmann::json& a, const nlohmann::json& b, const CompareLabels& l,
+                   Comparison& c) {
+  const nlohmann::json* vb = Section(b, "vm");
+  if (!vb) return;
+  const nlohmann::json* va = Section(a, "vm");
+  const std::string end_b = Str(*vb, "end");
+  const bool a_completed = !va || Str(*va, "end") == "completed";
+  if (end_b == "interrupted") return;  // `interrupted: true` says so
+  if (end_b != "completed") {
+    const std::string why = fmt::format("{}'s VM {}: {}", l.b, EndWords(end_b), Str(*vb, "why"));
+    (a_completed ? c.ended_worse : c.incomplete).push_back(why);
+    return;
+  }
+  const int gb = Int(*vb, "guest_exit_status", -1);
+  if (!Bool(*vb, "complete", true))
+    c.incomplete.push_back(
+        fmt::format("{}'s report did not come back from its VM (its suite exited {})", l.b, gb));
+  if (gb == kExitInterrupted && !Bool(b, "interrupted", false))
+    c.incomplete.push_back(fmt::format("{}'s suite was interrupted (exit status 130)", l.b));
+  if (gb != kExitClean && gb != kExitFinding && gb != kExitUsage && gb != kExitEnvironment &&
+      gb != kExitInterrupted)
+    c.errors.push_back(fmt::format("{}'s suite exited {} (a bug of inflight)", l.b, gb));
+  if (!va || Str(*va, "end") != "completed") return;
+  const int ga = Int(*va, "guest_exit_status", -1);
+  if (gb == kExitFinding && ga != kExitFinding)
+    c.ended_worse.push_back(
+        fmt::format("{}'s suite exited 1 (a finding) where {}'s exited {}", l.b, l.a, ga));
+  const auto cannot_run = [](int s) { return s == kExitUsage || s == kExitEnvironment; };
+  if (cannot_run(gb) && !cannot_run(ga))
+    c.ended_worse.push_back(fmt::format(
+        "{}'s suite could not run (exit status {}) where {}'s exited {}", l.b, gb, l.a, ga));
 }
 
 }  // namespace
 
 std::string FindingSignature(const nlohmann::json& run) {
   std::set<std::string> kinds;
-  for (const auto& l : run.value("leftovers", nlohmann::json::array()))
-    kinds.insert(l.value("what", ""));
-  return fmt::format("{}|{}|{}", run.value("verdict", ""), run.value("scenario", ""),
-                     Join(kinds));
+  for (const auto& l : ArrayAt(run, "leftovers")) kinds.insert(Str(l, "what"));
+  return fmt::format("{}|{}|{}", Str(run, "verdict"), Str(run, "scenario"), Join(kinds));
 }
 
 std::string FindingSignature(const RunRecord& run) {
   return FindingSignature(RunRecordToJson(run, false));
 }
 
-Comparison CompareReports(const nlohmann::json& a, const nlohmann::json& b,
-                          double rate_tolerance) {
+std::vector<std::string> FindingSignatures(const nlohmann::json& run) {
+  std::set<std::string> names;
+  if (run.is_object() && run.contains("stressor"))
+    for (const auto& l : ArrayAt(run, "leftovers")) {
+      const std::string label = Str(l, "object");
+      names.insert(label.empty() ? Str(l, "what") : label);
+    }
+  if (names.empty()) return {FindingSignature(run)};
+  std::vector<std::string> out;
+  for (const std::string& n : names)
+    out.push_back(fmt::format("{}|{}|{}", Str(run, "verdict"), Str(run, "scenario"), n));
+  return out;
+}
+
+Comparison CompareReports(const nlohmann::json& a, const nlohmann::json& b, double rate_tolerance,
+                          const CompareLabels& labels) {
   Comparison c;
   Tally(a, c.a, nullptr);
   Tally(b, c.b, &c.errors);
@@ -94,6 +296,8 @@ Comparison CompareReports(const nlohmann::json& a, const nlohmann::json& b,
   }
   for (const auto& [sig, sa] : c.a)
     if (!c.b.count(sig)) c.fixed.push_back(sig);
+  CompareVmEnds(a, b, labels, c);
+  CompareCoverage(a, b, labels, c);
   return c;
 }
 
@@ -108,9 +312,21 @@ std::string DescribeComparison(const Comparison& c) {
   for (const auto& sig : c.better)
     out += fmt::format("better: {}  {} -> {}\n", sig, rate(c.a.at(sig)), rate(c.b.at(sig)));
   for (const auto& sig : c.fixed) out += fmt::format("gone:  {}  was {}\n", sig, rate(c.a.at(sig)));
+  for (const auto& e : c.ended_worse) out += fmt::format("ended worse: {}\n", e);
+  for (size_t i = 0; i < c.incomplete.size() && i < kIncompleteLinesShown; ++i)
+    out += fmt::format("incomplete: {}\n", c.incomplete[i]);
+  if (c.incomplete.size() > kIncompleteLinesShown)
+    out +=
+        fmt::format("incomplete: ... and {} more\n", c.incomplete.size() - kIncompleteLinesShown);
   for (const auto& e : c.errors) out += fmt::format("error: {}\n", e);
   if (out.empty()) out = "no difference in findings\n";
   return out;
+}
+
+bool ReportHasFindings(const nlohmann::json& report) {
+  for (const auto& run : ArrayAt(report, "runs"))
+    if (Decide(Str(run, "verdict")) == Decision::kFinding) return true;
+  return !ArrayAt(report, "command_findings").empty() || !FuzzSignatures(report).empty();
 }
 
 }  // namespace inflight

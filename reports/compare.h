@@ -1,6 +1,7 @@
 // Comparing two reports by finding signature: what B found that A did not, and how
-// often each finding happened in each. The kernel gate (baseline vs candidate) and
-// `inflight compare` rule on this.
+// often each finding happened in each; and whether B covers what A ran at all. The kernel
+// gate (baseline vs candidate) and `inflight compare` rule on this, failing closed: a B
+// that was interrupted, ran less, or whose VM ended worse never passes.
 //
 // Works on the JSON form (schema inflight-report/1), so it compares reports written by
 // any command, on this machine or inside a VM.
@@ -22,6 +23,26 @@ namespace inflight {
 std::string FindingSignature(const nlohmann::json& run);
 std::string FindingSignature(const RunRecord& run);
 
+// The signatures a run record is compared by. A stress checkpoint (a record with
+// `stressor`) has one per distinct leftover, named by the stressor's label for it, or by
+// its kind when it has none: "leak|cycles|cycles: nested_figure8 (0->1->2->0, 2->3->4->2)".
+// An epoch leaks whatever shapes it happened to build, of whatever socket types it drew,
+// so the set of one epoch would differ between two runs of the same kernel; the shape
+// that leaks, and how many epochs it leaks in, do not. Any other record: FindingSignature.
+std::vector<std::string> FindingSignatures(const nlohmann::json& run);
+
+// Findings of a fuzzer (the `fuzz` section of `inflight fuzz`, `fuzz_smoke.signatures` of
+// `check`) are compared as "fuzz|" + the fuzzer's own signature (oracle/signature.h).
+inline constexpr const char* kFuzzSignaturePrefix = "fuzz|";
+// check's command_findings lines for its fuzz smoke start with this; they are compared
+// through `fuzz_smoke.signatures`, not by their text.
+inline constexpr const char* kFuzzSmokeFindingPrefix = "fuzz smoke: ";
+
+// B covers a scenario and mode A ran only when it decided at least this share of A's
+// number of decided runs of it (a stress run gets a checkpoint or two fewer under load;
+// an interrupted corpus run gets far fewer).
+inline constexpr double kMinRunShare = 0.5;
+
 struct SignatureStats {
   size_t hits = 0;   // runs with this finding
   size_t runs = 0;   // runs of the same scenario
@@ -35,15 +56,35 @@ struct Comparison {
   std::vector<std::string> worse;       // in both, B's rate clearly higher
   std::vector<std::string> better;      // in both, B's rate clearly lower
   std::vector<std::string> errors;      // B has runs ruled `error` (its verdicts are incomplete)
-  bool BIsWorse() const { return !introduced.empty() || !worse.empty(); }
+  // B's VM ended worse than A's (no boot, a crash, a hang, a timeout), or B's suite exited
+  // with a worse status than A's (1 where A's exited 0): worse whatever the runs say.
+  std::vector<std::string> ended_worse;
+  // Why B's verdicts do not cover A's: B was interrupted, has no runs, lacks a scenario
+  // and mode A ran, ran far fewer runs of one, has runs without a decided verdict (any
+  // verdict this build does not know, e.g. `unsettled`) where A had none, or its report
+  // did not come back from its VM.
+  std::vector<std::string> incomplete;
+  bool BIsWorse() const { return !introduced.empty() || !worse.empty() || !ended_worse.empty(); }
+  bool BIsIncomplete() const { return !incomplete.empty(); }
+};
+
+// How the two sides are named in the comparison's sentences.
+struct CompareLabels {
+  std::string a = "A";
+  std::string b = "B";
 };
 
 // `rate_tolerance`: how much higher B's rate must be, beyond sampling noise, to count
 // as worse (an absolute difference of rates).
 Comparison CompareReports(const nlohmann::json& a, const nlohmann::json& b,
-                          double rate_tolerance = 0.25);
+                          double rate_tolerance = 0.25, const CompareLabels& labels = {});
 
-// A readable account of a comparison, one line per change.
+// A readable account of a comparison, one line per change (long lists of incomplete
+// scenarios are cut short; Comparison::incomplete has them all).
 std::string DescribeComparison(const Comparison& c);
+
+// True when the report holds a finding in any form: a run ruled leak, hang or fault, a
+// finding of the whole command, a fuzzer's finding.
+bool ReportHasFindings(const nlohmann::json& report);
 
 }  // namespace inflight

@@ -27,6 +27,10 @@ struct Expectation {
   bool met = false;
   std::string note;  // what was checked ("the planted leak was named: x"), or what went wrong
 };
+// Scenario names of the records `inflight vm` adds for what it read in the kernel's console
+// (a fault, a crash, a silent guest) start with this; they are findings, not scenarios
+// that ran.
+inline constexpr const char* kKernelRecordPrefix = "[kernel] ";
 
 struct RunRecord {
   std::string scenario;  // scenario name

@@ -6,17 +6,17 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "base/sha1.h"
+#include "reports/compare.h"
 #include "scenario/codec.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
@@ -385,6 +385,23 @@ TEST_F(CheckFuzzSmoke, AFindingOfTheSmokeIsAFindingOfTheCheck) {
   EXPECT_EQ(f.rfind("fuzz smoke: leak|", 0), 0u) << f;
   const std::string input = f.substr(f.rfind("input ") + 6);
   EXPECT_TRUE(fs::exists(input)) << input;
+  // By signature too, which is what compare and the gate read: against the same check
+  // without its fuzz smoke's findings, this one is worse by each of them.
+  const auto fuzz = nlohmann::json::parse(ReadFile(d.path() + "/out/fuzz/report.json"));
+  nlohmann::json sigs = nlohmann::json::array();
+  std::vector<std::string> expected;
+  for (const auto& finding : fuzz["fuzz"]["findings"]) {
+    sigs.push_back(finding["signature"]);
+    expected.push_back("fuzz|" + finding["signature"].get<std::string>());
+  }
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(j["fuzz_smoke"]["signatures"], sigs);
+  nlohmann::json without = j;
+  without["fuzz_smoke"]["signatures"] = nlohmann::json::array();
+  without["command_findings"] = nlohmann::json::array();
+  const Comparison c = CompareReports(without, j);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(c.introduced, expected) << DescribeComparison(c);
 }
 
 }  // namespace

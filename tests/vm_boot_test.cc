@@ -122,10 +122,11 @@ class VmBoot : public ::testing::Test {
     prctl(PR_SET_CHILD_SUBREAPER, 0);
   }
 
-  testing::CommandResult Vm(const Fetched& k, const std::string& opts, const std::string& args) {
+  testing::CommandResult Vm(const Fetched& k, const std::string& opts, const std::string& args,
+                            const std::string& dir = "") {
     return RunCommand("TMPDIR=" + tmp_ + " " + CliPath() + " vm --kernel " + k.kernel +
-                      " --modules " + k.root + " -q --report " + report() + " " + opts + " -- " +
-                      args);
+                      " --modules " + k.root + " -q --report " + (dir.empty() ? report() : dir) +
+                      " " + opts + " -- " + args);
   }
   nlohmann::json Report() { return nlohmann::json::parse(ReadFile(report() + "/report.json")); }
   std::string report() const { return d_.path() + "/out"; }
@@ -332,6 +333,99 @@ TEST_F(VmBoot, AKilledInflightTakesQemuWithItAndItsFolderGoesNextTime) {
   // TearDown: the next inflight vm removed it, and left nothing itself.
 }
 
+// What a stressor finds in the guest reaches the host's report.json, as run records the
+// gate compares: Debian 6.12 leaks nested cycles (kSccIndexBug) and `stress cycles` finds
+// them; without those shapes (-o cycles.nested=0) its checkpoints are clean. Against the
+// clean run, the leaking one is worse by signature.
+TEST_F(VmBoot, AStressFindingInTheGuestReachesTheHostReportAndMakesItWorse) {
+  INFLIGHT_REQUIRE_VM(kDebian612);
+  const std::string stress = "stress cycles --duration 4s --checkpoint 2s";
+  const std::string leak_dir = d_.path() + "/leak", clean_dir = d_.path() + "/clean";
+  const int64_t start = NowMicros();
+  auto leaky = Vm(fetched_, "", stress, leak_dir);
+  auto clean = Vm(fetched_, "", stress + " -o cycles.nested=0", clean_dir);
+  EXPECT_LT(NowMicros() - start, 110'000'000) << "two boots and 8 s of stress";
+  const auto lj = nlohmann::json::parse(ReadFile(leak_dir + "/report.json"));
+  const auto cj = nlohmann::json::parse(ReadFile(clean_dir + "/report.json"));
+
+  EXPECT_EQ(leaky.status, kExitFinding) << leaky.out;
+  EXPECT_EQ(lj["guest_command"], "stress");
+  EXPECT_EQ(lj["vm"]["guest_exit_status"], kExitFinding);
+  EXPECT_TRUE(lj["vm"]["complete"].get<bool>()) << "the report came back";
+  EXPECT_TRUE(lj.contains("stress")) << "the stress section came back too";
+  ASSERT_FALSE(lj["runs"].empty()) << "each checkpoint is a run record";
+  for (const auto& run : lj["runs"]) {
+    EXPECT_EQ(run["scenario"], "cycles");
+    EXPECT_EQ(run["file"], "stressors");
+    EXPECT_EQ(run["mode"], "free");
+  }
+  EXPECT_EQ(Scenarios(lj, "leak"), std::set<std::string>{"cycles"}) << kSccIndexBug;
+  EXPECT_EQ(lj["verdict"], "leak");
+
+  EXPECT_EQ(clean.status, kExitClean) << clean.out;
+  EXPECT_EQ(cj["vm"]["guest_exit_status"], kExitClean);
+  ASSERT_FALSE(cj["runs"].empty());
+  EXPECT_EQ(Scenarios(cj, "clean"), std::set<std::string>{"cycles"});
+  EXPECT_TRUE(Scenarios(cj, "leak").empty()) << "no nested shapes, nothing this kernel leaks";
+
+  auto cmp =
+      RunCommand(CliPath() + " compare " + clean_dir + "/report.json " + leak_dir + "/report.json");
+  EXPECT_EQ(cmp.status, kExitFinding) << cmp.out;
+  EXPECT_NE(cmp.out.find("new:   leak|cycles|"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("ended worse: B's suite exited 1 (a finding) where A's exited 0"),
+            std::string::npos)
+      << cmp.out;
+  cmp =
+      RunCommand(CliPath() + " compare " + leak_dir + "/report.json " + clean_dir + "/report.json");
+  EXPECT_EQ(cmp.status, kExitClean) << "the fix is not worse: " << cmp.out;
+}
+
+// `inflight check` in the guest: its stress smoke's checkpoints come back as run records,
+// and its fuzz smoke, which cannot run there (no graph_fuzzer in the initramfs), says it
+// was skipped instead of failing the check.
+TEST_F(VmBoot, CheckInTheGuestBringsItsStressSmokeBackAndSkipsItsFuzzSmoke) {
+  INFLIGHT_REQUIRE_VM(kDebian612);
+  const std::string corpus = d_.path() + "/corpus";
+  fs::create_directories(corpus);
+  fs::copy(CorpusDir() + "/controls", corpus + "/controls");
+  fs::copy(CorpusDir() + "/self_ref_stream.scn", corpus);
+  const int64_t start = NowMicros();
+  auto r =
+      Vm(fetched_, "", "check --corpus " + corpus + " -n 1 --mode lockstep --stress 4s --fuzz 2s");
+  EXPECT_LT(NowMicros() - start, 110'000'000);
+  const auto j = Report();
+  EXPECT_EQ(j["guest_command"], "check");
+  EXPECT_TRUE(j["vm"]["complete"].get<bool>()) << r.out;
+  EXPECT_TRUE(j["selftest"]["passed"].get<bool>()) << j["selftest"].dump(2);
+  EXPECT_EQ(Scenarios(j, "clean").count("self_ref_stream"), 1u) << "the corpus ran";
+
+  // Every stressor that could run here has its checkpoints in the host's report.
+  std::set<std::string> ran, in_report;
+  for (const auto& [name, st] : j["stress"]["stressors"].items())
+    if (!st.contains("skipped")) ran.insert(name);
+  for (const auto& run : j["runs"])
+    if (run["file"] == "stressors") in_report.insert(run["scenario"].get<std::string>());
+  EXPECT_FALSE(ran.empty()) << j["stress"].dump(2);
+  EXPECT_EQ(in_report, ran);
+  // Each epoch of `cycles` builds every nested shape once per builder, and this kernel
+  // leaks two of them: the smoke's finding is a run record of the host's report, so the
+  // gate sees it, and the exit status says so.
+  EXPECT_EQ(Scenarios(j, "leak"), std::set<std::string>{"cycles"}) << kSccIndexBug;
+  EXPECT_EQ(j["verdict"], "leak");
+  EXPECT_EQ(r.status, kExitFinding) << r.out;
+  EXPECT_EQ(j["vm"]["guest_exit_status"], kExitFinding);
+
+  ASSERT_TRUE(j.contains("fuzz_smoke")) << r.out;
+  EXPECT_EQ(j["fuzz_smoke"]["status"], kExitEnvironment);
+  ASSERT_TRUE(j["fuzz_smoke"].contains("skipped")) << j["fuzz_smoke"].dump(2);
+  EXPECT_NE(j["fuzz_smoke"]["skipped"].get<std::string>().find("no graph_fuzzer"),
+            std::string::npos);
+  bool said = false;
+  for (const auto& l : j["inactive_layers"])
+    said |= l.get<std::string>().rfind("fuzz smoke: skipped", 0) == 0;
+  EXPECT_TRUE(said) << j["inactive_layers"].dump(2);
+}
+
 // The gate on a real kernel, as CI can run it: the same kernel on both sides passes (the
 // leak both have is not the candidate's fault); a candidate whose guest prints a BUG line,
 // or a candidate that does not boot, is worse.
@@ -360,6 +454,24 @@ TEST_F(VmGate, TheSameKernelPasses) {
     auto j = nlohmann::json::parse(ReadFile(d_.path() + "/g/" + side + "/report.json"));
     EXPECT_EQ(Scenarios(j, "leak"), std::set<std::string>{"mixed_lowpoint_stream"}) << side;
     EXPECT_TRUE(fs::exists(d_.path() + "/g/" + side + "/console.log"));
+  }
+}
+
+// A stress run on the same kernel twice: the same shapes leak in every epoch, so their
+// signatures match and the gate passes; the checkpoints of both sides are in their reports.
+TEST_F(VmGate, TheSameKernelPassesUnderStress) {
+  INFLIGHT_REQUIRE_VM(kDebian612);
+  const std::string dir = d_.path() + "/g";
+  auto r = RunCommand("TMPDIR=" + tmp_ + " " + CliPath() + " gate -q --baseline " +
+                      fetched_.kernel + " --baseline-modules " + fetched_.root + " --candidate " +
+                      fetched_.kernel + " --candidate-modules " + fetched_.root + " --report " +
+                      dir + " -- stress cycles --duration 4s --checkpoint 2s");
+  EXPECT_EQ(r.status, kExitClean) << r.out;
+  EXPECT_NE(r.out.find("inflight gate: PASS"), std::string::npos) << r.out;
+  for (const char* side : {"baseline", "candidate"}) {
+    auto j = nlohmann::json::parse(ReadFile(dir + "/" + side + "/report.json"));
+    EXPECT_EQ(Scenarios(j, "leak"), std::set<std::string>{"cycles"})
+        << side << ": " << kSccIndexBug;
   }
 }
 

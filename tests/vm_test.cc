@@ -1,6 +1,7 @@
 // inflight vm without booting anything: the results channel, kernel log reading, image
 // checks, the initramfs writer (read back by cpio(1)), the guest's plan, modules, the
-// report and exit status of each way a VM can end, and the CLI's answers to bad input.
+// report and exit status of each way a VM can end, the gate's fail-closed ruling, and the
+// CLI's answers to bad input.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "tests/test_util.h"
 #include "vm/channel.h"
 #include "vm/console.h"
+#include "vm/gate_ruling.h"
 #include "vm/guest_plan.h"
 #include "vm/initramfs.h"
 #include "vm/kernel_image.h"
@@ -307,6 +309,35 @@ TEST(VmGuestPlan, RefusesWhatCannotRunInside) {
   EXPECT_THROW(PlanGuestRun({"run", "x.scn", "--report=out"}, "/", "/c"), UsageError);
 }
 
+TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
+  TempDir d;
+  auto stress = PlanGuestRun({"stress", "cycles", "-o", "cycles.nested=0", "--duration", "4s"},
+                             d.path(), "/c");
+  EXPECT_TRUE(stress.writes_report);
+  EXPECT_EQ(stress.args,
+            (std::vector<std::string>{"stress", "cycles", "-o", "cycles.nested=0", "--duration",
+                                      "4s", "--report", kGuestReportDir}))
+      << "its checkpoints come back in report.json";
+  EXPECT_FALSE(PlanGuestRun({"stress", "--list"}, d.path(), "/c").writes_report)
+      << "--list writes no report";
+  EXPECT_FALSE(PlanGuestRun({"run", "--help"}, d.path(), "/c").writes_report);
+
+  auto fuzz = PlanGuestRun({"fuzz", "--duration", "20s"}, d.path(), "/c");
+  EXPECT_TRUE(fuzz.writes_report);
+  EXPECT_EQ(fuzz.args,
+            (std::vector<std::string>{"fuzz", "--duration", "20s", "--out", kGuestReportDir}));
+  for (const char* out : {"--out", "--out=x", "-o", "-ox"})
+    EXPECT_THROW(PlanGuestRun({"fuzz", out, "x"}, d.path(), "/c"), UsageError) << out;
+  EXPECT_NO_THROW(PlanGuestRun({"stress", "-o", "cycles.nested=0"}, d.path(), "/c"))
+      << "stress's -o is an option, not an output";
+
+  for (const char* cmd : {"minimize", "repro"}) {
+    auto p = PlanGuestRun({cmd, "x.scn"}, d.path(), "/c");
+    EXPECT_TRUE(p.writes_report) << cmd;
+    EXPECT_EQ(p.args.back(), kGuestReportDir) << cmd;
+  }
+}
+
 TEST(VmGuestPlan, JobFileRoundTrips) {
   GuestJob j;
   j.args = {"run", "corpus"};
@@ -475,6 +506,152 @@ TEST(VmReport, AHangOrACrashIsRecordedEvenWithoutAReport) {
   VmOutcome stopped;
   stopped.end = VmEnd::kInterrupted;
   EXPECT_TRUE(BuildVmReport(c, stopped, {}, "")["interrupted"].get<bool>());
+}
+
+TEST(VmReport, AReportWithFindingsIsAFindingWhateverTheSuiteSaid) {
+  VmOutcome o = Completed(0);
+  Report r;
+  r.command = "stress";
+  RunRecord leak;
+  leak.scenario = "cycles";
+  leak.verdict.kind = VerdictKind::kLeak;
+  r.runs.push_back(leak);
+  o.guest_report = ReportToJson(r);
+  EXPECT_EQ(VmExitStatus(o), kExitFinding);
+}
+
+// --- the gate's ruling: it fails closed ---
+
+// A guest that ran `inflight stress cycles` for `epochs` checkpoints, `leaks` of them
+// ruled leak, and exited `status`.
+VmOutcome Stress(int status, int epochs, int leaks) {
+  VmOutcome o = Completed(status);
+  Report r;
+  r.command = "stress";
+  for (int e = 0; e < epochs; ++e) {
+    RunRecord rec;
+    rec.scenario = "cycles";
+    rec.file = "stressors";
+    rec.mode = RunMode::kFree;
+    rec.repeat = static_cast<uint32_t>(e);
+    if (e < leaks) {
+      rec.verdict.kind = VerdictKind::kLeak;
+      Leftover l;
+      l.what = "stream socket";
+      l.ino = 1000 + e;
+      rec.verdict.leftovers.push_back(l);
+    }
+    r.runs.push_back(rec);
+  }
+  o.guest_report = ReportToJson(r);
+  o.total_s = 30;
+  return o;
+}
+
+GateRuling Rule(const VmOutcome& base, const VmOutcome& cand) {
+  VmConfig c;
+  const auto a = BuildVmReport(c, base, {}, "");
+  const auto b = BuildVmReport(c, cand, {}, "");
+  return RuleOnCandidate(base, cand, CompareReports(a, b, 0.25, GateLabels()));
+}
+
+TEST(GateRuling, TheSameRunsPass) {
+  const GateRuling r = Rule(Stress(0, 5, 0), Stress(0, 5, 0));
+  EXPECT_EQ(r.status, kExitClean) << r.why;
+  EXPECT_EQ(r.verdict, "PASS");
+  EXPECT_EQ(Rule(Stress(1, 5, 5), Stress(1, 5, 5)).status, kExitClean)
+      << "a finding both have is not the candidate's";
+}
+
+TEST(GateRuling, ANewStressFindingIsWorse) {
+  const GateRuling r = Rule(Stress(0, 5, 0), Stress(1, 5, 5));
+  EXPECT_EQ(r.status, kExitFinding);
+  EXPECT_EQ(r.verdict, "CANDIDATE WORSE");
+  EXPECT_EQ(r.why, "1 new finding(s), 0 more frequent");
+}
+
+// The bug as a user hit it: the candidate's stress exited 1, but its findings never
+// reached the host's report.
+TEST(GateRuling, ACandidateWhoseSuiteExitedWorseIsWorseWhateverItsReportSays) {
+  GateRuling r = Rule(Stress(0, 5, 0), Stress(1, 5, 0));
+  EXPECT_EQ(r.status, kExitFinding) << r.why;
+  EXPECT_EQ(r.why, "the candidate's suite exited 1 (a finding) where the baseline's exited 0");
+  VmOutcome lost = Stress(1, 0, 0);
+  lost.guest_report.reset();
+  r = Rule(Stress(0, 5, 0), lost);
+  EXPECT_EQ(r.status, kExitFinding) << r.why;
+  // Could not run where the baseline could.
+  r = Rule(Stress(0, 5, 0), Stress(3, 0, 0));
+  EXPECT_EQ(r.status, kExitFinding) << r.why;
+  EXPECT_NE(r.why.find("could not run (exit status 3)"), std::string::npos) << r.why;
+}
+
+TEST(GateRuling, AMissingInterruptedOrShortCandidateReportNeverPasses) {
+  VmOutcome lost = Stress(0, 5, 0);
+  lost.guest_report.reset();
+  GateRuling r = Rule(Stress(0, 5, 0), lost);
+  EXPECT_EQ(r.status, kExitIncomplete) << r.why;
+  EXPECT_EQ(r.verdict, "INCOMPLETE");
+  EXPECT_NE(r.why.find("the candidate's report did not come back"), std::string::npos) << r.why;
+
+  VmOutcome stopped = Stress(kExitInterrupted, 1, 0);
+  (*stopped.guest_report)["interrupted"] = true;
+  r = Rule(Stress(0, 5, 0), stopped);
+  EXPECT_EQ(r.status, kExitIncomplete) << r.why;
+  EXPECT_NE(r.why.find("the candidate was interrupted"), std::string::npos) << r.why;
+
+  r = Rule(Stress(0, 5, 0), Stress(0, 0, 0));
+  EXPECT_EQ(r.status, kExitIncomplete) << r.why;
+  EXPECT_NE(r.why.find("the candidate has no runs (the baseline has 5)"), std::string::npos)
+      << r.why;
+}
+
+TEST(GateRuling, ACandidateThatDidNotFinishIsWorse) {
+  for (VmEnd end : {VmEnd::kNoBoot, VmEnd::kCrashed, VmEnd::kHang, VmEnd::kTimeout}) {
+    VmOutcome cand;
+    cand.end = end;
+    cand.why = "why";
+    const GateRuling r = Rule(Stress(0, 5, 0), cand);
+    EXPECT_EQ(r.status, kExitFinding) << VmEndName(end) << ": " << r.why;
+    EXPECT_EQ(r.verdict, "CANDIDATE WORSE") << VmEndName(end);
+  }
+  VmOutcome stopped;
+  stopped.end = VmEnd::kInterrupted;
+  EXPECT_EQ(Rule(Stress(0, 5, 0), stopped).status, kExitInterrupted);
+}
+
+TEST(GateRuling, ErrorsOfOursAreNoVerdict) {
+  const GateRuling r = Rule(Stress(0, 5, 0), Stress(kExitInternal, 5, 0));
+  EXPECT_EQ(r.status, kExitInternal) << r.why;
+  EXPECT_EQ(r.verdict, "NO VERDICT");
+}
+
+TEST(GateRuling, ABaselineWithNothingToCompareWithStopsTheGate) {
+  EXPECT_FALSE(RuleOnBaseline(Stress(0, 5, 0)).has_value());
+  EXPECT_FALSE(RuleOnBaseline(Stress(1, 5, 5)).has_value());
+  VmOutcome o;
+  for (auto [end, status] : {std::pair{VmEnd::kNoBoot, kExitNoBoot},
+                             {VmEnd::kTimeout, kExitTimeout},
+                             {VmEnd::kCrashed, kExitEnvironment},
+                             {VmEnd::kHang, kExitEnvironment},
+                             {VmEnd::kInterrupted, kExitInterrupted}}) {
+    o.end = end;
+    auto r = RuleOnBaseline(o);
+    ASSERT_TRUE(r.has_value()) << VmEndName(end);
+    EXPECT_EQ(r->status, status) << VmEndName(end);
+  }
+  auto r = RuleOnBaseline(Stress(kExitEnvironment, 0, 0));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, kExitEnvironment);
+  VmOutcome lost = Stress(0, 5, 0);
+  lost.guest_report.reset();
+  r = RuleOnBaseline(lost);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, kExitInternal);
+  EXPECT_NE(r->why.find("the baseline's report did not come back"), std::string::npos) << r->why;
+  VmOutcome stopped = Stress(0, 5, 0);
+  (*stopped.guest_report)["interrupted"] = true;
+  ASSERT_TRUE(RuleOnBaseline(stopped).has_value());
 }
 
 // --- bad input at the command line: answered before anything boots ---

@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -87,8 +88,15 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
     has_tolerance = has_tolerance || a == "--global-tolerance" || StartsWith(a, "--global-tolerance=");
   }
   plan.args = args;
-  plan.writes_report = plan.command == "run" || plan.command == "check";
-  if (plan.writes_report) {
+  const auto after_command = [&](auto&& pred) {
+    return std::any_of(args.begin() + static_cast<std::ptrdiff_t>(cmd_at) + 1, args.end(), pred);
+  };
+  // Help and `stress --list` run nothing and write no report.
+  const bool runs_nothing = after_command([&](const std::string& a) {
+    return a == "--help" || a == "-h" || (plan.command == "stress" && a == "--list");
+  });
+  if (plan.command == "run" || plan.command == "check") {
+    plan.writes_report = !runs_nothing;
     plan.args.push_back("--report");
     plan.args.push_back(kGuestReportDir);
     // Nothing else runs in the guest, so the global counts are ruled at full strength
@@ -98,6 +106,21 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
       plan.args.push_back("--global-tolerance");
       plan.args.push_back(std::to_string(kGuestGlobalTolerance));
     }
+  } else if (plan.command == "stress" || plan.command == "minimize" || plan.command == "repro") {
+    // Their runs (a stress run's checkpoints) come back like run's.
+    plan.writes_report = !runs_nothing;
+    plan.args.push_back("--report");
+    plan.args.push_back(kGuestReportDir);
+  } else if (plan.command == "fuzz") {
+    if (after_command([](const std::string& a) {
+          return a == "--out" || StartsWith(a, "--out=") || StartsWith(a, "-o");
+        }))
+      throw UsageError(
+          "give --report to inflight vm, not --out to the fuzz inside the VM: the guest's "
+          "report comes back into it");
+    plan.writes_report = !runs_nothing;
+    plan.args.push_back("--out");
+    plan.args.push_back(kGuestReportDir);
   }
   FileSet files(plan);
   auto host_path = [&](const std::string& a) { return (fs::path(cwd) / a).lexically_normal(); };

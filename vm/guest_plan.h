@@ -23,11 +23,14 @@ struct GuestPlan {
   std::vector<std::pair<std::string, std::string>> env;  // e.g. INFLIGHT_CORPUS
   std::vector<std::string> files;  // absolute host paths to copy to the same place
   uint64_t file_bytes = 0;
-  bool writes_report = false;  // the command writes report.json
+  // The command writes report.json into kGuestReportDir (run, check, stress, minimize,
+  // repro: --report added; fuzz: --out), and the init sends it back.
+  bool writes_report = false;
 };
 
 // Throws UsageError for arguments inflight vm cannot run: none, a nested vm or gate, a
-// --report of their own, or more scenario data than an initramfs should carry.
+// --report (or fuzz's --out) of their own, or more scenario data than an initramfs
+// should carry.
 // `default_corpus` is what check and selftest use when not told (absolute).
 GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& cwd,
                        const std::string& default_corpus);

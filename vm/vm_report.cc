@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/exit_codes.h"
+#include "reports/compare.h"
 #include "reports/report.h"
 #include "vm/guest_plan.h"
 
@@ -143,7 +144,9 @@ int VmExitStatus(const VmOutcome& o) {
   if (!o.faults.empty()) return kExitFinding;
   switch (o.guest_status) {
     case kExitClean:
-      // A clean status without the report it promised is not a verdict.
+      // A clean status without the report it promised is not a verdict; one with findings
+      // in its report is not clean, whatever the suite said.
+      if (o.guest_report && ReportHasFindings(*o.guest_report)) return kExitFinding;
       return o.guest_report || !o.expects_report ? kExitClean : kExitInternal;
     case kExitFinding:
     case kExitUsage:

@@ -8,19 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "reports/report.h"
 #include "vm/vm_run.h"
 
 namespace inflight {
 
-// Scenario names of the records inflight vm adds start with this.
-inline constexpr const char* kKernelRecordPrefix = "[kernel] ";
-
 nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
                              const std::vector<std::string>& argv, const std::string& started_at);
 
-// 0 clean, 1 finding (a leak, a hang, a kernel fault, a guest that crashed or hung), 2 bad
-// usage inside the guest, 3 the guest kernel cannot run the suite, 4 our bug (the suite's
-// report did not come back), 5 no boot, 6 timeout, 130 interrupted.
+// 0 clean, 1 finding (a leak, a hang, a kernel fault, a guest that crashed or hung, a
+// report that holds a finding whatever the suite's status), 2 bad usage inside the guest,
+// 3 the guest kernel cannot run the suite, 4 our bug (the suite's report did not come
+// back), 5 no boot, 6 timeout, 130 interrupted.
 int VmExitStatus(const VmOutcome& o);
 
 // Lines for the terminal: timings, kernel faults, global counts, how it ended.
