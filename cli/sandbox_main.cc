@@ -16,7 +16,7 @@ using namespace inflight;
 namespace {
 
 int Usage() {
-  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] [--accounting-every N]  (started by inflight)");
+  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] [--accounting-every N] [--collector-stalled]  (started by inflight)");
   return kExitUsage;
 }
 
@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
       if (!IsAddress(opt.hold_addr)) return Usage();
     } else if (a == "--no-sock-diag") {
       opt.use_sock_diag = false;
+    } else if (a == "--collector-stalled") {
+      opt.collector_stalled = true;
     } else if (a == "--no-accounting") {
       opt.accounting = false;
     } else if (a == "--accounting-every" && i + 1 < argc) {

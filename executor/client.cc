@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "base/clock.h"
@@ -63,6 +64,12 @@ int KillAndReap(bp::child& child) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> collector_stalled{false};
+}  // namespace
+
+bool CollectorSeenStalled() { return collector_stalled.load(); }
+
 std::string DefaultSandboxPath() {
   if (const char* env = getenv("INFLIGHT_SANDBOX"); env && *env) return env;
   char buf[4096];
@@ -88,6 +95,7 @@ void SandboxPool::Launch(Sandbox& sb) {
   std::vector<std::string> args = {"--slots", std::to_string(opt_.slots)};
   if (!opt_.hold_addr.empty()) args.insert(args.end(), {"--hold", opt_.hold_addr});
   if (!opt_.use_sock_diag) args.push_back("--no-sock-diag");
+  if (CollectorSeenStalled()) args.push_back("--collector-stalled");
   if (opt_.accounting_every == 0)
     args.push_back("--no-accounting");
   else
@@ -293,6 +301,7 @@ bool SandboxPool::Pump(int timeout_ms) {
       }
       sb.outstanding.erase(res.id);
       sb.last_progress = now;
+      if (res.settle_stalled) collector_stalled = true;
       ready_.push_back(std::move(res));
     }
     if (sb.alive && sb.reader.error()) OnDeath(sb, "it sent a malformed frame");

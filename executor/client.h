@@ -30,6 +30,12 @@ struct PoolOptions {
   uint32_t stall_ms = 60'000;      // a sandbox silent this long past its runs' budget dies
 };
 
+// A fact about the running kernel that any pool of this process may learn: a run was ruled
+// with the kernel's collector stalled (RunResult::settle_stalled). Sandboxes started after
+// that are told (--collector-stalled), so that each does not wait a whole settling ceiling
+// to learn it again (oracle/settle.h).
+bool CollectorSeenStalled();
+
 // Path of inflight-sandbox: $INFLIGHT_SANDBOX, else next to /proc/self/exe.
 std::string DefaultSandboxPath();
 

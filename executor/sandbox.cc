@@ -381,6 +381,7 @@ bool Sandbox::CheckOrSettle(Slot& slot, RunResult res, int64_t t1, uint32_t sett
   }
   SettleOptions so;
   so.ceiling_us = std::max<int64_t>(static_cast<int64_t>(settle_ms) * 1000, 1000);
+  so.known_stalled = opt_.collector_stalled;
   slot.settler = Settler(so);
   slot.pending = std::move(res);
   slot.state = Slot::State::kSettling;

@@ -39,6 +39,8 @@ struct SandboxOptions {
   pid_t host_pid = 0;              // the launcher's pid before the namespaces: names the uids
                                    // stressors switch to (executor/stress_run.h)
   bool user_namespace = false;     // unprivileged: stressors cannot switch uids
+  bool collector_stalled = false;  // another sandbox of this driver saw this kernel's
+                                   // collector stalled (SettleOptions::known_stalled)
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);

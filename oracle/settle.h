@@ -59,6 +59,8 @@ class WitnessLog {
   int64_t NewestMadeSince(int64_t since) const;
   // The oldest alive witness made at or after `since`: its time; 0 if none.
   int64_t OldestAliveSince(int64_t since) const;
+  // Any witness, whenever made, seen freed at or after `since`.
+  bool AnyFreedSince(int64_t since) const;
   size_t Alive() const;
   // A witness has been alive for at least `ceiling_us` at `now`: the collector does not
   // free even a lone self-referencing socket.
@@ -87,6 +89,9 @@ struct SettleOptions {
   int64_t first_gap_us = 1'000;        // first census after the start
   int64_t max_gap_us = 20'000;         // census backoff cap
   int64_t stall_grace_us = 1'000'000;  // with the collector known stalled
+  // Another sandbox on this kernel saw its collector stalled: stalled from the start
+  // here too (still only while no witness is freed).
+  bool known_stalled = false;
 };
 
 class Settler {

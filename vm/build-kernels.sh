@@ -9,12 +9,21 @@
 # The first build takes ~13 minutes on 2 cores; ccache and the incremental rebuild of
 # net/unix make each further variant take a minute or two.
 #
-# Usage: vm/build-kernels.sh [VARIANT...]   (default: correct, pristine and every patch)
+# Usage: vm/build-kernels.sh [--print] [VARIANT...]   (default: correct, pristine and every
+#   patch). A variant whose bzImage was built from the same source, config and patches is
+#   not built again. --print: print the path of each variant's bzImage on stdout.
+#   One build at a time: a second invocation waits for the first (flock), then finds its
+#   kernels built. Exit status: 0 built, 2 bad usage, 3 cannot build here.
 # Environment: INFLIGHT_KBUILD (work folder, default ~/.cache/inflight/kbuild),
 #   INFLIGHT_KERNELS_OUT (where bzImage-VARIANT go, default $INFLIGHT_KBUILD/out),
 #   JOBS (make -j, default 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+print=0
+if [ "${1:-}" = --print ]; then
+  print=1
+  shift
+fi
 work=${INFLIGHT_KBUILD:-$HOME/.cache/inflight/kbuild}
 out=${INFLIGHT_KERNELS_OUT:-$work/out}
 jobs=${JOBS:-2}
@@ -22,7 +31,22 @@ fragment=$here/kernel/inflight.config
 
 say() { echo "build-kernels: $*" >&2; }
 
-# What this script needs beyond scripts/install-deps.sh (it is not part of CI).
+for v in "$@"; do
+  case $v in
+    correct | pristine) ;;
+    -*) say "unknown option $v"; exit 2 ;;
+    *) [ -f "$here/patches/$v.patch" ] || {
+         say "no variant '$v' (variants: correct, pristine, $(cd "$here/patches" && ls *.patch | sed 's/.patch$//' | tr '\n' ' '))"
+         exit 2
+       } ;;
+  esac
+done
+mkdir -p "$work" "$out"
+exec 8>"$work/.lock"
+flock 8
+
+# What this script needs beyond scripts/install-deps.sh (only the vm tests and kernel
+# developers build kernels).
 need=(linux-source-6.12 make gcc flex bison bc libelf-dev libssl-dev ccache lz4 patch)
 missing=()
 for p in "${need[@]}"; do
@@ -30,12 +54,14 @@ for p in "${need[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
+    say "cannot install ${missing[*]}"
+    exit 3
+  fi
 fi
 
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz)
 src=$work/linux-source-6.12
-mkdir -p "$work" "$out"
 if [ ! -f "$src/Makefile" ]; then
   say "extracting $tarball"
   tar -C "$work" -xf "$tarball"
@@ -79,7 +105,6 @@ if [ ${#variants[@]} -eq 0 ]; then
 fi
 
 for v in "${variants[@]}"; do
-  restore
   patches=()
   if [ "$v" != pristine ]; then
     patches=("$here"/fixes/*.patch)
@@ -89,6 +114,14 @@ for v in "${variants[@]}"; do
       patches+=("$p")
     fi
   fi
+  # What this variant is built from: skip it when its kernel already is.
+  want=$( { dpkg-query -W -f='${Version}' linux-source-6.12; cat "$fragment"; [ ${#patches[@]} -eq 0 ] || cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
+  if [ -f "$out/bzImage-$v" ] && [ "$(cat "$out/bzImage-$v.stamp" 2>/dev/null)" = "$want" ]; then
+    say "$v: $out/bzImage-$v is up to date"
+    [ $print -eq 0 ] || echo "$out/bzImage-$v"
+    continue
+  fi
+  restore
   for p in "${patches[@]}"; do
     say "$v: applying ${p#$here/}"
     patch -d "$src" -p1 --quiet --forward --fuzz=0 <"$p"
@@ -96,6 +129,9 @@ for v in "${variants[@]}"; do
   say "$v: building bzImage (make -j$jobs)"
   start=$(date +%s)
   mk bzImage >"$work/build-$v.log" 2>&1 || { tail -30 "$work/build-$v.log" >&2; say "$v: build failed"; exit 1; }
-  cp "$src/arch/x86/boot/bzImage" "$out/bzImage-$v"
+  cp "$src/arch/x86/boot/bzImage" "$out/bzImage-$v.new"
+  mv "$out/bzImage-$v.new" "$out/bzImage-$v"
+  echo "$want" >"$out/bzImage-$v.stamp"
   say "$v: $out/bzImage-$v ($(( $(date +%s) - start )) s)"
+  [ $print -eq 0 ] || echo "$out/bzImage-$v"
 done
