@@ -110,7 +110,9 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
             fmt::print("leak rate: {}/{} runs ruled a finding ({:.0f}%)\n", findings, runs,
                        runs ? 100.0 * findings / runs : 0.0);
             session.report().extra["repro"] = {
-                {"file", args->file}, {"findings", findings}, {"runs", runs},
+                {"file", args->file},
+                {"findings", findings},
+                {"runs", runs},
                 {"rate", runs ? static_cast<double>(findings) / runs : 0.0}};
             if (!args->minimize.empty() && findings > 0 && !Interrupted()) {
               ReproMinimizeOptions mo;
@@ -127,9 +129,9 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
                   LogInfo("minimize: {} actions, {} processes", s.actions.size(), s.procs.size());
               };
               Scenario small = MinimizeScenario(session.pool(), f.scenario, mo);
-              small.preamble = {fmt::format("minimized from {}: every one of {} {} runs is ruled {}",
-                                            args->file, mo.runs, RunModeName(mo.run.mode),
-                                            VerdictName(mo.kind))};
+              small.preamble = {
+                  fmt::format("minimized from {}: every one of {} {} runs is ruled {}", args->file,
+                              mo.runs, RunModeName(mo.run.mode), VerdictName(mo.kind))};
               const std::string text = PrintScenario(small);
               if (auto s = WriteFileAtomically(args->minimize, text); !s)
                 throw UsageError(s.error().Text());
@@ -143,8 +145,8 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
 
 CommandEntry AddDecodeCommand(CLI::App& app) {
   auto files = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = app.add_subcommand(
-      "decode", "Print the scenario a fuzzer input stands for, as .scn text.");
+  CLI::App* cmd =
+      app.add_subcommand("decode", "Print the scenario a fuzzer input stands for, as .scn text.");
   cmd->add_option("files", *files, "Fuzzer inputs (crash artifacts, corpus files)")->required();
   return {cmd, [files]() -> int {
             for (const std::string& path : *files) {

@@ -1,7 +1,6 @@
 // `inflight run PATH...`: run scenario files and folders, rule, report.
-#include <unistd.h>
-
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>

@@ -3,11 +3,10 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
-
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/errors.h"
@@ -55,10 +54,10 @@ void RunSession::Start(const PoolOptions& opt) {
   if (global_before_.empty())
     report_.inactive_layers.push_back("global counts: /proc/sys/fs/file-nr unreadable");
   else if (global_tolerance_ > 0)
-    report_.layers.push_back(fmt::format(
-        "global counts: file-nr and slab objects before and after the command; a drift "
-        "beyond {} in every sample is a finding",
-        global_tolerance_));
+    report_.layers.push_back(
+        fmt::format("global counts: file-nr and slab objects before and after the command; a drift "
+                    "beyond {} in every sample is a finding",
+                    global_tolerance_));
   else
     report_.layers.push_back(
         "global counts: file-nr and slab objects recorded before and after the command, "
@@ -94,8 +93,11 @@ void RunSession::RecordGlobalCounts() {
   }
   nlohmann::json out = nlohmann::json::array();
   for (const GlobalDrift& d : drifts) {
-    out.push_back({{"count", d.name}, {"before_max", d.before_max}, {"after_min", d.after_min},
-                   {"drift", d.Drift()}, {"tolerance", tolerance(d)}});
+    out.push_back({{"count", d.name},
+                   {"before_max", d.before_max},
+                   {"after_min", d.after_min},
+                   {"drift", d.Drift()},
+                   {"tolerance", tolerance(d)}});
     if (rule && d.Drift() > tolerance(d))
       report_.command_findings.push_back(fmt::format(
           "global counts: {} grew by {} over the command in every sample (tolerance {})", d.name,
@@ -119,7 +121,9 @@ int RunSession::Finish(bool print_table, bool findings_only) {
       // Each slot's uid must be able to pass as many descriptors as before its runs.
       nlohmann::json acc = nlohmann::json::array();
       for (const SlotAccounting& a : pool_->accounting()) {
-        acc.push_back({{"uid", a.uid}, {"runs", a.runs}, {"baseline", a.baseline},
+        acc.push_back({{"uid", a.uid},
+                       {"runs", a.runs},
+                       {"baseline", a.baseline},
                        {"allowance", a.allowance}});
         if (a.allowance < a.baseline)
           report_.command_findings.push_back(fmt::format(
@@ -147,8 +151,7 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     LogError("cannot write the report: {}", s.error().Text());
     return kExitInternal;
   }
-  if (print_table && !report_.runs.empty())
-    fmt::print("{}", SummaryTable(report_, findings_only));
+  if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_, findings_only));
   // Findings grouped by scenario and verdict: how often, and one example in full.
   std::map<std::pair<std::string, VerdictKind>, std::vector<const RunRecord*>> groups;
   std::map<std::string, std::map<RunMode, size_t>> runs_per_mode;
@@ -161,16 +164,15 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     for (const RunRecord* r : recs) ++hits[r->mode];
     std::string how;
     for (const auto& [mode, n] : hits)
-      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n,
-                         runs_per_mode[key.first][mode], RunModeName(mode));
+      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n, runs_per_mode[key.first][mode],
+                         RunModeName(mode));
     const RunRecord& ex = *recs.front();
     fmt::print("{}: {} ({} runs): e.g. {} seed {}: {}\n", VerdictName(key.second), key.first, how,
                RunModeName(ex.mode), ex.seed, ex.verdict.summary);
     for (const Leftover& l : ex.verdict.leftovers)
       fmt::print("    leftover: {}{}{}{}\n", l.what,
                  l.object.empty() ? "" : fmt::format(" '{}'", l.object),
-                 l.ino ? fmt::format(" ino {}", l.ino) : "",
-                 l.where.empty() ? "" : ", " + l.where);
+                 l.ino ? fmt::format(" ino {}", l.ino) : "", l.where.empty() ? "" : ", " + l.where);
     for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
     for (const std::string& k : ex.verdict.kernel_log) fmt::print("    kernel: {}\n", k);
   }
@@ -178,20 +180,21 @@ int RunSession::Finish(bool print_table, bool findings_only) {
   const auto counts = report_.Counts();
   const size_t findings = report_.Findings();
   const VerdictKind worst = report_.Worst();
-  std::string verdict = report_.interrupted ? "INTERRUPTED"
+  std::string verdict = report_.interrupted            ? "INTERRUPTED"
                         : worst == VerdictKind::kError ? "ERROR"
-                        : findings ? "FINDINGS"
-                                   : "CLEAN";
+                        : findings                     ? "FINDINGS"
+                                                       : "CLEAN";
   std::string also;
-  for (const auto& [on, name] : {std::pair{formats_.junit, "junit.xml"},
-                                 std::pair{formats_.ktap, "report.ktap"},
-                                 std::pair{formats_.html, "report.html"}})
+  for (const auto& [on, name] :
+       {std::pair{formats_.junit, "junit.xml"}, std::pair{formats_.ktap, "report.ktap"},
+        std::pair{formats_.html, "report.html"}})
     if (on) also += fmt::format("{}{}", also.empty() ? " (also " : ", ", name);
   if (!also.empty()) also += ")";
-  fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.2f} s; "
-             "report: {}/report.json{}\n",
-             report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
-             report_.sandbox.kernel, report_.duration_s, dir_, also);
+  fmt::print(
+      "inflight {}: {}: {} runs, {} finding(s), {} error(s) on Linux {} in {:.2f} s; "
+      "report: {}/report.json{}\n",
+      report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
+      report_.sandbox.kernel, report_.duration_s, dir_, also);
   fflush(stdout);
   if (report_.interrupted) return kExitInterrupted;
   if (findings) return kExitFinding;  // errors are listed, but a finding is what acts

@@ -16,7 +16,9 @@ using namespace inflight;
 namespace {
 
 int Usage() {
-  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] [--accounting-every N]  (started by inflight)");
+  LogError(
+      "usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] "
+      "[--accounting-every N]  (started by inflight)");
   return kExitUsage;
 }
 

@@ -2,20 +2,19 @@
 #include "executor/client.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/posix.hpp>
-#include <fmt/core.h>
-
-#include <algorithm>
 #include <map>
 
 #include "base/clock.h"
@@ -76,7 +75,9 @@ SandboxPool::SandboxPool(PoolOptions opt) : opt_(std::move(opt)) {
   if (opt_.sandbox_path.empty()) opt_.sandbox_path = DefaultSandboxPath();
 }
 
-SandboxPool::~SandboxPool() { Stop(); }
+SandboxPool::~SandboxPool() {
+  Stop();
+}
 
 void SandboxPool::Launch(Sandbox& sb) {
   int in[2], out[2];
@@ -102,8 +103,8 @@ void SandboxPool::Launch(Sandbox& sb) {
         bp::posix::fd.bind(STDIN_FILENO, child_in.Get()),
         bp::posix::fd.bind(STDOUT_FILENO, child_out.Get()),
         bp::extend::on_exec_setup = [parent](auto&) {
-          setpgid(0, 0);                      // Ctrl-C reaches the driver only
-          prctl(PR_SET_PDEATHSIG, SIGKILL);   // and the sandbox dies with it
+          setpgid(0, 0);                     // Ctrl-C reaches the driver only
+          prctl(PR_SET_PDEATHSIG, SIGKILL);  // and the sandbox dies with it
           if (getppid() != parent) _exit(kExitEnvironment);
         });
   } catch (const std::exception& e) {

@@ -21,10 +21,10 @@
 namespace inflight {
 
 struct PoolOptions {
-  uint32_t jobs = 1;               // sandbox processes
-  uint32_t slots = 16;             // network namespaces per sandbox
-  std::string sandbox_path;        // empty: inflight-sandbox next to this executable
-  std::string hold_addr;           // positive control (see SandboxOptions)
+  uint32_t jobs = 1;         // sandbox processes
+  uint32_t slots = 16;       // network namespaces per sandbox
+  std::string sandbox_path;  // empty: inflight-sandbox next to this executable
+  std::string hold_addr;     // positive control (see SandboxOptions)
   bool use_sock_diag = true;
   uint32_t accounting_every = 32;  // 0: no per-user accounting checks
   uint32_t stall_ms = 60'000;      // a sandbox silent this long past its runs' budget dies

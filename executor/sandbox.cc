@@ -2,6 +2,7 @@
 #include "executor/sandbox.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,8 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <climits>
 #include <variant>
@@ -25,8 +24,8 @@
 #include "base/clock.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
-#include "oracle/accounting.h"
 #include "executor/stress_run.h"
+#include "oracle/accounting.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -115,8 +114,8 @@ Status MountSandboxFilesystems() {
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     return Errno("mount(proc, /proc)");
   mkdir(kSlotRoot, 0700);
-  if (mount("inflight", kSlotRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0700") !=
-      0)
+  if (mount("inflight", kSlotRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "size=1m,mode=0700") != 0)
     return Errno(fmt::format("mount(tmpfs, {})", kSlotRoot));
   return {};
 }
@@ -142,8 +141,10 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   signal(SIGPIPE, SIG_IGN);
   sb->graph_ = std::make_unique<Graph>();
   sb->accounting_ = opt.accounting && geteuid() == 0;
-  if (!opt.accounting) sb->accounting_why_ = "turned off";
-  else if (geteuid() != 0) sb->accounting_why_ = "needs root (per-slot uids)";
+  if (!opt.accounting)
+    sb->accounting_why_ = "turned off";
+  else if (geteuid() != 0)
+    sb->accounting_why_ = "needs root (per-slot uids)";
   if (auto k = KernelLog::Open())
     sb->kmsg_ = std::make_unique<KernelLog>(std::move(*k));
   else
@@ -291,8 +292,8 @@ bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
     if (!watchdog && !aborted && now >= deadline) {
       watchdog = true;
       res.status = RunStatus::kHang;
-      res.error = fmt::format("watchdog: the graph did not finish in time; {}",
-                              workload.DescribeAlive());
+      res.error =
+          fmt::format("watchdog: the graph did not finish in time; {}", workload.DescribeAlive());
       kill(-1, SIGKILL);
       kill_deadline = now + kKillGraceUs;
     }

@@ -30,15 +30,15 @@ namespace inflight {
 
 struct SandboxOptions {
   uint32_t slots = 16;
-  bool use_sock_diag = true;   // false: force the /proc/self/net/unix fallback
-  std::string hold_addr;       // positive control: a listener at @hold_addr in every slot,
-                               // outside any scenario, that never accepts
-  uint32_t nofile = 4096;      // RLIMIT_NOFILE of the sandbox and its graphs
-  bool accounting = true;      // run graphs as per-slot uids and check their accounting
+  bool use_sock_diag = true;       // false: force the /proc/self/net/unix fallback
+  std::string hold_addr;           // positive control: a listener at @hold_addr in every slot,
+                                   // outside any scenario, that never accepts
+  uint32_t nofile = 4096;          // RLIMIT_NOFILE of the sandbox and its graphs
+  bool accounting = true;          // run graphs as per-slot uids and check their accounting
   uint32_t accounting_every = 32;  // check a slot's uid after this many clean runs
-  pid_t host_pid = 0;          // the launcher's pid before the namespaces: names the uids
-                               // stressors switch to (executor/stress_run.h)
-  bool user_namespace = false; // unprivileged: stressors cannot switch uids
+  pid_t host_pid = 0;              // the launcher's pid before the namespaces: names the uids
+                                   // stressors switch to (executor/stress_run.h)
+  bool user_namespace = false;     // unprivileged: stressors cannot switch uids
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -77,8 +77,8 @@ class Sandbox {
     Settler settler;
     RunResult pending;
     std::unique_ptr<ObjectWitness> witness;  // of the pending run
-    uint32_t uid = 0;                 // its graphs' uid (0: accounting off)
-    int allowance_baseline = 0;       // the uid's allowance before its first run
+    uint32_t uid = 0;                        // its graphs' uid (0: accounting off)
+    int allowance_baseline = 0;              // the uid's allowance before its first run
     uint32_t runs_since_check = 0;
     std::unique_ptr<StressArea> stress;  // mapped at the slot's first stress epoch
   };

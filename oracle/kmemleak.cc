@@ -31,8 +31,9 @@ Status Command(const char* cmd) {
 
 bool KmemleakAvailable(std::string* why) {
   if (::access(kKmemleakPath, F_OK) != 0) {
-    *why = "no /sys/kernel/debug/kmemleak (a kernel without CONFIG_DEBUG_KMEMLEAK, or debugfs "
-           "not mounted)";
+    *why =
+        "no /sys/kernel/debug/kmemleak (a kernel without CONFIG_DEBUG_KMEMLEAK, or debugfs "
+        "not mounted)";
     return false;
   }
   if (::access(kKmemleakPath, R_OK | W_OK) != 0) {
@@ -42,7 +43,9 @@ bool KmemleakAvailable(std::string* why) {
   return true;
 }
 
-Status KmemleakClear() { return Command("clear"); }
+Status KmemleakClear() {
+  return Command("clear");
+}
 
 Result<std::vector<std::string>> KmemleakScan(int wait_ms) {
   if (auto s = Command("scan"); !s) return s.error();

@@ -1,7 +1,7 @@
 // The inflight command line end to end: exit statuses, error messages with positions,
 // the report, and interrupts that leave nothing behind.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -26,7 +26,9 @@ using testing::Spawn;
 using testing::TempDir;
 using testing::WaitForAll;
 
-std::string Cli(const std::string& args) { return CliPath() + " " + args; }
+std::string Cli(const std::string& args) {
+  return CliPath() + " " + args;
+}
 
 void WriteText(const std::string& path, const std::string& text) {
   FILE* f = fopen(path.c_str(), "w");
@@ -97,8 +99,8 @@ class CliKernel : public ::testing::Test {
 
 TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
   TempDir d;
-  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " +
-                          d.path()));
+  auto r =
+      RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " + d.path()));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("inflight run: CLEAN: 12 runs, 0 finding(s)"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
@@ -119,8 +121,10 @@ TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
 
 TEST_F(CliKernel, PlantedLeakExitsOneAndNamesTheLeftovers) {
   TempDir d;
-  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls/hold_socket.scn --hold inflight-hold "
-                          "--settle 100ms -q --report " + d.path()));
+  auto r = RunCommand(Cli("run " + CorpusDir() +
+                          "/controls/hold_socket.scn --hold inflight-hold "
+                          "--settle 100ms -q --report " +
+                          d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("leak: control_hold_socket"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("leftover: dgram socket 'x'"), std::string::npos) << r.out;
@@ -143,9 +147,9 @@ TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
     GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
   TempDir d;
   chmod(d.path().c_str(), 0777);
-  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
-                      Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() +
-                          "/out"));
+  auto r = RunCommand(
+      "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+      Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
   EXPECT_TRUE(j["user_namespace"].get<bool>());
@@ -158,8 +162,9 @@ void InterruptMidRun(int sig) {
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   TempDir d;
   const std::string f = d.path() + "/slow.scn";
-  WriteText(f, "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
-               "p1: sleep 300\np0: sleep 300\n");
+  WriteText(f,
+            "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
+            "p1: sleep 300\np0: sleep 300\n");
   pid_t pid = Spawn({CliPath(), "run", f, "-n", "200", "-j", "2", "--report", d.path() + "/out"},
                     d.path() + "/log");
   // Let it get going: the sandboxes said which layers are active, then runs finish
@@ -187,9 +192,15 @@ void InterruptMidRun(int sig) {
     EXPECT_EQ(e.path().filename(), "report.json") << "no temporary file is left";
 }
 
-TEST_F(CliKernel, SigintMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGINT); }
-TEST_F(CliKernel, SigtermMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGTERM); }
-TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) { InterruptMidRun(SIGKILL); }
+TEST_F(CliKernel, SigintMidRunKeepsResultsAndLeavesNothing) {
+  InterruptMidRun(SIGINT);
+}
+TEST_F(CliKernel, SigtermMidRunKeepsResultsAndLeavesNothing) {
+  InterruptMidRun(SIGTERM);
+}
+TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) {
+  InterruptMidRun(SIGKILL);
+}
 
 }  // namespace
 }  // namespace inflight

@@ -2,8 +2,8 @@
 // namespaces for kernel-facing tests, temporary folders, running the CLI.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,9 +21,15 @@
 
 namespace inflight::testing {
 
-inline std::string CorpusDir() { return std::string(INFLIGHT_SOURCE_DIR) + "/corpus"; }
-inline std::string SandboxPath() { return INFLIGHT_SANDBOX_PATH; }
-inline std::string CliPath() { return INFLIGHT_CLI_PATH; }
+inline std::string CorpusDir() {
+  return std::string(INFLIGHT_SOURCE_DIR) + "/corpus";
+}
+inline std::string SandboxPath() {
+  return INFLIGHT_SANDBOX_PATH;
+}
+inline std::string CliPath() {
+  return INFLIGHT_CLI_PATH;
+}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -48,10 +54,10 @@ inline std::string NamespaceSkipReason() {
   return reason;
 }
 
-#define INFLIGHT_REQUIRE_NAMESPACES()                                      \
-  do {                                                                     \
-    const std::string why_ = ::inflight::testing::NamespaceSkipReason();   \
-    if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;                \
+#define INFLIGHT_REQUIRE_NAMESPACES()                                    \
+  do {                                                                   \
+    const std::string why_ = ::inflight::testing::NamespaceSkipReason(); \
+    if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;              \
   } while (0)
 
 // Runs `body` on a thread of its own in a fresh network namespace (namespaces are per
