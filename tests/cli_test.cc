@@ -202,5 +202,27 @@ TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) {
   InterruptMidRun(SIGKILL);
 }
 
+// The scenario that once deadlocked the driver and its sandbox on their pipes (issue 11):
+// 50 levels of nesting, 248 actions, 20 runs in each mode. With one sandbox (-j 1) the
+// blocking writes of before deadlocked on it every time on the 2-core test machine.
+TEST_F(CliKernel, FiftyLevelNestingFinishesInBothModes) {
+  TempDir d;
+  const std::string scn = std::string(INFLIGHT_SOURCE_DIR) + "/tests/data/nested_50_levels.scn";
+  const std::string log = d.path() + "/log";
+  const pid_t pid = Spawn({CliPath(), "run", scn, "--repeat", "20", "--mode", "both", "-j", "1",
+                           "-q", "--report", d.path() + "/out"},
+                          log);
+  const auto status = testing::WaitExit(pid, 60'000);
+  if (!status) {
+    kill(pid, SIGKILL);  // its sandbox dies with it (PR_SET_PDEATHSIG)
+    (void)testing::WaitExit(pid, 10'000);
+  }
+  ASSERT_TRUE(status.has_value()) << "still running after 60 s: " << ReadFile(log);
+  EXPECT_EQ(*status, 0) << ReadFile(log);
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_EQ(j["runs"].size(), 40u);
+  EXPECT_EQ(j["counts"]["clean"], 40) << ReadFile(log);
+}
+
 }  // namespace
 }  // namespace inflight
