@@ -72,8 +72,8 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
     if (!FindControl(f.scenario.name))
       throw UsageError(fmt::format("{}: not a known control scenario", f.path));
   if (files.size() != std::size(kControls))
-    throw UsageError(fmt::format("{}: expected {} control scenarios", controls_dir,
-                                 std::size(kControls)));
+    throw UsageError(
+        fmt::format("{}: expected {} control scenarios", controls_dir, std::size(kControls)));
   RunPlan plan;
   plan.modes = {RunMode::kLockstep, RunMode::kFree};
   plan.repeat = 2;
@@ -99,12 +99,12 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
     out.hello = pool.hello();
     for (const RunRecord& r : report.runs) {
       const Control& c = *FindControl(r.scenario);
-      std::string problem = hold ? CheckPlanted(c, r, pool.hello())
-                                 : (r.verdict.kind == VerdictKind::kClean
-                                        ? ""
-                                        : fmt::format("ruled {} ({}), expected clean",
-                                                      VerdictName(r.verdict.kind),
-                                                      r.verdict.summary));
+      std::string problem =
+          hold ? CheckPlanted(c, r, pool.hello())
+               : (r.verdict.kind == VerdictKind::kClean
+                      ? ""
+                      : fmt::format("ruled {} ({}), expected clean", VerdictName(r.verdict.kind),
+                                    r.verdict.summary));
       details.push_back({{"control", r.scenario},
                          {"holder", hold},
                          {"mode", RunModeName(r.mode)},
@@ -119,12 +119,12 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
   }
   out.details = std::move(details);
   out.passed = failures.empty();
-  out.summary = out.passed
-                    ? fmt::format("the oracle named every planted leak and stayed silent without "
-                                  "them ({} control runs)",
-                                  out.details.size())
-                    : fmt::format("{} control run(s) failed; first: {}", failures.size(),
-                                  failures.front());
+  out.summary = out.passed ? fmt::format(
+                                 "the oracle named every planted leak and stayed silent without "
+                                 "them ({} control runs)",
+                                 out.details.size())
+                           : fmt::format("{} control run(s) failed; first: {}", failures.size(),
+                                         failures.front());
   return out;
 }
 
