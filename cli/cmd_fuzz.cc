@@ -52,6 +52,9 @@ std::string ReadBinaryFile(const std::string& path);        // cmd_repro.cc
 
 namespace {
 
+// After Ctrl-C, how long workers get to end by themselves before they are killed.
+constexpr int64_t kInterruptGraceUs = 800'000;
+
 std::string DefaultFuzzerPath() {
   if (const char* env = getenv("INFLIGHT_GRAPH_FUZZER"); env && *env) return env;
   char buf[4096];
@@ -497,19 +500,26 @@ class FuzzSession {
       Launch(w);
     }
     bool stopping = false;
-    int64_t stop_sent = 0;
+    int64_t stop_sent = 0, stop_grace = 0;
     int64_t last_progress = 0;
     while (true) {
       const int64_t now = NowMicros();
       if (!stopping && (Interrupted() || now >= deadline_us_ + 10'000'000)) {
         // Past the workers' own -max_total_time, or Ctrl-C: ask for a graceful end
-        // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits).
+        // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits). A Ctrl-C
+        // must end the command within about a second: the drain gets that long, and
+        // inputs still settling then are not finished runs.
         stopping = true;
         stop_sent = now;
+        stop_grace = Interrupted() ? kInterruptGraceUs : int64_t{opt_.settle_ms + 10'000} * 1000;
         for (Worker& w : workers_)
           if (w.running) kill(w.child.id(), SIGUSR1);
       }
-      if (stopping && now - stop_sent > int64_t{opt_.settle_ms + 10'000} * 1000) {
+      if (stopping && Interrupted() && stop_grace > kInterruptGraceUs) {
+        stop_grace = kInterruptGraceUs;  // a Ctrl-C during the graceful end after --duration
+        stop_sent = now;
+      }
+      if (stopping && now - stop_sent > stop_grace) {
         for (Worker& w : workers_)
           if (w.running) {
             kill(-w.child.id(), SIGKILL);
@@ -550,7 +560,7 @@ class FuzzSession {
         last_progress = now;
         Progress();
       }
-      usleep(200'000);
+      usleep(stopping ? 20'000 : 200'000);  // a signal ends it early (no SA_RESTART)
     }
     ClearProgress();
     corpus_ = CorpusSize();

@@ -129,6 +129,7 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
                   LogInfo("minimize: {} actions, {} processes", s.actions.size(), s.procs.size());
               };
               Scenario small = MinimizeScenario(session.pool(), f.scenario, mo);
+              if (Interrupted()) return session.Finish(false);  // not minimal: not written
               small.preamble = {
                   fmt::format("minimized from {}: every one of {} {} runs is ruled {}", args->file,
                               mo.runs, RunModeName(mo.run.mode), VerdictName(mo.kind))};

@@ -74,6 +74,7 @@ PoolOptions MakePoolOptions(const CommonRunArgs& a) {
   p.use_sock_diag = !a.no_sock_diag;
   p.hold_addr = a.hold;
   p.accounting_every = a.accounting_every;
+  p.stop = [] { return Interrupted(); };
   return p;
 }
 

@@ -34,8 +34,11 @@ class Tester {
     }
     size_t left = candidates.size() * opt_.runs;
     while (left > 0) {
-      if (Interrupted()) throw UsageError("interrupted while minimizing");
-      auto res = pool_.Next(1000);
+      if (Interrupted()) {  // no candidate counts as reproducing; Minimize stops too
+        pool_.Stop();
+        return std::vector<bool>(candidates.size(), false);
+      }
+      auto res = pool_.Next(100);
       if (!res) continue;
       auto it = owner.find(res->id);
       if (it == owner.end()) continue;

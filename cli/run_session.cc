@@ -43,7 +43,7 @@ void RunSession::Start(const PoolOptions& opt) {
   global_before_ = SampleGlobalRepeatedly(3, 10, global_tolerance_ > 0);
   kmemleak_ = KmemleakAvailable(&kmemleak_why_) && KmemleakClear().ok();
   pool_ = std::make_unique<SandboxPool>(opt);
-  pool_->Start();
+  if (!pool_->Start()) return;  // interrupted: Finish() says so
   DescribeLayers(pool_->hello(), report_);
   if (kmemleak_)
     report_.layers.push_back(
@@ -83,13 +83,13 @@ void RunSession::RecordGlobalCounts() {
   std::vector<GlobalSample> after;
   std::vector<GlobalDrift> drifts;
   for (int64_t wait_us = 50'000;; wait_us = std::min<int64_t>(wait_us * 2, 500'000)) {
-    usleep(static_cast<useconds_t>(wait_us));
+    usleep(static_cast<useconds_t>(wait_us));  // a signal ends it early (no SA_RESTART)
     after = SampleGlobalRepeatedly(3, 10, rule);
     drifts = CompareGlobal(global_before_, after);
     const bool within = std::all_of(drifts.begin(), drifts.end(), [&](const GlobalDrift& d) {
       return d.Drift() <= tolerance(d);
     });
-    if (!rule || within || NowMicros() >= deadline) break;
+    if (!rule || within || NowMicros() >= deadline || Interrupted()) break;
   }
   nlohmann::json out = nlohmann::json::array();
   for (const GlobalDrift& d : drifts) {
@@ -132,10 +132,12 @@ int RunSession::Finish(bool print_table, bool findings_only) {
               a.uid, a.allowance, a.baseline - a.allowance, a.runs));
       }
       report_.extra["accounting"] = acc;
-      RecordGlobalCounts();
-      if (kmemleak_) {
+      // An interrupt from here on still ends the command within a second: what the runs
+      // found is kept, the command-wide checks that were not done are left out.
+      if (!Interrupted()) RecordGlobalCounts();
+      if (kmemleak_ && !Interrupted()) {
         if (!quiet_) LogInfo("kmemleak: scanning (about 6 s)");
-        auto leaks = KmemleakScan(6000);
+        auto leaks = KmemleakScan(6000, [] { return Interrupted(); });
         if (!leaks) {
           report_.inactive_layers.push_back("kmemleak: scan failed: " + leaks.error().Text());
         } else {
@@ -146,6 +148,7 @@ int RunSession::Finish(bool print_table, bool findings_only) {
       }
     }
   }
+  if (Interrupted()) report_.interrupted = true;
   report_.duration_s = (NowMicros() - start_us_) / 1e6;
   if (auto s = WriteReport(dir_, report_, formats_); !s) {
     LogError("cannot write the report: {}", s.error().Text());

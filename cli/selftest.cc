@@ -94,6 +94,8 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
     RunnerUi ui{progress, hold ? "selftest (planted leak)" : "selftest (no leak)"};
     if (!RunScenarios(pool, files, plan, ui, report)) {
       out.summary = "interrupted";
+      out.hello = pool.hello();
+      for (RunRecord& r : report.runs) out.runs.push_back(std::move(r));  // they finished
       return out;
     }
     out.hello = pool.hello();
