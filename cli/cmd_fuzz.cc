@@ -4,6 +4,8 @@
 // input, re-runs each finding to give its leak rate, and writes report.json and a
 // one-screen summary. Every finding is on disk the moment it is seen.
 #include <fcntl.h>
+#include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -17,9 +19,6 @@
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/posix.hpp>
-#include <fmt/core.h>
-#include <fmt/ranges.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -53,6 +52,9 @@ std::string ReadBinaryFile(const std::string& path);        // cmd_repro.cc
 
 namespace {
 
+// After Ctrl-C, how long workers get to end by themselves before they are killed.
+constexpr int64_t kInterruptGraceUs = 800'000;
+
 std::string DefaultFuzzerPath() {
   if (const char* env = getenv("INFLIGHT_GRAPH_FUZZER"); env && *env) return env;
   char buf[4096];
@@ -74,11 +76,11 @@ std::string Duration(double s) {
 // One distinct finding (a signature), across workers and restarts.
 struct Finding {
   std::string signature;
-  std::string id;       // first 12 hex digits of the signature's SHA-1: findings/<id>/
+  std::string id;  // first 12 hex digits of the signature's SHA-1: findings/<id>/
   std::string verdict;
   std::string summary;
   std::string first_seen;
-  size_t hits = 0;      // times any worker reported it (stops and known-finding lines)
+  size_t hits = 0;  // times any worker reported it (stops and known-finding lines)
   std::set<int> workers;
   std::vector<std::string> artifacts;  // every artifact written for it
   size_t input_size = 0;               // the kept (smallest) input
@@ -87,14 +89,21 @@ struct Finding {
   std::string repro_note;
 
   nlohmann::json ToJson() const {
-    return {{"signature", signature}, {"id", id}, {"verdict", verdict}, {"summary", summary},
-            {"first_seen", first_seen}, {"hits", hits},
+    return {{"signature", signature},
+            {"id", id},
+            {"verdict", verdict},
+            {"summary", summary},
+            {"first_seen", first_seen},
+            {"hits", hits},
             {"workers", std::vector<int>(workers.begin(), workers.end())},
-            {"artifacts", artifacts}, {"input_size", input_size},
-            {"repro", {{"runs", repro_runs}, {"findings", repro_findings},
-                       {"same_signature", repro_same},
-                       {"rate", repro_runs ? double(repro_findings) / repro_runs : 0.0},
-                       {"note", repro_note}}}};
+            {"artifacts", artifacts},
+            {"input_size", input_size},
+            {"repro",
+             {{"runs", repro_runs},
+              {"findings", repro_findings},
+              {"same_signature", repro_same},
+              {"rate", repro_runs ? double(repro_findings) / repro_runs : 0.0},
+              {"note", repro_note}}}};
   }
   static Finding FromJson(const nlohmann::json& j) {
     Finding f;
@@ -123,10 +132,10 @@ struct WorkerLog {
   // A finding block being read.
   bool in_block = false;
   std::string verdict, signature, summary, artifact;
-  bool stopped_on_finding = false;  // this process ended with a FINDING of ours
-  std::string test_unit;            // libFuzzer's "Test unit written to X"
+  bool stopped_on_finding = false;       // this process ended with a FINDING of ours
+  std::string test_unit;                 // libFuzzer's "Test unit written to X"
   std::vector<std::string> crash_lines;  // sanitizer reports (bugs of ours)
-  std::string kernel_coverage;      // the harness's first word on KCOV
+  std::string kernel_coverage;           // the harness's first word on KCOV
 };
 
 struct Worker {
@@ -175,16 +184,17 @@ class FuzzSession {
   void Prepare() {
     // Before anything is written into --out.
     if (access(opt_.fuzzer.c_str(), X_OK) != 0)
-      throw EnvironmentError(fmt::format(
-          "cannot run the graph fuzzer '{}' (built with clang and INFLIGHT_FUZZERS=ON; "
-          "--fuzzer or INFLIGHT_GRAPH_FUZZER names another)",
-          opt_.fuzzer));
+      throw EnvironmentError(
+          fmt::format("cannot run the graph fuzzer '{}' (built with clang and INFLIGHT_FUZZERS=ON; "
+                      "--fuzzer or INFLIGHT_GRAPH_FUZZER names another)",
+                      opt_.fuzzer));
     std::error_code ec;
     const bool exists = fs::exists(Dir("corpus"), ec) && !fs::is_empty(Dir("corpus"), ec);
     if (exists && !opt_.resume)
-      throw UsageError(fmt::format("{} holds an earlier fuzzing run: pass --resume to go on with "
-                                   "it, or another --out",
-                                   opt_.out));
+      throw UsageError(
+          fmt::format("{} holds an earlier fuzzing run: pass --resume to go on with "
+                      "it, or another --out",
+                      opt_.out));
     for (const char* d : {"corpus", "artifacts", "findings", "logs"}) {
       fs::create_directories(Dir(d), ec);
       if (ec) throw UsageError(fmt::format("--out {}: {}", opt_.out, ec.message()));
@@ -215,10 +225,10 @@ class FuzzSession {
     for (const ScenarioFile& f : files) {
       const std::string stem = fs::path(f.path).stem().string();
       const bool control = f.path.find("/controls/") != std::string::npos;
-      const bool excluded = std::find(opt_.exclude.begin(), opt_.exclude.end(), f.scenario.name) !=
-                                opt_.exclude.end() ||
-                            std::find(opt_.exclude.begin(), opt_.exclude.end(), stem) !=
-                                opt_.exclude.end();
+      const bool excluded =
+          std::find(opt_.exclude.begin(), opt_.exclude.end(), f.scenario.name) !=
+              opt_.exclude.end() ||
+          std::find(opt_.exclude.begin(), opt_.exclude.end(), stem) != opt_.exclude.end();
       if (control || excluded) {
         left_out.push_back(f.scenario.name);
         continue;
@@ -289,8 +299,8 @@ class FuzzSession {
     args.insert(args.end(), opt_.libfuzzer_args.begin(), opt_.libfuzzer_args.end());
     const int log = ::open(w.log.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log < 0) throw UsageError(fmt::format("{}: {}", w.log.path, strerror(errno)));
-    const std::string banner = fmt::format("==inflight-fuzz== worker {} start {} at {}\n", w.index,
-                                           w.restarts, UtcNow());
+    const std::string banner =
+        fmt::format("==inflight-fuzz== worker {} start {} at {}\n", w.index, w.restarts, UtcNow());
     (void)!::write(log, banner.data(), banner.size());
     const int parent = getpid();
     bp::environment env = boost::this_process::environment();
@@ -300,15 +310,15 @@ class FuzzSession {
     env["INFLIGHT_FUZZ_SLOTS"] = std::to_string(opt_.slots);
     env["INFLIGHT_FUZZ_STATS_S"] = "5";
     try {
-      w.child = bp::child(bp::exe = opt_.fuzzer, bp::args = args, env,
-                          bp::posix::fd.bind(STDIN_FILENO, open("/dev/null", O_RDONLY | O_CLOEXEC)),
-                          bp::posix::fd.bind(STDOUT_FILENO, log),
-                          bp::posix::fd.bind(STDERR_FILENO, log),
-                          bp::extend::on_exec_setup = [parent](auto&) {
-                            setpgid(0, 0);                     // Ctrl-C reaches the driver only
-                            prctl(PR_SET_PDEATHSIG, SIGKILL);  // and workers die with it
-                            if (getppid() != parent) _exit(kExitEnvironment);
-                          });
+      w.child = bp::child(
+          bp::exe = opt_.fuzzer, bp::args = args, env,
+          bp::posix::fd.bind(STDIN_FILENO, open("/dev/null", O_RDONLY | O_CLOEXEC)),
+          bp::posix::fd.bind(STDOUT_FILENO, log), bp::posix::fd.bind(STDERR_FILENO, log),
+          bp::extend::on_exec_setup = [parent](auto&) {
+            setpgid(0, 0);                     // Ctrl-C reaches the driver only
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // and workers die with it
+            if (getppid() != parent) _exit(kExitEnvironment);
+          });
     } catch (const std::exception& e) {
       ::close(log);
       throw EnvironmentError(fmt::format("cannot start '{}': {}", opt_.fuzzer, e.what()));
@@ -461,13 +471,14 @@ class FuzzSession {
                            : w.log.crash_lines.front();
     // "==123==ERROR: AddressSanitizer: heap-use-after-free on address 0x..." -> stable text
     const size_t error = what.find("ERROR");
-    const std::string sig = "crash|" + std::regex_replace(
-        what.substr(error == std::string::npos ? 0 : error), std::regex("(0x)?[0-9a-f]{3,}|[0-9]+"), "#");
+    const std::string sig =
+        "crash|" + std::regex_replace(what.substr(error == std::string::npos ? 0 : error),
+                                      std::regex("(0x)?[0-9a-f]{3,}|[0-9]+"), "#");
     if (!w.log.test_unit.empty()) {
       Record(w, sig.substr(0, 120), "crash", what, w.log.test_unit);
     } else {
-      LogError("worker {} died (status {}) without an artifact: {}; see {}", w.index, status,
-               what, w.log.path);
+      LogError("worker {} died (status {}) without an artifact: {}; see {}", w.index, status, what,
+               w.log.path);
       ++lost_crashes_;
     }
   }
@@ -484,24 +495,31 @@ class FuzzSession {
       Worker& w = workers_[k];
       w.index = static_cast<int>(k);
       w.log.path = Dir(fmt::format("logs/worker-{}.log", k));
-      struct stat st{};
+      struct stat st {};
       if (::stat(w.log.path.c_str(), &st) == 0) w.log.offset = st.st_size;  // --resume
       Launch(w);
     }
     bool stopping = false;
-    int64_t stop_sent = 0;
+    int64_t stop_sent = 0, stop_grace = 0;
     int64_t last_progress = 0;
     while (true) {
       const int64_t now = NowMicros();
       if (!stopping && (Interrupted() || now >= deadline_us_ + 10'000'000)) {
         // Past the workers' own -max_total_time, or Ctrl-C: ask for a graceful end
-        // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits).
+        // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits). A Ctrl-C
+        // must end the command within about a second: the drain gets that long, and
+        // inputs still settling then are not finished runs.
         stopping = true;
         stop_sent = now;
+        stop_grace = Interrupted() ? kInterruptGraceUs : int64_t{opt_.settle_ms + 10'000} * 1000;
         for (Worker& w : workers_)
           if (w.running) kill(w.child.id(), SIGUSR1);
       }
-      if (stopping && now - stop_sent > int64_t{opt_.settle_ms + 10'000} * 1000) {
+      if (stopping && Interrupted() && stop_grace > kInterruptGraceUs) {
+        stop_grace = kInterruptGraceUs;  // a Ctrl-C during the graceful end after --duration
+        stop_sent = now;
+      }
+      if (stopping && now - stop_sent > stop_grace) {
         for (Worker& w : workers_)
           if (w.running) {
             kill(-w.child.id(), SIGKILL);
@@ -542,7 +560,7 @@ class FuzzSession {
         last_progress = now;
         Progress();
       }
-      usleep(200'000);
+      usleep(stopping ? 20'000 : 200'000);  // a signal ends it early (no SA_RESTART)
     }
     ClearProgress();
     corpus_ = CorpusSize();
@@ -645,8 +663,9 @@ class FuzzSession {
           f.repro_same += FindingSignatureOf(files[k].scenario, r.result, r.verdict) == f.signature;
         }
         if (f.repro_findings == 0)
-          f.repro_note = "did not reproduce in these runs (a race with the collector, or a "
-                         "finding that needs the fuzzer's timing)";
+          f.repro_note =
+              "did not reproduce in these runs (a race with the collector, or a "
+              "finding that needs the fuzzer's timing)";
         SaveFinding(f);
       }
     } else if (interrupted) {
@@ -661,8 +680,11 @@ class FuzzSession {
     nlohmann::json workers = nlohmann::json::array();
     std::string kernel_coverage = kcov_;
     for (const Worker& w : workers_) {
-      workers.push_back({{"index", w.index}, {"restarts", w.restarts}, {"execs", w.base_execs + w.log.execs},
-                         {"runs", w.base_runs + w.log.runs}, {"log", w.log.path}});
+      workers.push_back({{"index", w.index},
+                         {"restarts", w.restarts},
+                         {"execs", w.base_execs + w.log.execs},
+                         {"runs", w.base_runs + w.log.runs},
+                         {"log", w.log.path}});
       if (!w.log.kernel_coverage.empty()) kernel_coverage = w.log.kernel_coverage;
     }
     const uint64_t execs = TotalExecs() - prior_execs_;
@@ -685,9 +707,12 @@ class FuzzSession {
         {"runs_clean_after_settling", settled},
         {"inputs_skipped", skipped},
         {"corpus", corpus_},
-        {"coverage", {{"cov", cov_}, {"ft", ft_},
-                      {"what", "libFuzzer's cov/ft over the scenario decoder (and the kernel's "
-                               "edges where KCOV is on)"}}},
+        {"coverage",
+         {{"cov", cov_},
+          {"ft", ft_},
+          {"what",
+           "libFuzzer's cov/ft over the scenario decoder (and the kernel's "
+           "edges where KCOV is on)"}}},
         {"kernel_coverage", kernel_coverage},
         {"restarts", restarts_},
         {"workers_killed", killed_},
@@ -701,13 +726,14 @@ class FuzzSession {
     };
     // One screen.
     std::string s;
-    s += fmt::format("inflight fuzz: {} of {} worker(s) on Linux {}\n", Duration(fuzz_s),
-                     opt_.jobs, report.sandbox.kernel.empty() ? KernelRelease() : report.sandbox.kernel);
-    s += fmt::format("  execs {} ({:.0f}/s), sandbox runs {} ({} clean, {} after settling), "
-                     "skipped {}\n",
-                     execs, fuzz_s > 0 ? execs / fuzz_s : 0.0, runs, clean, settled, skipped);
-    s += fmt::format("  corpus {} inputs (seeded {}), coverage cov {} ft {}, restarts {}\n", corpus_,
-                     seeds_, cov_, ft_, restarts_);
+    s += fmt::format("inflight fuzz: {} of {} worker(s) on Linux {}\n", Duration(fuzz_s), opt_.jobs,
+                     report.sandbox.kernel.empty() ? KernelRelease() : report.sandbox.kernel);
+    s += fmt::format(
+        "  execs {} ({:.0f}/s), sandbox runs {} ({} clean, {} after settling), "
+        "skipped {}\n",
+        execs, fuzz_s > 0 ? execs / fuzz_s : 0.0, runs, clean, settled, skipped);
+    s += fmt::format("  corpus {} inputs (seeded {}), coverage cov {} ft {}, restarts {}\n",
+                     corpus_, seeds_, cov_, ft_, restarts_);
     s += fmt::format("  kernel coverage: {}\n", kernel_coverage);
     s += fmt::format("  findings: {} distinct ({} hits)\n", findings_.size(), hits);
     for (const auto& [_, f] : findings_) {
@@ -722,7 +748,8 @@ class FuzzSession {
       s += fmt::format("      replay: inflight repro {}/findings/{}/input{}\n", opt_.out, f.id,
                        opt_.hold.empty() ? "" : " --hold " + opt_.hold);
     }
-    if (lost_crashes_) s += fmt::format("  {} worker crash(es) left no artifact (see logs)\n", lost_crashes_);
+    if (lost_crashes_)
+      s += fmt::format("  {} worker crash(es) left no artifact (see logs)\n", lost_crashes_);
     (void)WriteFileAtomically(Dir("summary.txt"), s);
     fmt::print("{}", s);
     fflush(stdout);

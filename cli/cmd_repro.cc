@@ -140,7 +140,9 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
             fmt::print("leak rate: {}/{} runs ruled a finding ({:.0f}%)\n", findings, runs,
                        runs ? 100.0 * findings / runs : 0.0);
             session.report().extra["repro"] = {
-                {"file", args->file}, {"findings", findings}, {"runs", runs},
+                {"file", args->file},
+                {"findings", findings},
+                {"runs", runs},
                 {"rate", runs ? static_cast<double>(findings) / runs : 0.0}};
             if (!args->minimize.empty() && findings > 0 && !Interrupted()) {
               ReproMinimizeOptions mo;

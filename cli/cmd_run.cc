@@ -1,7 +1,6 @@
 // `inflight run PATH...`: run scenario files and folders, rule, report.
-#include <unistd.h>
-
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -76,6 +75,7 @@ PoolOptions MakePoolOptions(const CommonRunArgs& a) {
   p.use_sock_diag = !a.no_sock_diag;
   p.hold_addr = a.hold;
   p.accounting_every = a.accounting_every;
+  p.stop = [] { return Interrupted(); };
   return p;
 }
 

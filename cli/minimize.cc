@@ -33,12 +33,11 @@ class Tester {
     }
     size_t left = candidates.size() * opt_.runs;
     while (left > 0) {
-      if (Interrupted()) {
-        // No candidate of this batch counts; the search stops and keeps its best so far.
+      if (Interrupted()) {  // no candidate counts as reproducing; Minimize stops too
         pool_.Stop();
         return std::vector<bool>(candidates.size(), false);
       }
-      auto res = pool_.Next(1000);
+      auto res = pool_.Next(100);
       if (!res) continue;
       auto it = owner.find(res->id);
       if (it == owner.end()) continue;

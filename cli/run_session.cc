@@ -3,11 +3,10 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
-
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/errors.h"
@@ -44,7 +43,7 @@ void RunSession::Start(const PoolOptions& opt) {
   global_before_ = SampleGlobalRepeatedly(3, 10, global_tolerance_ > 0);
   kmemleak_ = KmemleakAvailable(&kmemleak_why_) && KmemleakClear().ok();
   pool_ = std::make_unique<SandboxPool>(opt);
-  pool_->Start();
+  if (!pool_->Start()) return;  // interrupted: Finish() says so
   DescribeLayers(pool_->hello(), report_);
   if (kmemleak_)
     report_.layers.push_back(
@@ -55,10 +54,10 @@ void RunSession::Start(const PoolOptions& opt) {
   if (global_before_.empty())
     report_.inactive_layers.push_back("global counts: /proc/sys/fs/file-nr unreadable");
   else if (global_tolerance_ > 0)
-    report_.layers.push_back(fmt::format(
-        "global counts: file-nr and slab objects before and after the command; a drift "
-        "beyond {} in every sample is a finding",
-        global_tolerance_));
+    report_.layers.push_back(
+        fmt::format("global counts: file-nr and slab objects before and after the command; a drift "
+                    "beyond {} in every sample is a finding",
+                    global_tolerance_));
   else
     report_.layers.push_back(
         "global counts: file-nr and slab objects recorded before and after the command, "
@@ -84,18 +83,21 @@ void RunSession::RecordGlobalCounts() {
   std::vector<GlobalSample> after;
   std::vector<GlobalDrift> drifts;
   for (int64_t wait_us = 50'000;; wait_us = std::min<int64_t>(wait_us * 2, 500'000)) {
-    usleep(static_cast<useconds_t>(wait_us));
+    usleep(static_cast<useconds_t>(wait_us));  // a signal ends it early (no SA_RESTART)
     after = SampleGlobalRepeatedly(3, 10, rule);
     drifts = CompareGlobal(global_before_, after);
     const bool within = std::all_of(drifts.begin(), drifts.end(), [&](const GlobalDrift& d) {
       return d.Drift() <= tolerance(d);
     });
-    if (!rule || within || NowMicros() >= deadline) break;
+    if (!rule || within || NowMicros() >= deadline || Interrupted()) break;
   }
   nlohmann::json out = nlohmann::json::array();
   for (const GlobalDrift& d : drifts) {
-    out.push_back({{"count", d.name}, {"before_max", d.before_max}, {"after_min", d.after_min},
-                   {"drift", d.Drift()}, {"tolerance", tolerance(d)}});
+    out.push_back({{"count", d.name},
+                   {"before_max", d.before_max},
+                   {"after_min", d.after_min},
+                   {"drift", d.Drift()},
+                   {"tolerance", tolerance(d)}});
     if (rule && d.Drift() > tolerance(d))
       report_.command_findings.push_back(fmt::format(
           "global counts: {} grew by {} over the command in every sample (tolerance {})", d.name,
@@ -119,7 +121,9 @@ int RunSession::Finish(bool print_table, bool findings_only) {
       // Each slot's uid must be able to pass as many descriptors as before its runs.
       nlohmann::json acc = nlohmann::json::array();
       for (const SlotAccounting& a : pool_->accounting()) {
-        acc.push_back({{"uid", a.uid}, {"runs", a.runs}, {"baseline", a.baseline},
+        acc.push_back({{"uid", a.uid},
+                       {"runs", a.runs},
+                       {"baseline", a.baseline},
                        {"allowance", a.allowance}});
         if (a.allowance < a.baseline)
           report_.command_findings.push_back(fmt::format(
@@ -128,10 +132,12 @@ int RunSession::Finish(bool print_table, bool findings_only) {
               a.uid, a.allowance, a.baseline - a.allowance, a.runs));
       }
       report_.extra["accounting"] = acc;
-      RecordGlobalCounts();
-      if (kmemleak_) {
+      // An interrupt from here on still ends the command within a second: what the runs
+      // found is kept, the command-wide checks that were not done are left out.
+      if (!Interrupted()) RecordGlobalCounts();
+      if (kmemleak_ && !Interrupted()) {
         if (!quiet_) LogInfo("kmemleak: scanning (about 6 s)");
-        auto leaks = KmemleakScan(6000);
+        auto leaks = KmemleakScan(6000, [] { return Interrupted(); });
         if (!leaks) {
           report_.inactive_layers.push_back("kmemleak: scan failed: " + leaks.error().Text());
         } else {
@@ -142,13 +148,13 @@ int RunSession::Finish(bool print_table, bool findings_only) {
       }
     }
   }
+  if (Interrupted()) report_.interrupted = true;
   report_.duration_s = (NowMicros() - start_us_) / 1e6;
   if (auto s = WriteReport(dir_, report_, formats_); !s) {
     LogError("cannot write the report: {}", s.error().Text());
     return kExitInternal;
   }
-  if (print_table && !report_.runs.empty())
-    fmt::print("{}", SummaryTable(report_, findings_only));
+  if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_, findings_only));
   // Findings grouped by scenario and verdict: how often, and one example in full.
   std::map<std::pair<std::string, VerdictKind>, std::vector<const RunRecord*>> groups;
   std::map<std::string, std::map<RunMode, size_t>> runs_per_mode;
@@ -161,16 +167,15 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     for (const RunRecord* r : recs) ++hits[r->mode];
     std::string how;
     for (const auto& [mode, n] : hits)
-      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n,
-                         runs_per_mode[key.first][mode], RunModeName(mode));
+      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n, runs_per_mode[key.first][mode],
+                         RunModeName(mode));
     const RunRecord& ex = *recs.front();
     fmt::print("{}: {} ({} runs): e.g. {} seed {}: {}\n", VerdictName(key.second), key.first, how,
                RunModeName(ex.mode), ex.seed, ex.verdict.summary);
     for (const Leftover& l : ex.verdict.leftovers)
       fmt::print("    leftover: {}{}{}{}\n", l.what,
                  l.object.empty() ? "" : fmt::format(" '{}'", l.object),
-                 l.ino ? fmt::format(" ino {}", l.ino) : "",
-                 l.where.empty() ? "" : ", " + l.where);
+                 l.ino ? fmt::format(" ino {}", l.ino) : "", l.where.empty() ? "" : ", " + l.where);
     for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
     for (const std::string& k : ex.verdict.kernel_log) fmt::print("    kernel: {}\n", k);
   }
@@ -178,14 +183,14 @@ int RunSession::Finish(bool print_table, bool findings_only) {
   const auto counts = report_.Counts();
   const size_t findings = report_.Findings();
   const VerdictKind worst = report_.Worst();
-  std::string verdict = report_.interrupted ? "INTERRUPTED"
+  std::string verdict = report_.interrupted            ? "INTERRUPTED"
                         : worst == VerdictKind::kError ? "ERROR"
-                        : findings ? "FINDINGS"
-                                   : "CLEAN";
+                        : findings                     ? "FINDINGS"
+                                                       : "CLEAN";
   std::string also;
-  for (const auto& [on, name] : {std::pair{formats_.junit, "junit.xml"},
-                                 std::pair{formats_.ktap, "report.ktap"},
-                                 std::pair{formats_.html, "report.html"}})
+  for (const auto& [on, name] :
+       {std::pair{formats_.junit, "junit.xml"}, std::pair{formats_.ktap, "report.ktap"},
+        std::pair{formats_.html, "report.html"}})
     if (on) also += fmt::format("{}{}", also.empty() ? " (also " : ", ", name);
   if (!also.empty()) also += ")";
   const size_t unsettled = counts.at("unsettled");

@@ -16,7 +16,9 @@ using namespace inflight;
 namespace {
 
 int Usage() {
-  LogError("usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] [--accounting-every N] [--collector-stalled]  (started by inflight)");
+  LogError(
+      "usage: inflight-sandbox [--slots N] [--hold ADDR] [--no-sock-diag] [--no-accounting] "
+      "[--accounting-every N] [--collector-stalled]  (started by inflight)");
   return kExitUsage;
 }
 
@@ -54,6 +56,11 @@ int main(int argc, char** argv) {
       long n = strtol(argv[++i], &end, 10);
       if (*end || n < 1 || n > 1000000) return Usage();
       opt.accounting_every = static_cast<uint32_t>(n);
+    } else if (a == "--max-outbound" && i + 1 < argc) {  // tests: a small cap
+      char* end = nullptr;
+      long long n = strtoll(argv[++i], &end, 10);
+      if (*end || n < 1) return Usage();
+      opt.max_outbound_bytes = static_cast<size_t>(n);
     } else {
       return Usage();
     }

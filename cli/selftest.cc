@@ -72,8 +72,8 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
     if (!FindControl(f.scenario.name))
       throw UsageError(fmt::format("{}: not a known control scenario", f.path));
   if (files.size() != std::size(kControls))
-    throw UsageError(fmt::format("{}: expected {} control scenarios", controls_dir,
-                                 std::size(kControls)));
+    throw UsageError(
+        fmt::format("{}: expected {} control scenarios", controls_dir, std::size(kControls)));
   RunPlan plan;
   plan.modes = {RunMode::kLockstep, RunMode::kFree};
   plan.repeat = 2;
@@ -93,17 +93,19 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
     RunnerUi ui{progress, hold ? "selftest (planted leak)" : "selftest (no leak)"};
     if (!RunScenarios(pool, files, plan, ui, report)) {
       out.summary = "interrupted";
+      out.hello = pool.hello();
+      for (RunRecord& r : report.runs) out.runs.push_back(std::move(r));  // they finished
       return out;
     }
     out.hello = pool.hello();
     for (RunRecord& r : report.runs) {
       const Control& c = *FindControl(r.scenario);
-      std::string problem = hold ? CheckPlanted(c, r, pool.hello())
-                                 : (r.verdict.kind == VerdictKind::kClean
-                                        ? ""
-                                        : fmt::format("ruled {} ({}), expected clean",
-                                                      VerdictName(r.verdict.kind),
-                                                      r.verdict.summary));
+      std::string problem =
+          hold ? CheckPlanted(c, r, pool.hello())
+               : (r.verdict.kind == VerdictKind::kClean
+                      ? ""
+                      : fmt::format("ruled {} ({}), expected clean", VerdictName(r.verdict.kind),
+                                    r.verdict.summary));
       details.push_back({{"control", r.scenario},
                          {"holder", hold},
                          {"mode", RunModeName(r.mode)},

@@ -2,26 +2,26 @@
 #include "executor/client.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/posix.hpp>
-#include <fmt/core.h>
-
-#include <algorithm>
 #include <atomic>
 #include <map>
 
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/out_buffer.h"
 #include "base/unique_fd.h"
 
 namespace bp = boost::process;
@@ -31,9 +31,11 @@ namespace inflight {
 struct SandboxPool::Sandbox {
   int index = 0;
   bp::child child;
-  UniqueFd to;    // its stdin
-  UniqueFd from;  // its stdout
+  UniqueFd to;    // its stdin (non-blocking)
+  UniqueFd from;  // its stdout (non-blocking)
+  OutBuffer out;  // requests queued for its stdin, written as the pipe takes them
   FrameReader reader;
+  uint64_t generation = 0;  // launches: tells a restarted sandbox from the one polled
   bool hello_seen = false;
   bool alive = false;
   std::map<uint64_t, SandboxPool::Queued> outstanding;  // sent, not answered
@@ -83,7 +85,9 @@ SandboxPool::SandboxPool(PoolOptions opt) : opt_(std::move(opt)) {
   if (opt_.sandbox_path.empty()) opt_.sandbox_path = DefaultSandboxPath();
 }
 
-SandboxPool::~SandboxPool() { Stop(); }
+SandboxPool::~SandboxPool() {
+  Stop();
+}
 
 void SandboxPool::Launch(Sandbox& sb) {
   int in[2], out[2];
@@ -110,8 +114,8 @@ void SandboxPool::Launch(Sandbox& sb) {
         bp::posix::fd.bind(STDIN_FILENO, child_in.Get()),
         bp::posix::fd.bind(STDOUT_FILENO, child_out.Get()),
         bp::extend::on_exec_setup = [parent](auto&) {
-          setpgid(0, 0);                      // Ctrl-C reaches the driver only
-          prctl(PR_SET_PDEATHSIG, SIGKILL);   // and the sandbox dies with it
+          setpgid(0, 0);                     // Ctrl-C reaches the driver only
+          prctl(PR_SET_PDEATHSIG, SIGKILL);  // and the sandbox dies with it
           if (getppid() != parent) _exit(kExitEnvironment);
         });
   } catch (const std::exception& e) {
@@ -120,11 +124,20 @@ void SandboxPool::Launch(Sandbox& sb) {
   sb.alive = true;
   sb.hello_seen = false;
   sb.reader = FrameReader();
+  sb.out.Clear();
+  ++sb.generation;
   sb.last_progress = NowMicros();
+  // Neither side ever blocks on the other: a full pipe leaves the rest in `out`.
   fcntl(sb.from.Get(), F_SETFL, fcntl(sb.from.Get(), F_GETFL) | O_NONBLOCK);
+  fcntl(sb.to.Get(), F_SETFL, fcntl(sb.to.Get(), F_GETFL) | O_NONBLOCK);
 }
 
-void SandboxPool::Start() {
+bool SandboxPool::Start() {
+  // A sandbox that dies must not take the driver with it: a write to its stdin then fails
+  // with EPIPE (and its runs are retried) instead of raising SIGPIPE.
+  struct sigaction pipe_action {};
+  if (sigaction(SIGPIPE, nullptr, &pipe_action) == 0 && pipe_action.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
   for (uint32_t j = 0; j < std::max<uint32_t>(1, opt_.jobs); ++j) {
     auto sb = std::make_unique<Sandbox>();
     sb->index = static_cast<int>(j);
@@ -135,6 +148,7 @@ void SandboxPool::Start() {
   const Deadline deadline(30'000'000);
   for (auto& sb : sandboxes_) {
     while (!sb->hello_seen) {
+      if (Stopping()) return false;
       if (deadline.Passed()) throw EnvironmentError("the sandbox did not start within 30 s");
       pollfd p{sb->from.Get(), POLLIN, 0};
       poll(&p, 1, 100);
@@ -156,6 +170,7 @@ void SandboxPool::Start() {
       }
     }
   }
+  return true;
 }
 
 void SandboxPool::Submit(RunRequest req) {
@@ -187,14 +202,26 @@ void SandboxPool::Dispatch() {
     if (!best) return;
     Queued req = std::move(queue_.front());
     queue_.pop_front();
-    if (!WriteAll(best->to.Get(), EncodeFrame(req.type, req.payload))) {
-      queue_.push_front(std::move(req));
-      OnDeath(*best, "its stdin closed");
-      continue;
-    }
+    // Outstanding from here on: if the sandbox dies before it read all of it, the run is
+    // retried like any other it did not answer.
+    best->out.Append(EncodeFrame(req.type, req.payload));
     if (best->outstanding.empty()) best->last_progress = NowMicros();
     best->outstanding.emplace(req.id, std::move(req));
+    Flush(*best);  // what the pipe takes now; Pump writes the rest when it has room
   }
+}
+
+bool SandboxPool::Flush(Sandbox& sb) {
+  if (!sb.alive || sb.out.empty()) return sb.alive;
+  if (auto s = sb.out.Flush(sb.to.Get()); !s) {
+    // Its stdin is closed, so it has exited or is exiting: take the results it wrote
+    // first, then count it dead.
+    const uint64_t gen = sb.generation;
+    Read(sb, NowMicros());
+    if (sb.alive && sb.generation == gen) OnDeath(sb, "its stdin closed");
+    return false;
+  }
+  return true;
 }
 
 void SandboxPool::OnDeath(Sandbox& sb, const std::string& why) {
@@ -204,6 +231,7 @@ void SandboxPool::OnDeath(Sandbox& sb, const std::string& why) {
   const int status = st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   sb.to.Reset();
   sb.from.Reset();
+  sb.out.Clear();
   LogWarn("sandbox {} died ({}, status {}); {} unanswered run(s)", sb.index, why, status,
           sb.outstanding.size());
   // Runs it never answered: retry each once elsewhere, then report it as our error.
@@ -231,12 +259,23 @@ void SandboxPool::OnDeath(Sandbox& sb, const std::string& why) {
 }
 
 bool SandboxPool::Pump(int timeout_ms) {
+  // One poll for every sandbox's results and, where requests wait, room in its stdin.
+  struct Polled {
+    Sandbox* sb;
+    size_t in;
+    size_t out;  // SIZE_MAX: nothing to write
+  };
   std::vector<pollfd> fds;
-  std::vector<Sandbox*> owners;
+  std::vector<Polled> polled;
   for (auto& sb : sandboxes_) {
     if (!sb->alive) continue;
+    Polled p{sb.get(), fds.size(), SIZE_MAX};
     fds.push_back({sb->from.Get(), POLLIN, 0});
-    owners.push_back(sb.get());
+    if (!sb->out.empty()) {
+      p.out = fds.size();
+      fds.push_back({sb->to.Get(), POLLOUT, 0});
+    }
+    polled.push_back(p);
   }
   if (fds.empty()) {
     // No sandbox is left: fail what is queued rather than wait forever.
@@ -253,61 +292,76 @@ bool SandboxPool::Pump(int timeout_ms) {
   const int n = poll(fds.data(), fds.size(), timeout_ms);
   if (n < 0 && errno != EINTR) throw InternalError(fmt::format("poll: {}", strerror(errno)));
   const int64_t now = NowMicros();
-  for (size_t k = 0; k < fds.size(); ++k) {
-    Sandbox& sb = *owners[k];
-    if (fds[k].revents == 0) {
+  for (const Polled& p : polled) {
+    Sandbox& sb = *p.sb;
+    const uint64_t gen = sb.generation;
+    if (fds[p.in].revents == 0) {
       const int64_t budget = static_cast<int64_t>(max_budget_ms_ + opt_.stall_ms) * 1000;
-      if (!sb.outstanding.empty() && now - sb.last_progress > budget)
+      if (!sb.outstanding.empty() && now - sb.last_progress > budget) {
         OnDeath(sb, "it stopped answering");
-      continue;
-    }
-    char buf[65536];
-    for (;;) {
-      ssize_t r = read(sb.from.Get(), buf, sizeof buf);
-      if (r > 0) {
-        sb.reader.Feed(buf, static_cast<size_t>(r));
         continue;
       }
-      if (r == 0) {
-        // Take whatever complete results it sent before it went.
-        while (auto f = sb.reader.Next()) {
-          RunResult res;
-          if (f->first == MsgType::kResult && DecodeRunResult(f->second, res)) {
-            sb.outstanding.erase(res.id);
-            ready_.push_back(std::move(res));
-          }
-        }
-        OnDeath(sb, "end of its output");
-      }
-      break;
+    } else {
+      Read(sb, now);  // results first: a sandbox that ended leaves them in the pipe
     }
-    if (!sb.alive) continue;
-    while (auto f = sb.reader.Next()) {
-      if (f->first == MsgType::kHello) {  // a restarted sandbox says it is ready
-        Hello h;
-        if (DecodeHello(f->second, h) && h.ok) {
-          sb.hello_seen = true;
-          continue;
-        }
-        LogError("sandbox {} cannot restart: {}", sb.index, h.error);
-        sb.restarts = kMaxRestarts;
-        OnDeath(sb, "it could not start again");
-        break;
-      }
-      RunResult res;
-      if (f->first != MsgType::kResult || !DecodeRunResult(f->second, res)) {
-        OnDeath(sb, "it sent a malformed result");
-        break;
-      }
-      sb.outstanding.erase(res.id);
-      sb.last_progress = now;
-      if (res.settle_stalled) collector_stalled = true;
-      ready_.push_back(std::move(res));
-    }
-    if (sb.alive && sb.reader.error()) OnDeath(sb, "it sent a malformed frame");
+    if (!sb.alive || sb.generation != gen) continue;
+    if (p.out != SIZE_MAX && fds[p.out].revents != 0) Flush(sb);
   }
   Dispatch();
   return !ready_.empty();
+}
+
+void SandboxPool::Read(Sandbox& sb, int64_t now) {
+  char buf[65536];
+  for (;;) {
+    ssize_t r = read(sb.from.Get(), buf, sizeof buf);
+    if (r > 0) {
+      sb.reader.Feed(buf, static_cast<size_t>(r));
+      continue;
+    }
+    if (r == 0) {
+      // Take whatever complete results it sent before it went.
+      while (auto f = sb.reader.Next()) {
+        RunResult res;
+        if (f->first == MsgType::kResult && DecodeRunResult(f->second, res)) {
+          sb.outstanding.erase(res.id);
+          ready_.push_back(std::move(res));
+        }
+      }
+      OnDeath(sb, "end of its output");
+    }
+    break;
+  }
+  if (!sb.alive) return;
+  while (auto f = sb.reader.Next()) {
+    if (f->first == MsgType::kHello) {  // a restarted sandbox says it is ready
+      Hello h;
+      if (DecodeHello(f->second, h) && h.ok) {
+        sb.hello_seen = true;
+        continue;
+      }
+      LogError("sandbox {} cannot restart: {}", sb.index, h.error);
+      sb.restarts = kMaxRestarts;
+      OnDeath(sb, "it could not start again");
+      return;
+    }
+    RunResult res;
+    if (f->first != MsgType::kResult || !DecodeRunResult(f->second, res)) {
+      OnDeath(sb, "it sent a malformed result");
+      return;
+    }
+    sb.outstanding.erase(res.id);
+    sb.last_progress = now;
+    if (res.settle_stalled) collector_stalled = true;
+    ready_.push_back(std::move(res));
+  }
+  if (sb.reader.error()) OnDeath(sb, "it sent a malformed frame");
+}
+
+size_t SandboxPool::Unwritten() const {
+  size_t n = 0;
+  for (const auto& sb : sandboxes_) n += sb->out.size();
+  return n;
 }
 
 std::optional<RunResult> SandboxPool::Next(int timeout_ms) {
@@ -327,13 +381,19 @@ std::optional<RunResult> SandboxPool::Next(int timeout_ms) {
 
 void SandboxPool::Finish(int timeout_ms) {
   const int64_t end = NowMicros() + int64_t{timeout_ms} * 1000;
+  // Requests still queued for a pipe go first (none, after a run that got every answer).
+  auto unwritten = [this] {
+    return std::any_of(sandboxes_.begin(), sandboxes_.end(),
+                       [](const auto& sb) { return sb->alive && !sb->out.empty(); });
+  };
+  while (unwritten() && NowMicros() < end && !Stopping()) Pump(100);
   for (auto& sb : sandboxes_) {
     if (!sb->alive) continue;
     sb->to.Reset();  // end of input: the sandbox settles what is left, reports, exits
     char buf[65536];
-    for (bool eof = false; !eof && NowMicros() < end;) {
+    for (bool eof = false; !eof && NowMicros() < end && !Stopping();) {
       pollfd p{sb->from.Get(), POLLIN, 0};
-      poll(&p, 1, static_cast<int>(std::max<int64_t>(1, (end - NowMicros()) / 1000)));
+      poll(&p, 1, static_cast<int>(std::clamp<int64_t>((end - NowMicros()) / 1000, 1, 100)));
       for (;;) {
         ssize_t r = read(sb->from.Get(), buf, sizeof buf);
         if (r > 0) {

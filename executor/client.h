@@ -5,10 +5,16 @@
 // Threading: single-threaded; one SandboxPool per driver. Every sandbox is in its own
 // process group (terminal signals reach only the driver) and dies with the driver
 // (PR_SET_PDEATHSIG), and its PID namespace takes every graph process with it.
+//
+// I/O: no call blocks on a sandbox's pipes. Requests queue in a buffer per sandbox and are
+// written as its stdin takes them, from the same poll that reads results, so a sandbox
+// that is itself waiting to write its results can never hold the driver up (and the
+// sandbox does the same on its side: docs/design.md).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,13 +27,16 @@
 namespace inflight {
 
 struct PoolOptions {
-  uint32_t jobs = 1;               // sandbox processes
-  uint32_t slots = 16;             // network namespaces per sandbox
-  std::string sandbox_path;        // empty: inflight-sandbox next to this executable
-  std::string hold_addr;           // positive control (see SandboxOptions)
+  uint32_t jobs = 1;         // sandbox processes
+  uint32_t slots = 16;       // network namespaces per sandbox
+  std::string sandbox_path;  // empty: inflight-sandbox next to this executable
+  std::string hold_addr;     // positive control (see SandboxOptions)
   bool use_sock_diag = true;
   uint32_t accounting_every = 32;  // 0: no per-user accounting checks
   uint32_t stall_ms = 60'000;      // a sandbox silent this long past its runs' budget dies
+  // Asked to stop (SIGINT/SIGTERM): Start() and Finish() give up waiting at once. Polled
+  // at least every 100 ms.
+  std::function<bool()> stop;
 };
 
 // A fact about the running kernel that any pool of this process may learn: a run was ruled
@@ -47,8 +56,11 @@ class SandboxPool {
   SandboxPool& operator=(const SandboxPool&) = delete;
 
   // Starts the sandboxes. Throws EnvironmentError with the sandbox's reason when this
-  // machine cannot run one (not root and no user namespaces, no /proc, ...).
-  void Start();
+  // machine cannot run one (not root and no user namespaces, no /proc, ...). Returns
+  // false when asked to stop (PoolOptions::stop) before every sandbox was ready. Ignores
+  // SIGPIPE (process-wide) when it is at its default, so that a sandbox's death is an
+  // EPIPE here rather than the driver's.
+  bool Start();
   const Hello& hello() const { return hello_; }
 
   // Queues a run; it goes to a sandbox when one has room.
@@ -59,6 +71,8 @@ class SandboxPool {
   std::optional<RunResult> Next(int timeout_ms);
   // Runs submitted and not yet returned by Next().
   size_t Pending() const { return pending_; }
+  // Request bytes queued for the sandboxes' stdin and not yet written (diagnostics, tests).
+  size_t Unwritten() const;
 
   // Kills every sandbox now; unanswered runs are dropped.
   void Stop();
@@ -78,8 +92,13 @@ class SandboxPool {
   void Enqueue(Queued q, uint32_t budget_ms);
   void Launch(Sandbox& sb);
   void Dispatch();
+  // Writes what sb's stdin takes of its queued requests; false when it died of it.
+  bool Flush(Sandbox& sb);
+  // Reads what sb sent: results into ready_, a restarted sandbox's hello, its end.
+  void Read(Sandbox& sb, int64_t now);
   void OnDeath(Sandbox& sb, const std::string& why);
   bool Pump(int timeout_ms);
+  bool Stopping() const { return opt_.stop && opt_.stop(); }
 
   PoolOptions opt_;
   Hello hello_;

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +35,9 @@ namespace {
 
 constexpr const char* kSlotRoot = "/tmp";
 constexpr int64_t kKillGraceUs = 10'000'000;
+// At the end, how long the driver gets to read the last results (it reads all the time;
+// a driver that does not is stuck, and will kill us anyway).
+constexpr int64_t kLastWordsUs = 60'000'000;
 
 // The reaper's view of a scenario graph.
 class GraphReap : public Reapable {
@@ -139,6 +143,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opt) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  sb->sigchld_.Reset(signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!sb->sigchld_) return Errno("signalfd(SIGCHLD)");
   sb->graph_ = std::make_unique<Graph>();
   sb->accounting_ = opt.accounting && geteuid() == 0;
   if (!opt.accounting)
@@ -266,17 +272,89 @@ Sandbox::Slot* Sandbox::FreeSlot() {
 }
 
 void Sandbox::Emit(const RunResult& r) {
-  if (!WriteAll(out_fd_, EncodeFrame(MsgType::kResult, EncodeRunResult(r)))) {
+  Send(MsgType::kResult, EncodeRunResult(r));
+}
+
+void Sandbox::Send(MsgType type, const std::string& payload) {
+  out_.Append(EncodeFrame(type, payload));
+  FlushOutput();
+  if (out_.size() > opt_.max_outbound_bytes) {
+    LogError(
+        "the driver has not read {} bytes of results (more than the limit of {}): it is "
+        "stuck; giving up",
+        out_.size(), opt_.max_outbound_bytes);
+    _exit(kExitInternal);  // pid 1: the kernel kills every graph process with us
+  }
+}
+
+void Sandbox::FlushOutput() {
+  if (!out_.Flush(out_fd_)) {
     _exit(kExitInternal);  // the driver is gone; the kernel cleans up our namespaces
   }
+}
+
+void Sandbox::ReadInput() {
+  char buf[65536];
+  while (!in_eof_) {
+    const ssize_t n = ::read(in_fd_, buf, sizeof buf);
+    if (n > 0) {
+      reader_.Feed(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      return;
+    } else {
+      in_eof_ = true;  // the driver closed our input (or it broke): finish and exit
+    }
+  }
+}
+
+void Sandbox::Wait(int64_t until_us, bool child) {
+  pollfd fds[3];
+  nfds_t n = 0;
+  int in = -1, out = -1, chld = -1;
+  if (!in_eof_) {
+    in = static_cast<int>(n);
+    fds[n++] = {in_fd_, POLLIN, 0};
+  }
+  if (!out_.empty()) {
+    out = static_cast<int>(n);
+    fds[n++] = {out_fd_, POLLOUT, 0};
+  }
+  if (child) {
+    chld = static_cast<int>(n);
+    fds[n++] = {sigchld_.Get(), POLLIN, 0};
+  }
+  timespec ts{}, *tsp = nullptr;
+  if (until_us != INT64_MAX) {
+    const int64_t wait = std::max<int64_t>(0, until_us - NowMicros());
+    ts.tv_sec = static_cast<time_t>(wait / 1000000);
+    ts.tv_nsec = static_cast<long>((wait % 1000000) * 1000);
+    tsp = &ts;
+  }
+  if (ppoll(fds, n, tsp, nullptr) <= 0) return;
+  if (in >= 0 && fds[in].revents) ReadInput();
+  if (out >= 0 && fds[out].revents) FlushOutput();
+  if (chld >= 0 && fds[chld].revents) {
+    signalfd_siginfo si;  // drained; the caller reaps with waitpid
+    while (::read(sigchld_.Get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    }
+  }
+}
+
+int Sandbox::ExitWith(int status) {
+  const int64_t end = NowMicros() + kLastWordsUs;
+  while (!out_.empty() && NowMicros() < end) {
+    pollfd p{out_fd_, POLLOUT, 0};
+    poll(&p, 1, 100);
+    FlushOutput();
+  }
+  return status;
 }
 
 bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
   bool watchdog = false, aborted = false;
   int64_t kill_deadline = 0;
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
   for (;;) {
     int st = 0;
     pid_t pid;
@@ -304,12 +382,11 @@ bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
       res.error += "; graph processes did not die after SIGKILL (stuck in the kernel)";
       return false;
     }
-    // Other slots keep settling while this graph runs.
+    // Other slots keep settling while this graph runs, and the driver's requests and
+    // our results keep flowing.
     ServiceSettling(now);
     const int64_t until = std::min(watchdog || aborted ? kill_deadline : deadline, NextDue());
-    const int64_t wait = std::max<int64_t>(1, until - NowMicros());
-    timespec ts{static_cast<time_t>(wait / 1000000), static_cast<long>((wait % 1000000) * 1000)};
-    sigtimedwait(&chld, nullptr, &ts);
+    Wait(std::max(until, NowMicros() + 1), /*child=*/true);
   }
 }
 
@@ -521,28 +598,20 @@ int64_t Sandbox::NextDue() const {
 }
 
 int Sandbox::Serve(int in_fd, int out_fd) {
+  in_fd_ = in_fd;
   out_fd_ = out_fd;
+  in_eof_ = false;
   fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
-  FrameReader reader;
+  fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
   std::deque<std::variant<RunRequest, StressRequest>> queue;
-  bool eof = false;
-  char buf[65536];
-  for (;;) {
-    while (!eof) {
-      ssize_t n = ::read(in_fd, buf, sizeof buf);
-      if (n > 0) {
-        reader.Feed(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) eof = true;
-      break;
-    }
-    while (auto frame = reader.Next()) {
+  // Whole requests read so far (also while graphs ran) into the queue; false on garbage.
+  auto take_requests = [&]() -> bool {
+    while (auto frame = reader_.Next()) {
       if (frame->first == MsgType::kStress) {
         StressRequest req;
         if (!DecodeStressRequest(frame->second, req)) {
           LogError("malformed stress request from the driver");
-          return kExitInternal;
+          return false;
         }
         queue.push_back(std::move(req));
         continue;
@@ -550,14 +619,19 @@ int Sandbox::Serve(int in_fd, int out_fd) {
       RunRequest req;
       if (frame->first != MsgType::kRun || !DecodeRunRequest(frame->second, req)) {
         LogError("malformed request from the driver");
-        return kExitInternal;
+        return false;
       }
       queue.push_back(std::move(req));
     }
-    if (reader.error()) {
+    if (reader_.error()) {
       LogError("malformed frame from the driver");
-      return kExitInternal;
+      return false;
     }
+    return true;
+  };
+  for (;;) {
+    ReadInput();
+    if (!take_requests()) return ExitWith(kExitInternal);
     ServiceSettling(NowMicros());
     while (!queue.empty()) {
       Slot* slot = FreeSlot();
@@ -565,13 +639,15 @@ int Sandbox::Serve(int in_fd, int out_fd) {
       const bool go_on = std::holds_alternative<RunRequest>(queue.front())
                              ? RunOne(std::get<RunRequest>(queue.front()), *slot)
                              : RunStress(std::get<StressRequest>(queue.front()), *slot);
-      if (!go_on) return kExitInternal;
+      if (!go_on) return ExitWith(kExitInternal);
       queue.pop_front();
       ServiceSettling(NowMicros());
+      // What came in while it ran, so that nothing read waits for more input below.
+      if (!take_requests()) return ExitWith(kExitInternal);
     }
-    if (fatal_) return kExitInternal;
+    if (fatal_) return ExitWith(kExitInternal);
     const int64_t due = NextDue();
-    if (eof && queue.empty() && due == INT64_MAX) {
+    if (in_eof_ && queue.empty() && due == INT64_MAX) {
       // The last word: the accounting of every slot that ran since its last check.
       std::vector<SlotAccounting> summary;
       for (auto& sp : slots_) {
@@ -581,19 +657,11 @@ int Sandbox::Serve(int in_fd, int out_fd) {
         if (!a) continue;
         summary.push_back({slot.uid, slot.runs_since_check, slot.allowance_baseline, *a});
       }
-      (void)WriteAll(out_fd_, EncodeFrame(MsgType::kSummary, EncodeSummary(summary)));
-      return kExitClean;
+      Send(MsgType::kSummary, EncodeSummary(summary));
+      return ExitWith(kExitClean);
     }
-    int64_t wait = due == INT64_MAX ? -1 : std::max<int64_t>(0, due - NowMicros());
-    if (wait == 0) continue;
-    timespec ts{}, *tsp = nullptr;
-    if (wait > 0) {
-      ts.tv_sec = static_cast<time_t>(wait / 1000000);
-      ts.tv_nsec = static_cast<long>((wait % 1000000) * 1000);
-      tsp = &ts;
-    }
-    pollfd p{in_fd, POLLIN, 0};
-    ppoll(&p, eof ? 0 : 1, tsp, nullptr);
+    if (due != INT64_MAX && due <= NowMicros()) continue;
+    Wait(due, /*child=*/false);
   }
 }
 

@@ -6,7 +6,13 @@
 // is not back to its baseline afterwards, the slot settles while other slots run, so
 // one wait for the kernel's deferred work serves many runs.
 //
-// Threading: single-threaded. Signals: SIGCHLD is blocked and taken with sigtimedwait.
+// Threading: single-threaded. Signals: SIGCHLD is blocked and taken through a signalfd.
+//
+// I/O: the sandbox never blocks on the driver. Results queue in an outbound buffer that
+// is written whenever stdout has room, and requests are read whenever they come, both
+// from the request loop and while a graph runs (the reaper polls the signalfd together
+// with both pipes). If the driver stops reading, the buffer grows up to
+// SandboxOptions::max_outbound_bytes, and then the sandbox exits with status 4.
 #pragma once
 
 #include <deque>
@@ -14,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/out_buffer.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "executor/graph.h"
@@ -41,6 +48,9 @@ struct SandboxOptions {
   bool user_namespace = false;     // unprivileged: stressors cannot switch uids
   bool collector_stalled = false;  // another sandbox of this driver saw this kernel's
                                    // collector stalled (SettleOptions::known_stalled)
+  // Results the driver has not read yet, at most: past this the driver is taken to be
+  // stuck and the sandbox exits with kExitInternal, saying so on stderr.
+  size_t max_outbound_bytes = size_t{256} << 20;
 };
 
 // Enters the namespaces. Returns in the sandbox proper (pid 1 of the new PID namespace);
@@ -61,7 +71,8 @@ class Sandbox {
   Hello Describe(bool user_namespace) const;
 
   // Serves requests from `in` and writes results to `out` until `in` reaches EOF and
-  // all work is done. Returns the process exit status.
+  // all work is done. Makes both descriptors non-blocking. Returns the process exit
+  // status once every result is written (or the driver is gone).
   int Serve(int in_fd, int out_fd);
 
  private:
@@ -104,7 +115,19 @@ class Sandbox {
   void Finish(Slot& slot, SettleResult settle, Census census, int64_t now);
   bool Reap(Reapable& workload, int64_t deadline_us, RunResult& res);
   int64_t NextDue() const;
+  // Queues a result for the driver and writes what stdout takes now.
   void Emit(const RunResult& r);
+  void Send(MsgType type, const std::string& payload);
+  // Reads what the driver sent into reader_; sets in_eof_ at its end.
+  void ReadInput();
+  // Writes what stdout takes of out_; exits when the driver is gone.
+  void FlushOutput();
+  // Waits until `until_us` (INT64_MAX: no limit) or until input comes, stdout has room
+  // for queued results, or (with `child`) SIGCHLD; reads and writes what it can.
+  void Wait(int64_t until_us, bool child);
+  // Writes every queued result (waiting for the driver to read, within a bound) and
+  // returns `status`.
+  int ExitWith(int status);
   // After a clean run in `slot`: measures its uid's allowance when due.
   void MaybeCheckAccounting(Slot& slot, RunResult& res, bool force);
 
@@ -112,7 +135,12 @@ class Sandbox {
   UniqueFd home_netns_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<Graph> graph_;
+  int in_fd_ = -1;
   int out_fd_ = -1;
+  bool in_eof_ = false;
+  FrameReader reader_;  // requests read and not yet taken by Serve
+  OutBuffer out_;       // results not yet written
+  UniqueFd sigchld_;    // signalfd for the blocked SIGCHLD
   bool fatal_ = false;
   std::unique_ptr<CollectorClock> clock_;  // witnesses of collector passes, for all slots
   std::unique_ptr<KernelLog> kmsg_;        // null when /dev/kmsg cannot be read

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 
@@ -31,8 +33,9 @@ Status Command(const char* cmd) {
 
 bool KmemleakAvailable(std::string* why) {
   if (::access(kKmemleakPath, F_OK) != 0) {
-    *why = "no /sys/kernel/debug/kmemleak (a kernel without CONFIG_DEBUG_KMEMLEAK, or debugfs "
-           "not mounted)";
+    *why =
+        "no /sys/kernel/debug/kmemleak (a kernel without CONFIG_DEBUG_KMEMLEAK, or debugfs "
+        "not mounted)";
     return false;
   }
   if (::access(kKmemleakPath, R_OK | W_OK) != 0) {
@@ -42,11 +45,17 @@ bool KmemleakAvailable(std::string* why) {
   return true;
 }
 
-Status KmemleakClear() { return Command("clear"); }
+Status KmemleakClear() {
+  return Command("clear");
+}
 
-Result<std::vector<std::string>> KmemleakScan(int wait_ms) {
+Result<std::vector<std::string>> KmemleakScan(int wait_ms, const std::function<bool()>& stop) {
   if (auto s = Command("scan"); !s) return s.error();
-  usleep(static_cast<useconds_t>(wait_ms) * 1000);
+  const int64_t end = NowMicros() + int64_t{wait_ms} * 1000;
+  for (int64_t now = NowMicros(); now < end; now = NowMicros()) {
+    if (stop && stop()) return SysError{EINTR, "kmemleak scan (asked to stop)"};
+    usleep(static_cast<useconds_t>(std::min<int64_t>(end - now, 100'000)));
+  }
   if (auto s = Command("scan"); !s) return s.error();
   auto text = ReadWholeFile(kKmemleakPath, 16u << 20);
   if (!text) return text.error();

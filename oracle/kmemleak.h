@@ -5,6 +5,7 @@
 // Linux seam; needs root. Scanning takes seconds, so it runs once per command.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ bool KmemleakAvailable(std::string* why);
 // Forgets the objects reported so far, so that a later scan shows only new ones.
 Status KmemleakClear();
 // scan; wait `wait_ms`; scan; read. Returns the reports that mention AF_UNIX/SCM code.
-Result<std::vector<std::string>> KmemleakScan(int wait_ms);
+// `stop` (polled every 100 ms while waiting) ends it early with EINTR.
+Result<std::vector<std::string>> KmemleakScan(int wait_ms,
+                                              const std::function<bool()>& stop = nullptr);
 
 // Splits kmemleak's report text into one string per object; with `unix_only`, keeps the
 // objects whose backtrace mentions AF_UNIX or SCM functions.

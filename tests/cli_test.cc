@@ -1,14 +1,16 @@
 // The inflight command line end to end: exit statuses, error messages with positions,
 // the report, and interrupts that leave nothing behind.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "base/clock.h"
 #include "tests/test_util.h"
@@ -26,7 +28,9 @@ using testing::Spawn;
 using testing::TempDir;
 using testing::WaitForAll;
 
-std::string Cli(const std::string& args) { return CliPath() + " " + args; }
+std::string Cli(const std::string& args) {
+  return CliPath() + " " + args;
+}
 
 void WriteText(const std::string& path, const std::string& text) {
   FILE* f = fopen(path.c_str(), "w");
@@ -167,8 +171,8 @@ class CliKernel : public ::testing::Test {
 
 TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
   TempDir d;
-  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " +
-                          d.path()));
+  auto r =
+      RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " + d.path()));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("inflight run: CLEAN: 12 runs, 0 finding(s)"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
@@ -189,8 +193,10 @@ TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
 
 TEST_F(CliKernel, PlantedLeakExitsOneAndNamesTheLeftovers) {
   TempDir d;
-  auto r = RunCommand(Cli("run " + CorpusDir() + "/controls/hold_socket.scn --hold inflight-hold "
-                          "--settle 100ms -q --report " + d.path()));
+  auto r = RunCommand(Cli("run " + CorpusDir() +
+                          "/controls/hold_socket.scn --hold inflight-hold "
+                          "--settle 100ms -q --report " +
+                          d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("leak: control_hold_socket"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("leftover: dgram socket 'x'"), std::string::npos) << r.out;
@@ -213,9 +219,9 @@ TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
     GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
   TempDir d;
   chmod(d.path().c_str(), 0777);
-  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
-                      Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() +
-                          "/out"));
+  auto r = RunCommand(
+      "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+      Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
   EXPECT_TRUE(j["user_namespace"].get<bool>());
@@ -228,8 +234,9 @@ void InterruptMidRun(int sig) {
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   TempDir d;
   const std::string f = d.path() + "/slow.scn";
-  WriteText(f, "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
-               "p1: sleep 300\np0: sleep 300\n");
+  WriteText(f,
+            "scenario slow\n\np0: a b = socketpair stream\np0: fork p1\np1: send b [a]\n"
+            "p1: sleep 300\np0: sleep 300\n");
   pid_t pid = Spawn({CliPath(), "run", f, "-n", "200", "-j", "2", "--report", d.path() + "/out"},
                     d.path() + "/log");
   // Let it get going: the sandboxes said which layers are active, then runs finish
@@ -257,9 +264,124 @@ void InterruptMidRun(int sig) {
     EXPECT_EQ(e.path().filename(), "report.json") << "no temporary file is left";
 }
 
-TEST_F(CliKernel, SigintMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGINT); }
-TEST_F(CliKernel, SigtermMidRunKeepsResultsAndLeavesNothing) { InterruptMidRun(SIGTERM); }
-TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) { InterruptMidRun(SIGKILL); }
+TEST_F(CliKernel, SigintMidRunKeepsResultsAndLeavesNothing) {
+  InterruptMidRun(SIGINT);
+}
+TEST_F(CliKernel, SigtermMidRunKeepsResultsAndLeavesNothing) {
+  InterruptMidRun(SIGTERM);
+}
+TEST_F(CliKernel, SigkillOfTheDriverLeavesNoProcess) {
+  InterruptMidRun(SIGKILL);
+}
+
+// The scenario that once deadlocked the driver and its sandbox on their pipes (issue 11):
+// 50 levels of nesting, 248 actions, 20 runs in each mode. With one sandbox (-j 1) the
+// blocking writes of before deadlocked on it every time on the 2-core test machine.
+TEST_F(CliKernel, FiftyLevelNestingFinishesInBothModes) {
+  TempDir d;
+  const std::string scn = std::string(INFLIGHT_SOURCE_DIR) + "/tests/data/nested_50_levels.scn";
+  const std::string log = d.path() + "/log";
+  const pid_t pid = Spawn({CliPath(), "run", scn, "--repeat", "20", "--mode", "both", "-j", "1",
+                           "-q", "--report", d.path() + "/out"},
+                          log);
+  const auto status = testing::WaitExit(pid, 60'000);
+  if (!status) {
+    kill(pid, SIGKILL);  // its sandbox dies with it (PR_SET_PDEATHSIG)
+    (void)testing::WaitExit(pid, 10'000);
+  }
+  ASSERT_TRUE(status.has_value()) << "still running after 60 s: " << ReadFile(log);
+  EXPECT_EQ(*status, 0) << ReadFile(log);
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_EQ(j["runs"].size(), 40u);
+  EXPECT_EQ(j["counts"]["clean"], 40) << ReadFile(log);
+}
+
+struct Stopped {
+  int status = -1;
+  double exit_s = 0;      // from the signal to the command's exit
+  bool all_gone = false;  // every process it started is gone within 3 s of the signal
+  std::string log;
+};
+
+// Starts `args`, waits until its output matches `started`, sends `sig`, and times how long
+// the command and everything it started take to go. This process is their subreaper
+// meanwhile, so a sandbox left behind is seen as our child.
+Stopped SignalOnceStarted(const std::vector<std::string>& args, const std::string& log,
+                          const std::regex& started, int sig) {
+  Stopped out;
+  EXPECT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  const pid_t pid = Spawn(args, log);
+  const int64_t started_by = NowMicros() + 120'000'000;
+  while (!std::regex_search(ReadFile(log), started) && NowMicros() < started_by) {
+    if (testing::WaitExit(pid, 20)) {
+      ADD_FAILURE() << "it ended before it got going: " << ReadFile(log);
+      prctl(PR_SET_CHILD_SUBREAPER, 0);
+      return out;
+    }
+  }
+  const int64_t t0 = NowMicros();
+  EXPECT_EQ(kill(pid, sig), 0);
+  const auto status = testing::WaitExit(pid, 30'000);
+  out.exit_s = (NowMicros() - t0) / 1e6;
+  if (!status) {
+    ADD_FAILURE() << "still running 30 s after the signal";
+    kill(pid, SIGKILL);
+    (void)testing::WaitExit(pid, 10'000);
+  }
+  out.status = status.value_or(-1);
+  const std::string children = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  for (;;) {
+    int st;
+    while (waitpid(-1, &st, WNOHANG | __WALL) > 0) {
+    }
+    out.all_gone = ReadFile(children).empty();
+    if (out.all_gone || NowMicros() > t0 + 3'000'000) break;
+    usleep(10'000);  // orphans have no event to wait for; they are reaped as they end
+  }
+  if (!out.all_gone) ADD_FAILURE() << "left behind: " << ReadFile(children);
+  testing::WaitForAll(-1);  // whatever is left goes before the next test
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  out.log = ReadFile(log);
+  return out;
+}
+
+// SIGTERM in the middle of a long run of large scenarios (requests and results both
+// larger than the pipes): exit 130 within about a second, a complete report that says it
+// was interrupted and holds the finished runs, and no sandbox left behind.
+TEST_F(CliKernel, SigtermStopsALongRunWithinASecond) {
+  TempDir d;
+  const std::string corpus = d.path() + "/corpus";
+  std::filesystem::create_directory(corpus);
+  for (int k = 0; k < 8; ++k)
+    WriteText(corpus + "/chain" + std::to_string(k) + ".scn",
+              testing::NestedChainText("chain" + std::to_string(k), 50, 64, 200));
+  const Stopped s = SignalOnceStarted({CliPath(), "run", corpus, "--repeat", "500", "--mode",
+                                       "both", "--report", d.path() + "/out"},
+                                      d.path() + "/log", std::regex("run: \\[[1-9]"), SIGTERM);
+  EXPECT_EQ(s.status, 130) << s.log;
+  EXPECT_LT(s.exit_s, 2.0) << s.log;
+  EXPECT_TRUE(s.all_gone);
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));  // complete JSON
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_GT(j["runs"].size(), 0u) << "finished runs are kept";
+  EXPECT_LT(j["runs"].size(), 8000u);
+  EXPECT_NE(s.log.find("INTERRUPTED"), std::string::npos) << s.log;
+}
+
+// The same for a short stress run, once its first checkpoints are in.
+TEST_F(CliKernel, SigtermStopsStressWithinASecond) {
+  TempDir d;
+  const Stopped s =
+      SignalOnceStarted({CliPath(), "stress", "cycles", "-o", "cycles.nested=0", "--duration",
+                         "60s", "--checkpoint", "500ms", "--report", d.path() + "/out"},
+                        d.path() + "/log", std::regex("checkpoints [1-9]"), SIGTERM);
+  EXPECT_EQ(s.status, 130) << s.log;
+  EXPECT_LT(s.exit_s, 2.0) << s.log;
+  EXPECT_TRUE(s.all_gone);
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_GT(j["runs"].size(), 0u) << "finished checkpoints are kept";
+}
 
 }  // namespace
 }  // namespace inflight

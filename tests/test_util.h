@@ -2,10 +2,13 @@
 // namespaces for kernel-facing tests, temporary folders, running the CLI.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -21,9 +25,15 @@
 
 namespace inflight::testing {
 
-inline std::string CorpusDir() { return std::string(INFLIGHT_SOURCE_DIR) + "/corpus"; }
-inline std::string SandboxPath() { return INFLIGHT_SANDBOX_PATH; }
-inline std::string CliPath() { return INFLIGHT_CLI_PATH; }
+inline std::string CorpusDir() {
+  return std::string(INFLIGHT_SOURCE_DIR) + "/corpus";
+}
+inline std::string SandboxPath() {
+  return INFLIGHT_SANDBOX_PATH;
+}
+inline std::string CliPath() {
+  return INFLIGHT_CLI_PATH;
+}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -48,10 +58,10 @@ inline std::string NamespaceSkipReason() {
   return reason;
 }
 
-#define INFLIGHT_REQUIRE_NAMESPACES()                                      \
-  do {                                                                     \
-    const std::string why_ = ::inflight::testing::NamespaceSkipReason();   \
-    if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;                \
+#define INFLIGHT_REQUIRE_NAMESPACES()                                    \
+  do {                                                                   \
+    const std::string why_ = ::inflight::testing::NamespaceSkipReason(); \
+    if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;              \
   } while (0)
 
 // Runs `body` on a thread of its own in a fresh network namespace (namespaces are per
@@ -145,6 +155,70 @@ inline int WaitForAll(pid_t pid) {
     }
   }
   return status;
+}
+
+// Waits at most `timeout_ms` for the child `pid` to end (through a pidfd: no polling) and
+// reaps it. Returns its exit status (128+signal when killed), or nullopt if it still runs.
+inline std::optional<int> WaitExit(pid_t pid, int timeout_ms) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    int n;
+    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    close(pidfd);
+    if (n == 0) return std::nullopt;
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid) return std::nullopt;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// Runs `body` in a child process and waits at most `timeout_ms` for it, so that a body
+// that hangs (a deadlock) fails the test instead of hanging it: the child is killed and
+// nullopt returned. The body reports through its return value (the exit status); it must
+// not use test macros. Whatever it started dies with it (PR_SET_PDEATHSIG) or is reaped
+// by the caller.
+inline std::optional<int> RunBounded(const std::function<int()>& body, int timeout_ms) {
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return std::nullopt;
+  if (pid == 0) _exit(body());
+  auto status = WaitExit(pid, timeout_ms);
+  if (!status) {
+    kill(pid, SIGKILL);
+    (void)WaitExit(pid, 10'000);
+  }
+  return status;
+}
+
+// A chain of `levels` AF_UNIX stream pairs in one process: each pair is sent, in two
+// messages, over the next fresh pair and closed there, so only the last pair is held;
+// closing it releases the whole chain (5 actions a level). Variable names of `name_len`
+// characters (at most 64) and a comment of `comment_len` characters (at most 400) on
+// every action make the request as large as a test needs.
+inline std::string NestedChainText(const std::string& name, int levels, size_t name_len = 1,
+                                   size_t comment_len = 0) {
+  const std::string v[4] = {std::string(name_len, 'a'), std::string(name_len, 'b'),
+                            std::string(name_len, 'c'), std::string(name_len, 'd')};
+  const std::string note = comment_len ? "  # " + std::string(comment_len, 'n') : "";
+  std::string out = "scenario " + name + "\n\n";
+  auto act = [&](const std::string& text) { out += "p0: " + text + note + "\n"; };
+  act(v[0] + " " + v[1] + " = socketpair stream");
+  for (int k = 1; k < levels; ++k) {
+    const std::string& x = v[(k - 1) % 2 * 2];
+    const std::string& y = v[(k - 1) % 2 * 2 + 1];
+    const std::string& nx = v[k % 2 * 2];
+    const std::string& ny = v[k % 2 * 2 + 1];
+    act(nx + " " + ny + " = socketpair stream");
+    act("send " + nx + " [" + x + "]");
+    act("send " + nx + " [" + y + "]");
+    act("close " + x);
+    act("close " + y);
+  }
+  act("close " + v[(levels - 1) % 2 * 2]);
+  act("close " + v[(levels - 1) % 2 * 2 + 1]);
+  return out;
 }
 
 }  // namespace inflight::testing

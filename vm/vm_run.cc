@@ -229,6 +229,15 @@ VmOutcome RunVm(const VmConfig& c) {
   const GuestPlan& plan = checked.plan;
   o.kernel_release = image->release;
   o.expects_report = plan.writes_report;
+  // Before QEMU runs there is nothing to bring back: an interrupt ends it between steps.
+  auto stopped_early = [&] {
+    if (!c.interrupted || !c.interrupted()) return false;
+    o.end = VmEnd::kInterrupted;
+    o.why = "interrupted (SIGINT/SIGTERM) before QEMU started";
+    o.total_s = (NowMicros() - t0) / 1e6;
+    return true;
+  };
+  if (stopped_early()) return o;
   ModulePlan modules;
   if (!c.modules_dir.empty()) {
     auto m = CollectModules(c.modules_dir, image->release);
@@ -237,6 +246,7 @@ VmOutcome RunVm(const VmConfig& c) {
     for (const std::string& n : modules.notes) o.notes.push_back("module " + n);
   }
 
+  if (stopped_early()) return o;
   ScratchDir scratch;
   AccelProbe probe(c.accel, c.qemu, scratch.path());  // runs while the initramfs is built
 
@@ -276,7 +286,9 @@ VmOutcome RunVm(const VmConfig& c) {
     o.initramfs_bytes = cpio.bytes();
   }
   o.build_s = (NowMicros() - t0) / 1e6;
+  if (stopped_early()) return o;  // the probe's QEMU is killed with it
   o.accel = probe.Wait();
+  if (stopped_early()) return o;
 
   // QEMU, its two serial ports on sockets we listen on.
   Port console, channel;
