@@ -231,10 +231,14 @@ int make_self_reference(int epfd, uint64_t key);
 int epoll_fdinfo_keys(FILE *f, uint64_t *keys, int max);
 /* Starts the witness maker; call it before leaving the first netns. */
 int clock_start(struct collector_clock *c);
-/* Makes sure a witness made at or after `since` exists (retrying, backoff). */
-void clock_need(struct collector_clock *c, int64_t since, int64_t now);
+/*
+ * Makes sure a witness made at or after `since` exists (retrying with backoff);
+ * -1 when the witness maker is gone.
+ */
+int clock_need(struct collector_clock *c, int64_t since, int64_t now);
 /* Marks the witnesses that are gone as freed at `now`. */
 int clock_poll(struct collector_clock *c, int64_t now);
+/* Ends the witness maker (it reads end of file) and closes the clock. */
 void clock_stop(struct collector_clock *c);
 
 /* ---- The supervisor (supervisor.c) ---- */

@@ -559,6 +559,27 @@ static void test_census_and_witnesses(void)
 	       clk.maker == 0 && waitpid(-1, NULL, WNOHANG) == -1, "-");
 }
 
+static void test_witness_maker_gone(void)
+{
+	static struct collector_clock clk;
+	int r;
+
+	if (clock_start(&clk) != 0) {
+		result(0, "witness_maker_gone_is_an_error", strerror(errno));
+		return;
+	}
+	signal(SIGPIPE, SIG_IGN); /* as the supervisor does */
+	kill(clk.maker, SIGKILL);
+	waitpid(clk.maker, NULL, 0);
+	r = clock_need(&clk, 0, now_us());
+	EXPECT("witness_maker_gone_is_an_error",
+	       r == -1 && clk.made == 0 && clk.log.n == 0, "r=%d made=%d", r,
+	       clk.made);
+	clk.maker = 0; /* reaped */
+	clock_stop(&clk);
+	signal(SIGPIPE, SIG_DFL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "unit";
@@ -574,6 +595,7 @@ int main(int argc, char **argv)
 		test_send_recv();
 		test_turns();
 		test_kill();
+		test_witness_maker_gone();
 		test_census_and_witnesses();
 	} else {
 		fprintf(stderr, "usage: %s unit|kernel\n", argv[0]);

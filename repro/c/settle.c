@@ -305,30 +305,36 @@ int clock_start(struct collector_clock *c)
 	return 0;
 }
 
+/*
+ * A witness made by the maker, best effort: one not made (all alive, or the
+ * maker could not) only slows settling. -1 when the maker is gone: then no
+ * witness will ever come, and its silence must not pass for a stalled
+ * collector.
+ */
 static int clock_make(struct collector_clock *c, int64_t now)
 {
 	uint64_t key = c->next_key;
 	char ok = 0;
 
 	if (wlog_alive(&c->log) >= WITNESS_MAX_ALIVE)
-		return -1;
+		return 0;
 	if (write(c->req_fd, &key, sizeof(key)) != sizeof(key) ||
-	    read(c->ack_fd, &ok, 1) != 1 || !ok)
+	    read(c->ack_fd, &ok, 1) != 1)
 		return -1;
 	c->next_key++;
+	if (!ok)
+		return 0;
 	c->made++;
-	return wlog_made(&c->log, key, now);
+	wlog_made(&c->log, key, now);
+	return 0;
 }
 
-void clock_need(struct collector_clock *c, int64_t since, int64_t now)
+int clock_need(struct collector_clock *c, int64_t since, int64_t now)
 {
-	if (wlog_newest_made_since(&c->log, since) == 0) {
-		/* best effort: a failure only slows settling */
-		clock_make(c, now);
-		return;
-	}
+	if (wlog_newest_made_since(&c->log, since) == 0)
+		return clock_make(c, now);
 	if (wlog_freed_after(&c->log, since) != 0)
-		return; /* proven already */
+		return 0; /* proven already */
 	/* The newest witness lives: the pass it triggered may have begun before
 	   it was garbage, and a collector already scheduled is not scheduled
 	   again. */
@@ -336,8 +342,9 @@ void clock_need(struct collector_clock *c, int64_t since, int64_t now)
 		c->backoff_us = c->backoff_us * 2 < MAX_RETRIGGER_US
 					? c->backoff_us * 2
 					: MAX_RETRIGGER_US;
-		clock_make(c, now);
+		return clock_make(c, now);
 	}
+	return 0;
 }
 
 int clock_poll(struct collector_clock *c, int64_t now)
@@ -375,13 +382,14 @@ int clock_poll(struct collector_clock *c, int64_t now)
 
 void clock_stop(struct collector_clock *c)
 {
-	if (c->maker > 0) {
-		close(c->req_fd); /* the maker reads EOF and leaves */
-		close(c->ack_fd);
-		waitpid(c->maker, NULL, 0);
-		c->maker = 0;
+	int *fds[] = { &c->req_fd, &c->ack_fd, &c->epfd };
+
+	for (int i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]); /* the maker reads EOF and leaves */
+		*fds[i] = -1;
 	}
-	if (c->epfd >= 0)
-		close(c->epfd);
-	c->epfd = -1;
+	if (c->maker > 0)
+		waitpid(c->maker, NULL, 0);
+	c->maker = 0;
 }

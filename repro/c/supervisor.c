@@ -157,7 +157,7 @@ static int run_graph(const struct repro_scenario *s, int *hung, int *unexpected)
 /*
  * Settles the namespace after the graph ended at `ended`: censuses with backoff
  * while witnesses prove collector passes (see settle.c). -1 when a census or
- * the witnesses cannot be read.
+ * the witnesses cannot be read, or the witness maker is gone.
  */
 static int settle(struct collector_clock *clk, struct settler *st,
 		  const struct census *base, struct census *now, int64_t ended,
@@ -174,7 +174,8 @@ static int settle(struct collector_clock *clk, struct settler *st,
 	}
 	t = now_us();
 	settler_start(st, &opt, t, ended);
-	clock_need(clk, st->round_since, t);
+	if (clock_need(clk, st->round_since, t) != 0)
+		return -1;
 	for (;;) {
 		t = now_us();
 		if (st->next_at > t)
@@ -188,7 +189,8 @@ static int settle(struct collector_clock *clk, struct settler *st,
 					 &clk->log);
 		if (*out != SETTLE_PENDING)
 			return 0;
-		clock_need(clk, st->round_since, t);
+		if (clock_need(clk, st->round_since, t) != 0)
+			return -1;
 	}
 }
 
@@ -269,8 +271,10 @@ int repro_main(const struct repro_scenario *s)
 	r = settle(&clk, &st, &base, &now, now_us(), s->settle_ms, &out);
 	clock_stop(&clk);
 	if (r != 0) {
-		printf("ERROR: cannot read the census or the witnesses' epoll "
-		       "(/proc/self/fdinfo) while settling\n");
+		printf("ERROR: while settling, the census or the witnesses' "
+		       "epoll (/proc/self/fdinfo) could not be read, or the "
+		       "witness maker died; the run says nothing about the "
+		       "kernel\n");
 		return REPRO_EXIT_ERROR;
 	}
 	if (out == SETTLE_LEAK) {
