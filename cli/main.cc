@@ -8,6 +8,7 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
+#include "base/version.h"
 #include "cli/commands.h"
 #include "scenario/text.h"
 
@@ -32,6 +33,44 @@ void RefuseNegativeUnsigned(CLI::App& app) {
     RefuseNegativeUnsigned(*sub);
 }
 
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first word that is not an option must name a subcommand; CLI11 would only say "A
+// subcommand is required". Returns the message for an unknown one, "" when it is known
+// or absent.
+std::string UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    std::string best;
+    size_t best_d = std::string::npos;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == word) return "";
+      const size_t d = EditDistance(word, sub->get_name());
+      if (d < best_d) best_d = d, best = sub->get_name();
+    }
+    std::string msg = fmt::format("unknown command '{}'", word);
+    if (best_d <= 2 || (best.rfind(word, 0) == 0 && word.size() >= 2))
+      msg += fmt::format("; did you mean '{}'?", best);
+    return msg + " (inflight --help lists the commands)";
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +85,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
+  app.set_version_flag("--version", "inflight " + InflightVersionLine(),
+                       "Print the version and the git commit it was built from, and exit");
   const std::vector<CommandEntry> commands = {
       AddCheckCommand(app, args),
       AddRunCommand(app, args),
@@ -63,11 +104,17 @@ int main(int argc, char** argv) {
       AddEncodeCommand(app),
   };
   RefuseNegativeUnsigned(app);
+  if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {
+    LogError("{}", unknown);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

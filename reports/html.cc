@@ -8,6 +8,7 @@
 #include <map>
 
 #include "base/errno_names.h"
+#include "base/version.h"
 #include "reports/compare.h"
 #include "reports/escape.h"
 #include "reports/ref_graph.h"
@@ -316,16 +317,16 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render, const 
   for (const std::string& a : report.argv) argv += (argv.empty() ? "" : " ") + a;
   out += fmt::format(
       "<p class=\"meta\">Linux <b>{}</b> &middot; census {} &middot; {} run(s) in {:.2f} s "
-      "&middot; started {} UTC{}<br><code>{}</code></p>\n",
+      "&middot; started {} UTC{} &middot; inflight {}<br><code>{}</code></p>\n",
       XmlEscape(report.sandbox.kernel), XmlEscape(report.sandbox.census_method), report.runs.size(),
       report.duration_s, XmlEscape(report.started_at),
       report.sandbox.user_namespace ? " &middot; unprivileged (user namespace)" : "",
-      XmlEscape(argv));
+      XmlEscape(InflightVersionLine()), XmlEscape(argv));
   out += "<table class=\"counts\"><tr>";
-  for (const char* k : {"clean", "leak", "hang", "fault", "error"})
+  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "error"})
     out += fmt::format("<th>{}</th>", k);
   out += "</tr><tr>";
-  for (const char* k : {"clean", "leak", "hang", "fault", "error"})
+  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "error"})
     out += fmt::format("<td class=\"num\">{}</td>", counts.at(k));
   out += "</tr></table>\n";
   if (report.interrupted)

@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include "base/version.h"
+
 namespace inflight {
 
 namespace {
@@ -33,8 +35,9 @@ std::string ReportToKtap(const Report& report) {
   std::string out = "TAP version 13\n";
   out += fmt::format("1..{}\n", report.runs.size());
   Diagnostic(out,
-             fmt::format("inflight {}: {} run(s) on Linux {}, census {}", report.command,
-                         report.runs.size(), report.sandbox.kernel, report.sandbox.census_method));
+             fmt::format("inflight {}: {} run(s) on Linux {}, census {}, inflight {}", report.command,
+                         report.runs.size(), report.sandbox.kernel, report.sandbox.census_method,
+                         InflightVersionLine()));
   if (report.interrupted) Diagnostic(out, "interrupted: only the runs that finished are listed");
   size_t pass = 0, fail = 0, xfail = 0, error = 0, skip = 0, n = 0;
   for (const RunRecord& r : report.runs) {

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "base/errno_names.h"
+#include "base/version.h"
 
 namespace inflight {
 
@@ -158,6 +159,7 @@ nlohmann::json ReportToJson(const Report& r) {
   for (const auto& [k, n] : r.Counts()) counts[k] = n;
   nlohmann::json j = {
       {"schema", kReportSchema},
+      {"inflight", {{"version", InflightVersion()}, {"commit", InflightCommit()}}},
       {"command", r.command},
       {"argv", r.argv},
       {"started_at", r.started_at},
