@@ -6,8 +6,7 @@
 
 namespace inflight {
 
-ssize_t SendWithFds(int via, const int* fds, size_t nfds, const void* data, size_t len,
-                    int flags) {
+ssize_t SendWithFds(int via, const int* fds, size_t nfds, const void* data, size_t len, int flags) {
   if (nfds > kMaxHelperFds) {
     errno = EINVAL;
     return -1;

@@ -1,9 +1,8 @@
 // `inflight minimize FILE`: the smallest scenario that still shows the finding of FILE,
 // judged by running candidates in the sandbox pool.
+#include <fmt/core.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,18 +24,18 @@ struct CommonRunArgs {
   std::string timeout = "10s";
   std::string settle = "60s";
   std::string io_timeout = "20ms";
-  uint32_t jobs = 0;   // 0: number of CPUs
+  uint32_t jobs = 0;  // 0: number of CPUs
   uint32_t slots = 16;
   std::string report_dir;
   std::string format = "json";  // report files: json[,junit][,ktap][,html]
   bool quiet = false;
   bool no_sock_diag = false;
-  std::string hold;    // positive control: a listener at @hold outside the scenarios
+  std::string hold;  // positive control: a listener at @hold outside the scenarios
   uint32_t accounting_every = 32;
   int64_t global_tolerance = 0;  // 0: global counts recorded, not ruled
 };
 void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& args, const std::string& report_default);
-RunOptions BaseRunOptions(const CommonRunArgs& args);      // throws UsageError
+RunOptions BaseRunOptions(const CommonRunArgs& args);  // throws UsageError
 PoolOptions MakePoolOptions(const CommonRunArgs& args);
 std::vector<RunMode> ParseModes(const std::string& mode);  // throws UsageError
 

@@ -30,6 +30,8 @@ void InstallInterruptHandlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-bool Interrupted() { return g_signals.load() > 0; }
+bool Interrupted() {
+  return g_signals.load() > 0;
+}
 
 }  // namespace inflight

@@ -1,9 +1,9 @@
 // inflight: run AF_UNIX in-flight descriptor scenarios against this kernel and rule on
 // leaks. Subcommands are registered from cli/cmd_*.cc; this file maps errors to the exit
 // status table of base/exit_codes.h.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 
 #include "base/errors.h"
 #include "base/exit_codes.h"
@@ -47,20 +47,13 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
   const std::vector<CommandEntry> commands = {
-      AddCheckCommand(app, args),
-      AddRunCommand(app, args),
-      AddSelftestCommand(app, args),
-      AddFmtCommand(app),
-      AddCompareCommand(app),
-      AddCsourceCommand(app),
-      AddMinimizeCommand(app, args),
-      AddStressCommand(app, args),
-      AddVmCommand(app, args),
-      AddGateCommand(app, args),
-      AddFuzzCommand(app, args),
-      AddReproCommand(app, args),
-      AddDecodeCommand(app),
-      AddEncodeCommand(app),
+      AddCheckCommand(app, args),    AddRunCommand(app, args),
+      AddSelftestCommand(app, args), AddFmtCommand(app),
+      AddCompareCommand(app),        AddCsourceCommand(app),
+      AddMinimizeCommand(app, args), AddStressCommand(app, args),
+      AddVmCommand(app, args),       AddGateCommand(app, args),
+      AddFuzzCommand(app, args),     AddReproCommand(app, args),
+      AddDecodeCommand(app),         AddEncodeCommand(app),
   };
   RefuseNegativeUnsigned(app);
   try {

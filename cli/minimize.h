@@ -16,7 +16,7 @@ namespace inflight {
 struct ReproMinimizeOptions {
   RunOptions run;
   VerdictKind kind = VerdictKind::kLeak;
-  uint32_t runs = 2;  // every one of these must reproduce
+  uint32_t runs = 2;                              // every one of these must reproduce
   std::function<void(const Scenario&)> progress;  // after each accepted shrink
 };
 

@@ -194,11 +194,12 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     if (on) also += fmt::format("{}{}", also.empty() ? " (also " : ", ", name);
   if (!also.empty()) also += ")";
   const size_t unsettled = counts.at("unsettled");
-  fmt::print("inflight {}: {}: {} runs, {} finding(s), {} error(s){} on Linux {} in {:.2f} s; "
-             "report: {}/report.json{}\n",
-             report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
-             unsettled ? fmt::format(", {} unsettled (not proven either way)", unsettled) : "",
-             report_.sandbox.kernel, report_.duration_s, dir_, also);
+  fmt::print(
+      "inflight {}: {}: {} runs, {} finding(s), {} error(s){} on Linux {} in {:.2f} s; "
+      "report: {}/report.json{}\n",
+      report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
+      unsettled ? fmt::format(", {} unsettled (not proven either way)", unsettled) : "",
+      report_.sandbox.kernel, report_.duration_s, dir_, also);
   fflush(stdout);
   if (report_.interrupted) return kExitInterrupted;
   if (findings) return kExitFinding;  // errors are listed, but a finding is what acts

@@ -1,9 +1,8 @@
 // Planning, dispatching and ruling runs; progress; the summary table.
 #include "cli/runner.h"
 
-#include <unistd.h>
-
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -72,8 +71,8 @@ uint32_t ParseDurationMs(const std::string& text, const char* option) {
   char* end = nullptr;
   double v = strtod(num.c_str(), &end);
   if (num.empty() || *end || !(v > 0) || v * scale > 86'400'000.0)
-    throw UsageError(fmt::format("{} takes a duration such as 10s, 250ms or 2m (got '{}')", option,
-                                 text));
+    throw UsageError(
+        fmt::format("{} takes a duration such as 10s, 250ms or 2m (got '{}')", option, text));
   return static_cast<uint32_t>(std::max(1.0, std::round(v * scale)));
 }
 
@@ -84,8 +83,7 @@ void DescribeLayers(const Hello& h, Report& report) {
   report.layers.push_back(h.census_method == "sock_diag"
                               ? "socket census (sock_diag, per network namespace)"
                               : "socket census (/proc/net/unix fallback: no peers, no embryos)");
-  if (h.user_namespace)
-    report.layers.push_back("unprivileged: namespaces inside a user namespace");
+  if (h.user_namespace) report.layers.push_back("unprivileged: namespaces inside a user namespace");
   if (h.protocols_check)
     report.layers.push_back("socket count cross-check (/proc/net/protocols, per namespace)");
   else
@@ -95,14 +93,16 @@ void DescribeLayers(const Hello& h, Report& report) {
       "timerfd, sockets) in a witness epoll; files and memfds by OFD-lock probes; the slot "
       "tmpfs's inode count");
   if (h.accounting)
-    report.layers.push_back("in-flight accounting: graphs run as per-slot uids (keeping their "
-                            "capabilities); each uid must pass as many descriptors after its "
-                            "runs as before");
+    report.layers.push_back(
+        "in-flight accounting: graphs run as per-slot uids (keeping their "
+        "capabilities); each uid must pass as many descriptors after its "
+        "runs as before");
   else
     report.inactive_layers.push_back("in-flight accounting: " + h.accounting_why);
   if (h.kernel_log)
-    report.layers.push_back("kernel log evidence: KASAN/KMSAN/UBSAN/WARNING/BUG/refcount_t/"
-                            "list corruption records from /dev/kmsg during each run");
+    report.layers.push_back(
+        "kernel log evidence: KASAN/KMSAN/UBSAN/WARNING/BUG/refcount_t/"
+        "list corruption records from /dev/kmsg during each run");
   else
     report.inactive_layers.push_back("kernel log evidence: " + h.kernel_log_why);
 }
@@ -121,10 +121,10 @@ class Progress {
     if (!force && now - last_ < gap) return;
     last_ = now;
     const double secs = std::max(1e-6, (now - start_) / 1e6);
-    std::string line = fmt::format(
-        "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}", ui_.label,
-        done, total_, done / secs, counts.at("clean"), counts.at("leak"), counts.at("hang"),
-        counts.at("fault"), counts.at("error"));
+    std::string line =
+        fmt::format("{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}",
+                    ui_.label, done, total_, done / secs, counts.at("clean"), counts.at("leak"),
+                    counts.at("hang"), counts.at("fault"), counts.at("error"));
     if (tty_) {
       fmt::print(stderr, "\r\033[K{}", line);
     } else {
@@ -256,8 +256,8 @@ std::string SummaryTable(const Report& report, bool findings_only) {
     std::sort(row.exec_ms.begin(), row.exec_ms.end());
     const double median = row.exec_ms.empty() ? 0 : row.exec_ms[row.exec_ms.size() / 2];
     out += fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n",
-                       k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"],
-                       row.v["hang"], row.v["fault"], row.v["error"], median, row.settle_max_ms);
+                       k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"], row.v["hang"],
+                       row.v["fault"], row.v["error"], median, row.settle_max_ms);
   }
   if (hidden)
     out += fmt::format("... and {} more scenario/mode pairs, all {} of their runs clean\n", hidden,

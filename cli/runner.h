@@ -26,12 +26,12 @@ std::vector<ScenarioFile> LoadScenarios(const std::vector<std::string>& paths);
 struct RunPlan {
   std::vector<RunMode> modes = {RunMode::kLockstep};
   uint32_t repeat = 1;
-  uint64_t seed = 1;       // run r of a scenario uses seed + r
-  RunOptions base;         // timeouts
+  uint64_t seed = 1;  // run r of a scenario uses seed + r
+  RunOptions base;    // timeouts
 };
 
 struct RunnerUi {
-  bool progress = true;    // a progress line on stderr (rewritten in place on a terminal)
+  bool progress = true;  // a progress line on stderr (rewritten in place on a terminal)
   std::string label = "run";
   bool keep_clean_details = false;  // full records (actions, census) for clean runs too
 };

@@ -114,8 +114,8 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
                          {"ok", problem.empty()}});
       // A control cycle without the holder that was *proven* a leak (collector passes
       // freed nothing, or the collector is stalled) is the kernel's failure, not ours.
-      const bool kernel_leak = !hold && r.verdict.kind == VerdictKind::kLeak &&
-                               r.result.settle == SettleResult::kDirty;
+      const bool kernel_leak =
+          !hold && r.verdict.kind == VerdictKind::kLeak && r.result.settle == SettleResult::kDirty;
       if (!problem.empty()) {
         failures.push_back(fmt::format("{} ({}, {}): {}", r.scenario, RunModeName(r.mode),
                                        hold ? "with holder" : "without holder", problem));
@@ -141,13 +141,15 @@ SelftestResult RunSelftest(const std::string& controls_dir, const CommonRunArgs&
   out.kernel_fails = !out.passed && oracle_failures == 0;
   if (!out.kernel_fails) out.kernel_findings.clear();
   out.summary =
-      out.passed ? fmt::format("the oracle named every planted leak and stayed silent without "
-                               "them ({} control runs)",
-                               out.details.size())
+      out.passed ? fmt::format(
+                       "the oracle named every planted leak and stayed silent without "
+                       "them ({} control runs)",
+                       out.details.size())
       : out.kernel_fails
-          ? fmt::format("the oracle named every planted leak, but this kernel leaks {} of the "
-                        "control runs without any holder (a kernel finding); first: {}",
-                        out.kernel_findings.size(), failures.front())
+          ? fmt::format(
+                "the oracle named every planted leak, but this kernel leaks {} of the "
+                "control runs without any holder (a kernel finding); first: {}",
+                out.kernel_findings.size(), failures.front())
           : fmt::format("{} control run(s) failed; first: {}", failures.size(), failures.front());
   return out;
 }

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "cli/commands.h"
@@ -25,10 +24,10 @@ struct SelftestResult {
   // oracle is sound (every planted leak was named) and those runs are kernel findings.
   bool kernel_fails = false;
   std::vector<RunRecord> kernel_findings;  // those runs, as plain findings
-  std::string summary;      // one line
-  nlohmann::json details;   // per control and mode: verdicts and what was named
-  std::vector<RunRecord> runs;  // every control run, with and without the holder
-  Hello hello;                  // what the sandboxes said about this machine
+  std::string summary;                     // one line
+  nlohmann::json details;                  // per control and mode: verdicts and what was named
+  std::vector<RunRecord> runs;             // every control run, with and without the holder
+  Hello hello;                             // what the sandboxes said about this machine
 };
 
 // Runs the controls under `controls_dir` with and without the holder.

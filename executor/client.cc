@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/posix.hpp>
-#include <atomic>
 #include <map>
 
 #include "base/clock.h"
@@ -70,7 +70,9 @@ namespace {
 std::atomic<bool> collector_stalled{false};
 }  // namespace
 
-bool CollectorSeenStalled() { return collector_stalled.load(); }
+bool CollectorSeenStalled() {
+  return collector_stalled.load();
+}
 
 std::string DefaultSandboxPath() {
   if (const char* env = getenv("INFLIGHT_SANDBOX"); env && *env) return env;

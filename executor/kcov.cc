@@ -30,8 +30,9 @@ bool KcovAvailable(std::string* why) {
   const int fd = open(kKcovPath, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     if (why)
-      *why = errno == ENOENT ? std::string(kKcovPath) + " does not exist (kernel built without CONFIG_KCOV)"
-                             : std::string(kKcovPath) + ": " + strerror(errno);
+      *why = errno == ENOENT
+                 ? std::string(kKcovPath) + " does not exist (kernel built without CONFIG_KCOV)"
+                 : std::string(kKcovPath) + ": " + strerror(errno);
     return false;
   }
   close(fd);

@@ -14,19 +14,19 @@
 namespace inflight {
 
 enum class MsgType : uint8_t {
-  kHello = 1,   // sandbox -> driver, once: ready (or why not)
-  kRun = 2,     // driver -> sandbox: run a scenario
-  kResult = 3,  // sandbox -> driver: one run's result (in any order)
-  kStress = 4,  // driver -> sandbox: run a stressor for one epoch (executor/stress_types.h)
-  kSummary = 5, // sandbox -> driver, after its input ended: per-slot accounting
+  kHello = 1,    // sandbox -> driver, once: ready (or why not)
+  kRun = 2,      // driver -> sandbox: run a scenario
+  kResult = 3,   // sandbox -> driver: one run's result (in any order)
+  kStress = 4,   // driver -> sandbox: run a stressor for one epoch (executor/stress_types.h)
+  kSummary = 5,  // sandbox -> driver, after its input ended: per-slot accounting
 };
 
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 struct Hello {
   bool ok = false;
-  std::string error;           // when !ok: why this machine cannot run the sandbox
-  std::string census_method;   // "sock_diag" or "proc_net_unix"
+  std::string error;          // when !ok: why this machine cannot run the sandbox
+  std::string census_method;  // "sock_diag" or "proc_net_unix"
   bool protocols_check = false;
   bool user_namespace = false;  // running unprivileged inside a user namespace
   uint32_t slots = 0;
@@ -40,7 +40,7 @@ struct Hello {
 struct RunRequest {
   uint64_t id = 0;
   RunOptions opt;
-  std::string scenario_text;   // canonical text; the sandbox parses and validates it again
+  std::string scenario_text;  // canonical text; the sandbox parses and validates it again
 };
 
 std::string EncodeFrame(MsgType type, std::string_view payload);

@@ -6,46 +6,66 @@
 
 namespace inflight {
 
-const char* RunModeName(RunMode m) { return m == RunMode::kLockstep ? "lockstep" : "free"; }
+const char* RunModeName(RunMode m) {
+  return m == RunMode::kLockstep ? "lockstep" : "free";
+}
 
 const char* ActionStatusName(ActionStatus s) {
   switch (s) {
-    case ActionStatus::kNotRun: return "not-run";
-    case ActionStatus::kOk: return "ok";
-    case ActionStatus::kFailed: return "failed";
-    case ActionStatus::kSkipped: return "skipped";
+    case ActionStatus::kNotRun:
+      return "not-run";
+    case ActionStatus::kOk:
+      return "ok";
+    case ActionStatus::kFailed:
+      return "failed";
+    case ActionStatus::kSkipped:
+      return "skipped";
   }
   return "?";
 }
 
 const char* ProcEndName(ProcEnd e) {
   switch (e) {
-    case ProcEnd::kNeverStarted: return "never-started";
-    case ProcEnd::kExited: return "exited";
-    case ProcEnd::kKilledByScenario: return "killed";
-    case ProcEnd::kKilledByWatchdog: return "killed-by-watchdog";
-    case ProcEnd::kDiedUnexpectedly: return "died-unexpectedly";
+    case ProcEnd::kNeverStarted:
+      return "never-started";
+    case ProcEnd::kExited:
+      return "exited";
+    case ProcEnd::kKilledByScenario:
+      return "killed";
+    case ProcEnd::kKilledByWatchdog:
+      return "killed-by-watchdog";
+    case ProcEnd::kDiedUnexpectedly:
+      return "died-unexpectedly";
   }
   return "?";
 }
 
 const char* RunStatusName(RunStatus s) {
   switch (s) {
-    case RunStatus::kCompleted: return "completed";
-    case RunStatus::kHang: return "hang";
-    case RunStatus::kExecutorError: return "executor-error";
-    case RunStatus::kSetupError: return "setup-error";
+    case RunStatus::kCompleted:
+      return "completed";
+    case RunStatus::kHang:
+      return "hang";
+    case RunStatus::kExecutorError:
+      return "executor-error";
+    case RunStatus::kSetupError:
+      return "setup-error";
   }
   return "?";
 }
 
 const char* SettleResultName(SettleResult s) {
   switch (s) {
-    case SettleResult::kCleanAtOnce: return "clean-at-once";
-    case SettleResult::kCleanSettled: return "clean-after-settling";
-    case SettleResult::kDirty: return "dirty";
-    case SettleResult::kNotChecked: return "not-checked";
-    case SettleResult::kUnsettled: return "unsettled";
+    case SettleResult::kCleanAtOnce:
+      return "clean-at-once";
+    case SettleResult::kCleanSettled:
+      return "clean-after-settling";
+    case SettleResult::kDirty:
+      return "dirty";
+    case SettleResult::kNotChecked:
+      return "not-checked";
+    case SettleResult::kUnsettled:
+      return "unsettled";
   }
   return "?";
 }

@@ -18,28 +18,28 @@ const char* RunModeName(RunMode m);
 struct RunOptions {
   RunMode mode = RunMode::kLockstep;
   uint64_t seed = 0;
-  uint32_t timeout_ms = 10'000;    // watchdog for the graph
-  uint32_t settle_ms = 60'000;     // settling ceiling (oracle/settle.h): a clean or
-                                   // provably leaking run needs far less
-  uint32_t io_timeout_ms = 20;     // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
-  bool kcov = false;               // trace kernel coverage of the graph (executor/kcov.h)
+  uint32_t timeout_ms = 10'000;  // watchdog for the graph
+  uint32_t settle_ms = 60'000;   // settling ceiling (oracle/settle.h): a clean or
+                                 // provably leaking run needs far less
+  uint32_t io_timeout_ms = 20;   // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
+  bool kcov = false;             // trace kernel coverage of the graph (executor/kcov.h)
 };
 
 enum class ActionStatus : uint8_t {
-  kNotRun = 0,   // its process was gone, or the run stopped before it
+  kNotRun = 0,  // its process was gone, or the run stopped before it
   kOk,
-  kFailed,       // the call returned an error: see err
-  kSkipped,      // an operand held no descriptor at run time (e.g. nothing was received)
+  kFailed,   // the call returned an error: see err
+  kSkipped,  // an operand held no descriptor at run time (e.g. nothing was received)
 };
 const char* ActionStatusName(ActionStatus s);
 
 struct ActionOutcome {
   ActionStatus status = ActionStatus::kNotRun;
-  int32_t err = 0;        // errno when kFailed
-  int32_t ret = 0;        // bytes sent/received, pid forked, ...
-  uint16_t fds = 0;       // recv: descriptors in the control messages
-  uint32_t msg_flags = 0; // recv: msg_flags (MSG_CTRUNC, ...)
-  int16_t installed = -1; // recv in lockstep: descriptors the fd table gained; -1 unmeasured
+  int32_t err = 0;         // errno when kFailed
+  int32_t ret = 0;         // bytes sent/received, pid forked, ...
+  uint16_t fds = 0;        // recv: descriptors in the control messages
+  uint32_t msg_flags = 0;  // recv: msg_flags (MSG_CTRUNC, ...)
+  int16_t installed = -1;  // recv in lockstep: descriptors the fd table gained; -1 unmeasured
 };
 
 enum class ProcEnd : uint8_t {
@@ -70,19 +70,19 @@ inline uint64_t ObjectKey(uint16_t action, uint8_t out_index) {
 }
 
 enum class EventType : uint8_t {
-  kCreated,   // action created the object (index: which output)
-  kSent,      // action passed the object in SCM_RIGHTS
-  kReceived,  // action received it (index: position in the message)
-  kSentVia,   // the socket a send went through (its peer's queue got the rights)
-  kRecvVia,   // the socket a successful receive read from
-  kWitnessed, // the object (ino: its ObjectKey) is watched; index: WitnessKind
+  kCreated,    // action created the object (index: which output)
+  kSent,       // action passed the object in SCM_RIGHTS
+  kReceived,   // action received it (index: position in the message)
+  kSentVia,    // the socket a send went through (its peer's queue got the rights)
+  kRecvVia,    // the socket a successful receive read from
+  kWitnessed,  // the object (ino: its ObjectKey) is watched; index: WitnessKind
 };
 
 struct ObjectEvent {
   uint16_t action = 0;
   EventType type = EventType::kCreated;
   uint8_t index = 0;
-  uint32_t dev = 0;   // st_dev (a socket's is sockfs)
+  uint32_t dev = 0;  // st_dev (a socket's is sockfs)
   uint64_t ino = 0;
   // The object's ObjectKey when the process knows it (it created the object, or holds a
   // dup of it); kUnknownKey for descriptors it received. Anonymous-inode objects
@@ -139,10 +139,10 @@ struct RunResult {
   int64_t exec_us = 0;
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
-  int32_t settle_passes = 0;   // collector passes proven while settling (oracle/settle.h)
+  int32_t settle_passes = 0;    // collector passes proven while settling (oracle/settle.h)
   bool settle_stalled = false;  // kDirty with no collector pass completed at all
   std::string settle_why;       // the settler's account of its outcome
-  StressOutcome stress;  // stress epochs only (stress.stressor is empty otherwise)
+  StressOutcome stress;         // stress epochs only (stress.stressor is empty otherwise)
   // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
   std::vector<uint64_t> kernel_pcs;
 };
@@ -150,9 +150,9 @@ struct RunResult {
 // The accounting of one slot at the end of a sandbox's work (sent before it exits).
 struct SlotAccounting {
   uint32_t uid = 0;
-  uint32_t runs = 0;       // runs since the slot's last check
-  int32_t baseline = 0;    // allowance of the uid before its first run
-  int32_t allowance = 0;   // allowance now
+  uint32_t runs = 0;      // runs since the slot's last check
+  int32_t baseline = 0;   // allowance of the uid before its first run
+  int32_t allowance = 0;  // allowance now
 };
 
 std::string EncodeRunResult(const RunResult& r);

@@ -11,11 +11,10 @@
 //   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
 //                             and counted but do not stop the fuzzer
 //   INFLIGHT_FUZZ_STATS_S     seconds between "==inflight== stats" lines (default 10)
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -153,14 +152,15 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
   GraphTargetOptions opt;
   const std::string mode = Env("INFLIGHT_FUZZ_MODE", "pipelined");
-  opt.mode = mode == "sync" ? TargetMode::kSynchronous
+  opt.mode = mode == "sync"    ? TargetMode::kSynchronous
              : mode == "naive" ? TargetMode::kNaive
                                : TargetMode::kPipelined;
   opt.sandbox_path = Env("INFLIGHT_SANDBOX", "");
   opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
   opt.run.mode = RunMode::kLockstep;
   opt.run.timeout_ms = 5'000;
-  opt.run.settle_ms = static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
+  opt.run.settle_ms =
+      static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
   g_known_path = Env("INFLIGHT_FUZZ_KNOWN", "");
   g_stats_every_us = int64_t{std::max(1, atoi(Env("INFLIGHT_FUZZ_STATS_S", "10")))} * 1'000'000;
 #ifdef INFLIGHT_FUZZ_TEST_HOLD
@@ -171,15 +171,18 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 #endif
   std::string why;
   if (KcovAvailable(&why)) {
-    if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE")) opt.mode = TargetMode::kSynchronous;
+    if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE"))
+      opt.mode = TargetMode::kSynchronous;
     opt.kcov = opt.mode == TargetMode::kSynchronous;
     fmt::print(stderr, "==inflight== kernel coverage: {}\n",
                opt.kcov ? "KCOV traces each graph; runs are synchronous so that coverage is "
                           "credited to its own input"
                         : "KCOV is here but unused: pipelined runs cannot credit it");
   } else {
-    fmt::print(stderr, "==inflight== kernel coverage: none, the search runs unguided by the "
-                       "kernel ({})\n", why);
+    fmt::print(stderr,
+               "==inflight== kernel coverage: none, the search runs unguided by the "
+               "kernel ({})\n",
+               why);
   }
   try {
     g_target = new GraphTarget(opt);

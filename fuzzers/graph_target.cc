@@ -2,13 +2,12 @@
 #include "fuzzers/graph_target.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 
@@ -49,7 +48,9 @@ void GraphTarget::Start() {
   pool_->Start();
 }
 
-const Hello& GraphTarget::hello() const { return pool_ ? pool_->hello() : naive_hello_; }
+const Hello& GraphTarget::hello() const {
+  return pool_ ? pool_->hello() : naive_hello_;
+}
 
 bool GraphTarget::Run(const uint8_t* data, size_t size) {
   ++stats_.inputs;
@@ -63,8 +64,8 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
   req.id = id;
   req.opt = opt_.run;
   req.scenario_text = PrintScenario(s);
-  pending_.emplace(id, Pending{std::string(reinterpret_cast<const char*>(data), size),
-                               std::move(s)});
+  pending_.emplace(id,
+                   Pending{std::string(reinterpret_cast<const char*>(data), size), std::move(s)});
   switch (opt_.mode) {
     case TargetMode::kNaive:
       Rule(RunNaive(req));
@@ -98,8 +99,7 @@ void GraphTarget::Rule(RunResult r) {
   pending_.erase(it);
   ++stats_.ruled;
   if (kernel_counters && !r.kernel_pcs.empty())
-    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters,
-                  kernel_counters_size);
+    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters, kernel_counters_size);
   Verdict v = inflight::Rule(p.scenario, opt_.run, r);
   if (v.kind == VerdictKind::kClean) {
     ++stats_.clean;

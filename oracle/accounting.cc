@@ -2,6 +2,7 @@
 #include "oracle/accounting.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <string.h>
@@ -12,8 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include "base/scm.h"
 
 namespace inflight {
@@ -22,7 +21,9 @@ namespace {
 
 constexpr int kMeasureFailed = 250;
 
-bool SendOne(int via, int fd) { return SendWithFds(via, &fd, 1) == 1; }
+bool SendOne(int via, int fd) {
+  return SendWithFds(via, &fd, 1) == 1;
+}
 
 }  // namespace
 

@@ -1,8 +1,6 @@
 // sock_diag, /proc/self/net/unix and /proc/self/net/protocols readers for the census.
 #include "oracle/census.h"
 
-#include "base/file_util.h"
-
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -15,8 +13,10 @@
 #include <charconv>
 #include <cstring>
 #include <map>
-#include <unordered_set>
 #include <string_view>
+#include <unordered_set>
+
+#include "base/file_util.h"
 
 namespace inflight {
 

@@ -19,17 +19,17 @@ namespace inflight {
 
 struct SocketInfo {
   uint64_t ino = 0;
-  uint8_t type = 0;      // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
-  uint8_t state = 0;     // TCP_* as sock_diag reports (10 = listening); proc: SS_* + 100
-  uint64_t peer = 0;     // peer inode, 0 when none or unknown
+  uint8_t type = 0;                 // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+  uint8_t state = 0;                // TCP_* as sock_diag reports (10 = listening); proc: SS_* + 100
+  uint64_t peer = 0;                // peer inode, 0 when none or unknown
   bool peer_without_inode = false;  // it has a peer with no inode: one that was closed (and
                                     // that it keeps alive), or an embryo of a listener
-  uint32_t rqueue = 0;   // bytes queued to read (listeners: pending connections)
+  uint32_t rqueue = 0;              // bytes queued to read (listeners: pending connections)
   uint32_t wqueue = 0;
   bool listening = false;
-  std::string name;                 // bound address; abstract ones start with '@'
-  std::vector<uint64_t> embryos;    // listener: for each pending connection, the
-                                    // connecting socket's inode (0 once it is gone)
+  std::string name;               // bound address; abstract ones start with '@'
+  std::vector<uint64_t> embryos;  // listener: for each pending connection, the
+                                  // connecting socket's inode (0 once it is gone)
   bool operator==(const SocketInfo&) const = default;
 };
 
@@ -54,7 +54,7 @@ struct CensusDelta {
   };
   std::vector<Embryos> new_embryos;
   int64_t new_anonymous = 0;  // more inode-less sockets (embryos) than the baseline had
-  int64_t proto_excess = 0;  // sockets alive beyond the baseline count and the table's
+  int64_t proto_excess = 0;   // sockets alive beyond the baseline count and the table's
 
   bool Empty() const {
     return new_sockets.empty() && new_embryos.empty() && new_anonymous <= 0 && proto_excess <= 0;
@@ -75,8 +75,9 @@ class CensusSource {
   // Adds the protocol counts to a census taken without them.
   Status AddProtocols(Census& c);
 
-  CensusMethod method() const { return diag_.Valid() ? CensusMethod::kSockDiag
-                                                     : CensusMethod::kProcNetUnix; }
+  CensusMethod method() const {
+    return diag_.Valid() ? CensusMethod::kSockDiag : CensusMethod::kProcNetUnix;
+  }
   bool has_protocols() const { return protocols_.Valid(); }
 
  private:

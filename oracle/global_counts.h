@@ -18,8 +18,8 @@
 namespace inflight {
 
 struct GlobalSample {
-  int64_t files = -1;                     // allocated file handles
-  std::map<std::string, int64_t> slabs;   // cache name -> active objects
+  int64_t files = -1;                    // allocated file handles
+  std::map<std::string, int64_t> slabs;  // cache name -> active objects
 };
 
 // `flush_slabs`: first write /sys/kernel/slab/CACHE/shrink for each cache, which moves the
@@ -36,7 +36,7 @@ std::vector<GlobalSample> SampleGlobalRepeatedly(int n, int gap_ms, bool flush_s
 int64_t FileNrSlack();
 
 struct GlobalDrift {
-  std::string name;        // "files" or a slab cache
+  std::string name;  // "files" or a slab cache
   int64_t before_max = 0;
   int64_t after_min = 0;
   int64_t Drift() const { return after_min - before_max; }

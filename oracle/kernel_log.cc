@@ -13,9 +13,19 @@ constexpr int kContextRecords = 24;
 constexpr size_t kMaxLines = 200;  // per look; a storm of warnings is cut here
 
 const std::array<const char*, 13> kPatterns = {
-    "KASAN:", "KMSAN:", "UBSAN:", "KCSAN:", "WARNING:", "BUG:", "kernel BUG at",
-    "refcount_t:", "list_del corruption", "list_add corruption", "general protection fault",
-    "Oops:", "Unable to handle kernel",
+    "KASAN:",
+    "KMSAN:",
+    "UBSAN:",
+    "KCSAN:",
+    "WARNING:",
+    "BUG:",
+    "kernel BUG at",
+    "refcount_t:",
+    "list_del corruption",
+    "list_add corruption",
+    "general protection fault",
+    "Oops:",
+    "Unable to handle kernel",
 };
 }  // namespace
 

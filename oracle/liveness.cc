@@ -1,8 +1,6 @@
 // Witness epoll, OFD-lock probes and tmpfs inode counts (see liveness.h).
 #include "oracle/liveness.h"
 
-#include "base/file_util.h"
-
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +12,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/file_util.h"
+
 namespace inflight {
 
 Result<ObjectWitness> ObjectWitness::Create() {
@@ -23,7 +23,8 @@ Result<ObjectWitness> ObjectWitness::Create() {
   // A stream pair, read 8 bytes (one probe message) at a time: a datagram queue would
   // stop at net.unix.max_dgram_qlen, which is 10 in a new network namespace.
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair(probes)");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return Errno("socketpair(probes)");
   w.sandbox_end_.Reset(sv[0]);
   w.graph_end_.Reset(sv[1]);
   // Room for every probe a graph can send (one per object) without blocking it.
@@ -57,7 +58,7 @@ Status ObjectWitness::CollectProbes() {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof fd);
         UniqueFd owned(fd);  // taken at once, whatever happens next
-        struct stat st{};
+        struct stat st {};
         if (n != sizeof key || j > 0 || fstat(fd, &st) != 0) continue;
         probes_.push_back(Probe{key, std::move(owned), st.st_dev});
       }
@@ -66,8 +67,8 @@ Status ObjectWitness::CollectProbes() {
 }
 
 size_t ObjectWitness::ProbesOn(dev_t dev) const {
-  return static_cast<size_t>(
-      std::count_if(probes_.begin(), probes_.end(), [dev](const Probe& p) { return p.dev == dev; }));
+  return static_cast<size_t>(std::count_if(probes_.begin(), probes_.end(),
+                                           [dev](const Probe& p) { return p.dev == dev; }));
 }
 
 Result<std::vector<uint64_t>> ObjectWitness::Alive() {
@@ -82,7 +83,7 @@ Result<std::vector<uint64_t>> ObjectWitness::Alive() {
   alive = std::move(*items);
   // Lock probes: a write lock held by another open file means the object lives.
   for (const Probe& p : probes_) {
-    struct flock lk{};
+    struct flock lk {};
     lk.l_type = F_RDLCK;
     lk.l_whence = SEEK_SET;
     if (fcntl(p.fd.Get(), F_OFD_GETLK, &lk) != 0) return Errno("fcntl(F_OFD_GETLK, probe)");
@@ -116,7 +117,7 @@ Result<std::vector<uint64_t>> ParseEpollFdinfo(const std::string& text) {
 }
 
 Result<int64_t> UsedInodes(int fd) {
-  struct statfs sf{};
+  struct statfs sf {};
   if (fstatfs(fd, &sf) != 0) return Errno("fstatfs(slot tmpfs)");
   return static_cast<int64_t>(sf.f_files) - static_cast<int64_t>(sf.f_ffree);
 }

@@ -8,9 +8,9 @@ namespace inflight {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> kOpNames = {
-    "socketpair", "socket", "bind", "listen", "connect", "accept", "pipe",
-    "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
-    "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
+    "socketpair", "socket", "bind",     "listen",  "connect", "accept", "pipe",
+    "file",       "memfd",  "eventfd",  "send",    "recv",    "close",  "shutdown",
+    "dup",        "fork",   "exit",     "kill",    "barrier", "sleep",  "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
@@ -32,10 +32,18 @@ uint32_t Scenario::RightsCount(const Action& a) {
   return n;
 }
 
-std::string_view OpName(Op op) { return kOpNames[static_cast<size_t>(op)]; }
-std::string_view SockTypeName(SockType t) { return kSockTypeNames[static_cast<size_t>(t)]; }
-std::string_view ShutHowName(ShutHow h) { return kShutHowNames[static_cast<size_t>(h)]; }
-std::optional<Op> OpFromName(std::string_view name) { return Lookup<Op>(kOpNames, name); }
+std::string_view OpName(Op op) {
+  return kOpNames[static_cast<size_t>(op)];
+}
+std::string_view SockTypeName(SockType t) {
+  return kSockTypeNames[static_cast<size_t>(t)];
+}
+std::string_view ShutHowName(ShutHow h) {
+  return kShutHowNames[static_cast<size_t>(h)];
+}
+std::optional<Op> OpFromName(std::string_view name) {
+  return Lookup<Op>(kOpNames, name);
+}
 std::optional<SockType> SockTypeFromName(std::string_view name) {
   return Lookup<SockType>(kSockTypeNames, name);
 }

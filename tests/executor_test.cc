@@ -1,13 +1,14 @@
 // The sandbox and graph executor end to end, through the same SandboxPool the CLI uses:
 // planted leaks are named, clean graphs are clean, lockstep replays exactly, hung graphs
 // are killed, and nothing is left behind.
+#include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <filesystem>
 #include <set>
 #include <thread>
-#include <fcntl.h>
 
 #include "base/clock.h"
 #include "executor/client.h"
@@ -15,8 +16,6 @@
 #include "oracle/verdict.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
-
-#include <fmt/core.h>
 
 namespace inflight {
 namespace {
@@ -307,10 +306,10 @@ namespace {
 // graph must be clean.
 struct KindCase {
   const char* name;
-  const char* setup;                  // actions that create the objects (process p0)
-  const char* sent;                   // what goes into the holder's embryo
-  std::set<std::string> named;        // leftovers the verdict must name
-  std::set<std::string> kinds;        // and what they are
+  const char* setup;            // actions that create the objects (process p0)
+  const char* sent;             // what goes into the holder's embryo
+  std::set<std::string> named;  // leftovers the verdict must name
+  std::set<std::string> kinds;  // and what they are
 };
 
 const KindCase kKinds[] = {
@@ -325,7 +324,9 @@ const KindCase kKinds[] = {
     {"epoll_watching_inflight_socket",
      "p0: ep = epoll\np0: a b = socketpair stream\np0: epoll_add ep a\np0: send b [a]\n"
      "p0: close a\np0: close b\n",
-     "ep", {"ep"}, {"epoll"}},
+     "ep",
+     {"ep"},
+     {"epoll"}},
     {"dgram_socket", "p0: x = socket dgram\n", "x", {"x"}, {"dgram socket"}},
 };
 
@@ -366,7 +367,8 @@ TEST_P(ObjectLiveness, WitnessNamesALeftoverAndIsSilentWhenClean) {
     for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
       opt.mode = mode;
       Ran r = RunText(pool, text, opt);
-      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean) << RunModeName(mode) << ": " << r.verdict.summary;
+      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean)
+          << RunModeName(mode) << ": " << r.verdict.summary;
       EXPECT_TRUE(r.result.alive_objects.empty());
       EXPECT_LE(r.result.tmpfs_inodes_excess, 0);
     }
