@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "oracle/accounting.h"
-#include "oracle/census.h"
-#include "oracle/kernel_log.h"
-#include "oracle/liveness.h"
+#include "probe/accounting.h"
+#include "probe/census.h"
+#include "probe/kernel_log.h"
+#include "probe/liveness.h"
 
 using namespace inflight;
 

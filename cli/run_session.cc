@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "cli/interrupt.h"
 #include "cli/runner.h"
-#include "oracle/kmemleak.h"
+#include "probe/kmemleak.h"
 #include "reports/writer.h"
 
 namespace inflight {

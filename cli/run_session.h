@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "executor/client.h"
-#include "oracle/global_counts.h"
+#include "probe/global_counts.h"
 #include "reports/report.h"
 #include "reports/writer.h"
 

@@ -42,7 +42,7 @@ struct PoolOptions {
 // A fact about the running kernel that any pool of this process may learn: a run was ruled
 // with the kernel's collector stalled (RunResult::settle_stalled). Sandboxes started after
 // that are told (--collector-stalled), so that each does not wait a whole settling ceiling
-// to learn it again (oracle/settle.h).
+// to learn it again (probe/settle.h).
 bool CollectorSeenStalled();
 
 // Path of inflight-sandbox: $INFLIGHT_SANDBOX, else next to /proc/self/exe.

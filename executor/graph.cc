@@ -29,8 +29,8 @@
 
 #include "base/clock.h"
 #include "base/scm.h"
-#include "executor/kcov.h"
-#include "oracle/accounting.h"
+#include "probe/accounting.h"
+#include "probe/kcov.h"
 #include "scenario/text.h"
 
 namespace inflight {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "executor/stress_types.h"
-#include "oracle/census.h"
+#include "probe/census.h"
 
 namespace inflight {
 
@@ -19,10 +19,10 @@ struct RunOptions {
   RunMode mode = RunMode::kLockstep;
   uint64_t seed = 0;
   uint32_t timeout_ms = 10'000;  // watchdog for the graph
-  uint32_t settle_ms = 60'000;   // settling ceiling (oracle/settle.h): a clean or
+  uint32_t settle_ms = 60'000;   // settling ceiling (probe/settle.h): a clean or
                                  // provably leaking run needs far less
   uint32_t io_timeout_ms = 20;   // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
-  bool kcov = false;             // trace kernel coverage of the graph (executor/kcov.h)
+  bool kcov = false;             // trace kernel coverage of the graph (probe/kcov.h)
 };
 
 enum class ActionStatus : uint8_t {
@@ -131,7 +131,7 @@ struct RunResult {
   // settling, with context. Several slots run at once, so a record may belong to a run
   // that ran at the same time.
   std::vector<std::string> kernel_log;
-  // Per-user in-flight accounting of the slot's own uid (oracle/accounting.h): checked
+  // Per-user in-flight accounting of the slot's own uid (probe/accounting.h): checked
   // after this run when the sandbox measured it; -1 when not measured.
   uint32_t uid = 0;
   int32_t accounting_deficit = -1;  // descriptors still counted in flight after settling
@@ -139,7 +139,7 @@ struct RunResult {
   int64_t exec_us = 0;
   int64_t settle_us = 0;
   int32_t settle_polls = 0;
-  int32_t settle_passes = 0;    // collector passes proven while settling (oracle/settle.h)
+  int32_t settle_passes = 0;    // collector passes proven while settling (probe/settle.h)
   bool settle_stalled = false;  // kDirty with no collector pass completed at all
   std::string settle_why;       // the settler's account of its outcome
   StressOutcome stress;         // stress epochs only (stress.stressor is empty otherwise)

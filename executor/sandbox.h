@@ -28,10 +28,10 @@
 #include "executor/reapable.h"
 #include "executor/stress_run.h"
 #include "executor/stress_types.h"
-#include "oracle/census.h"
-#include "oracle/kernel_log.h"
-#include "oracle/liveness.h"
-#include "oracle/settle.h"
+#include "probe/census.h"
+#include "probe/kernel_log.h"
+#include "probe/liveness.h"
+#include "probe/settle.h"
 
 namespace inflight {
 

@@ -26,8 +26,8 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/sha1.h"
-#include "executor/kcov.h"
 #include "fuzzers/graph_target.h"
+#include "probe/kcov.h"
 #include "scenario/text.h"
 
 using namespace inflight;

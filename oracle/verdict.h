@@ -21,7 +21,7 @@ enum class VerdictKind : uint8_t {
   kHang,       // the watchdog killed the graph
   kError,      // our own failure (executor error, setup error): says nothing about the kernel
   kUnsettled,  // at the settling ceiling counts were still changing: neither clean nor a
-               // proven leak; not a finding, counted and shown (oracle/settle.h)
+               // proven leak; not a finding, counted and shown (probe/settle.h)
   kMaxValue = kUnsettled,
 };
 const char* VerdictName(VerdictKind k);

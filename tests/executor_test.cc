@@ -12,8 +12,8 @@
 
 #include "base/clock.h"
 #include "executor/client.h"
-#include "oracle/kernel_log.h"
 #include "oracle/verdict.h"
+#include "probe/kernel_log.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
 

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "base/sha1.h"
-#include "executor/kcov.h"
 #include "oracle/signature.h"
+#include "probe/kcov.h"
 #include "scenario/text.h"
 
 namespace inflight {

@@ -1,5 +1,5 @@
 // KCOV tracing for graph processes and the counter folding (see kcov.h).
-#include "executor/kcov.h"
+#include "probe/kcov.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>

@@ -1,5 +1,5 @@
 // Driving /sys/kernel/debug/kmemleak and reading its reports.
-#include "oracle/kmemleak.h"
+#include "probe/kmemleak.h"
 
 #include <fcntl.h>
 #include <unistd.h>

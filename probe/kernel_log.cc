@@ -1,5 +1,5 @@
 // /dev/kmsg reader and the patterns that make a record alarming.
-#include "oracle/kernel_log.h"
+#include "probe/kernel_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Witnesses of the collector and the settling rules (see settle.h).
-#include "oracle/settle.h"
+#include "probe/settle.h"
 
 #include <fmt/core.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 
 #include "base/file_util.h"
 #include "base/scm.h"
-#include "oracle/liveness.h"
+#include "probe/liveness.h"
 
 namespace inflight {
 

@@ -1,5 +1,5 @@
 // sock_diag, /proc/self/net/unix and /proc/self/net/protocols readers for the census.
-#include "oracle/census.h"
+#include "probe/census.h"
 
 #include <fcntl.h>
 #include <linux/netlink.h>

@@ -1,5 +1,5 @@
 // file-nr and slabinfo sampling, and the consistent-drift comparison.
-#include "oracle/global_counts.h"
+#include "probe/global_counts.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Measuring a uid's in-flight allowance in a child process.
-#include "oracle/accounting.h"
+#include "probe/accounting.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>

@@ -1,5 +1,5 @@
 // Witness epoll, OFD-lock probes and tmpfs inode counts (see liveness.h).
-#include "oracle/liveness.h"
+#include "probe/liveness.h"
 
 #include <fcntl.h>
 #include <string.h>
