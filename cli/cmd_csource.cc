@@ -1,5 +1,5 @@
 // `inflight csource FILE`: the scenario as a standalone C program that checks the census
-// itself and prints CLEAN or LEAK.
+// itself and prints CLEAN, LEAK or UNSETTLED.
 #include <fmt/core.h>
 
 #include "base/errors.h"
@@ -16,7 +16,7 @@ CommandEntry AddCsourceCommand(CLI::App& app) {
   struct Args {
     std::string file;
     std::string out;
-    std::string settle = "2s";
+    std::string settle = "60s";
     std::string timeout = "10s";
   };
   auto args = std::make_shared<Args>();
@@ -24,11 +24,15 @@ CommandEntry AddCsourceCommand(CLI::App& app) {
       "csource",
       "Print a scenario as a standalone C program (libc only, one commented block per step) "
       "that forks the same graph in a network namespace of its own, runs the steps in the "
-      "file's order, checks the socket census itself and prints CLEAN (exit 0) or LEAK "
-      "(exit 1). Build it with cc -Wall -Werror.");
+      "file's order, checks the socket census itself, settles by proof as inflight does and "
+      "prints CLEAN (exit 0), LEAK (exit 1) or UNSETTLED (exit 3). Build it with "
+      "cc -Wall -Werror.");
   cmd->add_option("file", args->file, "The .scn scenario")->required();
   cmd->add_option("-o,--output", args->out, "Write the program here instead of stdout");
-  cmd->add_option("--settle", args->settle, "The program's settling deadline")
+  cmd->add_option("--settle", args->settle,
+                  "The program's settling ceiling (SETTLE_MS): a leftover is a leak once "
+                  "collector passes after the graph freed nothing more of it (milliseconds); "
+                  "at the ceiling with counts still changing it prints UNSETTLED")
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout, "The program's watchdog for the graph")
       ->capture_default_str();

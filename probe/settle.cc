@@ -143,9 +143,11 @@ Settler::Outcome Settler::OnCensus(bool clean, const SettleFingerprint& fp, int6
       now - started_ >= opt_.stall_grace_us && now - last_change_ >= opt_.stall_grace_us) {
     stalled_ = true;
     why_ = fmt::format(
-        "the collector is stalled: a witness (a lone self-referencing socket) has lived over "
-        "{:.0f} s, none was freed since this run ended, and nothing changed for {:.1f} s",
-        opt_.ceiling_us / 1e6, (now - last_change_) / 1e6);
+        "the collector is stalled: a witness (a lone self-referencing socket) lived over "
+        "{:.0f} s{}, none was freed since this run ended, and nothing changed for {:.1f} s",
+        opt_.ceiling_us / 1e6,
+        log.Stalled(now, opt_.ceiling_us) ? "" : " in an earlier sandbox on this kernel",
+        (now - last_change_) / 1e6);
     return Outcome::kLeak;
   }
   if (now - started_ >= opt_.ceiling_us) {

@@ -1,0 +1,270 @@
+/* The C reproducer's library: every program of inflight csource carries it. */
+#ifndef INFLIGHT_REPRO_H
+#define INFLIGHT_REPRO_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The bounds of a scenario (inflight's scenario/bounds.h). */
+#define REPRO_MAX_PROCS 16
+#define REPRO_MAX_STEPS 256
+#define REPRO_MAX_VARS 64
+
+/* Exit statuses, inflight's table. */
+enum {
+	REPRO_EXIT_CLEAN = 0,	/* CLEAN: every socket of the graph was freed */
+	REPRO_EXIT_FINDING = 1, /* LEAK, HANG or FAULT */
+	REPRO_EXIT_NO_VERDICT = 3, /* SKIP (cannot run here) or UNSETTLED */
+	REPRO_EXIT_ERROR = 4, /* ERROR: a graph process died or a fork failed */
+};
+
+/* ---- The graph's processes (steps.c, turns.c) ---- */
+
+enum { STEP_NOT_RUN, STEP_OK, STEP_FAILED, STEP_SKIPPED };
+
+/* Shared (MAP_SHARED) by every process of the graph and the supervisor. */
+struct repro_shared {
+	sem_t turn[REPRO_MAX_PROCS]; /* posted when it is that process's turn */
+	pid_t pid[REPRO_MAX_PROCS];
+	/* SIGKILLed by a kill step: an expected death */
+	int killed[REPRO_MAX_PROCS];
+	int fork_failed;
+	long timeout_ms;	     /* the graph's watchdog */
+	int status[REPRO_MAX_STEPS]; /* STEP_* */
+	int err[REPRO_MAX_STEPS];    /* errno of a failed step */
+};
+extern struct repro_shared *sh;
+
+/*
+ * The scenario's variables: the descriptor each holds in this process, -1 when
+ * not open. Every process has its own copy: fork copies it, like the
+ * descriptors.
+ */
+extern int var_fd[REPRO_MAX_VARS];
+
+/* Every variable not open (-1): before the root process starts. */
+void vars_init(void);
+/* Notes what a step did: its errno when ret < 0. */
+void step_record(int step, long ret);
+/* A step whose descriptor is not open here is skipped, not failed. */
+void step_skip(int step);
+/* An abstract AF_UNIX address (a NUL, then the name): private to the netns. */
+socklen_t abstract_addr(struct sockaddr_un *sun, const char *name);
+
+/* Waits (5 s at most) until `pid` is dead: its pidfd, else /proc/PID/stat. */
+void wait_dead(pid_t pid, int pidfd);
+
+/* One function per action of the scenario language, as the executor runs it. */
+void do_socketpair(int step, int type, int out0, int out1);
+void do_socket(int step, int type, int out);
+void do_bind(int step, int s, const char *name);
+void do_listen(int step, int s, int backlog);
+void do_connect(int step, int s, const char *name);
+void do_accept(int step, int s, int out);
+void do_pipe(int step, int out0, int out1);
+void do_file(int step, int out);
+void do_memfd(int step, int out);
+void do_eventfd(int step, int out);
+void do_send(int step, int s, const int *vars, const int *counts, int nvars,
+	     int ncmsgs, int flags, int bytes);
+void do_recv(int step, int s, const int *outs, int nouts, int flags, int room,
+	     int bytes, int nofile);
+void do_close(int step, int v);
+void do_shutdown(int step, int s, int how);
+void do_dup(int step, int v, int out);
+void do_fork(int step, int child, void (*run)(void));
+void do_kill(int step, int victim);
+void do_barrier(int step);
+void do_sleep(int step, int ms);
+void do_epoll(int step, int out);
+void do_epoll_add(int step, int ep, int x);
+void do_pidfd(int step, int other, int out);
+void do_io_uring(int step, int out);
+void do_timerfd(int step, int out);
+
+/* Lockstep: waits for this process's turn (leaves if it never comes). */
+void wait_turn(int self);
+/* Hands the turn to process `next` (-1: the graph is done). */
+void pass_turn(int next);
+/* Ends this process at its turn: closes its descriptors, hands the turn on. */
+void end_process(int next) __attribute__((noreturn));
+/* Closes every descriptor of this process. */
+void close_all(void);
+/* As root: become a uid of our own, keeping root's capabilities. */
+void fresh_uid(void);
+
+/* ---- The census (census.c) ---- */
+
+/* The AF_UNIX sockets of this network namespace. */
+struct census {
+	long table;    /* rows of /proc/net/unix (embryos included) */
+	long alive;    /* UNIX + UNIX-STREAM "sockets" of /proc/net/protocols */
+	uint64_t rows; /* hash of every row's inode, flags, type and state */
+};
+
+/* Reads /proc/net/unix text into c->table and c->rows; -1 if malformed. */
+int census_read_unix(FILE *f, struct census *c);
+/* Reads /proc/net/protocols text into c->alive; -1 if it has no UNIX line. */
+int census_read_protocols(FILE *f, struct census *c);
+/* Both, from this process's network namespace; -1 when they cannot be read. */
+int take_census(struct census *c);
+/* The graph's sockets are gone: the counts are back to the baseline. */
+int census_clean(const struct census *now, const struct census *base);
+/* Nothing changed between the two (the settling fingerprint). */
+int census_same(const struct census *a, const struct census *b);
+
+/* ---- Settling by proof (settle.c), as inflight's oracle/settle.h ---- */
+
+/* Witnesses of collector passes: when each was made and when seen freed. */
+struct witness {
+	uint64_t key;
+	int64_t made_at;  /* taken before it was made */
+	int64_t freed_at; /* when seen freed; 0 while alive */
+};
+#define WITNESS_KEPT 256     /* freed ones beyond this are forgotten */
+#define WITNESS_MAX_ALIVE 64 /* a stalled kernel keeps every witness */
+struct witness_log {
+	struct witness w[WITNESS_KEPT]; /* in the order made */
+	int n;
+};
+
+/* Notes a witness made at `at`; -1 when the log is full of live ones. */
+int wlog_made(struct witness_log *l, uint64_t key, int64_t at);
+void wlog_freed(struct witness_log *l, uint64_t key, int64_t at);
+/* The first time a witness made at or after `since` was seen freed; 0: none. */
+int64_t wlog_freed_after(const struct witness_log *l, int64_t since);
+/* The newest witness made at or after `since`: its time; 0: none. */
+int64_t wlog_newest_made_since(const struct witness_log *l, int64_t since);
+/* Any witness, whenever made, seen freed at or after `since`. */
+int wlog_any_freed_since(const struct witness_log *l, int64_t since);
+int wlog_alive(const struct witness_log *l);
+/* The oldest live witness has lived `ceiling_us`: the collector is stalled. */
+int wlog_stalled(const struct witness_log *l, int64_t now, int64_t ceiling_us);
+
+struct settle_options {
+	int64_t ceiling_us; /* the most it settles (SETTLE_MS) */
+	int stable_rounds;  /* rounds in a row with nothing freed before a leak
+			     */
+	int64_t first_gap_us;	/* first census after the start */
+	int64_t max_gap_us;	/* census backoff cap */
+	int64_t stall_grace_us; /* quiet time before a stalled collector's leak
+				 */
+};
+/* inflight's defaults (SettleOptions) with the given ceiling. */
+struct settle_options settle_defaults(int64_t ceiling_us);
+
+enum settle_outcome {
+	SETTLE_PENDING,
+	SETTLE_CLEAN,
+	SETTLE_LEAK,
+	SETTLE_UNSETTLED
+};
+
+/*
+ * A round ends when a witness made after the previous round's end (the first:
+ * after the graph ended) is seen freed; the census is then compared with the
+ * last round's. Leak after stable_rounds rounds in a row left it unchanged. At
+ * the ceiling: counts still changing are unsettled; no pass at all is a stalled
+ * collector (a leak).
+ */
+struct settler {
+	struct settle_options opt;
+	int64_t started, garbage_since, round_since, next_at, gap, last_change;
+	struct census last_fp, round_fp;
+	int have_fp, have_round_fp;
+	int polls, rounds, stable, stalled;
+	char why[256]; /* why the outcome, for the verdict line */
+};
+
+void settler_start(struct settler *s, const struct settle_options *opt,
+		   int64_t now, int64_t garbage_since);
+/* One census taken at `now`, after `log` was brought up to date. */
+enum settle_outcome settler_on_census(struct settler *s, int clean,
+				      const struct census *fp, int64_t now,
+				      const struct witness_log *log);
+
+/*
+ * Makes and watches witnesses: self-referencing sockets made by a child process
+ * that stays in the network namespace we started in (so they never show in the
+ * graph's census), each registered in an epoll instance we share with it. The
+ * kernel drops an epoll item when its file is released, so a key gone from
+ * /proc/self/fdinfo/<ep> is a witness the collector freed.
+ */
+struct collector_clock {
+	int epfd;
+	int req_fd, ack_fd; /* pipes to and from the witness maker */
+	pid_t maker;
+	struct witness_log log;
+	uint64_t next_key;
+	int64_t backoff_us; /* before another witness while the newest lives */
+	int made;
+};
+
+/* A self-referencing socket (garbage only the collector frees) in `epfd`. */
+int make_self_reference(int epfd, uint64_t key);
+/* The keys of an epoll's items from its fdinfo; their number, -1: malformed. */
+int epoll_fdinfo_keys(FILE *f, uint64_t *keys, int max);
+/* Starts the witness maker; call it before leaving the first netns. */
+int clock_start(struct collector_clock *c);
+/*
+ * Makes sure a witness made at or after `since` exists (retrying with backoff);
+ * -1 when the witness maker is gone.
+ */
+int clock_need(struct collector_clock *c, int64_t since, int64_t now);
+/* Marks the witnesses that are gone as freed at `now`. */
+int clock_poll(struct collector_clock *c, int64_t now);
+/* Ends the witness maker (it reads end of file) and closes the clock. */
+void clock_stop(struct collector_clock *c);
+
+/* ---- The supervisor (supervisor.c) ---- */
+
+/* A step with an expected result (err 0: success), as the scenario says. */
+struct repro_expect {
+	int step;
+	int err;
+	const char *err_name;
+	const char *text;
+};
+
+struct repro_scenario {
+	int nprocs, nsteps;
+	void (*run_root)(void); /* the root process's function */
+	const struct repro_expect *expects;
+	int nexpects;
+	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
+	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
+};
+
+int64_t now_us(void);
+void sleep_us(int64_t us);
+/* Prints each step run whose result is not its expect=; returns how many. */
+int check_expects(const struct repro_expect *e, int n);
+/* Runs the graph in a netns of its own, settles, prints the verdict. */
+int repro_main(const struct repro_scenario *s);
+
+#endif /* INFLIGHT_REPRO_H */

@@ -1,0 +1,461 @@
+/* One function per action of the scenario language, as inflight's executor runs
+ * them in lockstep (executor/graph.cc): every socket non-blocking, every
+ * descriptor close-on-exec, a step skipped when a descriptor it needs is not
+ * open. */
+#include "repro.h"
+
+struct repro_shared *sh;
+int var_fd[REPRO_MAX_VARS];
+
+void vars_init(void)
+{
+	for (int v = 0; v < REPRO_MAX_VARS; v++)
+		var_fd[v] = -1;
+}
+
+void step_record(int step, long ret)
+{
+	sh->err[step] = ret < 0 ? errno : 0;
+	sh->status[step] = ret < 0 ? STEP_FAILED : STEP_OK;
+}
+
+void step_skip(int step)
+{
+	sh->status[step] = STEP_SKIPPED;
+}
+
+socklen_t abstract_addr(struct sockaddr_un *sun, const char *name)
+{
+	size_t len = strlen(name);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + 1, name, len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
+/* Waits (5 s at most) until `pid` is dead: its pidfd, else /proc/PID/stat. */
+void wait_dead(pid_t pid, int pidfd)
+{
+	char path[64], buf[256];
+	int64_t end = now_us() + 5000000;
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		poll(&p, 1, 5000);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	while (now_us() < end) {
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+		const char *rp;
+
+		if (f < 0)
+			return;
+		n = read(f, buf, sizeof(buf) - 1);
+		close(f);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		rp = strrchr(buf, ')');
+		if (!rp || rp[1] == 0 || rp[2] == 'Z' || rp[2] == 'X')
+			return;
+		sleep_us(50);
+	}
+}
+
+/* do_socketpair: a b = socketpair TYPE */
+void do_socketpair(int step, int type, int out0, int out1)
+{
+	int sv[2];
+	int r = socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
+
+	step_record(step, r);
+	if (r == 0) {
+		var_fd[out0] = sv[0];
+		var_fd[out1] = sv[1];
+	}
+}
+
+/* do_socket: s = socket TYPE */
+void do_socket(int step, int type, int out)
+{
+	int s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	step_record(step, s);
+	if (s >= 0)
+		var_fd[out] = s;
+}
+
+/* do_bind: bind s @NAME */
+void do_bind(int step, int s, const char *name)
+{
+	struct sockaddr_un sun;
+	socklen_t len = abstract_addr(&sun, name);
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, bind(var_fd[s], (struct sockaddr *)&sun, len));
+}
+
+/* do_listen: listen s backlog=N */
+void do_listen(int step, int s, int backlog)
+{
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, listen(var_fd[s], backlog));
+}
+
+/* do_connect: connect s @NAME; to a listener this queues an embryo */
+void do_connect(int step, int s, const char *name)
+{
+	struct sockaddr_un sun;
+	socklen_t len = abstract_addr(&sun, name);
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, connect(var_fd[s], (struct sockaddr *)&sun, len));
+}
+
+/* do_accept: c = accept s */
+void do_accept(int step, int s, int out)
+{
+	int c;
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	c = accept4(var_fd[s], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	step_record(step, c);
+	if (c >= 0)
+		var_fd[out] = c;
+}
+
+/* do_pipe: r w = pipe */
+void do_pipe(int step, int out0, int out1)
+{
+	int p[2];
+	int r = pipe2(p, O_CLOEXEC | O_NONBLOCK);
+
+	step_record(step, r);
+	if (r == 0) {
+		var_fd[out0] = p[0];
+		var_fd[out1] = p[1];
+	}
+}
+
+/* do_file: f = file, an unnamed regular file on a tmpfs */
+void do_file(int step, int out)
+{
+	int f = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (f < 0)
+		f = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	step_record(step, f);
+	if (f >= 0)
+		var_fd[out] = f;
+}
+
+/* do_memfd: m = memfd */
+void do_memfd(int step, int out)
+{
+	int m = (int)syscall(SYS_memfd_create, "inflight", MFD_CLOEXEC);
+
+	step_record(step, m);
+	if (m >= 0)
+		var_fd[out] = m;
+}
+
+/* do_eventfd: e = eventfd */
+void do_eventfd(int step, int out)
+{
+	int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	step_record(step, e);
+	if (e >= 0)
+		var_fd[out] = e;
+}
+
+/*
+ * do_send: send s [...]: sendmsg with the descriptors of vars[i], counts[i]
+ * times each, in SCM_RIGHTS split over ncmsgs control messages (the first ones
+ * one longer), and `bytes` bytes of payload. Skipped when s or a descriptor to
+ * pass is not open.
+ */
+void do_send(int step, int s, const int *vars, const int *counts, int nvars,
+	     int ncmsgs, int flags, int bytes)
+{
+	static char payload[4096];
+	static union {
+		char buf[4096];
+		struct cmsghdr align;
+	} control;
+	int rights[253];
+	int n = 0, used = 0;
+	size_t off = 0;
+	struct iovec iov;
+	struct msghdr msg;
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	for (int i = 0; i < nvars; i++) {
+		if (var_fd[vars[i]] < 0) {
+			step_skip(step);
+			return;
+		}
+		for (int k = 0; k < counts[i] && n < 253; k++)
+			rights[n++] = var_fd[vars[i]];
+	}
+	memset(payload, 'x', sizeof(payload));
+	iov.iov_base = payload;
+	iov.iov_len = (size_t)bytes;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (n > 0) {
+		memset(control.buf, 0, sizeof(control.buf));
+		for (int c = 0; c < ncmsgs; c++) {
+			int k = n / ncmsgs + (c < n % ncmsgs ? 1 : 0);
+			struct cmsghdr *h =
+				(struct cmsghdr *)(control.buf + off);
+
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(k * sizeof(int));
+			memcpy(CMSG_DATA(h), rights + used, k * sizeof(int));
+			used += k;
+			off += CMSG_SPACE(k * sizeof(int));
+		}
+		msg.msg_control = control.buf;
+		msg.msg_controllen = off;
+	}
+	step_record(step, sendmsg(var_fd[s], &msg,
+				  flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+}
+
+/*
+ * do_recv: x y = recv s: recvmsg; the descriptors received go to outs[] in
+ * order, any more stay open in this process until it exits. The control buffer
+ * has room for `room` descriptors (fewer than were sent: MSG_CTRUNC, the kernel
+ * drops the rest); nofile > 0 lowers RLIMIT_NOFILE for the call (what does not
+ * fit is dropped too).
+ */
+void do_recv(int step, int s, const int *outs, int nouts, int flags, int room,
+	     int bytes, int nofile)
+{
+	static char data[4096];
+	static union {
+		char buf[4096];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov;
+	struct msghdr msg;
+	struct rlimit old, low;
+	struct cmsghdr *h;
+	ssize_t r;
+	int err, got = 0;
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	iov.iov_base = data;
+	iov.iov_len = (size_t)bytes;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (room > 0) {
+		/* CMSG_LEN, not CMSG_SPACE: its padding would make room for one
+		 * more */
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_LEN(room * sizeof(int));
+	}
+	if (nofile > 0) {
+		getrlimit(RLIMIT_NOFILE, &old);
+		low = old;
+		low.rlim_cur = (rlim_t)nofile;
+		setrlimit(RLIMIT_NOFILE, &low);
+	}
+	r = recvmsg(var_fd[s], &msg, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	err = errno;
+	if (nofile > 0)
+		setrlimit(RLIMIT_NOFILE, &old);
+	errno = err;
+	step_record(step, r);
+	if (r < 0 || msg.msg_controllen == 0)
+		return;
+	for (h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int in[253];
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(in, CMSG_DATA(h), (k < 253 ? k : 253) * sizeof(int));
+		for (int j = 0; j < k && j < 253; j++, got++)
+			if (got < nouts)
+				var_fd[outs[got]] = in[j];
+	}
+}
+
+/* do_close: close a */
+void do_close(int step, int v)
+{
+	if (var_fd[v] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, close(var_fd[v]));
+	var_fd[v] = -1;
+}
+
+/* do_shutdown: shutdown s rd|wr|rdwr */
+void do_shutdown(int step, int s, int how)
+{
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, shutdown(var_fd[s], how));
+}
+
+/* do_dup: y = dup x, another descriptor for the same object */
+void do_dup(int step, int v, int out)
+{
+	int d;
+
+	if (var_fd[v] < 0) {
+		step_skip(step);
+		return;
+	}
+	d = fcntl(var_fd[v], F_DUPFD_CLOEXEC, 0);
+	step_record(step, d);
+	if (d >= 0)
+		var_fd[out] = d;
+}
+
+/* do_fork: fork CHILD; it starts with a copy of our descriptors, runs run() */
+void do_fork(int step, int child, void (*run)(void))
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		run(); /* never returns */
+	step_record(step, pid);
+	if (pid > 0)
+		sh->pid[child] = pid;
+	else
+		sh->fork_failed = 1;
+}
+
+/*
+ * do_kill: kill OTHER, SIGKILL; then wait until it is gone, so that the next
+ * step sees its descriptors closed. Marked killed first: its death is then
+ * expected.
+ */
+void do_kill(int step, int victim)
+{
+	pid_t pid = sh->pid[victim];
+	int pidfd, r, err;
+
+	if (pid <= 0) {
+		step_skip(step);
+		return;
+	}
+	sh->killed[victim] = 1;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r = kill(pid, SIGKILL);
+	err = errno;
+	if (r == 0)
+		wait_dead(pid, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	errno = err;
+	step_record(step, r);
+}
+
+/* do_barrier: barrier; in lockstep the order of the steps is the barrier */
+void do_barrier(int step)
+{
+	sh->status[step] = STEP_OK;
+}
+
+/* do_sleep: sleep MS */
+void do_sleep(int step, int ms)
+{
+	sleep_us((int64_t)ms * 1000);
+	sh->status[step] = STEP_OK;
+}
+
+/* do_epoll: ep = epoll */
+void do_epoll(int step, int out)
+{
+	int e = epoll_create1(EPOLL_CLOEXEC);
+
+	step_record(step, e);
+	if (e >= 0)
+		var_fd[out] = e;
+}
+
+/* do_epoll_add: epoll_add ep x, watch x for input */
+void do_epoll_add(int step, int ep, int x)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (var_fd[ep] < 0 || var_fd[x] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, epoll_ctl(var_fd[ep], EPOLL_CTL_ADD, var_fd[x], &ev));
+}
+
+/* do_pidfd: pd = pidfd OTHER, a pidfd of another process of the graph */
+void do_pidfd(int step, int other, int out)
+{
+	pid_t pid = sh->pid[other];
+	int p;
+
+	if (pid <= 0) {
+		step_skip(step);
+		return;
+	}
+	p = (int)syscall(SYS_pidfd_open, pid, 0);
+	step_record(step, p);
+	if (p >= 0) {
+		fcntl(p, F_SETFD, FD_CLOEXEC);
+		var_fd[out] = p;
+	}
+}
+
+/* do_io_uring: u = io_uring, which the kernel may refuse */
+void do_io_uring(int step, int out)
+{
+	unsigned char params[120]; /* struct io_uring_params, zeroed */
+	int u;
+
+	memset(params, 0, sizeof(params));
+	u = (int)syscall(SYS_io_uring_setup, 1, params);
+	step_record(step, u);
+	if (u >= 0)
+		var_fd[out] = u;
+}
+
+/* do_timerfd: t = timerfd */
+void do_timerfd(int step, int out)
+{
+	int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	step_record(step, t);
+	if (t >= 0)
+		var_fd[out] = t;
+}
