@@ -17,7 +17,7 @@
 
 #include "base/clock.h"
 #include "base/scm.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
 #include "scenario/text.h"
 
 using namespace inflight;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "executor/run_types.h"
+#include "run/run_types.h"
 #include "scenario/bounds.h"
 #include "scenario/scenario.h"
 

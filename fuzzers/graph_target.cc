@@ -13,10 +13,10 @@
 
 #include "base/errors.h"
 #include "base/exit_codes.h"
-#include "executor/protocol.h"
 #include "executor/sandbox.h"
 #include "oracle/signature.h"
 #include "probe/kcov.h"
+#include "run/protocol.h"
 #include "scenario/codec.h"
 #include "scenario/text.h"
 

@@ -20,9 +20,9 @@
 #include <memory>
 #include <string>
 
-#include "executor/client.h"
-#include "executor/run_types.h"
+#include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
+#include "run/run_types.h"
 #include "scenario/scenario.h"
 
 namespace inflight {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "executor/protocol.h"
-#include "executor/run_types.h"
 #include "oracle/verdict.h"
+#include "run/protocol.h"
+#include "run/run_types.h"
 
 namespace inflight {
 

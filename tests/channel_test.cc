@@ -16,8 +16,8 @@
 #include "base/clock.h"
 #include "base/out_buffer.h"
 #include "base/unique_fd.h"
-#include "executor/client.h"
-#include "executor/protocol.h"
+#include "driver/sandbox_pool.h"
+#include "run/protocol.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
 

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
 #include "probe/kernel_log.h"
 #include "scenario/text.h"

@@ -15,8 +15,8 @@
 #include <set>
 
 #include "base/clock.h"
-#include "cli/stress_runner.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
+#include "driver/stress_runner.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 #include "tests/test_util.h"

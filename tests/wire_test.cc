@@ -2,8 +2,8 @@
 // truncated or hostile bytes are rejected rather than misread.
 #include <gtest/gtest.h>
 
-#include "executor/protocol.h"
-#include "executor/run_types.h"
+#include "run/protocol.h"
+#include "run/run_types.h"
 
 namespace inflight {
 namespace {

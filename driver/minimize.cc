@@ -1,9 +1,9 @@
 // Scenario shrinking against the real kernel for `inflight repro` (see minimize.h).
-#include "cli/minimize.h"
+#include "driver/minimize.h"
 
 #include <map>
 
-#include "cli/interrupt.h"
+#include "driver/interrupt.h"
 #include "repro/minimize.h"
 #include "scenario/text.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/runner.h"
-#include "executor/client.h"
+#include "driver/runner.h"
+#include "driver/sandbox_pool.h"
 #include "reports/report.h"
 #include "stressors/stressor.h"
 

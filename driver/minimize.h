@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
 #include "scenario/scenario.h"
 
@@ -21,7 +21,7 @@ struct ReproMinimizeOptions {
 };
 
 // The smallest scenario found; `s` itself when nothing smaller reproduces. On an interrupt
-// (cli/interrupt.h) the pool is stopped and the smallest found so far is returned.
+// (driver/interrupt.h) the pool is stopped and the smallest found so far is returned.
 Scenario MinimizeScenario(SandboxPool& pool, const Scenario& s, const ReproMinimizeOptions& opt);
 
 }  // namespace inflight

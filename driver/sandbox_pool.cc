@@ -1,5 +1,5 @@
 // SandboxPool: Boost.Process launch, the request window, failure handling.
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>

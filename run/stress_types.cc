@@ -1,5 +1,5 @@
 // Wire encodings of stress requests and outcomes.
-#include "executor/stress_types.h"
+#include "run/stress_types.h"
 
 #include "base/wire.h"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.h"
-#include "executor/client.h"
+#include "driver/run_args.h"
+#include "driver/sandbox_pool.h"
 #include "probe/global_counts.h"
 #include "reports/report.h"
 #include "reports/writer.h"

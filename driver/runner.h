@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/client.h"
+#include "driver/run_args.h"
+#include "driver/sandbox_pool.h"
 #include "reports/report.h"
 #include "scenario/scenario.h"
 
@@ -46,8 +47,5 @@ void DescribeLayers(const Hello& h, Report& report);
 // A table per scenario and mode: runs and verdicts, exec and settle times.
 // With `findings_only`, only the rows that are not all clean, and a line for the rest.
 std::string SummaryTable(const Report& report, bool findings_only = false);
-
-// Parses "10s", "250ms", "2m", "1.5" (seconds). Throws UsageError.
-uint32_t ParseDurationMs(const std::string& text, const char* option);
 
 }  // namespace inflight

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cli/commands.h"
+#include "driver/run_args.h"
 #include "reports/report.h"
 
 namespace inflight {

@@ -1,5 +1,5 @@
 // Scheduling stress epochs, ruling checkpoints, rates, the stress report section.
-#include "cli/stress_runner.h"
+#include "driver/stress_runner.h"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
-#include "cli/interrupt.h"
+#include "driver/interrupt.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 

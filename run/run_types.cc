@@ -1,5 +1,5 @@
 // Names and the wire encoding of run results.
-#include "executor/run_types.h"
+#include "run/run_types.h"
 
 #include "base/wire.h"
 #include "scenario/bounds.h"

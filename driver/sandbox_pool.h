@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "executor/protocol.h"
-#include "executor/run_types.h"
-#include "executor/stress_types.h"
+#include "run/protocol.h"
+#include "run/run_types.h"
+#include "run/stress_types.h"
 
 namespace inflight {
 

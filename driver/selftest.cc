@@ -1,5 +1,5 @@
 // Positive and negative controls for the oracle.
-#include "cli/selftest.h"
+#include "driver/selftest.h"
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,8 @@
 #include <set>
 
 #include "base/errors.h"
-#include "cli/interrupt.h"
-#include "cli/runner.h"
+#include "driver/interrupt.h"
+#include "driver/runner.h"
 
 namespace inflight {
 

@@ -1,5 +1,5 @@
 // Planning, dispatching and ruling runs; progress; the summary table.
-#include "cli/runner.h"
+#include "driver/runner.h"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
-#include "cli/interrupt.h"
+#include "driver/interrupt.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -47,33 +47,6 @@ std::vector<ScenarioFile> LoadScenarios(const std::vector<std::string>& paths) {
     out.push_back(std::move(sf));
   }
   return out;
-}
-
-uint32_t ParseDurationMs(const std::string& text, const char* option) {
-  double scale = 1000;
-  std::string num = text;
-  auto ends = [&](const char* suf) {
-    size_t n = strlen(suf);
-    return num.size() > n && num.compare(num.size() - n, n, suf) == 0;
-  };
-  if (ends("ms")) {
-    scale = 1;
-    num.resize(num.size() - 2);
-  } else if (ends("s")) {
-    num.resize(num.size() - 1);
-  } else if (ends("m")) {
-    scale = 60'000;
-    num.resize(num.size() - 1);
-  } else if (ends("h")) {
-    scale = 3'600'000;
-    num.resize(num.size() - 1);
-  }
-  char* end = nullptr;
-  double v = strtod(num.c_str(), &end);
-  if (num.empty() || *end || !(v > 0) || v * scale > 86'400'000.0)
-    throw UsageError(
-        fmt::format("{} takes a duration such as 10s, 250ms or 2m (got '{}')", option, text));
-  return static_cast<uint32_t>(std::max(1.0, std::round(v * scale)));
 }
 
 void DescribeLayers(const Hello& h, Report& report) {

@@ -1,5 +1,5 @@
 // Report folder, pool lifetime, and the exit status of a running command.
-#include "cli/run_session.h"
+#include "driver/run_session.h"
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -12,8 +12,8 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/log.h"
-#include "cli/interrupt.h"
-#include "cli/runner.h"
+#include "driver/interrupt.h"
+#include "driver/runner.h"
 #include "probe/kmemleak.h"
 #include "reports/writer.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/stress_types.h"
 #include "probe/census.h"
+#include "run/stress_types.h"
 
 namespace inflight {
 

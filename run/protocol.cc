@@ -1,5 +1,5 @@
 // Framing and encodings of the sandbox protocol.
-#include "executor/protocol.h"
+#include "run/protocol.h"
 
 #include <unistd.h>
 

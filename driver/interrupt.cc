@@ -1,5 +1,5 @@
 // The one process-wide flag a signal handler may set.
-#include "cli/interrupt.h"
+#include "driver/interrupt.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
-#include "executor/run_types.h"
+#include "run/run_types.h"
 
 namespace inflight {
 
@@ -17,7 +17,7 @@ enum class MsgType : uint8_t {
   kHello = 1,    // sandbox -> driver, once: ready (or why not)
   kRun = 2,      // driver -> sandbox: run a scenario
   kResult = 3,   // sandbox -> driver: one run's result (in any order)
-  kStress = 4,   // driver -> sandbox: run a stressor for one epoch (executor/stress_types.h)
+  kStress = 4,   // driver -> sandbox: run a stressor for one epoch (run/stress_types.h)
   kSummary = 5,  // sandbox -> driver, after its input ended: per-slot accounting
 };
 
