@@ -43,6 +43,7 @@ struct Census {
   CensusMethod method = CensusMethod::kSockDiag;
 
   const SocketInfo* Find(uint64_t ino) const;
+  bool operator==(const Census&) const = default;
 };
 
 // What is in `now` and was not in `baseline`.

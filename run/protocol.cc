@@ -19,87 +19,63 @@ std::string EncodeFrame(MsgType type, std::string_view payload) {
   return out;
 }
 
+namespace {
+
+// The field lists: one per message, for both directions (base/wire.h).
+constexpr auto kHelloFields = [](auto& io, auto& h) {
+  io.U8(h.ok);
+  io.Str(h.error);
+  io.Str(h.census_method);
+  io.U8(h.protocols_check);
+  io.U8(h.user_namespace);
+  io.U32(h.slots);
+  io.Str(h.kernel);
+  io.U8(h.kernel_log);
+  io.Str(h.kernel_log_why);
+  io.U8(h.accounting);
+  io.Str(h.accounting_why);
+};
+
+constexpr auto kRunRequestFields = [](auto& io, auto& req) {
+  io.U64(req.id);
+  io.U8(req.opt.mode);
+  io.Require(req.opt.mode <= RunMode::kMaxValue);
+  io.U64(req.opt.seed);
+  io.U32(req.opt.timeout_ms);
+  io.U32(req.opt.settle_ms);
+  io.U32(req.opt.io_timeout_ms);
+  io.Str(req.scenario_text);
+  io.U8(req.opt.kcov);
+};
+
+constexpr auto kSummaryFields = [](auto& io, auto& slots) {
+  io.List(slots, 1 << 16, [&](auto& a) {
+    io.U32(a.uid);
+    io.U32(a.runs);
+    io.I32(a.baseline);
+    io.I32(a.allowance);
+  });
+};
+
+}  // namespace
+
 std::string EncodeHello(const Hello& h) {
-  WireWriter w;
-  w.U8(h.ok);
-  w.Str(h.error);
-  w.Str(h.census_method);
-  w.U8(h.protocols_check);
-  w.U8(h.user_namespace);
-  w.U32(h.slots);
-  w.Str(h.kernel);
-  w.U8(h.kernel_log);
-  w.Str(h.kernel_log_why);
-  w.U8(h.accounting);
-  w.Str(h.accounting_why);
-  return w.Take();
+  return EncodeWith(h, kHelloFields);
 }
-
 bool DecodeHello(std::string_view payload, Hello& h) {
-  WireReader r(payload);
-  h.ok = r.U8() != 0;
-  h.error = r.Str();
-  h.census_method = r.Str();
-  h.protocols_check = r.U8() != 0;
-  h.user_namespace = r.U8() != 0;
-  h.slots = r.U32();
-  h.kernel = r.Str();
-  h.kernel_log = r.U8() != 0;
-  h.kernel_log_why = r.Str();
-  h.accounting = r.U8() != 0;
-  h.accounting_why = r.Str();
-  return r.ok() && r.AtEnd();
+  return DecodeWith(payload, h, kHelloFields);
 }
-
 std::string EncodeRunRequest(const RunRequest& req) {
-  WireWriter w;
-  w.U64(req.id);
-  w.U8(static_cast<uint8_t>(req.opt.mode));
-  w.U64(req.opt.seed);
-  w.U32(req.opt.timeout_ms);
-  w.U32(req.opt.settle_ms);
-  w.U32(req.opt.io_timeout_ms);
-  w.Str(req.scenario_text);
-  w.U8(req.opt.kcov);
-  return w.Take();
+  return EncodeWith(req, kRunRequestFields);
 }
-
 bool DecodeRunRequest(std::string_view payload, RunRequest& req) {
-  WireReader r(payload);
-  req.id = r.U64();
-  const uint8_t mode = r.U8();
-  req.opt.mode = static_cast<RunMode>(mode);
-  req.opt.seed = r.U64();
-  req.opt.timeout_ms = r.U32();
-  req.opt.settle_ms = r.U32();
-  req.opt.io_timeout_ms = r.U32();
-  req.scenario_text = r.Str();
-  req.opt.kcov = r.U8() != 0;
-  return r.ok() && r.AtEnd() && mode <= static_cast<uint8_t>(RunMode::kMaxValue);
+  return DecodeWith(payload, req, kRunRequestFields);
 }
-
 std::string EncodeSummary(const std::vector<SlotAccounting>& slots) {
-  WireWriter w;
-  w.U32(static_cast<uint32_t>(slots.size()));
-  for (const SlotAccounting& a : slots) {
-    w.U32(a.uid);
-    w.U32(a.runs);
-    w.I32(a.baseline);
-    w.I32(a.allowance);
-  }
-  return w.Take();
+  return EncodeWith(slots, kSummaryFields);
 }
-
 bool DecodeSummary(std::string_view payload, std::vector<SlotAccounting>& slots) {
-  WireReader r(payload);
-  slots.resize(r.Count(1 << 16));
-  for (SlotAccounting& a : slots) {
-    a.uid = r.U32();
-    a.runs = r.U32();
-    a.baseline = r.I32();
-    a.allowance = r.I32();
-  }
-  return r.ok() && r.AtEnd();
+  return DecodeWith(payload, slots, kSummaryFields);
 }
 
 std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {

@@ -35,12 +35,14 @@ struct Hello {
   std::string kernel_log_why;  // why not, when not
   bool accounting = false;     // graphs run as per-slot uids whose accounting is checked
   std::string accounting_why;
+  bool operator==(const Hello&) const = default;
 };
 
 struct RunRequest {
   uint64_t id = 0;
   RunOptions opt;
   std::string scenario_text;  // canonical text; the sandbox parses and validates it again
+  bool operator==(const RunRequest&) const = default;
 };
 
 std::string EncodeFrame(MsgType type, std::string_view payload);

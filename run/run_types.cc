@@ -76,159 +76,79 @@ constexpr uint32_t kMaxSockets = 1 << 20;
 constexpr uint32_t kMaxEventsOnWire = 1 << 20;
 constexpr uint32_t kMaxKernelPcsOnWire = 1 << 20;
 
-void PutCensus(WireWriter& w, const Census& c) {
-  w.U8(static_cast<uint8_t>(c.method));
-  w.I64(c.proto_inuse);
-  w.I64(c.anonymous);
-  w.U32(static_cast<uint32_t>(c.sockets.size()));
-  for (const SocketInfo& s : c.sockets) {
-    w.U64(s.ino);
-    w.U8(s.type);
-    w.U8(s.state);
-    w.U8(s.listening);
-    w.U8(s.peer_without_inode);
-    w.U64(s.peer);
-    w.U32(s.rqueue);
-    w.U32(s.wqueue);
-    w.Str(s.name);
-    w.U32(static_cast<uint32_t>(s.embryos.size()));
-    for (uint64_t e : s.embryos) w.U64(e);
-  }
-}
+// The field lists: one per message, for both directions (base/wire.h).
+constexpr auto kCensusFields = [](auto& io, auto& c) {
+  io.U8(c.method);
+  io.I64(c.proto_inuse);
+  io.I64(c.anonymous);
+  io.List(c.sockets, kMaxSockets, [&](auto& s) {
+    io.U64(s.ino);
+    io.U8(s.type);
+    io.U8(s.state);
+    io.U8(s.listening);
+    io.U8(s.peer_without_inode);
+    io.U64(s.peer);
+    io.U32(s.rqueue);
+    io.U32(s.wqueue);
+    io.Str(s.name);
+    io.List(s.embryos, kMaxSockets, [&](auto& e) { io.U64(e); });
+  });
+};
 
-void GetCensus(WireReader& r, Census& c) {
-  c.method = static_cast<CensusMethod>(r.U8());
-  c.proto_inuse = r.I64();
-  c.anonymous = r.I64();
-  uint32_t n = r.Count(kMaxSockets);
-  c.sockets.resize(n);
-  for (SocketInfo& s : c.sockets) {
-    s.ino = r.U64();
-    s.type = r.U8();
-    s.state = r.U8();
-    s.listening = r.U8() != 0;
-    s.peer_without_inode = r.U8() != 0;
-    s.peer = r.U64();
-    s.rqueue = r.U32();
-    s.wqueue = r.U32();
-    s.name = r.Str();
-    uint32_t k = r.Count(kMaxSockets);
-    s.embryos.resize(k);
-    for (uint64_t& e : s.embryos) e = r.U64();
-    if (!r.ok()) return;
-  }
-}
+constexpr auto kRunResultFields = [](auto& io, auto& res) {
+  io.U64(res.id);
+  io.U8(res.status);
+  io.Str(res.error);
+  io.List(res.actions, Bounds::kMaxActions, [&](auto& a) {
+    io.U8(a.status);
+    io.I32(a.err);
+    io.I32(a.ret);
+    io.U16(a.fds);
+    io.U32(a.msg_flags);
+    io.U16(a.installed);
+  });
+  io.List(res.procs, Bounds::kMaxProcs, [&](auto& p) {
+    io.U8(p.end);
+    io.I32(p.wait_status);
+    io.I32(p.action);
+  });
+  io.List(res.events, kMaxEventsOnWire, [&](auto& e) {
+    io.U16(e.action);
+    io.U8(e.type);
+    io.Require(e.type <= EventType::kWitnessed);
+    io.U8(e.index);
+    io.U32(e.dev);
+    io.U64(e.ino);
+    io.U64(e.key);
+  });
+  io.U8(res.events_truncated);
+  io.U8(res.settle);
+  kCensusFields(io, res.baseline);
+  kCensusFields(io, res.census);
+  io.List(res.alive_objects, kMaxEventsOnWire, [&](auto& k) { io.U64(k); });
+  io.I64(res.tmpfs_inodes_excess);
+  io.List(res.kernel_log, 4096, [&](auto& l) { io.Str(l); });
+  io.U32(res.uid);
+  io.I32(res.accounting_deficit);
+  io.I32(res.slot);
+  io.I64(res.exec_us);
+  io.I64(res.settle_us);
+  io.I32(res.settle_polls);
+  io.I32(res.settle_passes);
+  io.U8(res.settle_stalled);
+  io.Str(res.settle_why);
+  StressOutcomeFields(io, res.stress);
+  io.List(res.kernel_pcs, kMaxKernelPcsOnWire, [&](auto& pc) { io.U64(pc); });
+  io.Require(res.status <= RunStatus::kSetupError && res.settle <= SettleResult::kMaxValue);
+};
 
 }  // namespace
 
 std::string EncodeRunResult(const RunResult& res) {
-  WireWriter w;
-  w.U64(res.id);
-  w.U8(static_cast<uint8_t>(res.status));
-  w.Str(res.error);
-  w.U32(static_cast<uint32_t>(res.actions.size()));
-  for (const ActionOutcome& a : res.actions) {
-    w.U8(static_cast<uint8_t>(a.status));
-    w.I32(a.err);
-    w.I32(a.ret);
-    w.U16(a.fds);
-    w.U32(a.msg_flags);
-    w.U16(static_cast<uint16_t>(a.installed));
-  }
-  w.U32(static_cast<uint32_t>(res.procs.size()));
-  for (const ProcOutcome& p : res.procs) {
-    w.U8(static_cast<uint8_t>(p.end));
-    w.I32(p.wait_status);
-    w.I32(p.action);
-  }
-  w.U32(static_cast<uint32_t>(res.events.size()));
-  for (const ObjectEvent& e : res.events) {
-    w.U16(e.action);
-    w.U8(static_cast<uint8_t>(e.type));
-    w.U8(e.index);
-    w.U32(e.dev);
-    w.U64(e.ino);
-    w.U64(e.key);
-  }
-  w.U8(res.events_truncated);
-  w.U8(static_cast<uint8_t>(res.settle));
-  PutCensus(w, res.baseline);
-  PutCensus(w, res.census);
-  w.U32(static_cast<uint32_t>(res.alive_objects.size()));
-  for (uint64_t k : res.alive_objects) w.U64(k);
-  w.I64(res.tmpfs_inodes_excess);
-  w.U32(static_cast<uint32_t>(res.kernel_log.size()));
-  for (const auto& l : res.kernel_log) w.Str(l);
-  w.U32(res.uid);
-  w.I32(res.accounting_deficit);
-  w.I32(res.slot);
-  w.I64(res.exec_us);
-  w.I64(res.settle_us);
-  w.I32(res.settle_polls);
-  w.I32(res.settle_passes);
-  w.U8(res.settle_stalled);
-  w.Str(res.settle_why);
-  PutStressOutcome(w, res.stress);
-  w.U32(static_cast<uint32_t>(res.kernel_pcs.size()));
-  for (uint64_t pc : res.kernel_pcs) w.U64(pc);
-  return w.Take();
+  return EncodeWith(res, kRunResultFields);
 }
-
 bool DecodeRunResult(std::string_view data, RunResult& res) {
-  WireReader r(data);
-  res.id = r.U64();
-  res.status = static_cast<RunStatus>(r.U8());
-  res.error = r.Str();
-  res.actions.resize(r.Count(Bounds::kMaxActions));
-  for (ActionOutcome& a : res.actions) {
-    a.status = static_cast<ActionStatus>(r.U8());
-    a.err = r.I32();
-    a.ret = r.I32();
-    a.fds = r.U16();
-    a.msg_flags = r.U32();
-    a.installed = static_cast<int16_t>(r.U16());
-  }
-  res.procs.resize(r.Count(Bounds::kMaxProcs));
-  for (ProcOutcome& p : res.procs) {
-    p.end = static_cast<ProcEnd>(r.U8());
-    p.wait_status = r.I32();
-    p.action = r.I32();
-  }
-  res.events.resize(r.Count(kMaxEventsOnWire));
-  for (ObjectEvent& e : res.events) {
-    e.action = r.U16();
-    const uint8_t type = r.U8();
-    if (type > static_cast<uint8_t>(EventType::kWitnessed)) return false;
-    e.type = static_cast<EventType>(type);
-    e.index = r.U8();
-    e.dev = r.U32();
-    e.ino = r.U64();
-    e.key = r.U64();
-    if (!r.ok()) return false;
-  }
-  res.events_truncated = r.U8() != 0;
-  res.settle = static_cast<SettleResult>(r.U8());
-  GetCensus(r, res.baseline);
-  GetCensus(r, res.census);
-  res.alive_objects.resize(r.Count(kMaxEventsOnWire));
-  for (uint64_t& k : res.alive_objects) k = r.U64();
-  res.tmpfs_inodes_excess = r.I64();
-  res.kernel_log.resize(r.Count(4096));
-  for (auto& l : res.kernel_log) l = r.Str();
-  res.uid = r.U32();
-  res.accounting_deficit = r.I32();
-  res.slot = r.I32();
-  res.exec_us = r.I64();
-  res.settle_us = r.I64();
-  res.settle_polls = r.I32();
-  res.settle_passes = r.I32();
-  res.settle_stalled = r.U8() != 0;
-  res.settle_why = r.Str();
-  GetStressOutcome(r, res.stress);
-  res.kernel_pcs.resize(r.Count(kMaxKernelPcsOnWire));
-  for (uint64_t& pc : res.kernel_pcs) pc = r.U64();
-  return r.ok() && r.AtEnd() && res.status <= RunStatus::kSetupError &&
-         res.settle <= SettleResult::kMaxValue;
+  return DecodeWith(data, res, kRunResultFields);
 }
 
 }  // namespace inflight

@@ -23,6 +23,7 @@ struct RunOptions {
                                  // provably leaking run needs far less
   uint32_t io_timeout_ms = 20;   // free-run: SO_RCVTIMEO/SO_SNDTIMEO on every socket
   bool kcov = false;             // trace kernel coverage of the graph (probe/kcov.h)
+  bool operator==(const RunOptions&) const = default;
 };
 
 enum class ActionStatus : uint8_t {
@@ -40,6 +41,7 @@ struct ActionOutcome {
   uint16_t fds = 0;        // recv: descriptors in the control messages
   uint32_t msg_flags = 0;  // recv: msg_flags (MSG_CTRUNC, ...)
   int16_t installed = -1;  // recv in lockstep: descriptors the fd table gained; -1 unmeasured
+  bool operator==(const ActionOutcome&) const = default;
 };
 
 enum class ProcEnd : uint8_t {
@@ -55,6 +57,7 @@ struct ProcOutcome {
   ProcEnd end = ProcEnd::kNeverStarted;
   int32_t wait_status = 0;
   int32_t action = -1;  // the action it was running when it ended, -1 if none
+  bool operator==(const ProcOutcome&) const = default;
 };
 
 // How an object's liveness is witnessed (ObjectEvent::index of a kWitnessed event).
@@ -145,6 +148,7 @@ struct RunResult {
   StressOutcome stress;         // stress epochs only (stress.stressor is empty otherwise)
   // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
   std::vector<uint64_t> kernel_pcs;
+  bool operator==(const RunResult&) const = default;
 };
 
 // The accounting of one slot at the end of a sandbox's work (sent before it exits).
@@ -153,6 +157,7 @@ struct SlotAccounting {
   uint32_t runs = 0;      // runs since the slot's last check
   int32_t baseline = 0;   // allowance of the uid before its first run
   int32_t allowance = 0;  // allowance now
+  bool operator==(const SlotAccounting&) const = default;
 };
 
 std::string EncodeRunResult(const RunResult& r);

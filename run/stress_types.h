@@ -22,6 +22,7 @@ struct StressRequest {
   uint32_t timeout_ms = 30'000;  // watchdog past the epoch's end
   uint32_t settle_ms = 60'000;   // settling ceiling at the checkpoint
   bool log_objects = true;       // record created sockets by inode, to name leftovers
+  bool operator==(const StressRequest&) const = default;
 };
 
 // A leftover socket the stressor recorded: which label, which worker.
@@ -47,13 +48,14 @@ struct StressOutcome {
   bool operator==(const StressOutcome&) const = default;
 };
 
-class WireWriter;
-class WireReader;
+class WireOut;
+class WireIn;
 
 std::string EncodeStressRequest(const StressRequest& r);
 bool DecodeStressRequest(std::string_view payload, StressRequest& r);
 
-void PutStressOutcome(WireWriter& w, const StressOutcome& o);
-void GetStressOutcome(WireReader& r, StressOutcome& o);
+// An outcome's fields inside a run result (run/run_types.cc), one list for both directions.
+void StressOutcomeFields(WireOut& io, const StressOutcome& o);
+void StressOutcomeFields(WireIn& io, StressOutcome& o);
 
 }  // namespace inflight
