@@ -192,31 +192,8 @@ struct Index {
 
 // What an object is, from the action that created it.
 std::string ObjectKind(const Action& a, uint8_t out_index) {
-  switch (a.op) {
-    case Op::kPipe:
-      return out_index == 0 ? "pipe read end" : "pipe write end";
-    case Op::kFile:
-      return "regular file";
-    case Op::kMemfd:
-      return "memfd";
-    case Op::kEventfd:
-      return "eventfd";
-    case Op::kEpoll:
-      return "epoll";
-    case Op::kPidfd:
-      return "pidfd";
-    case Op::kIoUring:
-      return "io_uring";
-    case Op::kTimerfd:
-      return "timerfd";
-    case Op::kSocketpair:
-    case Op::kSocket:
-      return std::string(SockTypeName(a.type)) + " socket";
-    case Op::kAccept:
-      return "accepted socket";
-    default:
-      return std::string(OpName(a.op)) + " object";
-  }
+  std::string kind = ObjectKindName(a, out_index);
+  return kind.empty() ? std::string(OpName(a.op)) + " object" : kind;
 }
 
 }  // namespace

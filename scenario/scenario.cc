@@ -38,6 +38,34 @@ std::string_view OpName(Op op) {
 std::string_view SockTypeName(SockType t) {
   return kSockTypeNames[static_cast<size_t>(t)];
 }
+
+std::string ObjectKindName(const Action& a, uint8_t out_index) {
+  switch (a.op) {
+    case Op::kPipe:
+      return out_index == 0 ? "pipe read end" : "pipe write end";
+    case Op::kFile:
+      return "regular file";
+    case Op::kMemfd:
+      return "memfd";
+    case Op::kEventfd:
+      return "eventfd";
+    case Op::kEpoll:
+      return "epoll";
+    case Op::kPidfd:
+      return "pidfd";
+    case Op::kIoUring:
+      return "io_uring";
+    case Op::kTimerfd:
+      return "timerfd";
+    case Op::kSocketpair:
+    case Op::kSocket:
+      return std::string(SockTypeName(a.type)) + " socket";
+    case Op::kAccept:
+      return "accepted socket";
+    default:
+      return "";
+  }
+}
 std::string_view ShutHowName(ShutHow h) {
   return kShutHowNames[static_cast<size_t>(h)];
 }

@@ -132,6 +132,9 @@ struct Defaults {
 // Keyword tables shared by the parser, the printer and reports.
 std::string_view OpName(Op op);
 std::string_view SockTypeName(SockType t);
+// What output `out_index` of `a` is, in reports and verdicts: "stream socket", "pipe read
+// end", "regular file", "memfd", ...; "" when the action creates no object of its own.
+std::string ObjectKindName(const Action& a, uint8_t out_index);
 std::string_view ShutHowName(ShutHow h);
 std::optional<Op> OpFromName(std::string_view name);
 std::optional<SockType> SockTypeFromName(std::string_view name);
