@@ -1,8 +1,10 @@
-// `inflight fuzz`: the nightly driver. Starts N graph_fuzzer workers (libFuzzer, each with
+// The fuzzing job of `inflight fuzz`: starts N graph_fuzzer workers (libFuzzer, each with
 // its own sandbox) with Boost.Process on one shared corpus, watches their logs, restarts
 // a worker after a finding, deduplicates findings by signature keeping the smallest
 // input, re-runs each finding to give its leak rate, and writes report.json and a
 // one-screen summary. Every finding is on disk the moment it is seen.
+#include "driver/fuzz_supervisor.h"
+
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -30,13 +32,13 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "base/sha1.h"
-#include "cli/commands.h"
-#include "driver/interrupt.h"
+#include "driver/progress.h"
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "oracle/signature.h"
 #include "probe/kcov.h"
 #include "reports/writer.h"
+#include "run/fuzz_log.h"
 #include "scenario/codec.h"
 #include "scenario/text.h"
 #include "scenario/validate.h"
@@ -46,14 +48,6 @@ namespace bp = boost::process;
 namespace inflight {
 
 namespace fs = std::filesystem;
-
-ScenarioFile LoadInputOrScenario(const std::string& path);  // cmd_repro.cc
-std::string ReadBinaryFile(const std::string& path);        // cmd_repro.cc
-
-namespace {
-
-// After Ctrl-C, how long workers get to end by themselves before they are killed.
-constexpr int64_t kInterruptGraceUs = 800'000;
 
 std::string DefaultFuzzerPath() {
   if (const char* env = getenv("INFLIGHT_GRAPH_FUZZER"); env && *env) return env;
@@ -65,6 +59,11 @@ std::string DefaultFuzzerPath() {
     if (access(p.c_str(), X_OK) == 0) return p.string();
   return (dir / "graph_fuzzer").string();
 }
+
+namespace {
+
+// After Ctrl-C, how long workers get to end by themselves before they are killed.
+constexpr int64_t kInterruptGraceUs = 800'000;
 
 std::string Duration(double s) {
   const int64_t t = static_cast<int64_t>(s);
@@ -129,9 +128,7 @@ struct WorkerLog {
   uint64_t execs = 0, cov = 0, ft = 0, corp = 0, exec_s = 0;
   // ==inflight== stats of the current process.
   uint64_t runs = 0, clean = 0, settled = 0, skipped = 0;
-  // A finding block being read.
-  bool in_block = false;
-  std::string verdict, signature, summary, artifact;
+  FuzzLogReader reader;                  // the harness's own lines (run/fuzz_log.h)
   bool stopped_on_finding = false;       // this process ended with a FINDING of ours
   std::string test_unit;                 // libFuzzer's "Test unit written to X"
   std::vector<std::string> crash_lines;  // sanitizer reports (bugs of ours)
@@ -151,35 +148,25 @@ struct Worker {
 
 class FuzzSession {
  public:
-  struct Options {
-    std::string out;
-    uint32_t duration_ms = 0;
-    uint32_t jobs = 1;
-    bool resume = false;
-    uint32_t repro = 20;
-    std::vector<std::string> seeds;
-    std::vector<std::string> exclude;
-    std::string fuzzer;
-    std::string hold;
-    uint32_t settle_ms = 60'000;
-    uint32_t slots = 16;
-    bool quiet = false;
-    std::vector<std::string> libfuzzer_args;
-  };
+  using Options = FuzzOptions;
 
   FuzzSession(Options opt, std::vector<std::string> argv, CommonRunArgs common)
-      : opt_(std::move(opt)), argv_(std::move(argv)), common_(std::move(common)) {}
+      : opt_(std::move(opt)),
+        argv_(std::move(argv)),
+        common_(std::move(common)),
+        progress_(!opt_.quiet, 1'000'000, 30'000'000) {}
 
   int Run() {
     Prepare();
     RunWorkers();
-    const bool interrupted = Interrupted();
+    const bool interrupted = Stopped();
     SaveState();
     return Finish(interrupted);
   }
 
  private:
   std::string Dir(const std::string& sub) const { return opt_.out + "/" + sub; }
+  bool Stopped() const { return opt_.stop && opt_.stop(); }
 
   void Prepare() {
     // Before anything is written into --out.
@@ -329,7 +316,7 @@ class FuzzSession {
     w.log.stopped_on_finding = false;
     w.log.test_unit.clear();
     w.log.crash_lines.clear();
-    w.log.in_block = false;
+    w.log.reader = {};
   }
 
   // Status of an ended worker process, reaped by us (Boost's wait would race our waitpid).
@@ -367,8 +354,6 @@ class FuzzSession {
   void OnLine(Worker& w, const std::string& line) {
     static const std::regex status(
         R"(^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+.*exec/s: (\d+))");
-    static const std::regex stats(
-        R"(^==inflight== stats: inputs \d+ runs (\d+) clean (\d+) settled (\d+) findings \d+ known \d+ skipped (\d+))");
     std::smatch m;
     WorkerLog& l = w.log;
     if (std::regex_search(line, m, status)) {
@@ -381,7 +366,7 @@ class FuzzSession {
       ft_ = std::max(ft_, l.ft);
       return;
     }
-    if (line.rfind("==inflight== ", 0) != 0) {
+    if (line.rfind(kFuzzLogPrefix, 0) != 0) {
       if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
           line.find("runtime error:") != std::string::npos ||
           line.find("ERROR: LeakSanitizer") != std::string::npos ||
@@ -391,34 +376,30 @@ class FuzzSession {
       if (at != std::string::npos) l.test_unit = line.substr(at + 21);
       return;
     }
-    const std::string rest = line.substr(13);
-    if (std::regex_search(line, m, stats)) {
-      l.runs = std::stoull(m[1]);
-      l.clean = std::stoull(m[2]);
-      l.settled = std::stoull(m[3]);
-      l.skipped = std::stoull(m[4]);
-    } else if (rest.rfind("kernel coverage: ", 0) == 0) {
-      l.kernel_coverage = rest.substr(17);
-    } else if (rest.rfind("FINDING ", 0) == 0) {
-      l.in_block = true;
-      l.verdict = rest.substr(8);
-      l.signature = l.summary = l.artifact = "";
-    } else if (l.in_block && rest.rfind("signature: ", 0) == 0) {
-      l.signature = rest.substr(11);
-    } else if (l.in_block && rest.rfind("summary: ", 0) == 0) {
-      l.summary = rest.substr(9);
-    } else if (l.in_block && rest.rfind("artifact: ", 0) == 0) {
-      l.artifact = rest.substr(10);
-      l.in_block = false;
-      l.stopped_on_finding = true;
-      Record(w, l.signature, l.verdict, l.summary, l.artifact);
-    } else if (rest.rfind("known finding: ", 0) == 0) {
-      const std::string sig = rest.substr(15, rest.rfind(" (input ") - 15);
-      if (auto it = findings_.find(sig); it != findings_.end()) {
-        ++it->second.hits;
-        it->second.workers.insert(w.index);
-        SaveFinding(it->second);
-      }
+    const std::optional<FuzzLogEvent> ev = l.reader.Line(line);
+    if (!ev) return;
+    switch (ev->kind) {
+      case FuzzLogEvent::Kind::kStats:
+        l.runs = ev->stats.runs;
+        l.clean = ev->stats.clean;
+        l.settled = ev->stats.settled;
+        l.skipped = ev->stats.skipped;
+        break;
+      case FuzzLogEvent::Kind::kKernelCoverage:
+        l.kernel_coverage = ev->text;
+        break;
+      case FuzzLogEvent::Kind::kFinding:
+        l.stopped_on_finding = true;
+        Record(w, ev->finding.signature, ev->finding.verdict, ev->finding.summary,
+               ev->finding.artifact);
+        break;
+      case FuzzLogEvent::Kind::kKnown:
+        if (auto it = findings_.find(ev->text); it != findings_.end()) {
+          ++it->second.hits;
+          it->second.workers.insert(w.index);
+          SaveFinding(it->second);
+        }
+        break;
     }
   }
 
@@ -458,7 +439,7 @@ class FuzzSession {
     }
     SaveFinding(f);
     if (!opt_.quiet) {
-      ClearProgress();
+      progress_.Clear();
       LogInfo("{} finding {} from worker {}: {} ({} bytes{})", fresh ? "new" : "repeated", f.id,
               w.index, sig, input.size(), fresh ? "" : fmt::format(", kept {}", f.input_size));
     }
@@ -501,21 +482,20 @@ class FuzzSession {
     }
     bool stopping = false;
     int64_t stop_sent = 0, stop_grace = 0;
-    int64_t last_progress = 0;
     while (true) {
       const int64_t now = NowMicros();
-      if (!stopping && (Interrupted() || now >= deadline_us_ + 10'000'000)) {
+      if (!stopping && (Stopped() || now >= deadline_us_ + 10'000'000)) {
         // Past the workers' own -max_total_time, or Ctrl-C: ask for a graceful end
         // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits). A Ctrl-C
         // must end the command within about a second: the drain gets that long, and
         // inputs still settling then are not finished runs.
         stopping = true;
         stop_sent = now;
-        stop_grace = Interrupted() ? kInterruptGraceUs : int64_t{opt_.settle_ms + 10'000} * 1000;
+        stop_grace = Stopped() ? kInterruptGraceUs : int64_t{opt_.settle_ms + 10'000} * 1000;
         for (Worker& w : workers_)
           if (w.running) kill(w.child.id(), SIGUSR1);
       }
-      if (stopping && Interrupted() && stop_grace > kInterruptGraceUs) {
+      if (stopping && Stopped() && stop_grace > kInterruptGraceUs) {
         stop_grace = kInterruptGraceUs;  // a Ctrl-C during the graceful end after --duration
         stop_sent = now;
       }
@@ -540,7 +520,7 @@ class FuzzSession {
         if (!w.log.stopped_on_finding && status != 0 && !stopping) {
           if (status == 128 + SIGKILL && w.log.crash_lines.empty()) {
             // Killed from outside (the OOM killer, an operator): not a bug of ours.
-            ClearProgress();
+            progress_.Clear();
             LogWarn("worker {} was killed (SIGKILL); restarting it", w.index);
             ++killed_;
           } else {
@@ -548,7 +528,7 @@ class FuzzSession {
           }
         }
         const bool time_left = NowMicros() + 2'000'000 < deadline_us_;
-        if (!stopping && time_left && !Interrupted()) {
+        if (!stopping && time_left && !Stopped()) {
           ++w.restarts;
           ++restarts_;
           Launch(w);
@@ -556,13 +536,10 @@ class FuzzSession {
         }
       }
       if (!any) break;
-      if (!opt_.quiet && now - last_progress >= (isatty(STDERR_FILENO) ? 1'000'000 : 30'000'000)) {
-        last_progress = now;
-        Progress();
-      }
+      if (progress_.Due()) Progress();
       usleep(stopping ? 20'000 : 200'000);  // a signal ends it early (no SA_RESTART)
     }
-    ClearProgress();
+    progress_.Clear();
     corpus_ = CorpusSize();
   }
 
@@ -610,17 +587,7 @@ class FuzzSession {
         "workers {}/{} restarts {}",
         Duration(secs), Duration(opt_.duration_ms / 1e3), execs, execs / secs, CorpusSize(), cov_,
         ft_, findings_.size(), hits, running, workers_.size(), restarts_);
-    if (isatty(STDERR_FILENO)) {
-      fmt::print(stderr, "\r\033[K{}", line);
-      shown_ = true;
-    } else {
-      fmt::print(stderr, "{}\n", line);
-    }
-    fflush(stderr);
-  }
-  void ClearProgress() {
-    if (shown_) fmt::print(stderr, "\r\033[K");
-    shown_ = false;
+    progress_.Show(line);
   }
 
   // --- re-runs, report, summary ---
@@ -651,6 +618,7 @@ class FuzzSession {
       plan.base = BaseRunOptions(common);
       plan.base.settle_ms = opt_.settle_ms;
       RunnerUi ui{!opt_.quiet, "repro"};
+      ui.stop = opt_.stop;
       RunScenarios(session.pool(), files, plan, ui, report);
       for (size_t k = 0; k < files.size(); ++k) {
         Finding& f = *order[k];
@@ -779,7 +747,7 @@ class FuzzSession {
   int restarts_ = 0;
   int killed_ = 0;
   size_t lost_crashes_ = 0;
-  bool shown_ = false;
+  ProgressLine progress_;
   double prior_seconds_ = 0;
   uint64_t prior_execs_ = 0, prior_runs_ = 0;
   int sessions_ = 0;
@@ -787,68 +755,10 @@ class FuzzSession {
 
 }  // namespace
 
-CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv) {
-  struct Args {
-    FuzzSession::Options opt;
-    std::string duration = "10m";
-    std::string settle = "60s";
-    CommonRunArgs common;
-  };
-  auto args = std::make_shared<Args>();
-  args->opt.out = "inflight-fuzz";
-  args->opt.fuzzer = DefaultFuzzerPath();
-  CLI::App* cmd = app.add_subcommand(
-      "fuzz",
-      "The nightly fuzzing job: N graph_fuzzer workers (libFuzzer, each with its own sandbox) "
-      "share one corpus seeded from the scenario corpus; findings are deduplicated by "
-      "signature (smallest input kept), re-run to give a leak rate, and reported in "
-      "OUT/report.json and OUT/summary.txt. Ctrl-C stops the workers and keeps every finding.");
-  cmd->add_option("--duration", args->duration, "How long to fuzz (e.g. 10m, 8h)")
-      ->capture_default_str();
-  cmd->add_option("-j,--jobs", args->opt.jobs, "Parallel libFuzzer workers")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  cmd->add_option("-o,--out", args->opt.out,
-                  "Folder for corpus/, artifacts/, findings/, logs/, report.json, summary.txt")
-      ->capture_default_str();
-  cmd->add_flag("--resume", args->opt.resume,
-                "Go on with the corpus and findings of an earlier run in --out");
-  cmd->add_option("--repro", args->opt.repro, "Re-runs of each finding for its leak rate (0: none)")
-      ->check(CLI::Range(0, 100'000))
-      ->capture_default_str();
-  cmd->add_option("--seeds", args->opt.seeds,
-                  "Scenario files or folders to seed a fresh corpus with (controls/ are left "
-                  "out)")
-      ->default_str("<corpus>");
-  cmd->add_option("--exclude", args->opt.exclude,
-                  "Scenario names (or file stems) to leave out of the seeds");
-  cmd->add_option("--fuzzer", args->opt.fuzzer, "The graph_fuzzer binary")->capture_default_str();
-  cmd->add_option("--settle", args->settle, "Settling ceiling (see inflight run --help)")
-      ->capture_default_str();
-  cmd->add_option("--slots", args->opt.slots, "Network namespaces per worker's sandbox")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  cmd->add_option("--hold", args->opt.hold,
-                  "Re-run findings with the holder at @ADDR (for findings of the test build "
-                  "graph_fuzzer_hold_test)")
-      ->check([](const std::string& a) {
-        return IsAddress(a) ? std::string() : std::string("an address is [A-Za-z0-9_.-]{1,32}");
-      });
-  cmd->add_option("--libfuzzer-arg", args->opt.libfuzzer_args,
-                  "Extra argument for every worker, e.g. --libfuzzer-arg=-use_value_profile=1");
-  cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress line");
-  return {cmd, [args, argv]() -> int {
-            Args& a = *args;
-            a.opt.duration_ms = ParseDurationMs(a.duration, "--duration");
-            a.opt.settle_ms = ParseDurationMs(a.settle, "--settle");
-            if (a.opt.seeds.empty()) a.opt.seeds = {DefaultCorpusDir()};
-            a.common.quiet = a.opt.quiet;
-            a.common.settle = a.settle;
-            a.common.jobs = 1;
-            InstallInterruptHandlers();
-            FuzzSession session(a.opt, argv, a.common);
-            return session.Run();
-          }};
+int RunFuzzJob(const FuzzOptions& opt, const std::vector<std::string>& argv,
+               const CommonRunArgs& common) {
+  FuzzSession session(opt, argv, common);
+  return session.Run();
 }
 
 }  // namespace inflight

@@ -11,7 +11,10 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
-#include "driver/interrupt.h"
+#include "base/file_util.h"
+#include "driver/batch.h"
+#include "driver/progress.h"
+#include "scenario/codec.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -49,6 +52,28 @@ std::vector<ScenarioFile> LoadScenarios(const std::vector<std::string>& paths) {
   return out;
 }
 
+std::string ReadBinaryFile(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UsageError(fmt::format("{}: a folder, not a file", path));
+  auto bytes = ReadWholeFile(path.c_str());
+  if (!bytes)
+    throw UsageError(fmt::format("{}: cannot read the file: {}", path, bytes.error().Text()));
+  return std::move(*bytes);
+}
+
+ScenarioFile LoadInputOrScenario(const std::string& path) {
+  ScenarioFile f;
+  f.path = path;
+  if (fs::path(path).extension() == ".scn") {
+    f.scenario = LoadScenarioFile(path);
+  } else {
+    f.scenario = DecodeScenario(ReadBinaryFile(path));
+    f.scenario.preamble = {fmt::format("decoded from {}", path)};
+  }
+  f.text = PrintScenario(f.scenario);
+  return f;
+}
+
 void DescribeLayers(const Hello& h, Report& report) {
   report.sandbox = h;
   report.layers.clear();
@@ -82,43 +107,6 @@ void DescribeLayers(const Hello& h, Report& report) {
 
 namespace {
 
-class Progress {
- public:
-  Progress(const RunnerUi& ui, size_t total)
-      : ui_(ui), total_(total), tty_(isatty(STDERR_FILENO)), start_(NowMicros()) {}
-
-  void Update(size_t done, const std::map<std::string, size_t>& counts, bool force = false) {
-    if (!ui_.progress) return;
-    const int64_t now = NowMicros();
-    const int64_t gap = tty_ ? 100'000 : 5'000'000;
-    if (!force && now - last_ < gap) return;
-    last_ = now;
-    const double secs = std::max(1e-6, (now - start_) / 1e6);
-    std::string line =
-        fmt::format("{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}",
-                    ui_.label, done, total_, done / secs, counts.at("clean"), counts.at("leak"),
-                    counts.at("hang"), counts.at("fault"), counts.at("error"));
-    if (tty_) {
-      fmt::print(stderr, "\r\033[K{}", line);
-    } else {
-      fmt::print(stderr, "{}\n", line);
-    }
-    fflush(stderr);
-    shown_ = true;
-  }
-  void Done() {
-    if (ui_.progress && tty_ && shown_) fmt::print(stderr, "\n");
-  }
-
- private:
-  const RunnerUi& ui_;
-  size_t total_;
-  bool tty_;
-  int64_t start_;
-  int64_t last_ = 0;
-  bool shown_ = false;
-};
-
 struct Planned {
   size_t file;
   RunMode mode;
@@ -131,72 +119,61 @@ struct Planned {
 bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, const RunPlan& plan,
                   const RunnerUi& ui, Report& report) {
   std::vector<Planned> planned;
+  std::vector<BatchRun> runs;
   for (size_t f = 0; f < files.size(); ++f)
     for (RunMode m : plan.modes)
-      for (uint32_t r = 0; r < plan.repeat; ++r) planned.push_back({f, m, r, plan.seed + r});
+      for (uint32_t r = 0; r < plan.repeat; ++r) {
+        planned.push_back({f, m, r, plan.seed + r});
+        BatchRun b{&files[f].scenario, &files[f].text, plan.base};
+        b.opt.mode = m;
+        b.opt.seed = plan.seed + r;
+        runs.push_back(b);
+      }
 
   std::map<std::string, size_t> counts;
   for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
     counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
-  Progress progress(ui, planned.size());
-
-  const uint64_t id_base = report.runs.size();
-  size_t next = 0, done = 0;
-  // Keep the pool's queue short so an interrupt has little to throw away.
-  const size_t window = 256;
-  while (done < planned.size()) {
-    while (next < planned.size() && pool.Pending() < window) {
-      const Planned& p = planned[next];
-      RunRequest req;
-      req.id = id_base + next;
-      req.opt = plan.base;
-      req.opt.mode = p.mode;
-      req.opt.seed = p.seed;
-      req.scenario_text = files[p.file].text;
-      pool.Submit(std::move(req));
-      ++next;
-    }
-    if (Interrupted()) break;
-    auto res = pool.Next(100);
-    if (!res) continue;
-    if (res->id < id_base || res->id >= id_base + planned.size())
-      throw InternalError(fmt::format("the sandbox answered an unknown run id {}", res->id));
-    const Planned& p = planned[res->id - id_base];
-    const ScenarioFile& sf = files[p.file];
-    RunRecord rec;
-    rec.scenario = sf.scenario.name;
-    rec.file = sf.path;
-    rec.seed = p.seed;
-    rec.mode = p.mode;
-    rec.repeat = p.repeat;
-    RunOptions opt = plan.base;
-    opt.mode = p.mode;
-    opt.seed = p.seed;
-    rec.verdict = Rule(sf.scenario, opt, *res);
-    if (rec.verdict.kind == VerdictKind::kClean && !ui.keep_clean_details) {
-      // Keep clean records small: the timings and settle facts are what matter.
-      res->events.clear();
-      res->actions.clear();
-      res->procs.clear();
-      res->baseline.sockets.clear();
-      res->census.sockets.clear();
-    } else {
-      rec.scenario_text = sf.text;
-      rec.full = true;
-    }
-    rec.result = std::move(*res);
-    ++counts[VerdictName(rec.verdict.kind)];
-    report.runs.push_back(std::move(rec));
-    ++done;
-    progress.Update(done, counts, done == planned.size());
-  }
-  progress.Done();
-  if (done < planned.size()) {
-    pool.Stop();
-    report.interrupted = true;
-    return false;
-  }
-  return true;
+  ProgressLine progress(ui.progress, 100'000, 5'000'000);
+  size_t done = 0;
+  const bool finished = RunBatch(
+      pool, runs,
+      [&](size_t i, RunResult& res, Verdict& verdict) {
+        const Planned& p = planned[i];
+        const ScenarioFile& sf = files[p.file];
+        RunRecord rec;
+        rec.scenario = sf.scenario.name;
+        rec.file = sf.path;
+        rec.seed = p.seed;
+        rec.mode = p.mode;
+        rec.repeat = p.repeat;
+        rec.verdict = std::move(verdict);
+        if (rec.verdict.kind == VerdictKind::kClean && !ui.keep_clean_details) {
+          // Keep clean records small: the timings and settle facts are what matter.
+          res.events.clear();
+          res.actions.clear();
+          res.procs.clear();
+          res.baseline.sockets.clear();
+          res.census.sockets.clear();
+        } else {
+          rec.scenario_text = sf.text;
+          rec.full = true;
+        }
+        rec.result = std::move(res);
+        ++counts[VerdictName(rec.verdict.kind)];
+        report.runs.push_back(std::move(rec));
+        ++done;
+        if (progress.Due(done == planned.size())) {
+          const double secs = std::max(1e-6, (NowMicros() - progress.start_us()) / 1e6);
+          progress.Show(fmt::format(
+              "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}", ui.label,
+              done, planned.size(), done / secs, counts.at("clean"), counts.at("leak"),
+              counts.at("hang"), counts.at("fault"), counts.at("error")));
+        }
+      },
+      ui.stop);
+  progress.End();
+  if (!finished) report.interrupted = true;
+  return finished;
 }
 
 std::string SummaryTable(const Report& report, bool findings_only) {

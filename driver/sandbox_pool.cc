@@ -175,14 +175,18 @@ bool SandboxPool::Start() {
   return true;
 }
 
-void SandboxPool::Submit(RunRequest req) {
+uint64_t SandboxPool::Submit(RunRequest req) {
+  req.id = ++last_id_;
   Enqueue({req.id, MsgType::kRun, EncodeRunRequest(req)},
           req.opt.timeout_ms + req.opt.settle_ms * 2);
+  return req.id;
 }
 
-void SandboxPool::SubmitStress(const StressRequest& req) {
+uint64_t SandboxPool::SubmitStress(StressRequest req) {
+  req.id = ++last_id_;
   Enqueue({req.id, MsgType::kStress, EncodeStressRequest(req)},
           req.epoch_ms + req.timeout_ms + req.settle_ms * 2);
+  return req.id;
 }
 
 void SandboxPool::Enqueue(Queued q, uint32_t budget_ms) {

@@ -63,10 +63,12 @@ class SandboxPool {
   bool Start();
   const Hello& hello() const { return hello_; }
 
-  // Queues a run; it goes to a sandbox when one has room.
-  void Submit(RunRequest req);
+  // Queues a run; it goes to a sandbox when one has room. The pool names every run and
+  // epoch it is given by a fresh id (1, 2, ... over the pool's life, whatever req.id held):
+  // the result that comes back from Next() carries it.
+  uint64_t Submit(RunRequest req);
   // Queues one stress epoch; its result comes back from Next() like a run's.
-  void SubmitStress(const StressRequest& req);
+  uint64_t SubmitStress(StressRequest req);
   // The next finished run, waiting at most timeout_ms (-1: until one is ready).
   std::optional<RunResult> Next(int timeout_ms);
   // Runs submitted and not yet returned by Next().
@@ -106,6 +108,7 @@ class SandboxPool {
   std::deque<Queued> queue_;
   std::deque<RunResult> ready_;
   size_t pending_ = 0;
+  uint64_t last_id_ = 0;
   uint32_t max_budget_ms_ = 0;
   std::vector<SlotAccounting> accounting_;
 };

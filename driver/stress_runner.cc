@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
-#include "driver/interrupt.h"
+#include "driver/progress.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 
@@ -112,16 +112,13 @@ struct Sent {
 class Progress {
  public:
   Progress(const RunnerUi& ui, const StressPlan& plan)
-      : ui_(ui), plan_(plan), tty_(isatty(STDERR_FILENO)), start_(NowMicros()) {}
+      : ui_(ui), plan_(plan), line_(ui.progress, 500'000, 5'000'000) {}
 
   void Update(const std::vector<Totals>& totals, const std::map<std::string, size_t>& counts,
               bool force = false) {
-    if (!ui_.progress) return;
-    const int64_t now = NowMicros();
-    if (!force && now - last_ < (tty_ ? 500'000 : 5'000'000)) return;
-    last_ = now;
-    std::string line = fmt::format("{}: {:.0f}/{:.0f} s", ui_.label, (now - start_) / 1e6,
-                                   plan_.duration_ms / 1e3);
+    if (!line_.Due(force)) return;
+    std::string line = fmt::format("{}: {:.0f}/{:.0f} s", ui_.label,
+                                   (NowMicros() - line_.start_us()) / 1e6, plan_.duration_ms / 1e3);
     for (size_t k = 0; k < plan_.entries.size(); ++k) {
       const Stressor& s = *plan_.entries[k].stressor;
       const Totals& t = totals[k];
@@ -137,25 +134,14 @@ class Progress {
     line += fmt::format(" | checkpoints {}: clean {} leak {} hang {} fault {} error {}", n,
                         counts.at("clean"), counts.at("leak"), counts.at("hang"),
                         counts.at("fault"), counts.at("error"));
-    if (tty_) {
-      fmt::print(stderr, "\r\033[K{}", line);
-    } else {
-      fmt::print(stderr, "{}\n", line);
-    }
-    fflush(stderr);
-    shown_ = true;
+    line_.Show(line);
   }
-  void Done() {
-    if (ui_.progress && tty_ && shown_) fmt::print(stderr, "\n");
-  }
+  void Done() { line_.End(); }
 
  private:
   const RunnerUi& ui_;
   const StressPlan& plan_;
-  bool tty_;
-  int64_t start_;
-  int64_t last_ = 0;
-  bool shown_ = false;
+  ProgressLine line_;
 };
 
 }  // namespace
@@ -262,14 +248,12 @@ bool RunStress(SandboxPool& pool, const StressPlan& plan, const RunnerUi& ui, Re
   for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
     counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
   std::map<uint64_t, Sent> sent;
-  uint64_t next_id = report.runs.size();
   Progress progress(ui, plan);
 
   auto submit = [&](size_t w) {
     Worker& wk = workers[w];
     const StressEntry& e = plan.entries[wk.entry];
     StressRequest req;
-    req.id = next_id++;
     req.stressor = e.stressor->name;
     req.options = e.options;
     req.seed = plan.seed + wk.index * kWorkerSeedStride + wk.next_epoch;
@@ -280,14 +264,13 @@ bool RunStress(SandboxPool& pool, const StressPlan& plan, const RunnerUi& ui, Re
     req.timeout_ms = plan.timeout_ms;
     req.settle_ms = std::max(plan.settle_ms, e.stressor->settle_ms);
     req.log_objects = plan.log_objects;
-    sent[req.id] = {w, req.epoch, req.seed};
+    sent[pool.SubmitStress(req)] = {w, req.epoch, req.seed};
     ++wk.queued;
-    pool.SubmitStress(req);
   };
 
   bool interrupted = false;
   for (;;) {
-    if (Interrupted()) {
+    if (ui.stop && ui.stop()) {
       interrupted = true;
       break;
     }

@@ -59,24 +59,23 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
     ++stats_.skipped;
     return false;
   }
-  const uint64_t id = ++next_id_;
   RunRequest req;
-  req.id = id;
   req.opt = opt_.run;
   req.scenario_text = PrintScenario(s);
-  pending_.emplace(id,
-                   Pending{std::string(reinterpret_cast<const char*>(data), size), std::move(s)});
+  Pending pending{std::string(reinterpret_cast<const char*>(data), size), std::move(s)};
+  // The pool names each run; a naive run is named here.
+  const uint64_t id = opt_.mode == TargetMode::kNaive ? next_id_ + 1 : pool_->Submit(req);
+  req.id = next_id_ = id;
+  pending_.emplace(id, std::move(pending));
   switch (opt_.mode) {
     case TargetMode::kNaive:
       Rule(RunNaive(req));
       break;
     case TargetMode::kSynchronous:
-      pool_->Submit(std::move(req));
       while (pending_.count(id))
         if (auto r = pool_->Next(-1)) Rule(std::move(*r));
       break;
     case TargetMode::kPipelined:
-      pool_->Submit(std::move(req));
       while (auto r = pool_->Next(0)) Rule(std::move(*r));
       while (pool_->Pending() >= opt_.window)
         if (auto r = pool_->Next(-1)) Rule(std::move(*r));

@@ -39,13 +39,11 @@ struct Ran {
 };
 
 Ran RunText(SandboxPool& pool, const std::string& text, RunOptions opt = {}) {
-  static uint64_t next_id = 1;
   Scenario s = ParseScenario(text);
   RunRequest req;
-  req.id = next_id++;
   req.opt = opt;
   req.scenario_text = PrintScenario(s);
-  pool.Submit(req);
+  req.id = pool.Submit(req);
   auto r = pool.Next(60'000);
   EXPECT_TRUE(r.has_value()) << "no result within 60 s";
   Ran out;
@@ -257,7 +255,6 @@ TEST_F(Executor, BadRequestsAreErrorsNotCrashes) {
   SandboxPool pool(Options());
   pool.Start();
   RunRequest req;
-  req.id = 999;
   req.scenario_text = "this is not a scenario";
   pool.Submit(req);
   auto r = pool.Next(30'000);
