@@ -180,4 +180,14 @@ bool DecodeWith(std::string_view bytes, M& m, Fields fields) {
   return in.Done();
 }
 
+// Defines a message's `std::string Encode(const Type&)` and
+// `bool Decode(std::string_view, Type&)` from its one field list.
+#define INFLIGHT_WIRE_CODEC(Encode, Decode, Type, fields) \
+  std::string Encode(const Type& m) {                     \
+    return EncodeWith(m, fields);                         \
+  }                                                       \
+  bool Decode(std::string_view bytes, Type& m) {          \
+    return DecodeWith(bytes, m, fields);                  \
+  }
+
 }  // namespace inflight

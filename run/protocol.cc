@@ -59,24 +59,9 @@ constexpr auto kSummaryFields = [](auto& io, auto& slots) {
 
 }  // namespace
 
-std::string EncodeHello(const Hello& h) {
-  return EncodeWith(h, kHelloFields);
-}
-bool DecodeHello(std::string_view payload, Hello& h) {
-  return DecodeWith(payload, h, kHelloFields);
-}
-std::string EncodeRunRequest(const RunRequest& req) {
-  return EncodeWith(req, kRunRequestFields);
-}
-bool DecodeRunRequest(std::string_view payload, RunRequest& req) {
-  return DecodeWith(payload, req, kRunRequestFields);
-}
-std::string EncodeSummary(const std::vector<SlotAccounting>& slots) {
-  return EncodeWith(slots, kSummaryFields);
-}
-bool DecodeSummary(std::string_view payload, std::vector<SlotAccounting>& slots) {
-  return DecodeWith(payload, slots, kSummaryFields);
-}
+INFLIGHT_WIRE_CODEC(EncodeHello, DecodeHello, Hello, kHelloFields)
+INFLIGHT_WIRE_CODEC(EncodeRunRequest, DecodeRunRequest, RunRequest, kRunRequestFields)
+INFLIGHT_WIRE_CODEC(EncodeSummary, DecodeSummary, std::vector<SlotAccounting>, kSummaryFields)
 
 std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   if (error_) return std::nullopt;

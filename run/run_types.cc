@@ -144,11 +144,6 @@ constexpr auto kRunResultFields = [](auto& io, auto& res) {
 
 }  // namespace
 
-std::string EncodeRunResult(const RunResult& res) {
-  return EncodeWith(res, kRunResultFields);
-}
-bool DecodeRunResult(std::string_view data, RunResult& res) {
-  return DecodeWith(data, res, kRunResultFields);
-}
+INFLIGHT_WIRE_CODEC(EncodeRunResult, DecodeRunResult, RunResult, kRunResultFields)
 
 }  // namespace inflight

@@ -47,12 +47,7 @@ constexpr auto kStressOutcomeFieldList = [](auto& io, auto& o) {
 
 }  // namespace
 
-std::string EncodeStressRequest(const StressRequest& r) {
-  return EncodeWith(r, kStressRequestFields);
-}
-bool DecodeStressRequest(std::string_view payload, StressRequest& r) {
-  return DecodeWith(payload, r, kStressRequestFields);
-}
+INFLIGHT_WIRE_CODEC(EncodeStressRequest, DecodeStressRequest, StressRequest, kStressRequestFields)
 void StressOutcomeFields(WireOut& io, const StressOutcome& o) {
   kStressOutcomeFieldList(io, o);
 }
