@@ -17,18 +17,28 @@ std::string& Program() {
 }
 const char* LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "note";
-    case LogLevel::kWarn: return "warning";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "note";
+    case LogLevel::kWarn:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "?";
 }
 }  // namespace
 
-void SetLogProgram(std::string_view program) { Program() = std::string(program); }
-void SetLogLevel(LogLevel level) { g_level = level; }
-LogLevel GetLogLevel() { return g_level; }
+void SetLogProgram(std::string_view program) {
+  Program() = std::string(program);
+}
+void SetLogLevel(LogLevel level) {
+  g_level = level;
+}
+LogLevel GetLogLevel() {
+  return g_level;
+}
 
 void LogLine(LogLevel level, std::string_view message) {
   std::string line = fmt::format("{}: {}: {}\n", Program(), LevelName(level), message);

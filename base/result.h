@@ -20,13 +20,15 @@ struct SysError {
 };
 
 // Captures the current errno.
-inline SysError Errno(std::string call) { return SysError{errno, std::move(call)}; }
+inline SysError Errno(std::string call) {
+  return SysError{errno, std::move(call)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Result(SysError error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(SysError error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

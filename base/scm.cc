@@ -6,8 +6,7 @@
 
 namespace inflight {
 
-ssize_t SendWithFds(int via, const int* fds, size_t nfds, const void* data, size_t len,
-                    int flags) {
+ssize_t SendWithFds(int via, const int* fds, size_t nfds, const void* data, size_t len, int flags) {
   if (nfds > kMaxHelperFds) {
     errno = EINVAL;
     return -1;
@@ -19,7 +18,7 @@ ssize_t SendWithFds(int via, const int* fds, size_t nfds, const void* data, size
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   if (nfds > 0) {
-    memset(ctl, 0, sizeof ctl);
+    memset(ctl, 0, CMSG_SPACE(sizeof(int) * nfds));
     msg.msg_control = ctl;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
     cmsghdr* c = CMSG_FIRSTHDR(&msg);

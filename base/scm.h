@@ -1,5 +1,5 @@
-// Passing a few descriptors with SCM_RIGHTS: the one helper for every place that does so
-// outside a scenario's own sends (collector triggers, probes, accounting, tests).
+// Passing descriptors with SCM_RIGHTS: the one helper for every place that does so outside
+// a scenario's own sends (collector triggers, probes, accounting, stressors, tests).
 // Allocation-free (a stack control buffer), so graph processes may call it after fork.
 #pragma once
 
@@ -10,7 +10,7 @@
 
 namespace inflight {
 
-inline constexpr size_t kMaxHelperFds = 64;
+inline constexpr size_t kMaxHelperFds = 253;  // SCM_MAX_FD: the kernel's limit per message
 
 // sendmsg(2) of `len` bytes of `data` (one zero byte when `data` is null) carrying
 // `nfds` descriptors (at most kMaxHelperFds) in one SCM_RIGHTS message. Returns what

@@ -7,7 +7,9 @@ namespace inflight {
 
 namespace {
 
-uint32_t Rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+uint32_t Rotl(uint32_t x, int n) {
+  return (x << n) | (x >> (32 - n));
+}
 
 void Block(uint32_t h[5], const unsigned char* p) {
   uint32_t w[80];

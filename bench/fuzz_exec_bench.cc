@@ -8,11 +8,10 @@
 // frees a, so every run settles) and handoff (the parent receives what the child sent:
 // clean at once, no settling). The process is grown to --rss-mb (default 256) after the
 // fork server started, as libFuzzer's corpus, tables and ASan's quarantine grow it.
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -57,8 +56,7 @@ struct Rate {
 Rate Measure(GraphTarget& t, const std::string& input, int n) {
   const TargetStats before = t.stats();
   const int64_t t0 = NowMicros();
-  for (int i = 0; i < n; ++i)
-    t.Run(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  for (int i = 0; i < n; ++i) t.Run(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   t.Drain();
   Rate r;
   r.per_s = n / ((NowMicros() - t0) / 1e6);
@@ -92,9 +90,12 @@ int main(int argc, char** argv) {
   size_t rss_mb = 256;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--naive" && i + 1 < argc) naive_n = atoi(argv[++i]);
-    else if (a == "--runs" && i + 1 < argc) server_n = atoi(argv[++i]);
-    else if (a == "--rss-mb" && i + 1 < argc) rss_mb = static_cast<size_t>(atol(argv[++i]));
+    if (a == "--naive" && i + 1 < argc)
+      naive_n = atoi(argv[++i]);
+    else if (a == "--runs" && i + 1 < argc)
+      server_n = atoi(argv[++i]);
+    else if (a == "--rss-mb" && i + 1 < argc)
+      rss_mb = static_cast<size_t>(atol(argv[++i]));
     else {
       fmt::print(stderr, "usage: fuzz_exec_bench [--runs N] [--naive N] [--rss-mb MB]\n");
       return 2;
@@ -121,13 +122,15 @@ int main(int argc, char** argv) {
   // Then it grows to a fuzzer's size.
   std::vector<char> ballast(rss_mb << 20);
   for (size_t k = 0; k < ballast.size(); k += 4096) ballast[k] = static_cast<char>(k);
-  fmt::print("fuzz_exec_bench: 2-process graphs, every execution ruled by the oracle; this "
-             "process: ASan+UBSan, RSS {} MB\n",
-             RssMb());
+  fmt::print(
+      "fuzz_exec_bench: 2-process graphs, every execution ruled by the oracle; this "
+      "process: ASan+UBSan, RSS {} MB\n",
+      RssMb());
   fmt::print("  bare fork+_exit+wait of this process: {:.0f}/s\n", BareForks(200));
 
   bool all_clean = true;
-  for (const auto& [name, input] : {std::pair{"self_ref", self_ref}, std::pair{"handoff", handoff}}) {
+  for (const auto& [name, input] :
+       {std::pair{"self_ref", self_ref}, std::pair{"handoff", handoff}}) {
     Rate nv = Measure(naive, input, naive_n);
     Rate sy = Measure(sync, input, std::min(server_n, 1000));
     Rate pl = Measure(pipelined, input, server_n);
@@ -138,9 +141,10 @@ int main(int argc, char** argv) {
     fmt::print("    fork server, pipelined over 16 slots:         {:>8.0f} execs/s  ({:.1f}x)\n",
                pl.per_s, pl.per_s / nv.per_s);
     fmt::print("    ratio pipelined/naive: {:.1f} (target >= 10)\n", pl.per_s / nv.per_s);
-    fmt::print("    outcomes naive {} clean ({} settled) {} other; pipelined {} clean ({} settled) "
-               "{} other\n",
-               nv.clean, nv.settled, nv.other, pl.clean, pl.settled, pl.other);
+    fmt::print(
+        "    outcomes naive {} clean ({} settled) {} other; pipelined {} clean ({} settled) "
+        "{} other\n",
+        nv.clean, nv.settled, nv.other, pl.clean, pl.settled, pl.other);
     all_clean = all_clean && nv.other == 0 && sy.other == 0 && pl.other == 0;
   }
   return all_clean ? 0 : 1;

@@ -2,22 +2,21 @@
 // ruled clean), measured here in microseconds per check, with the fork of a one-process
 // graph as the yardstick measured in the same run.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <functional>
 #include <thread>
 
 #include "base/clock.h"
-#include "oracle/accounting.h"
-#include "oracle/census.h"
-#include "oracle/kernel_log.h"
-#include "oracle/liveness.h"
+#include "probe/accounting.h"
+#include "probe/census.h"
+#include "probe/kernel_log.h"
+#include "probe/liveness.h"
 
 using namespace inflight;
 
@@ -68,8 +67,9 @@ int main() {
     const double inodes = MicrosPer(kN, [&] { (void)UsedInodes(dir); });
     const double klog = kmsg ? MicrosPer(kN, [&] { (void)kmsg->TakeNew(); }) : -1;
     const double acct =
-        geteuid() == 0 ? MicrosPer(50, [] { (void)MeasureInflightAllowance(0x2ffffff0, 0x2ffffff0); })
-                       : -1;
+        geteuid() == 0
+            ? MicrosPer(50, [] { (void)MeasureInflightAllowance(0x2ffffff0, 0x2ffffff0); })
+            : -1;
     fmt::print("layers_bench: cost per check on a clean run, in microseconds\n");
     fmt::print("  yardstick: fork + exit + wait of one process     {:8.1f}\n", fork_us);
     fmt::print("  socket census, sock_diag table                   {:8.1f}\n", table);
@@ -81,8 +81,8 @@ int main() {
     if (acct >= 0)
       fmt::print("  accounting allowance (once per 32 runs per slot) {:8.1f}  ({:.1f} per run)\n",
                  acct, acct / 32);
-    const double per_run = table_proto + wit + inodes + (klog >= 0 ? klog : 0) +
-                           (acct >= 0 ? acct / 32 : 0);
+    const double per_run =
+        table_proto + wit + inodes + (klog >= 0 ? klog : 0) + (acct >= 0 ? acct / 32 : 0);
     fmt::print("  all layers, per clean run                        {:8.1f}  ({:.2f} forks)\n",
                per_run, per_run / fork_us);
     for (int k : keep) close(k);

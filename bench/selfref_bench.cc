@@ -5,20 +5,19 @@
 // in its own receive queue, and exits; p0 closes both. Only the kernel's collector can
 // free a. "Fully checked" means the sandbox's census was back to its baseline (after
 // settling) before the run counted.
+#include <fmt/core.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <cstdlib>
 #include <string>
 
 #include "base/clock.h"
 #include "base/scm.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
 #include "scenario/text.h"
 
 using namespace inflight;
@@ -36,7 +35,9 @@ p0: close a
 p0: close b
 )";
 
-void SendSelf(int via, int fd) { SendWithFds(via, &fd, 1); }
+void SendSelf(int via, int fd) {
+  SendWithFds(via, &fd, 1);
+}
 
 // The same graph with no oracle, no namespaces, no lockstep: the floor.
 double BareLoop(int runs) {
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
     Checked c = Inflight(runs, 32);
     if (c.per_second > best.per_second) best = c;
   }
-  fmt::print("  bare C loop (fork, socketpair, sendmsg, exit; no oracle): {:>8.0f} graphs/s\n", bare);
+  fmt::print("  bare C loop (fork, socketpair, sendmsg, exit; no oracle): {:>8.0f} graphs/s\n",
+             bare);
   fmt::print("  inflight, fully checked (census + settling, 32 slots):   {:>8.0f} graphs/s\n",
              best.per_second);
   fmt::print("  ratio inflight/bare: {:.2f} (target >= 0.5)\n", best.per_second / bare);

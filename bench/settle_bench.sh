@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Settle latency: how long the oracle settles a run whose garbage only the collector can
-# free, until it is proven clean or proven a leak (oracle/settle.h), as p50/p99 on this
+# free, until it is proven clean or proven a leak (probe/settle.h), as p50/p99 on this
 # host idle, on this host loaded by `stress-ng --cpu 4`, and inside a TCG guest per
 # kernel given. Also the clean-at-once share. Prints figures, asserts nothing; not a
 # ctest (the guests take minutes).

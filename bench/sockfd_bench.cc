@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "cli/stress_runner.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
+#include "driver/stress_runner.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 
@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
     } else if (a == "--rounds" && i + 1 < argc) {
       rounds = std::max(1, atoi(argv[++i]));
     } else {
-      fmt::print(a == "--help" ? stdout : stderr, "usage: sockfd_bench [--seconds N] [--rounds N]\n");
+      fmt::print(a == "--help" ? stdout : stderr,
+                 "usage: sockfd_bench [--seconds N] [--rounds N]\n");
       return a == "--help" ? 0 : 2;
     }
   }

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "cli/stress_runner.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
+#include "driver/stress_runner.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 

@@ -13,11 +13,11 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
-#include "cli/run_session.h"
-#include "cli/runner.h"
-#include "cli/selftest.h"
-#include "cli/stress_runner.h"
+#include "driver/interrupt.h"
+#include "driver/run_session.h"
+#include "driver/runner.h"
+#include "driver/selftest.h"
+#include "driver/stress_runner.h"
 #include "reports/compare.h"
 #include "reports/writer.h"
 #include "vm/child_process.h"
@@ -55,9 +55,10 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
   cmd->add_option("--controls", args->controls, "Folder of control scenarios")
       ->default_str("<corpus>/controls");
   AddCommonRunOptions(cmd, args->common, "");
-  cmd->get_option("--report")->description(
-      "Also write a report of every control run here (the planted leaks are findings in it; "
-      "the exit status is the selftest's)");
+  cmd->get_option("--report")
+      ->description(
+          "Also write a report of every control run here (the planted leaks are findings in it; "
+          "the exit status is the selftest's)");
   return {cmd, [args, argv]() -> int {
             InstallInterruptHandlers();
             const std::string dir =
@@ -94,7 +95,8 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
                        r.passed         ? "PASSED"
                        : r.kernel_fails ? "FINDINGS"
                                         : "FAILED",
-                       r.summary, report_dir.empty() ? "" : "; report: " + report_dir + "/report.json");
+                       r.summary,
+                       report_dir.empty() ? "" : "; report: " + report_dir + "/report.json");
             return r.passed ? kExitClean : r.kernel_fails ? kExitFinding : kExitInternal;
           }};
 }
@@ -116,8 +118,16 @@ bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::stri
   const fs::path out = fs::path(report_dir) / "fuzz";
   std::error_code ec;
   fs::remove_all(out, ec);  // ours, from an earlier check into the same folder
-  std::vector<std::string> argv = {SelfExe(), "fuzz", "--duration", duration, "--jobs", "1",
-                                   "--out", out.string(), "--repro", "3",
+  std::vector<std::string> argv = {SelfExe(),
+                                   "fuzz",
+                                   "--duration",
+                                   duration,
+                                   "--jobs",
+                                   "1",
+                                   "--out",
+                                   out.string(),
+                                   "--repro",
+                                   "3",
                                    "--libfuzzer-arg=-seed=" + std::to_string(seed)};
   if (quiet) argv.push_back("-q");
   auto child = ChildProcess::Start(argv, ChildProcess::Stderr::kInherit);
@@ -242,8 +252,8 @@ CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv
             auto files = LoadScenarios({corpus});
             RunSession session("check", argv, args->common);
 
-            SelftestResult st = RunSelftest(corpus + "/controls", args->common,
-                                            !args->common.quiet);
+            SelftestResult st =
+                RunSelftest(corpus + "/controls", args->common, !args->common.quiet);
             session.report().extra["selftest"] = {{"passed", st.passed},
                                                   {"kernel_fails", st.kernel_fails},
                                                   {"summary", st.summary},

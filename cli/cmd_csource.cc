@@ -5,7 +5,7 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "cli/commands.h"
-#include "cli/runner.h"
+#include "driver/runner.h"
 #include "reports/writer.h"
 #include "repro/csource.h"
 #include "scenario/text.h"

@@ -5,7 +5,7 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/runner.h"
+#include "driver/runner.h"
 #include "reports/writer.h"
 #include "scenario/text.h"
 

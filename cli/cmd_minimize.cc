@@ -1,9 +1,8 @@
 // `inflight minimize FILE`: the smallest scenario that still shows the finding of FILE,
 // judged by running candidates in the sandbox pool.
+#include <fmt/core.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,9 +13,10 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
-#include "cli/run_session.h"
-#include "cli/runner.h"
+#include "driver/interrupt.h"
+#include "driver/minimize.h"
+#include "driver/run_session.h"
+#include "driver/runner.h"
 #include "reports/compare.h"
 #include "reports/writer.h"
 #include "repro/minimize.h"
@@ -37,79 +37,6 @@ std::string SizeText(const ScenarioSize& z) {
 nlohmann::json SizeJson(const ScenarioSize& z) {
   return {{"processes", z.processes}, {"objects", z.objects}, {"actions", z.actions}};
 }
-
-// Judges candidates by running each `repeat` times and comparing finding signatures.
-class PoolOracle {
- public:
-  PoolOracle(SandboxPool& pool, const RunOptions& base, std::string name, std::string signature,
-             uint32_t repeat, double min_rate, uint64_t seed)
-      : pool_(pool),
-        base_(base),
-        name_(std::move(name)),
-        signature_(std::move(signature)),
-        repeat_(repeat),
-        min_rate_(min_rate),
-        seed_(seed) {}
-
-  std::vector<bool> operator()(const std::vector<Scenario>& batch) {
-    std::vector<std::string> texts;
-    std::vector<Scenario> parsed;
-    for (const Scenario& s : batch) {
-      texts.push_back(PrintScenario(s));
-      parsed.push_back(ParseScenario(texts.back(), "<candidate>"));  // what the sandbox runs
-    }
-    const uint64_t base_id = next_id_;
-    const size_t total = batch.size() * repeat_;
-    next_id_ += total;
-    for (size_t c = 0; c < batch.size(); ++c)
-      for (uint32_t k = 0; k < repeat_; ++k) {
-        RunRequest req;
-        req.id = base_id + c * repeat_ + k;
-        req.opt = base_;
-        req.opt.seed = seed_ + k;
-        req.scenario_text = texts[c];
-        pool_.Submit(std::move(req));
-      }
-    std::vector<uint32_t> hits(batch.size(), 0);
-    for (size_t done = 0; done < total;) {
-      if (Interrupted()) {
-        pool_.Stop();
-        return std::vector<bool>(batch.size(), false);
-      }
-      auto res = pool_.Next(100);
-      if (!res) continue;
-      if (res->id < base_id || res->id >= base_id + total)
-        throw InternalError(fmt::format("the sandbox answered an unknown run id {}", res->id));
-      ++done;
-      ++runs_;
-      const size_t c = (res->id - base_id) / repeat_;
-      RunRecord rec;
-      rec.scenario = name_;
-      RunOptions opt = base_;
-      opt.seed = seed_ + (res->id - base_id) % repeat_;
-      rec.verdict = Rule(parsed[c], opt, *res);
-      if (rec.verdict.kind == VerdictKind::kError) ++errors_;
-      if (IsFinding(rec.verdict.kind) && FindingSignature(rec) == signature_) ++hits[c];
-    }
-    std::vector<bool> keeps(batch.size());
-    for (size_t c = 0; c < batch.size(); ++c)
-      keeps[c] = hits[c] > 0 && static_cast<double>(hits[c]) / repeat_ >= min_rate_;
-    return keeps;
-  }
-
-  size_t runs() const { return runs_; }
-  size_t errors() const { return errors_; }
-
- private:
-  SandboxPool& pool_;
-  RunOptions base_;
-  std::string name_, signature_;
-  uint32_t repeat_;
-  double min_rate_;
-  uint64_t seed_;
-  uint64_t next_id_ = uint64_t{1} << 40;  // apart from the ids RunScenarios uses
-  size_t runs_ = 0, errors_ = 0;
-};
 
 }  // namespace
 
@@ -227,8 +154,20 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
               target, sigs[target], trials.runs.size(), repeat, min_rate);
 
         // 2. Delta debugging.
-        PoolOracle oracle(session.pool(), plan.base, original.scenario.name, target, repeat,
-                          min_rate, args->seed);
+        RunningOracleOptions ro;
+        ro.run = plan.base;
+        ro.runs = repeat;
+        ro.seed = args->seed;
+        ro.min_rate = min_rate;
+        ro.reproduces = [&](const Verdict& v) {
+          if (!IsFinding(v.kind)) return false;
+          RunRecord rec;
+          rec.scenario = original.scenario.name;
+          rec.verdict = v;
+          return FindingSignature(rec) == target;
+        };
+        ro.stop = [] { return Interrupted(); };
+        RunningOracle oracle(session.pool(), std::move(ro));
         MinimizeOptions mo;
         mo.max_candidates = args->max_candidates;
         mo.stop = [] { return Interrupted(); };

@@ -13,10 +13,10 @@
 #include "base/file_util.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
-#include "cli/minimize.h"
-#include "cli/run_session.h"
-#include "cli/runner.h"
+#include "driver/interrupt.h"
+#include "driver/minimize.h"
+#include "driver/run_session.h"
+#include "driver/runner.h"
 #include "oracle/signature.h"
 #include "reports/writer.h"
 #include "scenario/codec.h"
@@ -26,15 +26,6 @@
 namespace inflight {
 
 namespace fs = std::filesystem;
-
-std::string ReadBinaryFile(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw UsageError(fmt::format("{}: a folder, not a file", path));
-  auto bytes = ReadWholeFile(path.c_str());
-  if (!bytes)
-    throw UsageError(fmt::format("{}: cannot read the file: {}", path, bytes.error().Text()));
-  return std::move(*bytes);
-}
 
 namespace {
 
@@ -55,19 +46,6 @@ std::vector<std::string> DecodeInputs(const std::string& path) {
 }
 
 }  // namespace
-
-ScenarioFile LoadInputOrScenario(const std::string& path) {
-  ScenarioFile f;
-  f.path = path;
-  if (fs::path(path).extension() == ".scn") {
-    f.scenario = LoadScenarioFile(path);
-  } else {
-    f.scenario = DecodeScenario(ReadBinaryFile(path));
-    f.scenario.preamble = {fmt::format("decoded from {}", path)};
-  }
-  f.text = PrintScenario(f.scenario);
-  return f;
-}
 
 CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv) {
   struct Args {
@@ -149,6 +127,7 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
               mo.run = plan.base;
               mo.run.mode = plan.modes.front();
               mo.runs = args->minimize_runs;
+              mo.stop = [] { return Interrupted(); };
               for (const RunRecord& r : session.report().runs)
                 if (IsFinding(r.verdict.kind)) {
                   mo.kind = r.verdict.kind;

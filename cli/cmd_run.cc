@@ -10,9 +10,9 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
-#include "cli/run_session.h"
-#include "cli/runner.h"
+#include "driver/interrupt.h"
+#include "driver/run_session.h"
+#include "driver/runner.h"
 #include "reports/writer.h"
 #include "scenario/validate.h"
 
@@ -57,33 +57,6 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
       ->capture_default_str();
   cmd->add_flag("--no-sock-diag", a.no_sock_diag,
                 "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
-}
-
-RunOptions BaseRunOptions(const CommonRunArgs& a) {
-  RunOptions o;
-  o.timeout_ms = ParseDurationMs(a.timeout, "--timeout");
-  o.settle_ms = ParseDurationMs(a.settle, "--settle");
-  o.io_timeout_ms = ParseDurationMs(a.io_timeout, "--io-timeout");
-  if (o.io_timeout_ms > 10'000) throw UsageError("--io-timeout is at most 10s");
-  return o;
-}
-
-PoolOptions MakePoolOptions(const CommonRunArgs& a) {
-  PoolOptions p;
-  p.jobs = a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
-  p.slots = a.slots;
-  p.use_sock_diag = !a.no_sock_diag;
-  p.hold_addr = a.hold;
-  p.accounting_every = a.accounting_every;
-  p.stop = [] { return Interrupted(); };
-  return p;
-}
-
-std::vector<RunMode> ParseModes(const std::string& mode) {
-  if (mode == "lockstep") return {RunMode::kLockstep};
-  if (mode == "free") return {RunMode::kFree};
-  if (mode == "both") return {RunMode::kLockstep, RunMode::kFree};
-  throw UsageError(fmt::format("--mode is lockstep, free or both (got '{}')", mode));
 }
 
 CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) {

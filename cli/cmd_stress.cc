@@ -8,10 +8,10 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "cli/commands.h"
-#include "cli/interrupt.h"
-#include "cli/run_session.h"
-#include "cli/runner.h"
-#include "cli/stress_runner.h"
+#include "driver/interrupt.h"
+#include "driver/run_session.h"
+#include "driver/runner.h"
+#include "driver/stress_runner.h"
 #include "scenario/validate.h"
 
 namespace inflight {

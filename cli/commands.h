@@ -4,13 +4,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "executor/client.h"
-#include "executor/run_types.h"
+#include "driver/run_args.h"
+#include "vm/vm_run.h"
 
 namespace inflight {
 
@@ -20,25 +19,25 @@ struct CommandEntry {
   Command run;
 };
 
-// Options every running command shares.
-struct CommonRunArgs {
-  std::string timeout = "10s";
-  std::string settle = "60s";
-  std::string io_timeout = "20ms";
-  uint32_t jobs = 0;   // 0: number of CPUs
-  uint32_t slots = 16;
-  std::string report_dir;
-  std::string format = "json";  // report files: json[,junit][,ktap][,html]
-  bool quiet = false;
-  bool no_sock_diag = false;
-  std::string hold;    // positive control: a listener at @hold outside the scenarios
-  uint32_t accounting_every = 32;
-  int64_t global_tolerance = 0;  // 0: global counts recorded, not ruled
-};
+// Options every running command shares (driver/run_args.h).
 void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& args, const std::string& report_default);
-RunOptions BaseRunOptions(const CommonRunArgs& args);      // throws UsageError
-PoolOptions MakePoolOptions(const CommonRunArgs& args);
-std::vector<RunMode> ParseModes(const std::string& mode);  // throws UsageError
+
+// What `inflight vm` and `inflight gate` share (cmd_vm.cc): the options of every VM a
+// command boots (not --kernel, --modules, --report), and turning them into a VmConfig.
+struct VmArgs {
+  std::string memory = "512";
+  uint32_t cpus = 1;
+  std::string timeout = "10m";
+  std::string boot_timeout = "2m";
+  std::string hang_after = "30s";
+  std::string accel = "auto";
+  std::string inject;
+  bool quiet = false;
+  std::vector<std::string> guest_args;
+};
+void AddVmOptions(CLI::App* cmd, VmArgs& a);
+// Throws UsageError for bad values.
+VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules);
 
 CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);

@@ -1,9 +1,9 @@
 // inflight: run AF_UNIX in-flight descriptor scenarios against this kernel and rule on
 // leaks. Subcommands are registered from cli/cmd_*.cc; this file maps errors to the exit
 // status table of base/exit_codes.h.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 
 #include "base/errors.h"
 #include "base/exit_codes.h"
@@ -88,20 +88,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "inflight " + InflightVersionLine(),
                        "Print the version and the git commit it was built from, and exit");
   const std::vector<CommandEntry> commands = {
-      AddCheckCommand(app, args),
-      AddRunCommand(app, args),
-      AddSelftestCommand(app, args),
-      AddFmtCommand(app),
-      AddCompareCommand(app),
-      AddCsourceCommand(app),
-      AddMinimizeCommand(app, args),
-      AddStressCommand(app, args),
-      AddVmCommand(app, args),
-      AddGateCommand(app, args),
-      AddFuzzCommand(app, args),
-      AddReproCommand(app, args),
-      AddDecodeCommand(app),
-      AddEncodeCommand(app),
+      AddCheckCommand(app, args),    AddRunCommand(app, args),
+      AddSelftestCommand(app, args), AddFmtCommand(app),
+      AddCompareCommand(app),        AddCsourceCommand(app),
+      AddMinimizeCommand(app, args), AddStressCommand(app, args),
+      AddVmCommand(app, args),       AddGateCommand(app, args),
+      AddFuzzCommand(app, args),     AddReproCommand(app, args),
+      AddDecodeCommand(app),         AddEncodeCommand(app),
   };
   RefuseNegativeUnsigned(app);
   if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {

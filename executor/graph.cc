@@ -2,8 +2,11 @@
 // Everything from GraphProcess down runs after fork: no allocation, no exceptions.
 #include "executor/graph.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,21 +20,17 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <dirent.h>
-#include <linux/io_uring.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <new>
 
 #include "base/clock.h"
 #include "base/scm.h"
-#include "executor/kcov.h"
-#include "oracle/accounting.h"
+#include "probe/accounting.h"
+#include "probe/kcov.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -75,9 +74,12 @@ void CloseAllFds(int keep) {
 
 int PosixSockType(SockType t) {
   switch (t) {
-    case SockType::kStream: return SOCK_STREAM;
-    case SockType::kDgram: return SOCK_DGRAM;
-    case SockType::kSeqpacket: return SOCK_SEQPACKET;
+    case SockType::kStream:
+      return SOCK_STREAM;
+    case SockType::kDgram:
+      return SOCK_DGRAM;
+    case SockType::kSeqpacket:
+      return SOCK_SEQPACKET;
   }
   return SOCK_STREAM;
 }
@@ -99,7 +101,9 @@ uint64_t SplitMix(uint64_t& x) {
 }
 
 void SleepMicros(int64_t us) {
-  struct timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)};
+  struct timespec ts {
+    static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)
+  };
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
@@ -107,8 +111,8 @@ void SleepMicros(int64_t us) {
 }  // namespace
 
 struct alignas(64) SharedProc {
-  std::atomic<uint32_t> go;        // lockstep: the step this process may run now
-  std::atomic<uint32_t> state;     // ProcRun
+  std::atomic<uint32_t> go;     // lockstep: the step this process may run now
+  std::atomic<uint32_t> state;  // ProcRun
   std::atomic<int32_t> pid;
   std::atomic<int32_t> current;    // action in progress, -1 between actions
   std::atomic<uint32_t> barriers;  // free-run: barriers reached
@@ -211,10 +215,13 @@ struct GraphProcess {
   void Jitter() {
     uint64_t r = SplitMix(rng);
     switch (r & 7) {
-      case 3: case 4: case 5:
+      case 3:
+      case 4:
+      case 5:
         for (uint64_t k = 0; k < (r & 7) - 2; ++k) sched_yield();
         break;
-      case 6: case 7: {
+      case 6:
+      case 7: {
         volatile uint64_t sink = 0;
         for (uint64_t k = 0; k < ((r >> 8) & 2047); ++k) sink += k;
         break;
@@ -265,7 +272,9 @@ struct GraphProcess {
   void Ok(uint16_t idx, int32_t ret = 0) { Done(idx, ActionStatus::kOk, 0, ret); }
   void Fail(uint16_t idx, int err) { Done(idx, ActionStatus::kFailed, err, -1); }
   void Skip(uint16_t idx) { Done(idx, ActionStatus::kSkipped, 0, 0); }
-  void Returned(uint16_t idx, long r) { r < 0 ? Fail(idx, errno) : Ok(idx, static_cast<int32_t>(r)); }
+  void Returned(uint16_t idx, long r) {
+    r < 0 ? Fail(idx, errno) : Ok(idx, static_cast<int32_t>(r));
+  }
 
   void Log(uint16_t idx, EventType type, uint8_t index, int f,
            uint64_t object = ObjectEvent::kUnknownKey) {
@@ -298,7 +307,7 @@ struct GraphProcess {
       // Regular files and memfds cannot be polled. The object keeps an OFD write lock
       // (dropped only when its file is released); the sandbox gets a second, read-only
       // open of the inode to test for that lock.
-      struct flock lk{};
+      struct flock lk {};
       lk.l_type = F_WRLCK;
       lk.l_whence = SEEK_SET;
       char path[48];
@@ -353,8 +362,10 @@ struct GraphProcess {
   int SockFlags() const { return SOCK_CLOEXEC | (lockstep ? SOCK_NONBLOCK : 0); }
   void Tune(int f) {
     if (lockstep) return;
-    struct timeval tv{static_cast<time_t>(g.opt_.io_timeout_ms / 1000),
-                      static_cast<suseconds_t>((g.opt_.io_timeout_ms % 1000) * 1000)};
+    struct timeval tv {
+      static_cast<time_t>(g.opt_.io_timeout_ms / 1000),
+          static_cast<suseconds_t>((g.opt_.io_timeout_ms % 1000) * 1000)
+    };
     setsockopt(f, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(f, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   }
@@ -548,7 +559,8 @@ struct GraphProcess {
       bool seen = false;  // one entry per distinct descriptor
       for (size_t j = 0; j < k; ++j) seen |= fd[a.rights[j].var] == fd[a.rights[k].var];
       if (!seen)
-        Log(idx, EventType::kSent, static_cast<uint8_t>(k), fd[a.rights[k].var], key[a.rights[k].var]);
+        Log(idx, EventType::kSent, static_cast<uint8_t>(k), fd[a.rights[k].var],
+            key[a.rights[k].var]);
     }
     Ok(idx, static_cast<int32_t>(r));
   }
@@ -573,8 +585,8 @@ struct GraphProcess {
       low.rlim_cur = a.nofile;
       setrlimit(RLIMIT_NOFILE, &low);
     }
-    ssize_t r = recvmsg(t, &msg, IoFlags(a) | (a.flags & kFlagPeek ? MSG_PEEK : 0) |
-                                     MSG_CMSG_CLOEXEC);
+    ssize_t r =
+        recvmsg(t, &msg, IoFlags(a) | (a.flags & kFlagPeek ? MSG_PEEK : 0) | MSG_CMSG_CLOEXEC);
     const int err = errno;
     if (a.nofile) setrlimit(RLIMIT_NOFILE, &old);
     if (r < 0) return Fail(idx, err);
@@ -624,8 +636,7 @@ struct GraphProcess {
     const pid_t pid = victim.pid.load();
     // Marked before the signal, so that the reaper knows this SIGKILL was ours.
     uint32_t expected = kProcRunning;
-    if (pid <= 0 || !victim.state.compare_exchange_strong(expected, kProcKilled))
-      return Skip(idx);
+    if (pid <= 0 || !victim.state.compare_exchange_strong(expected, kProcKilled)) return Skip(idx);
     int pidfd = lockstep ? static_cast<int>(syscall(SYS_pidfd_open, pid, 0)) : -1;
     if (kill(pid, SIGKILL) != 0) {
       int err = errno;
@@ -748,8 +759,7 @@ Result<pid_t> Graph::Start(const GraphPlace& place) {
   // Keep only the witnesses, at fixed high numbers; drop every other sandbox descriptor.
   if (place.witness_fd >= 0 && dup2(place.witness_fd, kWitnessFd) != kWitnessFd)
     _exit(kSetupFailedStatus);
-  if (place.probe_fd >= 0 && dup2(place.probe_fd, kProbeFd) != kProbeFd)
-    _exit(kSetupFailedStatus);
+  if (place.probe_fd >= 0 && dup2(place.probe_fd, kProbeFd) != kProbeFd) _exit(kSetupFailedStatus);
   if (syscall(SYS_close_range, 0u, static_cast<unsigned>(kWitnessFd - 1), 0u) != 0 ||
       syscall(SYS_close_range, static_cast<unsigned>(kProbeFd + 1), ~0u, 0u) != 0) {
     for (int f = 0; f < 65536; ++f)
@@ -790,10 +800,10 @@ bool Graph::OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* wh
       how = fmt::format("died by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
     else
       how = fmt::format("ended with wait status {:#x}", status);
-    std::string where = e.action >= 0
-        ? fmt::format(" during action {} ({})", e.action,
-                      PrintAction(*s_, s_->actions[static_cast<size_t>(e.action)]))
-        : std::string();
+    std::string where =
+        e.action >= 0 ? fmt::format(" during action {} ({})", e.action,
+                                    PrintAction(*s_, s_->actions[static_cast<size_t>(e.action)]))
+                      : std::string();
     *why = fmt::format("graph process '{}' {}{}", s_->procs[p], how, where);
     return false;
   }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "executor/run_types.h"
+#include "run/run_types.h"
 #include "scenario/bounds.h"
 #include "scenario/scenario.h"
 
@@ -45,7 +45,7 @@ class Graph {
   // descriptors (and nofile= limits) see the same low numbers as without them.
   static constexpr int kWitnessFd = 1020;
   static constexpr int kProbeFd = 1021;
-  static constexpr int kKcovFd = 1019;  // a graph process's own KCOV trace (kcov.h)
+  static constexpr int kKcovFd = 1019;              // a graph process's own KCOV trace (kcov.h)
   static constexpr size_t kMaxKernelPcs = 1 << 16;  // per run, all processes together
 
   Graph();

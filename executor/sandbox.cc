@@ -26,7 +26,7 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "executor/stress_run.h"
-#include "oracle/accounting.h"
+#include "probe/accounting.h"
 #include "scenario/text.h"
 
 namespace inflight {

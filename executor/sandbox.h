@@ -24,14 +24,14 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "executor/graph.h"
-#include "executor/protocol.h"
 #include "executor/reapable.h"
 #include "executor/stress_run.h"
-#include "executor/stress_types.h"
-#include "oracle/census.h"
-#include "oracle/kernel_log.h"
-#include "oracle/liveness.h"
-#include "oracle/settle.h"
+#include "probe/census.h"
+#include "probe/kernel_log.h"
+#include "probe/liveness.h"
+#include "probe/settle.h"
+#include "run/protocol.h"
+#include "run/stress_types.h"
 
 namespace inflight {
 

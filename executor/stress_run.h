@@ -14,8 +14,8 @@
 
 #include "base/result.h"
 #include "executor/reapable.h"
-#include "executor/run_types.h"
-#include "executor/stress_types.h"
+#include "run/run_types.h"
+#include "run/stress_types.h"
 #include "stressors/stressor.h"
 
 namespace inflight {

@@ -11,11 +11,10 @@
 //   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
 //                             and counted but do not stop the fuzzer
 //   INFLIGHT_FUZZ_STATS_S     seconds between "==inflight== stats" lines (default 10)
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -27,8 +26,9 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/sha1.h"
-#include "executor/kcov.h"
 #include "fuzzers/graph_target.h"
+#include "probe/kcov.h"
+#include "run/fuzz_log.h"
 #include "scenario/text.h"
 
 using namespace inflight;
@@ -67,16 +67,15 @@ void PrintStats(bool force) {
   if (!force && now - g_last_stats < g_stats_every_us) return;
   g_last_stats = now;
   const TargetStats& s = g_target->stats();
-  fmt::print(stderr,
-             "==inflight== stats: inputs {} runs {} clean {} settled {} findings {} known {} "
-             "skipped {}\n",
-             s.inputs, s.ruled, s.clean, s.settled, s.findings, g_known_hits, s.skipped);
+  fputs(FuzzStatsLine({s.inputs, s.ruled, s.clean, s.settled, s.findings, g_known_hits, s.skipped})
+            .c_str(),
+        stderr);
 }
 
 void OnFinding(const FuzzFinding& f) {
   if (Known(f.signature)) {
     ++g_known_hits;
-    fmt::print(stderr, "==inflight== known finding: {} (input {})\n", f.signature, f.id);
+    fputs(FuzzKnownLine(f.signature, f.id).c_str(), stderr);
     return;
   }
   const bool current = f.id == f.current_id && !g_draining;
@@ -86,28 +85,22 @@ void OnFinding(const FuzzFinding& f) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(f.input.data(), static_cast<std::streamsize>(f.input.size()));
   }
-  std::string text = PrintScenario(f.scenario);
-  std::string block = fmt::format(
-      "==inflight== FINDING {}\n==inflight== signature: {}\n==inflight== summary: {}\n"
-      "==inflight== input: {} ({} bytes){}\n==inflight== artifact: {}\n",
-      VerdictName(f.verdict.kind), f.signature, f.verdict.summary, f.id, f.input.size(),
-      current ? ", the input running now"
-              : fmt::format(", whose result came back while input {} ran; that one is innocent",
-                            f.current_id),
-      path);
+  FuzzFindingBlock block{VerdictName(f.verdict.kind),
+                         f.signature,
+                         f.verdict.summary,
+                         f.id,
+                         f.input.size(),
+                         current,
+                         f.current_id,
+                         path};
   for (const Leftover& l : f.verdict.leftovers)
-    block += fmt::format("==inflight== leftover: {}{}{}\n", l.what,
-                         l.object.empty() ? "" : " '" + l.object + "'",
-                         l.where.empty() ? "" : ", " + l.where);
-  for (const std::string& x : f.verdict.faults) block += "==inflight== fault: " + x + "\n";
-  for (const std::string& x : f.verdict.kernel_log) block += "==inflight== kernel: " + x + "\n";
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    block += "==inflight== | " + text.substr(start, end - start) + "\n";
-    start = end == std::string::npos ? text.size() : end + 1;
-  }
-  fputs(block.c_str(), stderr);
+    block.leftovers.push_back(fmt::format("{}{}{}", l.what,
+                                          l.object.empty() ? "" : " '" + l.object + "'",
+                                          l.where.empty() ? "" : ", " + l.where));
+  block.faults = f.verdict.faults;
+  block.kernel_log = f.verdict.kernel_log;
+  block.scenario_text = PrintScenario(f.scenario);
+  fputs(FuzzFindingText(block).c_str(), stderr);
   PrintStats(true);
   fflush(stderr);
   rlimit core{0, 0};
@@ -153,14 +146,15 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
   GraphTargetOptions opt;
   const std::string mode = Env("INFLIGHT_FUZZ_MODE", "pipelined");
-  opt.mode = mode == "sync" ? TargetMode::kSynchronous
+  opt.mode = mode == "sync"    ? TargetMode::kSynchronous
              : mode == "naive" ? TargetMode::kNaive
                                : TargetMode::kPipelined;
   opt.sandbox_path = Env("INFLIGHT_SANDBOX", "");
   opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
   opt.run.mode = RunMode::kLockstep;
   opt.run.timeout_ms = 5'000;
-  opt.run.settle_ms = static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
+  opt.run.settle_ms =
+      static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
   g_known_path = Env("INFLIGHT_FUZZ_KNOWN", "");
   g_stats_every_us = int64_t{std::max(1, atoi(Env("INFLIGHT_FUZZ_STATS_S", "10")))} * 1'000'000;
 #ifdef INFLIGHT_FUZZ_TEST_HOLD
@@ -171,15 +165,20 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 #endif
   std::string why;
   if (KcovAvailable(&why)) {
-    if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE")) opt.mode = TargetMode::kSynchronous;
+    if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE"))
+      opt.mode = TargetMode::kSynchronous;
     opt.kcov = opt.mode == TargetMode::kSynchronous;
-    fmt::print(stderr, "==inflight== kernel coverage: {}\n",
-               opt.kcov ? "KCOV traces each graph; runs are synchronous so that coverage is "
-                          "credited to its own input"
-                        : "KCOV is here but unused: pipelined runs cannot credit it");
+    fputs(FuzzKernelCoverageLine(opt.kcov ? "KCOV traces each graph; runs are synchronous so "
+                                            "that coverage is credited to its own input"
+                                          : "KCOV is here but unused: pipelined runs cannot "
+                                            "credit it")
+              .c_str(),
+          stderr);
   } else {
-    fmt::print(stderr, "==inflight== kernel coverage: none, the search runs unguided by the "
-                       "kernel ({})\n", why);
+    fputs(FuzzKernelCoverageLine(
+              fmt::format("none, the search runs unguided by the kernel ({})", why))
+              .c_str(),
+          stderr);
   }
   try {
     g_target = new GraphTarget(opt);

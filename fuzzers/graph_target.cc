@@ -2,22 +2,21 @@
 #include "fuzzers/graph_target.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <algorithm>
 
 #include "base/errors.h"
 #include "base/exit_codes.h"
-#include "executor/kcov.h"
-#include "executor/protocol.h"
 #include "executor/sandbox.h"
 #include "oracle/signature.h"
+#include "probe/kcov.h"
+#include "run/protocol.h"
 #include "scenario/codec.h"
 #include "scenario/text.h"
 
@@ -49,7 +48,9 @@ void GraphTarget::Start() {
   pool_->Start();
 }
 
-const Hello& GraphTarget::hello() const { return pool_ ? pool_->hello() : naive_hello_; }
+const Hello& GraphTarget::hello() const {
+  return pool_ ? pool_->hello() : naive_hello_;
+}
 
 bool GraphTarget::Run(const uint8_t* data, size_t size) {
   ++stats_.inputs;
@@ -58,24 +59,23 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
     ++stats_.skipped;
     return false;
   }
-  const uint64_t id = ++next_id_;
   RunRequest req;
-  req.id = id;
   req.opt = opt_.run;
   req.scenario_text = PrintScenario(s);
-  pending_.emplace(id, Pending{std::string(reinterpret_cast<const char*>(data), size),
-                               std::move(s)});
+  Pending pending{std::string(reinterpret_cast<const char*>(data), size), std::move(s)};
+  // The pool names each run; a naive run is named here.
+  const uint64_t id = opt_.mode == TargetMode::kNaive ? next_id_ + 1 : pool_->Submit(req);
+  req.id = next_id_ = id;
+  pending_.emplace(id, std::move(pending));
   switch (opt_.mode) {
     case TargetMode::kNaive:
       Rule(RunNaive(req));
       break;
     case TargetMode::kSynchronous:
-      pool_->Submit(std::move(req));
       while (pending_.count(id))
         if (auto r = pool_->Next(-1)) Rule(std::move(*r));
       break;
     case TargetMode::kPipelined:
-      pool_->Submit(std::move(req));
       while (auto r = pool_->Next(0)) Rule(std::move(*r));
       while (pool_->Pending() >= opt_.window)
         if (auto r = pool_->Next(-1)) Rule(std::move(*r));
@@ -98,8 +98,7 @@ void GraphTarget::Rule(RunResult r) {
   pending_.erase(it);
   ++stats_.ruled;
   if (kernel_counters && !r.kernel_pcs.empty())
-    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters,
-                  kernel_counters_size);
+    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters, kernel_counters_size);
   Verdict v = inflight::Rule(p.scenario, opt_.run, r);
   if (v.kind == VerdictKind::kClean) {
     ++stats_.clean;

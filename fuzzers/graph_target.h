@@ -20,9 +20,9 @@
 #include <memory>
 #include <string>
 
-#include "executor/client.h"
-#include "executor/run_types.h"
+#include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
+#include "run/run_types.h"
 #include "scenario/scenario.h"
 
 namespace inflight {
@@ -31,8 +31,8 @@ enum class TargetMode { kPipelined, kSynchronous, kNaive };
 
 struct GraphTargetOptions {
   TargetMode mode = TargetMode::kPipelined;
-  std::string sandbox_path;     // empty: DefaultSandboxPath()
-  std::string hold_addr;        // set only by test builds (graph_fuzzer_hold_test)
+  std::string sandbox_path;  // empty: DefaultSandboxPath()
+  std::string hold_addr;     // set only by test builds (graph_fuzzer_hold_test)
   uint32_t slots = 16;
   uint32_t window = 0;          // runs in flight at most; 0: slots + 1
   RunOptions run;               // mode, watchdog, settling
@@ -47,13 +47,13 @@ struct FuzzFinding {
   Scenario scenario;
   RunResult result;
   Verdict verdict;
-  std::string signature;    // oracle/signature.h
+  std::string signature;  // oracle/signature.h
 };
 
 struct TargetStats {
-  uint64_t inputs = 0;    // Run() calls
-  uint64_t skipped = 0;   // inputs sleeping too long
-  uint64_t ruled = 0;     // results ruled
+  uint64_t inputs = 0;   // Run() calls
+  uint64_t skipped = 0;  // inputs sleeping too long
+  uint64_t ruled = 0;    // results ruled
   uint64_t clean = 0;
   uint64_t settled = 0;   // clean after settling
   uint64_t findings = 0;  // handed to on_finding

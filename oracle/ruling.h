@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/run_types.h"
 #include "oracle/verdict.h"
+#include "run/run_types.h"
 
 namespace inflight {
 

@@ -13,12 +13,14 @@ namespace inflight {
 
 namespace {
 
-std::string ExpectText(int e) { return e == 0 ? "success" : ErrnoName(e); }
+std::string ExpectText(int e) {
+  return e == 0 ? "success" : ErrnoName(e);
+}
 
 struct Log {
-  std::map<uint64_t, uint64_t> peer;               // socketpair ends, both ways
-  std::map<uint64_t, int> creations_per_ino;       // >1: an anonymous inode
-  std::map<int, uint64_t> sent_via, recv_via;      // action -> socket inode
+  std::map<uint64_t, uint64_t> peer;                    // socketpair ends, both ways
+  std::map<uint64_t, int> creations_per_ino;            // >1: an anonymous inode
+  std::map<int, uint64_t> sent_via, recv_via;           // action -> socket inode
   std::map<int, std::vector<uint64_t>> sent, received;  // action -> object inodes, in order
 
   explicit Log(const Scenario& s, const RunResult& r) {
@@ -95,8 +97,7 @@ std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r) {
     if (o.installed >= 0 && o.installed != o.fds)
       fault(i, fmt::format("the descriptor table gained {} descriptor(s), the control "
                            "messages carried {}{}",
-                           o.installed, o.fds,
-                           (o.msg_flags & 0x8) ? " (MSG_CTRUNC was set)" : ""));
+                           o.installed, o.fds, (o.msg_flags & 0x8) ? " (MSG_CTRUNC was set)" : ""));
     // Received objects must have been sent toward this socket.
     auto via = log.recv_via.find(static_cast<int>(i));
     auto got = log.received.find(static_cast<int>(i));

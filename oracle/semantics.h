@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "executor/run_types.h"
+#include "run/run_types.h"
 #include "scenario/scenario.h"
 
 namespace inflight {

@@ -66,8 +66,10 @@ std::string ReferenceShape(const Scenario& s, const RunResult& r, const Verdict&
     peer[b->second] = a->second;
   }
   for (const SocketInfo& so : r.census.sockets) {
-    if (so.peer) peer.emplace(so.ino, so.peer);
-    else if (so.peer_without_inode && !peer.count(so.ino)) peer_is_embryo[so.ino] = true;
+    if (so.peer)
+      peer.emplace(so.ino, so.peer);
+    else if (so.peer_without_inode && !peer.count(so.ino))
+      peer_is_embryo[so.ino] = true;
   }
   std::map<uint64_t, size_t> socket_node;  // inode of a leftover socket -> node
   for (size_t n = 0; n < nodes.size(); ++n) {
@@ -171,8 +173,8 @@ std::string FindingSignatureOf(const Scenario& s, const RunResult& r, const Verd
     }
     case VerdictKind::kFault: {
       if (!v.kernel_log.empty()) {
-        for (const char* word : {"KASAN", "KMSAN", "UBSAN", "BUG", "WARNING", "refcount_t",
-                                 "list_add", "list_del"})
+        for (const char* word :
+             {"KASAN", "KMSAN", "UBSAN", "BUG", "WARNING", "refcount_t", "list_add", "list_del"})
           if (v.kernel_log.front().find(word) != std::string::npos)
             return fmt::format("fault|kernel|{}", word);
         return fmt::format("fault|kernel|{}", WithoutNumbers(v.kernel_log.front(), 40));

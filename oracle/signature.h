@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "executor/run_types.h"
 #include "oracle/verdict.h"
+#include "run/run_types.h"
 #include "scenario/scenario.h"
 
 namespace inflight {

@@ -66,8 +66,8 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
     std::string names;
     for (const auto& [n, count] : groups)
       names += fmt::format("{}{} x {}", names.empty() ? "" : ", ", count, n);
-    return fmt::format("{} object(s) outlived epoch {}: {}; {}", v.leftovers.size(), o.epoch,
-                       names, SettleEvidence(r));
+    return fmt::format("{} object(s) outlived epoch {}: {}; {}", v.leftovers.size(), o.epoch, names,
+                       SettleEvidence(r));
   };
   how.fault_summary = [&](const Verdict& v) {
     return fmt::format("{} fault(s) seen by the stressor: {}", o.faults_total, v.faults.front());

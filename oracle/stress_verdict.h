@@ -6,8 +6,8 @@
 // Pure logic, no syscalls.
 #pragma once
 
-#include "executor/run_types.h"
 #include "oracle/verdict.h"
+#include "run/run_types.h"
 #include "stressors/stressor.h"
 
 namespace inflight {

@@ -18,12 +18,18 @@ namespace inflight {
 
 const char* VerdictName(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean: return "clean";
-    case VerdictKind::kFault: return "fault";
-    case VerdictKind::kLeak: return "leak";
-    case VerdictKind::kHang: return "hang";
-    case VerdictKind::kError: return "error";
-    case VerdictKind::kUnsettled: return "unsettled";
+    case VerdictKind::kClean:
+      return "clean";
+    case VerdictKind::kFault:
+      return "fault";
+    case VerdictKind::kLeak:
+      return "leak";
+    case VerdictKind::kHang:
+      return "hang";
+    case VerdictKind::kError:
+      return "error";
+    case VerdictKind::kUnsettled:
+      return "unsettled";
   }
   return "?";
 }
@@ -36,9 +42,12 @@ namespace {
 
 std::string SockTypeText(uint8_t type) {
   switch (type) {
-    case SOCK_STREAM: return "stream";
-    case SOCK_DGRAM: return "dgram";
-    case SOCK_SEQPACKET: return "seqpacket";
+    case SOCK_STREAM:
+      return "stream";
+    case SOCK_DGRAM:
+      return "dgram";
+    case SOCK_SEQPACKET:
+      return "seqpacket";
   }
   return fmt::format("type-{}", type);
 }
@@ -86,9 +95,9 @@ void AppendOutOfTableLeftovers(const CensusDelta& d, const Census& census,
       if (so.peer_without_inode && !so.listening) ++closed_peers;
     Leftover l;
     l.what = "unix sockets outside the socket table";
-    l.detail = fmt::format(
-        "{} more alive per /proc/net/protocols than the table and embryo lists explain",
-        d.proto_excess);
+    l.detail =
+        fmt::format("{} more alive per /proc/net/protocols than the table and embryo lists explain",
+                    d.proto_excess);
     if (closed_peers >= d.proto_excess)
       l.where = fmt::format("closed peers kept alive by {} leftover socket(s) above", closed_peers);
     out.push_back(std::move(l));
@@ -109,13 +118,13 @@ std::string DescribeAction(const Scenario& s, int i) {
 namespace {
 
 struct Index {
-  std::map<uint64_t, const ObjectEvent*> created;        // first creation per inode
+  std::map<uint64_t, const ObjectEvent*> created;         // first creation per inode
   std::map<uint64_t, const ObjectEvent*> created_by_key;  // per ObjectKey
-  std::map<uint64_t, int> creations_per_ino;            // >1: an anonymous inode
-  std::map<uint64_t, std::vector<int>> sent;            // inode -> send actions
-  std::map<uint64_t, std::vector<int>> sent_by_key;     // ObjectKey -> send actions
-  std::map<int, uint64_t> via;                          // send action -> socket it used
-  std::map<uint64_t, WitnessKind> witnessed;            // ObjectKey -> how
+  std::map<uint64_t, int> creations_per_ino;              // >1: an anonymous inode
+  std::map<uint64_t, std::vector<int>> sent;              // inode -> send actions
+  std::map<uint64_t, std::vector<int>> sent_by_key;       // ObjectKey -> send actions
+  std::map<int, uint64_t> via;                            // send action -> socket it used
+  std::map<uint64_t, WitnessKind> witnessed;              // ObjectKey -> how
 
   explicit Index(const RunResult& r) {
     auto add = [](std::vector<int>& v, int action) {
@@ -163,7 +172,8 @@ struct Index {
     if (auto it = sent_by_key.find(key); it != sent_by_key.end()) out = it->second;
     auto n = creations_per_ino.find(ino);
     if (n != creations_per_ino.end() && n->second == 1)
-      if (auto it = sent.find(ino); it != sent.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      if (auto it = sent.find(ino); it != sent.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -182,23 +192,9 @@ struct Index {
 
 // What an object is, from the action that created it.
 std::string ObjectKind(const Action& a, uint8_t out_index) {
-  switch (a.op) {
-    case Op::kPipe: return out_index == 0 ? "pipe read end" : "pipe write end";
-    case Op::kFile: return "regular file";
-    case Op::kMemfd: return "memfd";
-    case Op::kEventfd: return "eventfd";
-    case Op::kEpoll: return "epoll";
-    case Op::kPidfd: return "pidfd";
-    case Op::kIoUring: return "io_uring";
-    case Op::kTimerfd: return "timerfd";
-    case Op::kSocketpair:
-    case Op::kSocket:
-      return std::string(SockTypeName(a.type)) + " socket";
-    case Op::kAccept: return "accepted socket";
-    default: return std::string(OpName(a.op)) + " object";
-  }
+  std::string kind = ObjectKindName(a, out_index);
+  return kind.empty() ? std::string(OpName(a.op)) + " object" : kind;
 }
-
 
 }  // namespace
 

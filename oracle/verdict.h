@@ -8,20 +8,20 @@
 #include <string>
 #include <vector>
 
-#include "executor/run_types.h"
+#include "run/run_types.h"
 #include "scenario/scenario.h"
 
 namespace inflight {
 
 enum class VerdictKind : uint8_t {
-  kClean,  // census back to baseline, no fault
-  kFault,  // a kernel fault (KASAN, WARNING, BUG in the kernel log) or a semantic fault
-           // (an errno or a received object differs from what the kernel must do)
-  kLeak,   // objects outlived the graph and the full settling protocol
-  kHang,   // the watchdog killed the graph
-  kError,  // our own failure (executor error, setup error): says nothing about the kernel
+  kClean,      // census back to baseline, no fault
+  kFault,      // a kernel fault (KASAN, WARNING, BUG in the kernel log) or a semantic fault
+               // (an errno or a received object differs from what the kernel must do)
+  kLeak,       // objects outlived the graph and the full settling protocol
+  kHang,       // the watchdog killed the graph
+  kError,      // our own failure (executor error, setup error): says nothing about the kernel
   kUnsettled,  // at the settling ceiling counts were still changing: neither clean nor a
-               // proven leak; not a finding, counted and shown (oracle/settle.h)
+               // proven leak; not a finding, counted and shown (probe/settle.h)
   kMaxValue = kUnsettled,
 };
 const char* VerdictName(VerdictKind k);
@@ -39,9 +39,9 @@ struct Leftover {
 
 struct Verdict {
   VerdictKind kind = VerdictKind::kClean;
-  std::string summary;               // one line
+  std::string summary;  // one line
   std::vector<Leftover> leftovers;
-  std::vector<std::string> faults;   // one line per semantic fault
+  std::vector<std::string> faults;      // one line per semantic fault
   std::vector<std::string> kernel_log;  // alarming kernel log records: a kernel fault
 };
 

@@ -306,7 +306,8 @@ std::string DescribeComparison(const Comparison& c) {
   auto rate = [](const SignatureStats& s) {
     return fmt::format("{}/{} runs ({:.0f}%)", s.hits, s.runs, 100 * s.Rate());
   };
-  for (const auto& sig : c.introduced) out += fmt::format("new:   {}  {}\n", sig, rate(c.b.at(sig)));
+  for (const auto& sig : c.introduced)
+    out += fmt::format("new:   {}  {}\n", sig, rate(c.b.at(sig)));
   for (const auto& sig : c.worse)
     out += fmt::format("worse: {}  {} -> {}\n", sig, rate(c.a.at(sig)), rate(c.b.at(sig)));
   for (const auto& sig : c.better)

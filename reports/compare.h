@@ -7,9 +7,8 @@
 // any command, on this machine or inside a VM.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -44,18 +43,18 @@ inline constexpr const char* kFuzzSmokeFindingPrefix = "fuzz smoke: ";
 inline constexpr double kMinRunShare = 0.5;
 
 struct SignatureStats {
-  size_t hits = 0;   // runs with this finding
-  size_t runs = 0;   // runs of the same scenario
+  size_t hits = 0;  // runs with this finding
+  size_t runs = 0;  // runs of the same scenario
   double Rate() const { return runs ? static_cast<double>(hits) / runs : 0.0; }
 };
 
 struct Comparison {
   std::map<std::string, SignatureStats> a, b;  // per signature
-  std::vector<std::string> introduced;  // in B, not in A
-  std::vector<std::string> fixed;       // in A, not in B
-  std::vector<std::string> worse;       // in both, B's rate clearly higher
-  std::vector<std::string> better;      // in both, B's rate clearly lower
-  std::vector<std::string> errors;      // B has runs ruled `error` (its verdicts are incomplete)
+  std::vector<std::string> introduced;         // in B, not in A
+  std::vector<std::string> fixed;              // in A, not in B
+  std::vector<std::string> worse;              // in both, B's rate clearly higher
+  std::vector<std::string> better;             // in both, B's rate clearly lower
+  std::vector<std::string> errors;  // B has runs ruled `error` (its verdicts are incomplete)
   // B's VM ended worse than A's (no boot, a crash, a hang, a timeout), or B's suite exited
   // with a worse status than A's (1 where A's exited 0): worse whatever the runs say.
   std::vector<std::string> ended_worse;

@@ -2,14 +2,13 @@
 #include "reports/graphviz.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include "base/clock.h"
 #include "base/unique_fd.h"

@@ -177,48 +177,12 @@ class Builder {
   }
 
   void Create(int i, const Action& a, const std::vector<const ObjectEvent*>& events) {
-    std::string kind;
-    bool socket = false;
-    switch (a.op) {
-      case Op::kSocketpair:
-      case Op::kSocket:
-        kind = fmt::format("{} socket", SockTypeName(a.type));
-        socket = true;
-        break;
-      case Op::kAccept:
-        kind = "accepted socket";
-        socket = true;
-        break;
-      case Op::kFile:
-        kind = "file";
-        break;
-      case Op::kMemfd:
-        kind = "memfd";
-        break;
-      case Op::kEventfd:
-        kind = "eventfd";
-        break;
-      case Op::kEpoll:
-        kind = "epoll";
-        break;
-      case Op::kPidfd:
-        kind = "pidfd";
-        break;
-      case Op::kIoUring:
-        kind = "io_uring";
-        break;
-      case Op::kTimerfd:
-        kind = "timerfd";
-        break;
-      default:
-        break;
-    }
+    const bool socket = a.op == Op::kSocketpair || a.op == Op::kSocket || a.op == Op::kAccept;
     std::vector<std::string> made(a.out.size());
     for (const ObjectEvent* e : events) {
       if (e->type != EventType::kCreated || e->index >= a.out.size()) continue;
-      std::string k = kind;
-      if (a.op == Op::kPipe) k = e->index == 0 ? "pipe read end" : "pipe write end";
-      const std::string id = Object(*e, s_.vars[a.out[e->index]], k, socket);
+      const std::string id =
+          Object(*e, s_.vars[a.out[e->index]], ObjectKindName(a, e->index), socket);
       table_[a.proc][a.out[e->index]] = id;
       made[e->index] = id;
     }

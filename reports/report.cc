@@ -1,9 +1,8 @@
 // JSON form of the report model.
 #include "reports/report.h"
 
-#include <time.h>
-
 #include <fmt/core.h>
+#include <time.h>
 
 #include "base/errno_names.h"
 #include "base/version.h"
@@ -20,12 +19,18 @@ std::map<std::string, size_t> Report::Counts() const {
 
 int VerdictSeverity(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean: return 0;
-    case VerdictKind::kUnsettled: return 1;
-    case VerdictKind::kFault: return 2;
-    case VerdictKind::kLeak: return 3;
-    case VerdictKind::kHang: return 4;
-    case VerdictKind::kError: return 5;
+    case VerdictKind::kClean:
+      return 0;
+    case VerdictKind::kUnsettled:
+      return 1;
+    case VerdictKind::kFault:
+      return 2;
+    case VerdictKind::kLeak:
+      return 3;
+    case VerdictKind::kHang:
+      return 4;
+    case VerdictKind::kError:
+      return 5;
   }
   return 0;
 }
@@ -52,9 +57,9 @@ namespace {
 nlohmann::json CensusToJson(const Census& c) {
   nlohmann::json socks = nlohmann::json::array();
   for (const SocketInfo& s : c.sockets) {
-    nlohmann::json j = {{"ino", s.ino}, {"type", s.type}, {"state", s.state},
-                        {"listening", s.listening}, {"peer", s.peer},
-                        {"rqueue", s.rqueue}, {"wqueue", s.wqueue}};
+    nlohmann::json j = {
+        {"ino", s.ino},   {"type", s.type},     {"state", s.state},  {"listening", s.listening},
+        {"peer", s.peer}, {"rqueue", s.rqueue}, {"wqueue", s.wqueue}};
     if (!s.name.empty()) j["name"] = s.name;
     if (s.peer_without_inode) j["peer_without_inode"] = true;
     if (!s.embryos.empty()) j["embryos"] = s.embryos;
@@ -68,12 +73,18 @@ nlohmann::json CensusToJson(const Census& c) {
 
 const char* EventTypeName(EventType t) {
   switch (t) {
-    case EventType::kCreated: return "created";
-    case EventType::kSent: return "sent";
-    case EventType::kReceived: return "received";
-    case EventType::kSentVia: return "sent_via";
-    case EventType::kRecvVia: return "recv_via";
-    case EventType::kWitnessed: return "witnessed";
+    case EventType::kCreated:
+      return "created";
+    case EventType::kSent:
+      return "sent";
+    case EventType::kReceived:
+      return "received";
+    case EventType::kSentVia:
+      return "sent_via";
+    case EventType::kRecvVia:
+      return "recv_via";
+    case EventType::kWitnessed:
+      return "witnessed";
   }
   return "?";
 }
@@ -84,9 +95,10 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
   const RunResult& res = r.result;
   nlohmann::json leftovers = nlohmann::json::array();
   for (const Leftover& l : r.verdict.leftovers) {
-    nlohmann::json j = {{"what", l.what}, {"ino", l.ino}, {"object", l.object},
-                        {"created_by", l.created_by}, {"sent_by", l.sent_by},
-                        {"where", l.where}, {"detail", l.detail}};
+    nlohmann::json j = {{"what", l.what},       {"ino", l.ino},
+                        {"object", l.object},   {"created_by", l.created_by},
+                        {"sent_by", l.sent_by}, {"where", l.where},
+                        {"detail", l.detail}};
     leftovers.push_back(std::move(j));
   }
   nlohmann::json j = {
@@ -127,16 +139,19 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
     }
     nlohmann::json procs = nlohmann::json::array();
     for (const ProcOutcome& p : res.procs)
-      procs.push_back({{"end", ProcEndName(p.end)}, {"wait_status", p.wait_status},
-                       {"action", p.action}});
+      procs.push_back(
+          {{"end", ProcEndName(p.end)}, {"wait_status", p.wait_status}, {"action", p.action}});
     j["actions"] = std::move(actions);
     j["processes"] = std::move(procs);
     j["baseline"] = CensusToJson(res.baseline);
     j["census"] = CensusToJson(res.census);
     nlohmann::json events = nlohmann::json::array();
     for (const ObjectEvent& e : res.events) {
-      nlohmann::json ej = {{"action", e.action}, {"type", EventTypeName(e.type)},
-                           {"index", e.index}, {"dev", e.dev}, {"ino", e.ino}};
+      nlohmann::json ej = {{"action", e.action},
+                           {"type", EventTypeName(e.type)},
+                           {"index", e.index},
+                           {"dev", e.dev},
+                           {"ino", e.ino}};
       if (e.key != ObjectEvent::kUnknownKey) ej["key"] = e.key;
       events.push_back(std::move(ej));
     }
@@ -217,7 +232,8 @@ void AppendRunJson(nlohmann::json& report, const RunRecord& run) {
   // Findings of the whole command (global counts, in-flight accounting) make it a leak at
   // least, as in ReportToJson.
   if (report.contains("command_findings") && report["command_findings"].is_array() &&
-      !report["command_findings"].empty() && VerdictSeverity(worst) < VerdictSeverity(VerdictKind::kLeak))
+      !report["command_findings"].empty() &&
+      VerdictSeverity(worst) < VerdictSeverity(VerdictKind::kLeak))
     worst = VerdictKind::kLeak;
   report["counts"] = counts;
   report["verdict"] = VerdictName(worst);

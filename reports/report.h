@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "executor/protocol.h"
-#include "executor/run_types.h"
 #include "oracle/verdict.h"
+#include "run/protocol.h"
+#include "run/run_types.h"
 
 namespace inflight {
 
@@ -37,9 +37,9 @@ struct RunRecord {
   std::string file;      // where it was read from
   uint64_t seed = 0;
   RunMode mode = RunMode::kLockstep;
-  uint32_t repeat = 0;   // 0-based repeat index
+  uint32_t repeat = 0;  // 0-based repeat index
   Verdict verdict;
-  RunResult result;      // outcome, census, timings
+  RunResult result;           // outcome, census, timings
   std::string scenario_text;  // kept for findings (and with --report-all)
   bool full = false;          // the JSON record carries actions, processes and censuses
   nlohmann::json extra = nlohmann::json::object();  // command-specific fields of the record
@@ -47,12 +47,12 @@ struct RunRecord {
 };
 
 struct Report {
-  std::string command;             // e.g. "run", "check"
+  std::string command;  // e.g. "run", "check"
   std::vector<std::string> argv;
-  std::string started_at;          // ISO 8601, UTC
+  std::string started_at;  // ISO 8601, UTC
   double duration_s = 0;
-  Hello sandbox;                   // kernel, census method, ...
-  std::vector<std::string> layers;  // oracle layers that were active
+  Hello sandbox;                             // kernel, census method, ...
+  std::vector<std::string> layers;           // oracle layers that were active
   std::vector<std::string> inactive_layers;  // with the reason
   bool interrupted = false;
   std::vector<RunRecord> runs;

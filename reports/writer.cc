@@ -2,10 +2,9 @@
 #include "reports/writer.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/core.h>
 
 #include <filesystem>
 
@@ -68,13 +67,17 @@ std::string ParseReportFormats(std::string_view text, ReportFormats& out) {
     const std::string_view f = text.substr(start, end - start);
     start = end + 1;
     if (f == "json") continue;
-    if (f == "junit") out.junit = true;
-    else if (f == "ktap") out.ktap = true;
-    else if (f == "html") out.html = true;
+    if (f == "junit")
+      out.junit = true;
+    else if (f == "ktap")
+      out.ktap = true;
+    else if (f == "html")
+      out.html = true;
     else
-      return fmt::format("unknown format '{}' (formats: json, junit, ktap, html; e.g. "
-                         "--format json,junit,ktap,html)",
-                         f);
+      return fmt::format(
+          "unknown format '{}' (formats: json, junit, ktap, html; e.g. "
+          "--format json,junit,ktap,html)",
+          f);
   }
   return "";
 }

@@ -3,7 +3,7 @@
 // of its own, runs the same steps in the file's order (lockstep: one process at a time,
 // turns handed on through semaphores in shared memory), then checks the socket census
 // itself (/proc/net/unix rows and /proc/net/protocols UNIX counts), settles by proof as
-// the oracle does (oracle/settle.h: collector witnesses, rounds, unsettled, stalled) and
+// the oracle does (probe/settle.h: collector witnesses, rounds, unsettled, stalled) and
 // prints CLEAN, LEAK, HANG, FAULT, UNSETTLED, SKIP or ERROR. One .c file: the scenario's
 // part, generated here, and the library in repro/c/ (embedded at build time, see
 // repro/c_library.h), inlined. It compiles with `cc -Wall -Werror`.

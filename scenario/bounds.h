@@ -11,7 +11,7 @@ struct Bounds {
   static constexpr size_t kMaxProcs = 16;
   static constexpr size_t kMaxVars = 64;
   static constexpr size_t kMaxActions = 256;
-  static constexpr size_t kMaxObjects = 256;       // descriptors created over the scenario
+  static constexpr size_t kMaxObjects = 256;          // descriptors created over the scenario
   static constexpr uint32_t kMaxRightsPerSend = 253;  // SCM_MAX_FD
   static constexpr uint32_t kMaxRightsTotal = 8192;   // summed over all sends
   static constexpr uint16_t kMaxCmsgs = 16;

@@ -18,6 +18,7 @@ namespace {
 
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
+// clang-format off
 constexpr std::array<Op, 30> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
@@ -26,6 +27,7 @@ constexpr std::array<Op, 30> kOpTable = {
     Op::kShutdown,   Op::kDup,        Op::kKill,    Op::kBarrier,  Op::kSleep,
     Op::kEpoll,      Op::kEpollAdd,   Op::kPidfd,   Op::kIoUring,  Op::kTimerfd,
 };
+// clang-format on
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -177,8 +179,7 @@ class Builder {
   // here (no descriptor to work on, no process to kill, a bound reached): the input's
   // bytes for it are spent and no action is added.
   std::optional<Action> Build() {
-    const uint32_t op_index =
-        c_.Pick(kOpTable.size(), want_ ? FirstIndex(want_->op) : 0);
+    const uint32_t op_index = c_.Pick(kOpTable.size(), want_ ? FirstIndex(want_->op) : 0);
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -191,9 +192,8 @@ class Builder {
     switch (a.op) {
       case Op::kSocketpair:
       case Op::kSocket:
-        a.type = static_cast<SockType>(
-            c_.Pick(static_cast<uint32_t>(SockType::kMaxValue) + 1,
-                    want_ ? static_cast<uint32_t>(want_->type) : 0));
+        a.type = static_cast<SockType>(c_.Pick(static_cast<uint32_t>(SockType::kMaxValue) + 1,
+                                               want_ ? static_cast<uint32_t>(want_->type) : 0));
         break;
       case Op::kBind:
       case Op::kConnect:
@@ -233,8 +233,8 @@ class Builder {
         if (!Target(a, a.target2, want_ ? want_->target2 : kNoVar)) return std::nullopt;
         break;
       case Op::kPidfd:
-        a.other = static_cast<ProcId>(c_.Pick(static_cast<uint32_t>(st_.s.procs.size()),
-                                              want_ ? want_->other : 0));
+        a.other = static_cast<ProcId>(
+            c_.Pick(static_cast<uint32_t>(st_.s.procs.size()), want_ ? want_->other : 0));
         break;
       default:
         break;
@@ -307,10 +307,9 @@ class Builder {
       const Right* w = want_ && k < want_->rights.size() ? &want_->rights[k] : nullptr;
       Right r;
       r.var = open[c_.Pick(static_cast<uint32_t>(open.size()), w ? IndexOf(open, w->var) : 0)];
-      uint32_t count =
-          1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 2, w ? w->count - 1u : 0);
-      count = std::min({count, Bounds::kMaxRightsPerSend - n,
-                        Bounds::kMaxRightsTotal - st_.rights_total - n});
+      uint32_t count = 1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 2, w ? w->count - 1u : 0);
+      count = std::min(
+          {count, Bounds::kMaxRightsPerSend - n, Bounds::kMaxRightsTotal - st_.rights_total - n});
       if (count == 0) continue;
       r.count = static_cast<uint16_t>(count);
       n += count;
@@ -318,8 +317,8 @@ class Builder {
     }
     uint32_t want_mods = 0;
     if (want_) {
-      want_mods = (want_->flags & (kFlagOob | kFlagDontwait)) |
-                  (want_->cmsgs != 1 ? 4u : 0u) | (want_->bytes != Defaults::kSendBytes ? 8u : 0u);
+      want_mods = (want_->flags & (kFlagOob | kFlagDontwait)) | (want_->cmsgs != 1 ? 4u : 0u) |
+                  (want_->bytes != Defaults::kSendBytes ? 8u : 0u);
     }
     const uint32_t mods = c_.Flag(4, want_mods);
     a.flags = static_cast<uint8_t>(mods & (kFlagOob | kFlagDontwait));
@@ -327,9 +326,9 @@ class Builder {
       const uint32_t cmsgs = 1 + c_.Number(Bounds::kMaxCmsgs - 1, 4, want_ ? want_->cmsgs - 1u : 0);
       a.cmsgs = static_cast<uint16_t>(std::min(cmsgs, std::max<uint32_t>(n, 1)));
     }
-    a.bytes = (mods & 8) ? static_cast<uint16_t>(
-                               c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
-                         : Defaults::kSendBytes;
+    a.bytes = (mods & 8)
+                  ? static_cast<uint16_t>(c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
+                  : Defaults::kSendBytes;
   }
 
   void Recv(Action& a) {
@@ -344,7 +343,8 @@ class Builder {
     a.flags = static_cast<uint8_t>(((mods & 1) ? kFlagPeek : 0) | ((mods & 2) ? kFlagOob : 0) |
                                    ((mods & 4) ? kFlagDontwait : 0));
     uint32_t max = Defaults::kRecvMax;
-    if (mods & 32) max = 1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 8, want_ ? want_->max - 1u : 0);
+    if (mods & 32)
+      max = 1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 8, want_ ? want_->max - 1u : 0);
     a.max = static_cast<uint16_t>(std::max<size_t>(max, a.out.size()));
     if (mods & 8) {
       const uint32_t ctrunc = c_.Number(Bounds::kMaxRightsPerSend - 1, 4,
@@ -354,9 +354,9 @@ class Builder {
     if (mods & 16)
       a.nofile = static_cast<uint16_t>(
           1 + c_.Number(Bounds::kMaxNofile - 1, 16, want_ ? want_->nofile - 1u : 0));
-    a.bytes = (mods & 64) ? static_cast<uint16_t>(
-                                c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
-                          : Defaults::kRecvBytes;
+    a.bytes = (mods & 64)
+                  ? static_cast<uint16_t>(c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
+                  : Defaults::kRecvBytes;
   }
 
   State& st_;

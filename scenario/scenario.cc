@@ -8,9 +8,9 @@ namespace inflight {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> kOpNames = {
-    "socketpair", "socket", "bind", "listen", "connect", "accept", "pipe",
-    "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
-    "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
+    "socketpair", "socket", "bind",     "listen",  "connect", "accept", "pipe",
+    "file",       "memfd",  "eventfd",  "send",    "recv",    "close",  "shutdown",
+    "dup",        "fork",   "exit",     "kill",    "barrier", "sleep",  "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
@@ -32,10 +32,46 @@ uint32_t Scenario::RightsCount(const Action& a) {
   return n;
 }
 
-std::string_view OpName(Op op) { return kOpNames[static_cast<size_t>(op)]; }
-std::string_view SockTypeName(SockType t) { return kSockTypeNames[static_cast<size_t>(t)]; }
-std::string_view ShutHowName(ShutHow h) { return kShutHowNames[static_cast<size_t>(h)]; }
-std::optional<Op> OpFromName(std::string_view name) { return Lookup<Op>(kOpNames, name); }
+std::string_view OpName(Op op) {
+  return kOpNames[static_cast<size_t>(op)];
+}
+std::string_view SockTypeName(SockType t) {
+  return kSockTypeNames[static_cast<size_t>(t)];
+}
+
+std::string ObjectKindName(const Action& a, uint8_t out_index) {
+  switch (a.op) {
+    case Op::kPipe:
+      return out_index == 0 ? "pipe read end" : "pipe write end";
+    case Op::kFile:
+      return "regular file";
+    case Op::kMemfd:
+      return "memfd";
+    case Op::kEventfd:
+      return "eventfd";
+    case Op::kEpoll:
+      return "epoll";
+    case Op::kPidfd:
+      return "pidfd";
+    case Op::kIoUring:
+      return "io_uring";
+    case Op::kTimerfd:
+      return "timerfd";
+    case Op::kSocketpair:
+    case Op::kSocket:
+      return std::string(SockTypeName(a.type)) + " socket";
+    case Op::kAccept:
+      return "accepted socket";
+    default:
+      return "";
+  }
+}
+std::string_view ShutHowName(ShutHow h) {
+  return kShutHowNames[static_cast<size_t>(h)];
+}
+std::optional<Op> OpFromName(std::string_view name) {
+  return Lookup<Op>(kOpNames, name);
+}
 std::optional<SockType> SockTypeFromName(std::string_view name) {
   return Lookup<SockType>(kSockTypeNames, name);
 }

@@ -77,24 +77,24 @@ struct SourcePos {
 
 struct Action {
   Op op = Op::kExit;
-  ProcId proc = 0;              // who runs it
-  std::vector<VarId> out;       // variables bound by it (created or received descriptors)
-  VarId target = kNoVar;        // the descriptor it works on (send/recv/close/dup/...)
-  VarId target2 = kNoVar;       // epoll_add: the descriptor added to the epoll
-  ProcId other = kNoProc;       // fork: the new child; kill: the victim; pidfd: its process
+  ProcId proc = 0;                    // who runs it
+  std::vector<VarId> out;             // variables bound by it (created or received descriptors)
+  VarId target = kNoVar;              // the descriptor it works on (send/recv/close/dup/...)
+  VarId target2 = kNoVar;             // epoll_add: the descriptor added to the epoll
+  ProcId other = kNoProc;             // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
   ShutHow how = ShutHow::kRdWr;       // shutdown
-  std::string addr;             // bind, connect: abstract name without the '@'
-  std::vector<Right> rights;    // send
-  uint8_t flags = 0;            // ActionFlag bits
-  uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
-  uint16_t bytes = 0;           // send: payload bytes; recv: buffer bytes (see Defaults)
-  int16_t ctrunc = -1;          // recv: control buffer sized for this many fds; -1: for max
-  uint16_t nofile = 0;          // recv: RLIMIT_NOFILE while receiving; 0: unchanged
-  uint16_t max = 0;             // recv: most fds one receive expects (buffer size)
-  uint16_t backlog = 0;         // listen
-  uint32_t sleep_ms = 0;        // sleep
-  std::optional<int> expect;    // expected errno; 0 means success. Unset: not checked.
+  std::string addr;                   // bind, connect: abstract name without the '@'
+  std::vector<Right> rights;          // send
+  uint8_t flags = 0;                  // ActionFlag bits
+  uint16_t cmsgs = 1;                 // send: SCM_RIGHTS messages the rights are split into
+  uint16_t bytes = 0;                 // send: payload bytes; recv: buffer bytes (see Defaults)
+  int16_t ctrunc = -1;                // recv: control buffer sized for this many fds; -1: for max
+  uint16_t nofile = 0;                // recv: RLIMIT_NOFILE while receiving; 0: unchanged
+  uint16_t max = 0;                   // recv: most fds one receive expects (buffer size)
+  uint16_t backlog = 0;               // listen
+  uint32_t sleep_ms = 0;              // sleep
+  std::optional<int> expect;          // expected errno; 0 means success. Unset: not checked.
 
   // Presentation, kept so that the text form round-trips exactly.
   std::vector<std::string> comments;  // full-line comments just above the action
@@ -132,6 +132,9 @@ struct Defaults {
 // Keyword tables shared by the parser, the printer and reports.
 std::string_view OpName(Op op);
 std::string_view SockTypeName(SockType t);
+// What output `out_index` of `a` is, in reports and verdicts: "stream socket", "pipe read
+// end", "regular file", "memfd", ...; "" when the action creates no object of its own.
+std::string ObjectKindName(const Action& a, uint8_t out_index);
 std::string_view ShutHowName(ShutHow h);
 std::optional<Op> OpFromName(std::string_view name);
 std::optional<SockType> SockTypeFromName(std::string_view name);

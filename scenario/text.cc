@@ -28,7 +28,9 @@ struct Token {
   uint32_t col;  // 1-based
 };
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (IsSpace(s.back()) || s.back() == '\r')) s.remove_suffix(1);
@@ -400,8 +402,8 @@ class Parser {
       a.cmsgs = static_cast<uint16_t>(Number(value, Bounds::kMaxCmsgs, line, vcol, "cmsgs"));
     } else if (key == "ctrunc") {
       need(recv);
-      a.ctrunc = static_cast<int16_t>(
-          Number(value, Bounds::kMaxRightsPerSend, line, vcol, "ctrunc"));
+      a.ctrunc =
+          static_cast<int16_t>(Number(value, Bounds::kMaxRightsPerSend, line, vcol, "ctrunc"));
     } else if (key == "nofile") {
       need(recv);
       a.nofile = static_cast<uint16_t>(Number(value, Bounds::kMaxNofile, line, vcol, "nofile"));

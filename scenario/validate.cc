@@ -11,8 +11,12 @@ namespace inflight {
 
 namespace {
 
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
+bool IsIdentStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool IsIdentChar(char c) {
+  return IsIdentStart(c) || (c >= '0' && c <= '9');
+}
 
 enum class ProcState : uint8_t { kNotStarted, kRunning, kEnded };
 
@@ -30,8 +34,8 @@ struct Checker {
   std::optional<ValidationError> NeedBound(int i, ProcId p, VarId v) {
     if (v >= s.vars.size()) return Fail(i, "variable index out of range");
     if (!bound[p][v])
-      return Fail(i, fmt::format("'{}' is not an open descriptor in process '{}' here",
-                                 VarName(v), ProcName(p)));
+      return Fail(i, fmt::format("'{}' is not an open descriptor in process '{}' here", VarName(v),
+                                 ProcName(p)));
     return std::nullopt;
   }
 
@@ -92,8 +96,8 @@ struct Checker {
       if (state[a.proc] == ProcState::kNotStarted)
         return Fail(i, fmt::format("process '{}' acts before it is forked", ProcName(a.proc)));
       if (state[a.proc] == ProcState::kEnded)
-        return Fail(i, fmt::format("process '{}' acts after it exited or was killed",
-                                   ProcName(a.proc)));
+        return Fail(
+            i, fmt::format("process '{}' acts after it exited or was killed", ProcName(a.proc)));
       if (a.note.size() > Bounds::kMaxCommentLen || a.comments.size() > 64)
         return Fail(i, "comment too long");
 
@@ -251,6 +255,8 @@ bool IsAddress(std::string_view s) {
   return true;
 }
 
-std::optional<ValidationError> Validate(const Scenario& s) { return Checker{s, {}, {}}.Run(); }
+std::optional<ValidationError> Validate(const Scenario& s) {
+  return Checker{s, {}, {}}.Run();
+}
 
 }  // namespace inflight

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "base/scm.h"
+
 namespace inflight::sockops {
 
 inline constexpr int kMaxFdsPerMsg = 253;  // SCM_MAX_FD
@@ -117,21 +119,8 @@ inline ssize_t SendFds(int via, const int* fds, int n, int flags, size_t bytes =
   static char payload[65536];
   if (bytes > sizeof payload) bytes = sizeof payload;
   if (n > kMaxFdsPerMsg) n = kMaxFdsPerMsg;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxFdsPerMsg)];
-  iovec iov{payload, bytes};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (n > 0) {
-    msg.msg_control = ctl;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<size_t>(n));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<size_t>(n));
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * static_cast<size_t>(n));
-  }
-  return sendmsg(via, &msg, flags | MSG_NOSIGNAL);
+  return SendWithFds(via, fds, n > 0 ? static_cast<size_t>(n) : 0, payload, bytes,
+                     flags | MSG_NOSIGNAL);
 }
 
 inline ssize_t SendFd(int via, int fd, int flags) {

@@ -1,6 +1,6 @@
 // The census against known sockets, and each census layer firing on a real leftover
 // and staying silent on a clean namespace.
-#include "oracle/census.h"
+#include "probe/census.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -21,8 +21,8 @@
 #include "base/file_util.h"
 #include "base/scm.h"
 #include "base/unique_fd.h"
-#include "oracle/liveness.h"
-#include "oracle/settle.h"
+#include "probe/liveness.h"
+#include "probe/settle.h"
 #include "tests/test_util.h"
 
 namespace inflight {
@@ -339,7 +339,7 @@ TEST(Census, ParsesProtocolsForBothUnixLines) {
 
 #include <sys/wait.h>
 
-#include "oracle/accounting.h"
+#include "probe/accounting.h"
 
 namespace inflight {
 namespace {
@@ -389,7 +389,7 @@ TEST(Accounting, AllowanceDropsByWhatIsStillCountedAndComesBack) {
 }  // namespace
 }  // namespace inflight
 
-#include "oracle/global_counts.h"
+#include "probe/global_counts.h"
 
 namespace inflight {
 namespace {
@@ -489,7 +489,7 @@ TEST(GlobalCounts, FlushedSlabsCountHeldFiles) {
 }  // namespace
 }  // namespace inflight
 
-#include "oracle/kmemleak.h"
+#include "probe/kmemleak.h"
 
 namespace inflight {
 namespace {

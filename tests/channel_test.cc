@@ -16,8 +16,8 @@
 #include "base/clock.h"
 #include "base/out_buffer.h"
 #include "base/unique_fd.h"
-#include "executor/client.h"
-#include "executor/protocol.h"
+#include "driver/sandbox_pool.h"
+#include "run/protocol.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
 
@@ -81,7 +81,6 @@ std::string StepName(int s) {
 void SubmitRuns(SandboxPool& pool, const std::string& text, int runs) {
   for (int k = 0; k < runs; ++k) {
     RunRequest req;
-    req.id = static_cast<uint64_t>(k) + 1;
     req.opt.mode = k % 2 ? RunMode::kFree : RunMode::kLockstep;
     req.opt.seed = static_cast<uint64_t>(k) + 1;
     req.scenario_text = text;

@@ -1,12 +1,13 @@
 // The fuzzer's byte form: fixed inputs decode to known scenarios (a change of decoding
 // breaks every saved corpus, so these pins must only change with a format version),
 // every input decodes to a valid scenario, and every corpus file round-trips.
+#include "scenario/codec.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <random>
 
-#include "scenario/codec.h"
 #include "scenario/text.h"
 #include "scenario/validate.h"
 #include "tests/test_util.h"
@@ -20,7 +21,9 @@ std::string Bytes(std::initializer_list<int> b) {
   return s;
 }
 
-std::string Decoded(const std::string& bytes) { return PrintScenario(DecodeScenario(bytes)); }
+std::string Decoded(const std::string& bytes) {
+  return PrintScenario(DecodeScenario(bytes));
+}
 
 // --- pinned decodings --------------------------------------------------------------
 
@@ -46,17 +49,17 @@ TEST(CodecPinned, SelfReferenceAcrossAFork) {
 
 TEST(CodecPinned, EveryOptionAndTheEscapes) {
   const std::string in = Bytes({
-      0, 2,                                        // socketpair seqpacket
-      2, 1, 1, 0, 240, 7, 13, 3, 240, 16, 0,       // send: count 8 and bytes 16 via escapes
-      5, 0, 2, 127, 5, 3, 0, 5,                    // recv with every option
-      24, 240, 16, 39,                             // sleep 10000 (two bytes after the escape)
-      14, 0, 8, 3, 49, 24, 64, 0,                  // connect to a spelled-out address
-      14, 1, 7,                                    // connect to the table's inflight-hold
-      9, 27, 0, 1,                                 // fork; pidfd of p1
-      22, 1,                                       // p1 kills p0
-      13, 1, 1, 3,                                 // listen v1 backlog=3
-      25, 0, 26, 4, 1,                             // epoll; epoll_add v5 v1
-      20, 0, 1,                                    // shutdown v0 wr
+      0,  2,                                         // socketpair seqpacket
+      2,  1,   1,  0,   240, 7,  13, 3, 240, 16, 0,  // send: count 8 and bytes 16 via escapes
+      5,  0,   2,  127, 5,   3,  0,  5,              // recv with every option
+      24, 240, 16, 39,                               // sleep 10000 (two bytes after the escape)
+      14, 0,   8,  3,   49,  24, 64, 0,              // connect to a spelled-out address
+      14, 1,   7,                                    // connect to the table's inflight-hold
+      9,  27,  0,  1,                                // fork; pidfd of p1
+      22, 1,                                         // p1 kills p0
+      13, 1,   1,  3,                                // listen v1 backlog=3
+      25, 0,   26, 4,   1,                           // epoll; epoll_add v5 v1
+      20, 0,   1,                                    // shutdown v0 wr
   });
   const std::string text =
       "scenario decoded\n\n"

@@ -1,15 +1,15 @@
 // Report comparison by signature: new findings make B worse; the same findings at the
 // same rate do not; seeds, inodes and timings do not matter. B is incomplete when it does
 // not cover what A ran; a VM report whose suite ended worse is worse whatever its runs say.
-#include <gtest/gtest.h>
-
 #include "reports/compare.h"
+
+#include <gtest/gtest.h>
 
 namespace inflight {
 namespace {
 
 nlohmann::json FakeRun(const std::string& scenario, const std::string& verdict,
-                   std::vector<std::string> whats = {}, int ino = 1) {
+                       std::vector<std::string> whats = {}, int ino = 1) {
   nlohmann::json left = nlohmann::json::array();
   for (const auto& w : whats) left.push_back({{"what", w}, {"ino", ino++}});
   return {{"scenario", scenario}, {"verdict", verdict}, {"leftovers", left}, {"seed", ino}};
@@ -64,8 +64,7 @@ TEST(Compare, NewFindingInBIsWorse) {
   EXPECT_TRUE(c.BIsWorse());
   ASSERT_EQ(c.introduced.size(), 1u);
   EXPECT_EQ(c.introduced[0], "leak|y|stream socket");
-  EXPECT_NE(DescribeComparison(c).find("new:   leak|y|stream socket  1/1 runs"),
-            std::string::npos);
+  EXPECT_NE(DescribeComparison(c).find("new:   leak|y|stream socket  1/1 runs"), std::string::npos);
   // The reverse is a fix, not a regression.
   Comparison r = CompareReports(b, a);
   EXPECT_FALSE(r.BIsWorse());

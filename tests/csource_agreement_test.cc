@@ -15,7 +15,7 @@
 //  * nested_cycles_figure8 leaks only when a collection happens to run while its graph is
 //    half built: both sides are only held to ruling clean or leak.
 // Every other scenario must get the same single verdict from both, three runs each.
-// Both settle by proof (oracle/settle.h; the C program's repro/c/settle.c): a run still
+// Both settle by proof (probe/settle.h; the C program's repro/c/settle.c): a run still
 // changing at the ceiling is "unsettled" on either side, which agrees with nothing but
 // itself here: on this host every run settles within milliseconds.
 #include <gtest/gtest.h>

@@ -1,22 +1,21 @@
 // The sandbox and graph executor end to end, through the same SandboxPool the CLI uses:
 // planted leaks are named, clean graphs are clean, lockstep replays exactly, hung graphs
 // are killed, and nothing is left behind.
+#include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <filesystem>
 #include <set>
 #include <thread>
-#include <fcntl.h>
 
 #include "base/clock.h"
-#include "executor/client.h"
-#include "oracle/kernel_log.h"
+#include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
+#include "probe/kernel_log.h"
 #include "scenario/text.h"
 #include "tests/test_util.h"
-
-#include <fmt/core.h>
 
 namespace inflight {
 namespace {
@@ -40,13 +39,11 @@ struct Ran {
 };
 
 Ran RunText(SandboxPool& pool, const std::string& text, RunOptions opt = {}) {
-  static uint64_t next_id = 1;
   Scenario s = ParseScenario(text);
   RunRequest req;
-  req.id = next_id++;
   req.opt = opt;
   req.scenario_text = PrintScenario(s);
-  pool.Submit(req);
+  req.id = pool.Submit(req);
   auto r = pool.Next(60'000);
   EXPECT_TRUE(r.has_value()) << "no result within 60 s";
   Ran out;
@@ -258,7 +255,6 @@ TEST_F(Executor, BadRequestsAreErrorsNotCrashes) {
   SandboxPool pool(Options());
   pool.Start();
   RunRequest req;
-  req.id = 999;
   req.scenario_text = "this is not a scenario";
   pool.Submit(req);
   auto r = pool.Next(30'000);
@@ -307,10 +303,10 @@ namespace {
 // graph must be clean.
 struct KindCase {
   const char* name;
-  const char* setup;                  // actions that create the objects (process p0)
-  const char* sent;                   // what goes into the holder's embryo
-  std::set<std::string> named;        // leftovers the verdict must name
-  std::set<std::string> kinds;        // and what they are
+  const char* setup;            // actions that create the objects (process p0)
+  const char* sent;             // what goes into the holder's embryo
+  std::set<std::string> named;  // leftovers the verdict must name
+  std::set<std::string> kinds;  // and what they are
 };
 
 const KindCase kKinds[] = {
@@ -325,7 +321,9 @@ const KindCase kKinds[] = {
     {"epoll_watching_inflight_socket",
      "p0: ep = epoll\np0: a b = socketpair stream\np0: epoll_add ep a\np0: send b [a]\n"
      "p0: close a\np0: close b\n",
-     "ep", {"ep"}, {"epoll"}},
+     "ep",
+     {"ep"},
+     {"epoll"}},
     {"dgram_socket", "p0: x = socket dgram\n", "x", {"x"}, {"dgram socket"}},
 };
 
@@ -366,7 +364,8 @@ TEST_P(ObjectLiveness, WitnessNamesALeftoverAndIsSilentWhenClean) {
     for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
       opt.mode = mode;
       Ran r = RunText(pool, text, opt);
-      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean) << RunModeName(mode) << ": " << r.verdict.summary;
+      EXPECT_EQ(r.verdict.kind, VerdictKind::kClean)
+          << RunModeName(mode) << ": " << r.verdict.summary;
       EXPECT_TRUE(r.result.alive_objects.empty());
       EXPECT_LE(r.result.tmpfs_inodes_excess, 0);
     }

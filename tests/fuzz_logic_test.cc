@@ -5,8 +5,8 @@
 #include <set>
 
 #include "base/sha1.h"
-#include "executor/kcov.h"
 #include "oracle/signature.h"
+#include "probe/kcov.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -92,8 +92,8 @@ TEST(Signature, ShapeOfACycleAndWhatItHolds) {
   Verdict v;
   v.kind = VerdictKind::kLeak;
   v.leftovers = {
-      Leftover{"stream socket", 100, "a", 0, {4}, "", ""},  // in c's queue
-      Leftover{"stream socket", 102, "c", 1, {3}, "", ""},  // in a's queue
+      Leftover{"stream socket", 100, "a", 0, {4}, "", ""},   // in c's queue
+      Leftover{"stream socket", 102, "c", 1, {3}, "", ""},   // in a's queue
       Leftover{"pipe write end", 200, "w", 2, {3}, "", ""},  // in a's queue
   };
   EXPECT_EQ(ReferenceShape(s, r, v), "scc(2n,2e) +held");
@@ -142,7 +142,8 @@ TEST(Signature, EmbryoHeldObjectsAndOtherVerdicts) {
 
   Verdict fault;
   fault.kind = VerdictKind::kFault;
-  fault.faults = {"action 12 (p0: v3 = recv v1 ctrunc=2): received inode 4711, which was never sent"};
+  fault.faults = {
+      "action 12 (p0: v3 = recv v1 ctrunc=2): received inode 4711, which was never sent"};
   EXPECT_EQ(FindingSignatureOf(s, r, fault),
             "fault|semantic|recv: received inode #, which was never sent");
   fault.kernel_log = {"[  12.345] BUG: KASAN: slab-use-after-free in unix_gc+0x1/0x2"};

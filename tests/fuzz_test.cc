@@ -31,7 +31,9 @@ using testing::TempDir;
 
 namespace fs = std::filesystem;
 
-std::string Encoded(const std::string& text) { return *EncodeScenario(ParseScenario(text)); }
+std::string Encoded(const std::string& text) {
+  return *EncodeScenario(ParseScenario(text));
+}
 
 void Write(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -50,14 +52,14 @@ class Fuzz : public ::testing::Test {
 // result comes back after the later inputs ran, and the artifact must be the leak's input.
 TEST_F(Fuzz, ArtifactIsTheGuiltyInputEvenWhenItsResultComesLate) {
   TempDir d;
-  const std::string leak =
-      Encoded(ReadFile(testing::CorpusDir() + "/controls/hold_socket.scn"));
+  const std::string leak = Encoded(ReadFile(testing::CorpusDir() + "/controls/hold_socket.scn"));
   const std::string clean = Encoded("scenario c\n\np0: a b = socketpair stream\np0: close a\n");
   std::string clean2 = Encoded("scenario c\n\np0: a b = socketpair dgram\np0: close b\n");
   fs::create_directories(d.path() + "/in");
   Write(d.path() + "/in/1-clean", clean);
   Write(d.path() + "/in/2-leak", leak);
-  for (int k = 0; k < 40; ++k) Write(d.path() + "/in/3-clean-" + std::to_string(k), clean2 + std::string(k, '\x0a'));
+  for (int k = 0; k < 40; ++k)
+    Write(d.path() + "/in/3-clean-" + std::to_string(k), clean2 + std::string(k, '\x0a'));
   // Individual files run in the order given; -runs repeats none. The leak is ruled only
   // after its settling deadline (300 ms), long after the clean inputs behind it ran.
   std::string files;
@@ -83,12 +85,11 @@ TEST_F(Fuzz, ArtifactIsTheGuiltyInputEvenWhenItsResultComesLate) {
 
 TEST_F(Fuzz, TheProductionBuildPlantsNothing) {
   TempDir d;
-  const std::string leak =
-      Encoded(ReadFile(testing::CorpusDir() + "/controls/hold_socket.scn"));
+  const std::string leak = Encoded(ReadFile(testing::CorpusDir() + "/controls/hold_socket.scn"));
   Write(d.path() + "/leak", leak);
   auto r = RunCommand("INFLIGHT_SANDBOX=" + testing::SandboxPath() + " " +
-                      std::string(INFLIGHT_GRAPH_FUZZER) + " -runs=3 -artifact_prefix=" +
-                      d.path() + "/ " + d.path() + "/leak");
+                      std::string(INFLIGHT_GRAPH_FUZZER) + " -runs=3 -artifact_prefix=" + d.path() +
+                      "/ " + d.path() + "/leak");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("FINDING"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("runs unguided by the kernel"), std::string::npos) << r.out;
@@ -121,8 +122,8 @@ TEST_F(Fuzz, PlantedLeakIsFoundByMutationAndReproduces) {
     const std::string input = out + "/findings/" + f["id"].get<std::string>() + "/input";
     auto with = RunCommand(CliPath() + " repro -q -n 2 --settle 300ms --hold inflight-hold " +
                            input + " --report " + d.path() + "/r1");
-    auto without = RunCommand(CliPath() + " repro -q -n 2 --settle 300ms " + input +
-                              " --report " + d.path() + "/r2");
+    auto without = RunCommand(CliPath() + " repro -q -n 2 --settle 300ms " + input + " --report " +
+                              d.path() + "/r2");
     if (with.status == 1 && without.status == 0) {
       planted = &f;
       EXPECT_NE(with.out.find("leak rate: 2/2"), std::string::npos) << with.out;
@@ -143,7 +144,8 @@ TEST_F(Fuzz, FindingsAreDeduplicatedAcrossWorkers) {
   TempDir d;
   const std::string out = d.path() + "/fz";
   fs::create_directories(d.path() + "/seeds");
-  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn", d.path() + "/seeds/planted.scn");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
+                d.path() + "/seeds/planted.scn");
   auto r = RunCommand(CliPath() + " fuzz -q --jobs 2 --duration 12s --settle 300ms --repro 2" +
                       " --hold inflight-hold --fuzzer " + INFLIGHT_GRAPH_FUZZER_HOLD + " --out " +
                       out + " --seeds " + d.path() + "/seeds");
@@ -183,14 +185,12 @@ TEST_F(Fuzz, ShortProductionRunFindsNoBugOfOurs) {
   EXPECT_GT(j["fuzz"]["execs"].get<int64_t>(), 50);
   EXPECT_GT(j["fuzz"]["corpus"].get<int64_t>(), j["fuzz"]["seeds"].get<int64_t>());
   EXPECT_EQ(j["fuzz"]["crashes_without_artifact"], 0);
-  for (const auto& f : j["fuzz"]["findings"])
-    EXPECT_EQ(f["verdict"], "leak") << f.dump(2);
+  for (const auto& f : j["fuzz"]["findings"]) EXPECT_EQ(f["verdict"], "leak") << f.dump(2);
   // --resume goes on with the same corpus; without it the folder is refused.
   auto again = RunCommand(CliPath() + " fuzz -q --duration 1s --out " + out);
   EXPECT_EQ(again.status, 2) << again.out;
   EXPECT_NE(again.out.find("--resume"), std::string::npos) << again.out;
 }
-
 
 // Starts the CLI with its output in a file; returns its pid.
 pid_t SpawnCli(const std::string& args, const std::string& log) {
@@ -226,8 +226,8 @@ int WaitForEverything(pid_t pid) {
 
 std::vector<pid_t> Children(pid_t pid) {
   std::vector<pid_t> out;
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                                 "/children"));
+  std::istringstream in(
+      ReadFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children"));
   for (pid_t c; in >> c;) out.push_back(c);
   return out;
 }
@@ -239,11 +239,13 @@ TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
   TempDir d;
   const std::string out = d.path() + "/fz";
   fs::create_directories(d.path() + "/seeds");
-  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn", d.path() + "/seeds/planted.scn");
-  const pid_t cli = SpawnCli("fuzz --jobs 2 --duration 5m --settle 300ms --hold inflight-hold --fuzzer " +
-                                 std::string(INFLIGHT_GRAPH_FUZZER_HOLD) + " --out " + out +
-                                 " --seeds " + d.path() + "/seeds",
-                             d.path() + "/log");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
+                d.path() + "/seeds/planted.scn");
+  const pid_t cli =
+      SpawnCli("fuzz --jobs 2 --duration 5m --settle 300ms --hold inflight-hold --fuzzer " +
+                   std::string(INFLIGHT_GRAPH_FUZZER_HOLD) + " --out " + out + " --seeds " +
+                   d.path() + "/seeds",
+               d.path() + "/log");
   // Wait for the planted finding to be on disk.
   bool found = false;
   for (int k = 0; k < 300 && !found; ++k) {
@@ -299,8 +301,8 @@ TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
 
 TEST(FuzzCli, DecodeAndEncodeAreInverse) {
   TempDir d;
-  auto r = RunCommand(CliPath() + " encode " + testing::CorpusDir() + "/self_ref_stream.scn --out " +
-                      d.path());
+  auto r = RunCommand(CliPath() + " encode " + testing::CorpusDir() +
+                      "/self_ref_stream.scn --out " + d.path());
   ASSERT_EQ(r.status, 0) << r.out;
   r = RunCommand(CliPath() + " decode " + d.path() + "/self_ref_stream");
   ASSERT_EQ(r.status, 0) << r.out;
@@ -363,7 +365,8 @@ TEST_F(CheckFuzzSmoke, WithoutAGraphFuzzerTheSmokeIsSkippedAndSaysSo) {
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
   ASSERT_TRUE(j["fuzz_smoke"].contains("skipped")) << j["fuzz_smoke"].dump(2);
   bool said = false;
-  for (const auto& l : j["inactive_layers"]) said |= l.get<std::string>().rfind("fuzz smoke", 0) == 0;
+  for (const auto& l : j["inactive_layers"])
+    said |= l.get<std::string>().rfind("fuzz smoke", 0) == 0;
   EXPECT_TRUE(said) << j["inactive_layers"].dump(2);
   EXPECT_FALSE(fs::exists(d.path() + "/out/fuzz")) << "nothing half-written";
 }
@@ -374,9 +377,9 @@ TEST_F(CheckFuzzSmoke, AFindingOfTheSmokeIsAFindingOfTheCheck) {
   // The control, as a seed: without the holder (the corpus runs) it is clean; in the
   // test build's sandbox its socket stays in flight.
   fs::copy(testing::CorpusDir() + "/controls/hold_socket.scn", corpus + "/seed_hold.scn");
-  auto r = RunCommand(Check(corpus, d.path() + "/out",
-                            "INFLIGHT_GRAPH_FUZZER=" + std::string(INFLIGHT_GRAPH_FUZZER_HOLD) +
-                                " "));
+  auto r =
+      RunCommand(Check(corpus, d.path() + "/out",
+                       "INFLIGHT_GRAPH_FUZZER=" + std::string(INFLIGHT_GRAPH_FUZZER_HOLD) + " "));
   EXPECT_EQ(r.status, 1) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
   EXPECT_EQ(j["counts"]["leak"], 0) << "the corpus itself ran clean";

@@ -54,8 +54,9 @@ class ReportFormats : public ::testing::Test {
     for (const char* f :
          {"controls/hold_socket.scn", "controls/hold_cycle.scn", "self_ref_dgram.scn"})
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
-    check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d + "/corpus -n 1 --settle 200ms -q " +
-                        "--format json,junit,ktap --report " + d + "/check");
+    check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d +
+                        "/corpus -n 1 --settle 200ms -q " + "--format json,junit,ktap --report " +
+                        d + "/check");
     // check with its stress smoke (cycles finds this kernel's real leak: 0 or 1), and a
     // stress run with a planted leak, so that records of leaking epochs are written.
     check_stress_ = RunCommand(CliPath() + " check --stress 2s --no-fuzz --corpus " + d +

@@ -1,8 +1,9 @@
 // The lockstep semantic checks fire on results that break them and stay silent on
 // results a correct kernel gives.
+#include "oracle/semantics.h"
+
 #include <gtest/gtest.h>
 
-#include "oracle/semantics.h"
 #include "scenario/text.h"
 
 namespace inflight {
@@ -27,12 +28,12 @@ struct Fixture {
     r.actions[3] = {ActionStatus::kOk, 0, 1, 2, 0, 2};
     r.actions[4] = {ActionStatus::kOk, 0, 1, 1, 0x8, 1};
     r.events = {
-        Ev(0, EventType::kCreated, 0, 10), Ev(0, EventType::kCreated, 1, 11),
-        Ev(1, EventType::kCreated, 0, 20), Ev(1, EventType::kCreated, 1, 21),
-        Ev(2, EventType::kSentVia, 0, 10), Ev(2, EventType::kSent, 0, 20),
-        Ev(2, EventType::kSent, 1, 21),    Ev(3, EventType::kRecvVia, 0, 11),
+        Ev(0, EventType::kCreated, 0, 10),  Ev(0, EventType::kCreated, 1, 11),
+        Ev(1, EventType::kCreated, 0, 20),  Ev(1, EventType::kCreated, 1, 21),
+        Ev(2, EventType::kSentVia, 0, 10),  Ev(2, EventType::kSent, 0, 20),
+        Ev(2, EventType::kSent, 1, 21),     Ev(3, EventType::kRecvVia, 0, 11),
         Ev(3, EventType::kReceived, 0, 20), Ev(3, EventType::kReceived, 1, 21),
-        Ev(4, EventType::kRecvVia, 0, 11), Ev(4, EventType::kReceived, 0, 20),
+        Ev(4, EventType::kRecvVia, 0, 11),  Ev(4, EventType::kReceived, 0, 20),
     };
   }
   static ObjectEvent Ev(uint16_t action, EventType t, uint8_t index, uint64_t ino) {
@@ -100,7 +101,8 @@ TEST(Semantics, AnonymousInodesAreNotComparedByInode) {
 }
 
 TEST(Semantics, ExpectedErrnosAreChecked) {
-  Scenario s = ParseScenario("scenario e\n\np0: a b = socketpair stream\np0: x = recv a expect=EAGAIN\n");
+  Scenario s =
+      ParseScenario("scenario e\n\np0: a b = socketpair stream\np0: x = recv a expect=EAGAIN\n");
   RunResult r;
   r.actions = {{ActionStatus::kOk, 0, 0, 0, 0, -1}, {ActionStatus::kFailed, EAGAIN, -1, 0, 0, -1}};
   EXPECT_TRUE(SemanticFaults(s, r).empty());

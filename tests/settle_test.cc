@@ -1,7 +1,7 @@
 // The settling rules, driven with a fake clock and a hand-kept witness log: a leak only
 // after collector passes that started after the run freed nothing more; unsettled, never
 // leak, while counts still change at the ceiling; a stalled collector said so.
-#include "oracle/settle.h"
+#include "probe/settle.h"
 
 #include <gtest/gtest.h>
 

@@ -15,8 +15,8 @@
 #include <set>
 
 #include "base/clock.h"
-#include "cli/stress_runner.h"
-#include "executor/client.h"
+#include "driver/sandbox_pool.h"
+#include "driver/stress_runner.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
 #include "tests/test_util.h"
@@ -59,11 +59,9 @@ struct Epoch {
 
 Epoch RunEpoch(SandboxPool& pool, const std::string& name, const std::vector<std::string>& settings,
                uint32_t epoch_ms = 1500, uint32_t settle_ms = 3000, uint32_t epoch = 0) {
-  static uint64_t next_id = 1;
   auto entries = ChooseStressors({name});
   ApplyStressOptions(entries, settings);
   StressRequest req;
-  req.id = next_id++;
   req.stressor = name;
   req.options = entries[0].options;
   req.seed = 1 + epoch;
@@ -71,7 +69,7 @@ Epoch RunEpoch(SandboxPool& pool, const std::string& name, const std::vector<std
   req.epoch_ms = epoch_ms;
   req.timeout_ms = 30'000;
   req.settle_ms = settle_ms;
-  pool.SubmitStress(req);
+  req.id = pool.SubmitStress(req);
   auto r = pool.Next(180'000);
   Epoch out;
   EXPECT_TRUE(r.has_value()) << "no result within 180 s";

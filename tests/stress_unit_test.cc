@@ -7,11 +7,11 @@
 
 #include "base/errors.h"
 #include "base/wire.h"
-#include "cli/stress_runner.h"
-#include "executor/protocol.h"
+#include "driver/stress_runner.h"
 #include "executor/stress_run.h"
-#include "executor/stress_types.h"
 #include "oracle/stress_verdict.h"
+#include "run/protocol.h"
+#include "run/stress_types.h"
 #include "scenario/text.h"
 #include "stressors/registry.h"
 

@@ -1,11 +1,11 @@
 // The one validator: bounds and structure, for parsed and built scenarios alike.
-#include <gtest/gtest.h>
+#include "scenario/validate.h"
 
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 
 #include "scenario/bounds.h"
 #include "scenario/text.h"
-#include "scenario/validate.h"
 
 namespace inflight {
 namespace {
@@ -39,8 +39,7 @@ TEST(Validate, VariableBound) {
   for (size_t i = 0; i < Bounds::kMaxVars / 2; ++i)
     body += fmt::format("p0: a{} b{} = socketpair stream\n", i, i);
   EXPECT_EQ(Fails(body), "");
-  EXPECT_NE(Fails(body + "p0: z = memfd\n").find("more than 64 variable names"),
-            std::string::npos);
+  EXPECT_NE(Fails(body + "p0: z = memfd\n").find("more than 64 variable names"), std::string::npos);
 }
 
 TEST(Validate, ObjectBound) {
@@ -50,7 +49,8 @@ TEST(Validate, ObjectBound) {
     body += "p0: a b = socketpair stream\np0: close a\np0: close b\n";
   EXPECT_NE(Fails(body), "");  // 384 actions: over the action bound first
   std::string objects;
-  for (size_t i = 0; i < 85; ++i) objects += "p0: a b = socketpair stream\np0: close a\np0: close b\n";
+  for (size_t i = 0; i < 85; ++i)
+    objects += "p0: a b = socketpair stream\np0: close a\np0: close b\n";
   EXPECT_EQ(Fails(objects), "");  // 170 objects, 255 actions
   objects += "p0: x = memfd\n";   // 171 objects, 256 actions: fine
   EXPECT_EQ(Fails(objects), "");

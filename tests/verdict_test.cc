@@ -1,9 +1,10 @@
 // The verdict: every rule fires on data that calls for it and stays silent otherwise,
 // and leftovers are named by the scenario's own words.
+#include "oracle/verdict.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include "oracle/verdict.h"
 #include "scenario/text.h"
 
 namespace inflight {

@@ -272,9 +272,9 @@ TEST(VmGuestPlan, CopiesWhatTheArgumentsNameAndAddsTheReport) {
                            d.path() + "/corpus");
   EXPECT_EQ(plan.command, "run");
   EXPECT_TRUE(plan.writes_report);
-  EXPECT_EQ(plan.args, (std::vector<std::string>{"run", "corpus", "one.scn", "--mode", "both", "-n",
-                                                 "3", "--report", kGuestReportDir,
-                                                 "--global-tolerance", "1"}))
+  EXPECT_EQ(plan.args,
+            (std::vector<std::string>{"run", "corpus", "one.scn", "--mode", "both", "-n", "3",
+                                      "--report", kGuestReportDir, "--global-tolerance", "1"}))
       << "the guest rules on the global counts";
   auto told = PlanGuestRun({"run", "one.scn", "--global-tolerance=0"}, d.path(), "/c");
   EXPECT_EQ(told.args.back(), kGuestReportDir) << "a tolerance given is kept";

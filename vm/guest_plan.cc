@@ -85,7 +85,8 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
           "report comes back into it");
     has_corpus = has_corpus || a == "--corpus" || StartsWith(a, "--corpus=");
     has_controls = has_controls || a == "--controls" || StartsWith(a, "--controls=");
-    has_tolerance = has_tolerance || a == "--global-tolerance" || StartsWith(a, "--global-tolerance=");
+    has_tolerance =
+        has_tolerance || a == "--global-tolerance" || StartsWith(a, "--global-tolerance=");
   }
   plan.args = args;
   const auto after_command = [&](auto&& pred) {

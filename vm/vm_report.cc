@@ -5,9 +5,11 @@
 
 #include <map>
 
+#include "base/errors.h"
 #include "base/exit_codes.h"
 #include "reports/compare.h"
 #include "reports/report.h"
+#include "reports/writer.h"
 #include "vm/guest_plan.h"
 
 namespace inflight {
@@ -180,6 +182,21 @@ std::string DescribeVmOutcome(const VmOutcome& o) {
   for (const KernelFault& f : o.faults)
     out += fmt::format("kernel fault: {}\n    signature: {}\n", f.line, f.signature);
   return out;
+}
+
+nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
+                                   const std::vector<std::string>& argv,
+                                   const std::string& started_at) {
+  nlohmann::json report = BuildVmReport(c, o, argv, started_at);
+  std::string output;
+  for (const std::string& l : o.output) output += l + "\n";
+  for (const auto& [name, text] : {std::pair<std::string, std::string>{"console.log", o.console},
+                                   {"guest.log", output},
+                                   {"report.json", report.dump(2) + "\n"}}) {
+    if (auto s = WriteFileAtomically(dir + "/" + name, text); !s)
+      throw InternalError(fmt::format("cannot write {}/{}: {}", dir, name, s.error().Text()));
+  }
+  return report;
 }
 
 }  // namespace inflight

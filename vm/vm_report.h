@@ -16,6 +16,12 @@ namespace inflight {
 nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
                              const std::vector<std::string>& argv, const std::string& started_at);
 
+// Writes report.json, console.log and guest.log into `dir` (prepared already); returns the
+// report. Throws InternalError when the folder cannot be written.
+nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
+                                   const std::vector<std::string>& argv,
+                                   const std::string& started_at);
+
 // 0 clean, 1 finding (a leak, a hang, a kernel fault, a guest that crashed or hung, a
 // report that holds a finding whatever the suite's status), 2 bad usage inside the guest,
 // 3 the guest kernel cannot run the suite, 4 our bug (the suite's report did not come

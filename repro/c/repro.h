@@ -138,7 +138,7 @@ int census_clean(const struct census *now, const struct census *base);
 /* Nothing changed between the two (the settling fingerprint). */
 int census_same(const struct census *a, const struct census *b);
 
-/* ---- Settling by proof (settle.c), as inflight's oracle/settle.h ---- */
+/* ---- Settling by proof (settle.c), as inflight's probe/settle.h ---- */
 
 /* Witnesses of collector passes: when each was made and when seen freed. */
 struct witness {

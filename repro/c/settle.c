@@ -1,4 +1,4 @@
-/* Settling by proof, as inflight's oracle/settle.cc does it: a leftover is a
+/* Settling by proof, as inflight's probe/settle.cc does it: a leftover is a
  * leak only once collector passes that provably started after the graph ended
  * freed nothing more of it. A timer is no evidence: a correct kernel may free
  * late (its collector runs from a work queue, files go through delayed fput),

@@ -1,0 +1,44 @@
+// The nightly fuzzing job behind `inflight fuzz`: N graph_fuzzer workers (libFuzzer, each
+// with its own sandbox) on one shared corpus, their logs read back (run/fuzz_log.h), a
+// worker restarted after a finding, findings deduplicated by signature keeping the
+// smallest input, each re-run for its leak rate, report.json and a one-screen summary.
+// Every finding is on disk the moment it is seen.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "driver/run_args.h"
+
+namespace inflight {
+
+struct FuzzOptions {
+  std::string out;
+  uint32_t duration_ms = 0;
+  uint32_t jobs = 1;
+  bool resume = false;
+  uint32_t repro = 20;
+  std::vector<std::string> seeds;
+  std::vector<std::string> exclude;
+  std::string fuzzer;
+  std::string hold;
+  uint32_t settle_ms = 60'000;
+  uint32_t slots = 16;
+  bool quiet = false;
+  std::vector<std::string> libfuzzer_args;
+  // Polled; true stops the workers (a short grace, then they are killed) and the job
+  // ends with what it found (exit status 130).
+  std::function<bool()> stop;
+};
+
+// $INFLIGHT_GRAPH_FUZZER, else graph_fuzzer beside this executable or in ../fuzzers/.
+std::string DefaultFuzzerPath();
+
+// Runs the job; returns the exit status (base/exit_codes.h). Throws UsageError and
+// EnvironmentError before anything is written into opt.out.
+int RunFuzzJob(const FuzzOptions& opt, const std::vector<std::string>& argv,
+               const CommonRunArgs& common);
+
+}  // namespace inflight
