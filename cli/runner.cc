@@ -122,9 +122,9 @@ class Progress {
     last_ = now;
     const double secs = std::max(1e-6, (now - start_) / 1e6);
     std::string line = fmt::format(
-        "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}", ui_.label,
-        done, total_, done / secs, counts.at("clean"), counts.at("leak"), counts.at("hang"),
-        counts.at("fault"), counts.at("error"));
+        "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  loss {}  error {}",
+        ui_.label, done, total_, done / secs, counts.at("clean"), counts.at("leak"),
+        counts.at("hang"), counts.at("fault"), counts.at("loss"), counts.at("error"));
     if (tty_) {
       fmt::print(stderr, "\r\033[K{}", line);
     } else {
@@ -243,9 +243,10 @@ std::string SummaryTable(const Report& report, bool findings_only) {
   }
   size_t w = 8;
   for (const auto& [k, _] : rows) w = std::max(w, k.first.size());
-  std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
-                                "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault",
-                                "error", "exec-ms", "settle-ms");
+  std::string out =
+      fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
+                  "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault", "loss", "error",
+                  "exec-ms", "settle-ms");
   size_t hidden = 0, hidden_runs = 0;
   for (auto& [k, row] : rows) {
     if (findings_only && row.v["clean"] == row.runs) {
@@ -255,9 +256,10 @@ std::string SummaryTable(const Report& report, bool findings_only) {
     }
     std::sort(row.exec_ms.begin(), row.exec_ms.end());
     const double median = row.exec_ms.empty() ? 0 : row.exec_ms[row.exec_ms.size() / 2];
-    out += fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n",
-                       k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"],
-                       row.v["hang"], row.v["fault"], row.v["error"], median, row.settle_max_ms);
+    out += fmt::format(
+        "{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n", k.first, w,
+        k.second, row.runs, row.v["clean"], row.v["leak"], row.v["hang"], row.v["fault"],
+        row.v["loss"], row.v["error"], median, row.settle_max_ms);
   }
   if (hidden)
     out += fmt::format("... and {} more scenario/mode pairs, all {} of their runs clean\n", hidden,
