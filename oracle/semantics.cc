@@ -202,16 +202,20 @@ std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
           lose_track(target);
           break;
         case Op::kSend: {
-          auto via = log.sent_via.find(static_cast<int>(i));
-          if (via == log.sent_via.end()) break;
+          // The socket it went through: the slot's inode (the executor logs the socket of
+          // a send only when it carries descriptors), else the logged one.
+          uint64_t via = target;
+          if (auto it = log.sent_via.find(static_cast<int>(i)); via == 0 && it != log.sent_via.end())
+            via = it->second;
+          if (via == 0) break;
           // Refused before anything was queued: the queues are as they were.
           if (o.status == ActionStatus::kFailed && (o.err == EAGAIN || o.err == ETOOMANYREFS))
             break;
           if (o.status != ActionStatus::kOk || (a.flags & kFlagOob)) {
-            lose_track(via->second);
+            lose_track(via);
             break;
           }
-          auto peer = log.peer.find(via->second);
+          auto peer = log.peer.find(via);
           if (peer == log.peer.end()) break;
           QueueModel& m = queues[peer->second];
           if (m.type == SockType::kStream && o.ret <= 0) break;  // nothing queued
@@ -219,9 +223,11 @@ std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
           break;
         }
         case Op::kRecv: {
-          auto via = log.recv_via.find(static_cast<int>(i));
-          if (via == log.recv_via.end()) break;
-          auto it = queues.find(via->second);
+          // A failed receive logs no socket: the slot's inode says which it was.
+          uint64_t via = target;
+          if (auto it = log.recv_via.find(static_cast<int>(i)); via == 0 && it != log.recv_via.end())
+            via = it->second;
+          auto it = queues.find(via);
           if (it == queues.end()) break;
           QueueModel& m = it->second;
           if (a.flags & kFlagOob) m.lost_track = true;
