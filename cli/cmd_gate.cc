@@ -83,10 +83,11 @@ std::string DescribeExample(const nlohmann::json& run) {
                     object.empty() ? "" : " '" + object + "'", where.empty() ? "" : ", " + where);
   }
   size_t shown = 0;
-  for (const auto& f : run.value("faults", nlohmann::json::array())) {
-    if (shown++ == 6) break;
-    out += fmt::format("    | {}\n", f.get<std::string>());
-  }
+  for (const char* list : {"losses", "faults"})
+    for (const auto& f : run.value(list, nlohmann::json::array())) {
+      if (shown++ == 6) break;
+      out += fmt::format("    | {}\n", f.get<std::string>());
+    }
   return out;
 }
 

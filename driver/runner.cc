@@ -165,9 +165,9 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         if (progress.Due(done == planned.size())) {
           const double secs = std::max(1e-6, (NowMicros() - progress.start_us()) / 1e6);
           progress.Show(fmt::format(
-              "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  error {}", ui.label,
-              done, planned.size(), done / secs, counts.at("clean"), counts.at("leak"),
-              counts.at("hang"), counts.at("fault"), counts.at("error")));
+              "{}: [{}/{}] {:.0f} runs/s  clean {}  leak {}  hang {}  fault {}  loss {}  error {}",
+              ui.label, done, planned.size(), done / secs, counts.at("clean"), counts.at("leak"),
+              counts.at("hang"), counts.at("fault"), counts.at("loss"), counts.at("error")));
         }
       },
       ui.stop);
@@ -193,9 +193,10 @@ std::string SummaryTable(const Report& report, bool findings_only) {
   }
   size_t w = 8;
   for (const auto& [k, _] : rows) w = std::max(w, k.first.size());
-  std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
-                                "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault",
-                                "error", "exec-ms", "settle-ms");
+  std::string out =
+      fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9} {:>10}\n",
+                  "scenario", w, "mode", "runs", "clean", "leak", "hang", "fault", "loss", "error",
+                  "exec-ms", "settle-ms");
   size_t hidden = 0, hidden_runs = 0;
   for (auto& [k, row] : rows) {
     if (findings_only && row.v["clean"] == row.runs) {
@@ -205,9 +206,10 @@ std::string SummaryTable(const Report& report, bool findings_only) {
     }
     std::sort(row.exec_ms.begin(), row.exec_ms.end());
     const double median = row.exec_ms.empty() ? 0 : row.exec_ms[row.exec_ms.size() / 2];
-    out += fmt::format("{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n",
-                       k.first, w, k.second, row.runs, row.v["clean"], row.v["leak"], row.v["hang"],
-                       row.v["fault"], row.v["error"], median, row.settle_max_ms);
+    out += fmt::format(
+        "{:<{}}  {:<8} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9.2f} {:>10.1f}\n", k.first, w,
+        k.second, row.runs, row.v["clean"], row.v["leak"], row.v["hang"], row.v["fault"],
+        row.v["loss"], row.v["error"], median, row.settle_max_ms);
   }
   if (hidden)
     out += fmt::format("... and {} more scenario/mode pairs, all {} of their runs clean\n", hidden,

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -518,7 +520,36 @@ struct GraphProcess {
         Bind(idx, 0, f);
         return Ok(idx);
       }
+      case Op::kSetuid: {
+        const uid_t second = SecondUid();
+        return BecomeUidKeepingCaps(second, second) ? Ok(idx) : Fail(idx, errno);
+      }
+      case Op::kDropCaps: {
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct none[2] = {};
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+          return Fail(idx, errno);
+        return Returned(idx, static_cast<int>(syscall(SYS_capset, &hdr, none)));
+      }
+      case Op::kLimit: {
+        rlimit lim{};
+        if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return Fail(idx, errno);
+        lim.rlim_cur = a.nofile;
+        if (lim.rlim_max < lim.rlim_cur) lim.rlim_max = lim.rlim_cur;
+        return Returned(idx, setrlimit(RLIMIT_NOFILE, &lim));
+      }
     }
+  }
+
+  // The run's second uid (`setuid second`): the slot's uid with a high bit set, so that it
+  // is the slot's alone too; a graph that runs as root takes its network namespace's inode.
+  static uid_t SecondUid() {
+    uid_t u = getuid();
+    if (u == 0) {
+      struct stat st{};
+      u = stat("/proc/self/ns/net", &st) == 0 ? static_cast<uid_t>(st.st_ino & 0x0fffffffu) : 1u;
+    }
+    return 0x40000000u | (u & 0x3fffffffu);
   }
 
   void Send(uint16_t idx, const Action& a, int t) {

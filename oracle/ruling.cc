@@ -13,6 +13,7 @@ Verdict RuleRun(const RunResult& r, const RunRuling& how) {
     return v;
   }
   if (how.faults) v.faults = how.faults();
+  if (how.losses) v.losses = how.losses();
 
   // Leftovers after settling (also what an unsettled run still held at the ceiling).
   if (r.settle == SettleResult::kDirty || r.settle == SettleResult::kUnsettled) {
@@ -45,6 +46,9 @@ Verdict RuleRun(const RunResult& r, const RunRuling& how) {
     v.summary = how.leak_summary ? how.leak_summary(v)
                                  : fmt::format("{} object(s) outlived the run; {}",
                                                v.leftovers.size(), SettleEvidence(r));
+  } else if (!v.losses.empty()) {
+    v.kind = VerdictKind::kLoss;
+    v.summary = fmt::format("{} receive(s) lost messages: {}", v.losses.size(), v.losses.front());
   } else if (!v.faults.empty()) {
     v.kind = VerdictKind::kFault;
     v.summary = how.fault_summary

@@ -21,6 +21,8 @@ struct RunRuling {
   // The faults the run saw itself: a graph's semantic faults, the rules of the kernel a
   // stressor saw broken. Called only for runs that are not our own error.
   std::function<std::vector<std::string>()> faults;
+  // Receives that lost messages (a graph in lockstep). Called like `faults`.
+  std::function<std::vector<std::string>()> losses;
   // Leftovers of a dirty run among the sockets of the census delta (d.new_sockets).
   std::function<void(const CensusDelta& d, std::vector<Leftover>& out)> socket_leftovers;
   // A socket's name for readers, for leftovers outside the table ("socket 7 (cycles: ring)").
@@ -36,7 +38,7 @@ struct RunRuling {
 // Rules on a run in the shared order:
 //   error (setup or executor error: says nothing about the kernel, nothing else is read)
 //   > hang > fault (kernel log records) > leak (dirty after settling, or an accounting
-//   deficit) > fault (the run's own faults) > unsettled (not proven either way within the
+//   deficit) > loss (receives that lost messages) > fault (the run's own faults) > unsettled (not proven either way within the
 //   settling ceiling: not a finding) > clean.
 // Leftovers, faults and kernel log records are listed whatever the kind.
 Verdict RuleRun(const RunResult& r, const RunRuling& how);

@@ -3,6 +3,10 @@
 
 #include <fmt/core.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -134,6 +138,175 @@ std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r) {
     }
   }
   return faults;
+}
+
+namespace {
+
+// What the peer of one socketpair end queued to it, as far as the model can follow.
+struct QueueModel {
+  struct Message {
+    int action;
+    int32_t bytes;
+    uint16_t fds;
+  };
+  std::deque<Message> q;
+  SockType type = SockType::kStream;
+  bool lost_track = false;
+};
+
+}  // namespace
+
+std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
+  std::vector<std::string> out;
+  if (r.events_truncated) return out;
+  const size_t n = std::min(s.actions.size(), r.actions.size());
+  const Log log(s, r);
+
+  // Descriptor slots to inodes, per process, replayed action by action: which socket a
+  // connect, shutdown, ... worked on.
+  std::map<int, std::vector<const ObjectEvent*>> by_action;
+  for (const ObjectEvent& e : r.events)
+    if (e.type == EventType::kCreated || e.type == EventType::kReceived)
+      by_action[e.action].push_back(&e);
+  std::vector<std::map<VarId, uint64_t>> ino_of(s.procs.size());
+  std::map<uint64_t, QueueModel> queues;  // receiving end's inode -> its queue
+  std::map<uint64_t, SockType> pair_type;
+  for (size_t i = 0; i < n; ++i)
+    if (s.actions[i].op == Op::kSocketpair)
+      for (const ObjectEvent* e : by_action[static_cast<int>(i)])
+        if (e->type == EventType::kCreated) pair_type[e->ino] = s.actions[i].type;
+  for (const auto& [ino, type] : pair_type)
+    if (log.peer.count(ino)) queues[ino].type = type;
+  auto lose_track = [&](uint64_t ino) {
+    for (uint64_t x : {ino, log.peer.count(ino) ? log.peer.at(ino) : 0})
+      if (auto it = queues.find(x); it != queues.end()) it->second.lost_track = true;
+  };
+  auto loss = [&](size_t i, const std::string& what) {
+    out.push_back(
+        fmt::format("action {} ({}): {}", i, DescribeAction(s, static_cast<int>(i)), what));
+  };
+
+  for (size_t i = 0; i < n; ++i) {
+    const Action& a = s.actions[i];
+    const ActionOutcome& o = r.actions[i];
+    auto& vars = ino_of[a.proc];
+    const uint64_t target =
+        HasTarget(a.op) && vars.count(a.target) ? vars.at(a.target) : uint64_t{0};
+    if (o.status != ActionStatus::kNotRun && o.status != ActionStatus::kSkipped) {
+      switch (a.op) {
+        case Op::kConnect:
+        case Op::kBind:
+        case Op::kListen:
+        case Op::kAccept:
+        case Op::kShutdown:
+          if (target == 0) return {};  // cannot tell which socket: no model at all
+          lose_track(target);
+          break;
+        case Op::kSend: {
+          // The socket it went through: the slot's inode (the executor logs the socket of
+          // a send only when it carries descriptors), else the logged one.
+          uint64_t via = target;
+          if (auto it = log.sent_via.find(static_cast<int>(i)); via == 0 && it != log.sent_via.end())
+            via = it->second;
+          if (via == 0) break;
+          // Refused before anything was queued: the queues are as they were.
+          if (o.status == ActionStatus::kFailed && (o.err == EAGAIN || o.err == ETOOMANYREFS))
+            break;
+          if (o.status != ActionStatus::kOk || (a.flags & kFlagOob)) {
+            lose_track(via);
+            break;
+          }
+          auto peer = log.peer.find(via);
+          if (peer == log.peer.end()) break;
+          QueueModel& m = queues[peer->second];
+          if (m.type == SockType::kStream && o.ret <= 0) break;  // nothing queued
+          m.q.push_back({static_cast<int>(i), o.ret, static_cast<uint16_t>(Scenario::RightsCount(a))});
+          break;
+        }
+        case Op::kRecv: {
+          // A failed receive logs no socket: the slot's inode says which it was.
+          uint64_t via = target;
+          if (auto it = log.recv_via.find(static_cast<int>(i)); via == 0 && it != log.recv_via.end())
+            via = it->second;
+          auto it = queues.find(via);
+          if (it == queues.end()) break;
+          QueueModel& m = it->second;
+          if (a.flags & kFlagOob) m.lost_track = true;
+          if (m.lost_track || (a.flags & kFlagPeek)) break;
+          if (o.status == ActionStatus::kFailed && o.err != EAGAIN) {
+            m.lost_track = true;
+            break;
+          }
+          if (m.q.empty()) break;
+          // A datagram may be empty; a stream receive of 0 bytes is the end of the stream.
+          const bool got_nothing =
+              o.status != ActionStatus::kOk ||
+              (m.type == SockType::kStream && o.ret == 0 && o.fds == 0);
+          if (got_nothing) {
+            uint32_t fds = 0;
+            for (const auto& msg : m.q) fds += msg.fds;
+            loss(i, fmt::format("{} queued message(s) ({} descriptor(s)) were gone: the first "
+                                "was sent by action {}; the receive got {}",
+                                m.q.size(), fds, m.q.front().action,
+                                o.status == ActionStatus::kOk ? "end of file" : "EAGAIN"));
+            m.lost_track = true;
+            break;
+          }
+          // What this receive takes off the modelled queue.
+          int32_t want_bytes = 0;
+          uint32_t want_fds = 0;
+          int32_t room = a.bytes;
+          if (m.type == SockType::kStream) {
+            while (!m.q.empty() && room > 0) {
+              auto& msg = m.q.front();
+              const int32_t chunk = std::min(msg.bytes, room);
+              want_bytes += chunk;
+              room -= chunk;
+              want_fds += msg.fds;
+              msg.fds = 0;
+              msg.bytes -= chunk;
+              if (msg.bytes > 0) break;
+              const bool had_fds = want_fds > 0;
+              m.q.pop_front();
+              if (had_fds) break;
+            }
+          } else {
+            want_bytes = std::min(m.q.front().bytes, room);
+            want_fds = m.q.front().fds;
+            m.q.pop_front();
+          }
+          const bool cut = a.ctrunc >= 0 || a.nofile != 0 || (o.msg_flags & MSG_CTRUNC);
+          if (o.ret < want_bytes)
+            loss(i, fmt::format("{} data byte(s) lost: expected {}, got {}", want_bytes - o.ret,
+                                want_bytes, o.ret));
+          else if (!cut && o.fds < want_fds)
+            loss(i, fmt::format("{} descriptor(s) lost: expected {}, got {}", want_fds - o.fds,
+                                want_fds, o.fds));
+          if (o.ret != want_bytes || (!cut && o.fds != want_fds)) m.lost_track = true;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    // The slots this action bound, for later actions.
+    if (o.status == ActionStatus::kOk) {
+      for (const ObjectEvent* e : by_action[static_cast<int>(i)])
+        if (e->index < a.out.size()) vars[a.out[e->index]] = e->ino;
+      switch (a.op) {
+        case Op::kDup:
+          if (vars.count(a.target)) vars[a.out[0]] = vars[a.target];
+          break;
+        case Op::kFork:
+          if (a.other < ino_of.size()) ino_of[a.other] = vars;
+          break;
+        default:
+          break;
+      }
+    }
+    if (a.op == Op::kClose) vars.erase(a.target);
+  }
+  return out;
 }
 
 }  // namespace inflight

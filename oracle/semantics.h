@@ -23,4 +23,15 @@ namespace inflight {
 // One line per fault, each naming its action.
 std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r);
 
+// Messages lost rather than leaked, in a lockstep run: for each end of a socketpair the
+// messages its peer queued are modelled in order (a datagram or seqpacket receive takes
+// one, a stream receive glues data-only messages up to the first one with descriptors),
+// and a receive that got fewer descriptors than the message carried (without MSG_CTRUNC,
+// ctrunc= or nofile=), fewer data bytes, or nothing at all while the model holds a
+// message, is a loss. The model stops for a socket where the kernel may drop messages by
+// design or it cannot follow: out-of-band data, connect, bind, listen, accept or
+// shutdown on either end, a failed send from it (a datagram peer gone purges its queue),
+// a receive error other than EAGAIN. One line per loss, each naming its action.
+std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r);
+
 }  // namespace inflight

@@ -194,6 +194,14 @@ std::string FindingSignatureOf(const Scenario& s, const RunResult& r, const Verd
       if (colon != std::string::npos) first = first.substr(colon + 3);
       return fmt::format("fault|semantic|{}: {}", op, WithoutNumbers(first));
     }
+    case VerdictKind::kLoss: {
+      // "action 7 (p0: x = recv b): 1 descriptor(s) lost: ..." -> "loss|recv|descriptor"
+      const std::string& first = v.losses.empty() ? v.summary : v.losses.front();
+      const char* what = first.find("data byte") != std::string::npos   ? "bytes"
+                         : first.find("descriptor(s) lost") != std::string::npos ? "descriptors"
+                                                                                 : "messages";
+      return fmt::format("loss|recv|{}", what);
+    }
     case VerdictKind::kError:
       return fmt::format("error|{}|{}", RunStatusName(r.status), WithoutNumbers(r.error, 60));
     case VerdictKind::kClean:

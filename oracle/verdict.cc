@@ -18,24 +18,20 @@ namespace inflight {
 
 const char* VerdictName(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean:
-      return "clean";
-    case VerdictKind::kFault:
-      return "fault";
-    case VerdictKind::kLeak:
-      return "leak";
-    case VerdictKind::kHang:
-      return "hang";
-    case VerdictKind::kError:
-      return "error";
-    case VerdictKind::kUnsettled:
-      return "unsettled";
+    case VerdictKind::kClean: return "clean";
+    case VerdictKind::kFault: return "fault";
+    case VerdictKind::kLeak: return "leak";
+    case VerdictKind::kHang: return "hang";
+    case VerdictKind::kError: return "error";
+    case VerdictKind::kUnsettled: return "unsettled";
+    case VerdictKind::kLoss: return "loss";
   }
   return "?";
 }
 
 bool IsFinding(VerdictKind k) {
-  return k == VerdictKind::kLeak || k == VerdictKind::kHang || k == VerdictKind::kFault;
+  return k == VerdictKind::kLeak || k == VerdictKind::kHang || k == VerdictKind::kFault ||
+         k == VerdictKind::kLoss;
 }
 
 namespace {
@@ -210,6 +206,13 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
   how.faults = [&]() -> std::vector<std::string> {
     if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
       return SemanticFaults(s, r);
+    return {};
+  };
+  // Lost messages (lockstep only, like the semantic faults: only there is the order of
+  // sends and receives, and so what each receive must get, known).
+  how.losses = [&]() -> std::vector<std::string> {
+    if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
+      return LostMessages(s, r);
     return {};
   };
   how.socket_leftovers = [&](const CensusDelta& d, std::vector<Leftover>& out) {

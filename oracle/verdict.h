@@ -22,10 +22,13 @@ enum class VerdictKind : uint8_t {
   kError,      // our own failure (executor error, setup error): says nothing about the kernel
   kUnsettled,  // at the settling ceiling counts were still changing: neither clean nor a
                // proven leak; not a finding, counted and shown (probe/settle.h)
-  kMaxValue = kUnsettled,
+  kLoss,       // a receive got fewer descriptors or bytes than its socket was sent (or
+               // nothing): the kernel freed what a live process still reached
+               // (oracle/semantics.h, LostMessages)
+  kMaxValue = kLoss,
 };
 const char* VerdictName(VerdictKind k);
-bool IsFinding(VerdictKind k);  // leak, hang, fault
+bool IsFinding(VerdictKind k);  // leak, hang, fault, loss
 
 struct Leftover {
   std::string what;          // "stream socket", "embryo", ...
@@ -41,7 +44,8 @@ struct Verdict {
   VerdictKind kind = VerdictKind::kClean;
   std::string summary;  // one line
   std::vector<Leftover> leftovers;
-  std::vector<std::string> faults;      // one line per semantic fault
+  std::vector<std::string> faults;   // one line per semantic fault
+  std::vector<std::string> losses;   // one line per receive that lost messages
   std::vector<std::string> kernel_log;  // alarming kernel log records: a kernel fault
 };
 

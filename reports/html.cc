@@ -41,6 +41,7 @@ article.finding { border: 1px solid #d5d8dc; border-left: 6px solid #c0392b; bor
                   padding: 10px 16px; margin: 14px 0; background: #fff; }
 article.finding.hang { border-left-color: #7d3c98; }
 article.finding.fault { border-left-color: #b9770e; }
+article.finding.loss { border-left-color: #1f618d; }
 article.finding.error { border-left-color: #566573; }
 code, pre { font: 12.5px/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 pre { background: #f4f6f7; padding: 8px; overflow-x: auto; }
@@ -57,16 +58,18 @@ int Severity(VerdictKind k) {
       return 0;
     case VerdictKind::kLeak:
       return 1;
-    case VerdictKind::kFault:
+    case VerdictKind::kLoss:
       return 2;
-    case VerdictKind::kError:
+    case VerdictKind::kFault:
       return 3;
-    case VerdictKind::kUnsettled:
+    case VerdictKind::kError:
       return 4;
-    case VerdictKind::kClean:
+    case VerdictKind::kUnsettled:
       return 5;
+    case VerdictKind::kClean:
+      return 6;
   }
-  return 5;
+  return 6;
 }
 
 struct Group {
@@ -248,6 +251,11 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
     for (const std::string& f : r.verdict.faults) out += "<li>" + XmlEscape(f) + "</li>\n";
     out += "</ul>\n";
   }
+  if (!r.verdict.losses.empty()) {
+    out += "<h4>Lost messages</h4>\n<ul>\n";
+    for (const std::string& l : r.verdict.losses) out += "<li>" + XmlEscape(l) + "</li>\n";
+    out += "</ul>\n";
+  }
   if (s) {
     out += GraphSection(*s, r, render, opt, drawn < opt.max_graphs);
     ++drawn;
@@ -277,7 +285,8 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
 
 std::string ReportToHtml(const Report& report, const SvgRenderer& render, const HtmlOptions& opt) {
   const auto counts = report.Counts();
-  const size_t findings = counts.at("leak") + counts.at("hang") + counts.at("fault");
+  const size_t findings =
+      counts.at("leak") + counts.at("hang") + counts.at("fault") + counts.at("loss");
   const VerdictKind worst = report.Worst();
   const std::string verdict = report.interrupted             ? "INTERRUPTED"
                               : worst == VerdictKind::kError ? "ERROR"
@@ -323,10 +332,10 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render, const 
       report.sandbox.user_namespace ? " &middot; unprivileged (user namespace)" : "",
       XmlEscape(InflightVersionLine()), XmlEscape(argv));
   out += "<table class=\"counts\"><tr>";
-  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "error"})
+  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "loss", "error"})
     out += fmt::format("<th>{}</th>", k);
   out += "</tr><tr>";
-  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "error"})
+  for (const char* k : {"clean", "unsettled", "leak", "hang", "fault", "loss", "error"})
     out += fmt::format("<td class=\"num\">{}</td>", counts.at(k));
   out += "</tr></table>\n";
   if (report.interrupted)

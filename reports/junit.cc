@@ -25,6 +25,7 @@ std::string Details(const Report& report, const RunRecord& r) {
     out += "\n";
   }
   for (const std::string& f : r.verdict.faults) out += "fault: " + f + "\n";
+  for (const std::string& l : r.verdict.losses) out += "loss: " + l + "\n";
   if (!r.result.error.empty() && r.verdict.kind != VerdictKind::kError)
     out += "error: " + r.result.error + "\n";
   out += "replay: " + ReplayCommand(report, r) + "\n";

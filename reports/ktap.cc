@@ -72,6 +72,7 @@ std::string ReportToKtap(const Report& report) {
                                   l.ino ? fmt::format(" ino {}", l.ino) : "",
                                   l.where.empty() ? "" : ", " + l.where));
     for (const std::string& f : r.verdict.faults) Diagnostic(out, "fault: " + f);
+    for (const std::string& l : r.verdict.losses) Diagnostic(out, "loss: " + l);
     if (planned && planned->met) {
       // A finding the command planted and the oracle named: kselftest's expected failure.
       ++xfail;

@@ -19,18 +19,13 @@ std::map<std::string, size_t> Report::Counts() const {
 
 int VerdictSeverity(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kClean:
-      return 0;
-    case VerdictKind::kUnsettled:
-      return 1;
-    case VerdictKind::kFault:
-      return 2;
-    case VerdictKind::kLeak:
-      return 3;
-    case VerdictKind::kHang:
-      return 4;
-    case VerdictKind::kError:
-      return 5;
+    case VerdictKind::kClean: return 0;
+    case VerdictKind::kUnsettled: return 1;
+    case VerdictKind::kFault: return 2;
+    case VerdictKind::kLoss: return 3;
+    case VerdictKind::kLeak: return 4;
+    case VerdictKind::kHang: return 5;
+    case VerdictKind::kError: return 6;
   }
   return 0;
 }
@@ -111,6 +106,7 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
       {"summary", r.verdict.summary},
       {"leftovers", std::move(leftovers)},
       {"faults", r.verdict.faults},
+      {"losses", r.verdict.losses},
       {"kernel_log", r.verdict.kernel_log},
       {"status", RunStatusName(res.status)},
       {"settle", SettleResultName(res.settle)},

@@ -283,6 +283,12 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_io_uring"), st, var(a.out[0]));
       case Op::kTimerfd:
         return fmt::format("\t{}({}, {});\n", Use("do_timerfd"), st, var(a.out[0]));
+      case Op::kSetuid:
+        return fmt::format("\t{}({});\n", Use("do_setuid_second"), st);
+      case Op::kDropCaps:
+        return fmt::format("\t{}({});\n", Use("do_dropcaps"), st);
+      case Op::kLimit:
+        return fmt::format("\t{}({}, {});\n", Use("do_limit_nofile"), st, a.nofile);
     }
     return "";
   }

@@ -19,13 +19,14 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 30> kOpTable = {
+constexpr std::array<Op, 33> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
     Op::kAccept,     Op::kPipe,       Op::kFile,    Op::kMemfd,    Op::kEventfd,
     Op::kShutdown,   Op::kDup,        Op::kKill,    Op::kBarrier,  Op::kSleep,
     Op::kEpoll,      Op::kEpollAdd,   Op::kPidfd,   Op::kIoUring,  Op::kTimerfd,
+    Op::kSetuid,     Op::kDropCaps,   Op::kLimit,  // format 2
 };
 // clang-format on
 static_assert(kOpTable.size() <= 256);
@@ -235,6 +236,10 @@ class Builder {
       case Op::kPidfd:
         a.other = static_cast<ProcId>(
             c_.Pick(static_cast<uint32_t>(st_.s.procs.size()), want_ ? want_->other : 0));
+        break;
+      case Op::kLimit:
+        a.nofile = static_cast<uint16_t>(
+            1 + c_.Number(Bounds::kMaxNofile - 1, 16, want_ ? want_->nofile - 1u : 0));
         break;
       default:
         break;

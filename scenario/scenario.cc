@@ -8,10 +8,10 @@ namespace inflight {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> kOpNames = {
-    "socketpair", "socket", "bind",     "listen",  "connect", "accept", "pipe",
-    "file",       "memfd",  "eventfd",  "send",    "recv",    "close",  "shutdown",
-    "dup",        "fork",   "exit",     "kill",    "barrier", "sleep",  "epoll",
-    "epoll_add",  "pidfd",  "io_uring", "timerfd",
+    "socketpair", "socket", "bind", "listen", "connect", "accept", "pipe",
+    "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
+    "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
+    "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};

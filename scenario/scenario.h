@@ -51,7 +51,10 @@ enum class Op : uint8_t {
   kPidfd,       // pd = pidfd OTHER        (pidfd_open of another process of the graph)
   kIoUring,     // u = io_uring            (io_uring_setup; may be refused by the kernel)
   kTimerfd,     // t = timerfd
-  kMaxValue = kTimerfd,
+  kSetuid,      // setuid second           (become the run's second uid, keeping capabilities)
+  kDropCaps,    // dropcaps                (drop every capability of this process)
+  kLimit,       // limit nofile=N          (setrlimit RLIMIT_NOFILE, soft limit, for good)
+  kMaxValue = kLimit,
 };
 
 // Flag bits of Action::flags.
@@ -84,17 +87,18 @@ struct Action {
   ProcId other = kNoProc;             // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
   ShutHow how = ShutHow::kRdWr;       // shutdown
-  std::string addr;                   // bind, connect: abstract name without the '@'
-  std::vector<Right> rights;          // send
-  uint8_t flags = 0;                  // ActionFlag bits
-  uint16_t cmsgs = 1;                 // send: SCM_RIGHTS messages the rights are split into
-  uint16_t bytes = 0;                 // send: payload bytes; recv: buffer bytes (see Defaults)
-  int16_t ctrunc = -1;                // recv: control buffer sized for this many fds; -1: for max
-  uint16_t nofile = 0;                // recv: RLIMIT_NOFILE while receiving; 0: unchanged
-  uint16_t max = 0;                   // recv: most fds one receive expects (buffer size)
-  uint16_t backlog = 0;               // listen
-  uint32_t sleep_ms = 0;              // sleep
-  std::optional<int> expect;          // expected errno; 0 means success. Unset: not checked.
+  std::string addr;             // bind, connect: abstract name without the '@'
+  std::vector<Right> rights;    // send
+  uint8_t flags = 0;            // ActionFlag bits
+  uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
+  uint16_t bytes = 0;           // send: payload bytes; recv: buffer bytes (see Defaults)
+  int16_t ctrunc = -1;          // recv: control buffer sized for this many fds; -1: for max
+  uint16_t nofile = 0;          // recv: RLIMIT_NOFILE while receiving; 0: unchanged; limit:
+                                // the process's RLIMIT_NOFILE from here on
+  uint16_t max = 0;             // recv: most fds one receive expects (buffer size)
+  uint16_t backlog = 0;         // listen
+  uint32_t sleep_ms = 0;        // sleep
+  std::optional<int> expect;    // expected errno; 0 means success. Unset: not checked.
 
   // Presentation, kept so that the text form round-trips exactly.
   std::vector<std::string> comments;  // full-line comments just above the action

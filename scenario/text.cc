@@ -319,6 +319,11 @@ class Parser {
         a.sleep_ms = Number(t.text, Bounds::kMaxSleepMs, c.line, t.col, "sleep");
         break;
       }
+      case Op::kSetuid: {
+        const Token& t = Next(c, "'second' (the run's second uid)");
+        if (t.text != "second") Fail(c.line, t.col, "setuid takes 'second' (the run's second uid)");
+        break;
+      }
       case Op::kPipe:
       case Op::kFile:
       case Op::kMemfd:
@@ -328,12 +333,17 @@ class Parser {
       case Op::kEpoll:
       case Op::kIoUring:
       case Op::kTimerfd:
+      case Op::kDropCaps:
+      case Op::kLimit:
         break;
     }
     while (c.More()) {
       const Token& t = Next(c, "an option");
       ParseOption(a, t, c.line, opname);
     }
+    if (a.op == Op::kLimit && a.nofile == 0)
+      Fail(c.line, c.last.col + static_cast<uint32_t>(c.last.text.size()),
+           "limit takes nofile=N (the process's RLIMIT_NOFILE from here on)");
   }
 
   void ParseRights(Action& a, Cursor& c) {
@@ -405,7 +415,8 @@ class Parser {
       a.ctrunc =
           static_cast<int16_t>(Number(value, Bounds::kMaxRightsPerSend, line, vcol, "ctrunc"));
     } else if (key == "nofile") {
-      need(recv);
+      need(recv || a.op == Op::kLimit);
+      if (a.nofile != 0) Fail(line, t.col, "'nofile' given twice");
       a.nofile = static_cast<uint16_t>(Number(value, Bounds::kMaxNofile, line, vcol, "nofile"));
       if (a.nofile == 0) Fail(line, vcol, "nofile is at least 1");
     } else if (key == "max") {
@@ -522,6 +533,12 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       break;
     case Op::kSleep:
       out += fmt::format(" {}", a.sleep_ms);
+      break;
+    case Op::kSetuid:
+      out += " second";
+      break;
+    case Op::kLimit:
+      out += fmt::format(" nofile={}", a.nofile);
       break;
     default:
       break;

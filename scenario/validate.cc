@@ -46,7 +46,8 @@ struct Checker {
     bool clean = true;
     if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
     if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1)) clean = false;
-    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.nofile != 0 || a.max != 0)) clean = false;
+    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.max != 0)) clean = false;
+    if (a.op != Op::kRecv && a.op != Op::kLimit && a.nofile != 0) clean = false;
     if (a.op != Op::kListen && a.backlog != 0) clean = false;
     if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
     if (a.op != Op::kBind && a.op != Op::kConnect && !a.addr.empty()) clean = false;
@@ -58,7 +59,9 @@ struct Checker {
   }
 
   std::optional<ValidationError> Run() {
-    if (!IsIdentifier(s.name)) return Fail(-1, "the scenario needs a name (an identifier)");
+    if (!IsIdentifier(s.name))
+      return Fail(-1, fmt::format("the scenario needs a name (an identifier of at most {} bytes)",
+                                  Bounds::kMaxNameLen));
     if (s.procs.empty() || s.procs.size() > Bounds::kMaxProcs)
       return Fail(-1, fmt::format("a scenario has 1 to {} processes", Bounds::kMaxProcs));
     if (s.vars.size() > Bounds::kMaxVars)
@@ -70,12 +73,18 @@ struct Checker {
       if (lines->size() > 64) return Fail(-1, "at most 64 header or comment lines of a kind");
       for (const auto& l : *lines)
         if (l.size() > Bounds::kMaxCommentLen || l.find('\n') != std::string::npos)
-          return Fail(-1, "header and comment lines are single lines of at most 400 bytes");
+          return Fail(-1, fmt::format("header and comment lines are single lines of at most {} "
+                                      "bytes",
+                                      Bounds::kMaxCommentLen));
     }
     for (const auto& p : s.procs)
-      if (!IsIdentifier(p)) return Fail(-1, "process names are identifiers");
+      if (!IsIdentifier(p))
+        return Fail(-1, fmt::format("process names are identifiers of at most {} bytes",
+                                    Bounds::kMaxNameLen));
     for (const auto& v : s.vars)
-      if (!IsIdentifier(v)) return Fail(-1, "variable names are identifiers");
+      if (!IsIdentifier(v))
+        return Fail(-1, fmt::format("variable names are identifiers of at most {} bytes",
+                                    Bounds::kMaxNameLen));
     for (size_t a = 0; a < s.procs.size(); ++a)
       for (size_t b = a + 1; b < s.procs.size(); ++b)
         if (s.procs[a] == s.procs[b]) return Fail(-1, "process names must be unique");
@@ -99,7 +108,9 @@ struct Checker {
         return Fail(
             i, fmt::format("process '{}' acts after it exited or was killed", ProcName(a.proc)));
       if (a.note.size() > Bounds::kMaxCommentLen || a.comments.size() > 64)
-        return Fail(i, "comment too long");
+        return Fail(i, fmt::format("a comment is at most {} bytes, and at most 64 comment lines "
+                                   "go above an action",
+                                   Bounds::kMaxCommentLen));
 
       // Operands.
       const int arity = OutputArity(a.op);
@@ -164,6 +175,10 @@ struct Checker {
             return Fail(i, "ctrunc is 0 to max-1 (fds the short control buffer holds)");
           if (a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
+          break;
+        case Op::kLimit:
+          if (a.nofile < 1 || a.nofile > Bounds::kMaxNofile)
+            return Fail(i, fmt::format("limit nofile is 1 to {}", Bounds::kMaxNofile));
           break;
         case Op::kSleep:
           if (a.sleep_ms > Bounds::kMaxSleepMs)

@@ -94,8 +94,17 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({30 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table";
+  EXPECT_EQ(Decoded(Bytes({33 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (33 ops since format 2)";
+}
+
+TEST(CodecPinned, Format2AppendsThePrivilegeWords) {
+  EXPECT_EQ(Decoded(Bytes({30})), "scenario decoded\n\np0: setuid second\n");
+  EXPECT_EQ(Decoded(Bytes({31})), "scenario decoded\n\np0: dropcaps\n");
+  EXPECT_EQ(Decoded(Bytes({32, 7})), "scenario decoded\n\np0: limit nofile=8\n");
+  const std::string text =
+      "scenario decoded\n\np0: fork p1\np1: setuid second\np1: dropcaps\np1: limit nofile=8\n";
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), Bytes({9, 30, 1, 31, 1, 32, 1, 7}));
 }
 
 // --- properties ---------------------------------------------------------------------

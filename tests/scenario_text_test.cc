@@ -100,6 +100,23 @@ TEST(ScenarioText, EveryActionRoundTrips) {
   EXPECT_EQ(s.procs, (std::vector<std::string>{"p0", "kid"}));
 }
 
+TEST(ScenarioText, PrivilegeAndLimitWordsRoundTrip) {
+  const std::string text =
+      "scenario unprivileged\n\n"
+      "p0: fork p1\n"
+      "p1: setuid second expect=ok\n"
+      "p1: dropcaps\n"
+      "p1: limit nofile=8 expect=ok  # the in-flight limit\n";
+  Scenario s = ParseScenario(text);
+  EXPECT_EQ(PrintScenario(s), text);
+  ASSERT_EQ(s.actions.size(), 4u);
+  EXPECT_EQ(s.actions[1].op, Op::kSetuid);
+  EXPECT_EQ(s.actions[2].op, Op::kDropCaps);
+  EXPECT_EQ(s.actions[3].op, Op::kLimit);
+  EXPECT_EQ(s.actions[3].nofile, 8);
+  EXPECT_FALSE(Validate(s).has_value());
+}
+
 TEST(ScenarioText, NonCanonicalInputPrintsCanonically) {
   Scenario s = ParseScenario(
       "scenario   loose\nabout  x\n\n\n  p0 :  a b   =  socketpair   stream  \n"
@@ -200,6 +217,30 @@ TEST(ScenarioText, MalformedInputsNameTheirPlace) {
       EXPECT_EQ(e.col(), b.col) << e.what();
       EXPECT_NE(e.message().find(b.message), std::string::npos) << e.what();
       EXPECT_EQ(std::string(e.what()).rfind("bad.scn:", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(ScenarioText, PrivilegeAndLimitWordsNameTheirErrors) {
+  const BadInput bad[] = {
+      {"scenario s\n\np0: setuid\n", 3, 11, "expected 'second'"},
+      {"scenario s\n\np0: setuid 1000\n", 3, 12, "setuid takes 'second'"},
+      {"scenario s\n\np0: limit\n", 3, 10, "limit takes nofile=N"},
+      {"scenario s\n\np0: limit nofile=0\n", 3, 18, "nofile is at least 1"},
+      {"scenario s\n\np0: limit nofile=2000\n", 3, 18, "1024"},
+      {"scenario s\n\np0: limit nofile=4 nofile=5\n", 3, 20, "'nofile' given twice"},
+      {"scenario s\n\np0: limit max=4\n", 3, 11, "'limit' does not take 'max'"},
+      {"scenario s\n\np0: dropcaps nofile=3\n", 3, 14, "'dropcaps' does not take 'nofile'"},
+  };
+  for (const BadInput& b : bad) {
+    SCOPED_TRACE(b.text);
+    try {
+      ParseScenario(b.text, "bad.scn");
+      ADD_FAILURE() << "parsed without error";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.line(), b.line) << e.what();
+      EXPECT_EQ(e.col(), b.col) << e.what();
+      EXPECT_NE(e.message().find(b.message), std::string::npos) << e.what();
     }
   }
 }

@@ -3,6 +3,9 @@
 #include "oracle/semantics.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include "scenario/text.h"
 
@@ -110,6 +113,125 @@ TEST(Semantics, ExpectedErrnosAreChecked) {
   auto faults = SemanticFaults(s, r);
   ASSERT_EQ(faults.size(), 1u);
   EXPECT_NE(faults[0].find("expected EAGAIN, got success"), std::string::npos);
+}
+
+// --- lost messages ---------------------------------------------------------------
+
+const char* kLossText = R"(scenario loss
+about test
+
+p0: a b = socketpair dgram
+p0: r w = pipe
+p0: send a [r w]
+p0: send a []
+p0: x y = recv b
+p0: recv b
+p0: recv b
+)";
+
+// A correct dgram run: inodes a=10 b=11 r=20 w=21; two datagrams queued to b, taken in
+// order, then EAGAIN on the empty queue.
+struct LossFixture {
+  Scenario s = ParseScenario(kLossText);
+  RunResult r;
+  LossFixture() {
+    r.actions.assign(7, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+    r.actions[2] = {ActionStatus::kOk, 0, 1, 0, 0, -1};
+    r.actions[3] = {ActionStatus::kOk, 0, 1, 0, 0, -1};
+    r.actions[4] = {ActionStatus::kOk, 0, 1, 2, 0, 2};
+    r.actions[5] = {ActionStatus::kOk, 0, 1, 0, 0, 0};
+    r.actions[6] = {ActionStatus::kFailed, EAGAIN, 0, 0, 0, -1};
+    using F = Fixture;
+    r.events = {
+        F::Ev(0, EventType::kCreated, 0, 10), F::Ev(0, EventType::kCreated, 1, 11),
+        F::Ev(1, EventType::kCreated, 0, 20), F::Ev(1, EventType::kCreated, 1, 21),
+        F::Ev(2, EventType::kSentVia, 0, 10), F::Ev(2, EventType::kSent, 0, 20),
+        F::Ev(2, EventType::kSent, 1, 21),    F::Ev(3, EventType::kSentVia, 0, 10),
+        F::Ev(4, EventType::kRecvVia, 0, 11), F::Ev(4, EventType::kReceived, 0, 20),
+        F::Ev(4, EventType::kReceived, 1, 21), F::Ev(5, EventType::kRecvVia, 0, 11),
+        F::Ev(6, EventType::kRecvVia, 0, 11),
+    };
+  }
+};
+
+TEST(Loss, ACorrectRunLosesNothing) {
+  LossFixture f;
+  EXPECT_TRUE(LostMessages(f.s, f.r).empty());
+}
+
+TEST(Loss, AnEmptyQueueWhereMessagesWereIsALoss) {
+  LossFixture f;
+  f.r.actions[4] = {ActionStatus::kFailed, EAGAIN, 0, 0, 0, -1};  // the collector took b's queue
+  f.r.events.erase(f.r.events.begin() + 9, f.r.events.begin() + 11);
+  auto losses = LostMessages(f.s, f.r);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_NE(losses[0].find("action 4"), std::string::npos) << losses[0];
+  EXPECT_NE(losses[0].find("2 queued message(s) (2 descriptor(s)) were gone"), std::string::npos)
+      << losses[0];
+}
+
+TEST(Loss, FewerDescriptorsOrBytesThanSentIsALoss) {
+  LossFixture f;
+  f.r.actions[4].fds = 1;
+  auto losses = LostMessages(f.s, f.r);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_NE(losses[0].find("1 descriptor(s) lost: expected 2, got 1"), std::string::npos)
+      << losses[0];
+  f.r.actions[4].fds = 0;
+  f.r.actions[4].msg_flags = MSG_CTRUNC;  // cut off: dropped by design, not lost
+  EXPECT_TRUE(LostMessages(f.s, f.r).empty());
+  LossFixture g;
+  g.r.actions[4].ret = 0;
+  losses = LostMessages(g.s, g.r);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_NE(losses[0].find("1 data byte(s) lost"), std::string::npos) << losses[0];
+}
+
+TEST(Loss, NoModelWhereTheKernelDropsByDesign) {
+  LossFixture f;
+  f.r.actions[4] = {ActionStatus::kFailed, EAGAIN, 0, 0, 0, -1};
+  f.r.actions[3] = {ActionStatus::kFailed, ECONNREFUSED, 0, 0, 0, -1};  // a's peer gone
+  EXPECT_TRUE(LostMessages(f.s, f.r).empty());
+  LossFixture g;
+  g.r.actions[4] = {ActionStatus::kFailed, ECONNRESET, 0, 0, 0, -1};
+  g.r.actions[5] = {ActionStatus::kFailed, EAGAIN, 0, 0, 0, -1};
+  EXPECT_TRUE(LostMessages(g.s, g.r).empty());
+  LossFixture h;
+  h.r.events_truncated = true;
+  h.r.actions[4] = {ActionStatus::kFailed, EAGAIN, 0, 0, 0, -1};
+  EXPECT_TRUE(LostMessages(h.s, h.r).empty());
+}
+
+TEST(Loss, AStreamReceiveGluesDataUpToTheFirstRights) {
+  const char* text = R"(scenario glue
+about test
+
+p0: a b = socketpair stream
+p0: r w = pipe
+p0: send a [] bytes=3
+p0: send a [r] bytes=2
+p0: send a [w]
+p0: x = recv b
+p0: y = recv b
+)";
+  Scenario s = ParseScenario(text);
+  RunResult r;
+  r.actions.assign(7, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+  r.actions[2].ret = 3;
+  r.actions[3].ret = 2;
+  r.actions[4].ret = 1;
+  r.actions[5] = {ActionStatus::kOk, 0, 5, 1, 0, 1};  // 3 + 2 bytes and [r]: stops there
+  r.actions[6] = {ActionStatus::kOk, 0, 1, 1, 0, 1};
+  using F = Fixture;
+  r.events = {F::Ev(0, EventType::kCreated, 0, 10), F::Ev(0, EventType::kCreated, 1, 11),
+              F::Ev(2, EventType::kSentVia, 0, 10), F::Ev(3, EventType::kSentVia, 0, 10),
+              F::Ev(4, EventType::kSentVia, 0, 10), F::Ev(5, EventType::kRecvVia, 0, 11),
+              F::Ev(6, EventType::kRecvVia, 0, 11)};
+  EXPECT_TRUE(LostMessages(s, r).empty());
+  r.actions[6].fds = 0;  // [w] came without its descriptor
+  auto losses = LostMessages(s, r);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_NE(losses[0].find("action 6"), std::string::npos) << losses[0];
 }
 
 }  // namespace

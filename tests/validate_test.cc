@@ -98,6 +98,41 @@ TEST(Validate, EveryProcessIsForked) {
   EXPECT_NE(err->message.find("'ghost' is never forked"), std::string::npos);
 }
 
+TEST(Validate, LimitNofileIsBoundedAndOnlyForRecvAndLimit) {
+  Scenario s = ParseScenario("scenario s\n\np0: limit nofile=8\np0: dropcaps\np0: setuid second\n");
+  EXPECT_FALSE(Validate(s).has_value());
+  Scenario bad = s;
+  bad.actions[0].nofile = 0;
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("limit nofile is 1 to 1024"), std::string::npos);
+  bad.actions[0].nofile = 1025;
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("limit nofile is 1 to 1024"), std::string::npos);
+  bad = s;
+  bad.actions[1].nofile = 4;  // dropcaps takes no limit
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("fields it does not use"), std::string::npos);
+  bad = s;
+  bad.actions[2].target = 0;  // setuid takes no descriptor
+  ASSERT_TRUE(Validate(bad).has_value());
+}
+
+TEST(Validate, BoundsOfNamesAndCommentsSayTheBound) {
+  Scenario s = ParseScenario("scenario s\n\np0: exit\n");
+  Scenario bad = s;
+  bad.procs[0] = std::string(65, 'p');
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("at most 64 bytes"), std::string::npos);
+  bad = s;
+  bad.actions[0].note = std::string(401, 'x');
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("at most 400 bytes"), std::string::npos);
+  bad = s;
+  bad.about.push_back(std::string(401, 'x'));
+  ASSERT_TRUE(Validate(bad).has_value());
+  EXPECT_NE(Validate(bad)->message.find("at most 400"), std::string::npos);
+}
+
 TEST(Validate, RejectsWhatNoTextCanSay) {
   Scenario s = ParseScenario("scenario s\n\np0: a b = socketpair stream\np0: close a\n");
   Scenario bad = s;

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "base/exit_codes.h"
 #include "tests/test_util.h"
@@ -232,6 +233,74 @@ TEST_F(VmGateKernels, ACollectorThatNeverRunsIsWorseUnderCheck) {
   auto base = nlohmann::json::parse(ReadFile(dir + "/baseline/report.json"));
   EXPECT_EQ(base["verdict"], "clean") << base["counts"].dump();
 }
+
+// The planted kernels of issue 14, one per bug class the corpus could not see before:
+// each is ruled worse than the correct kernel by a reduced `gate -- check` (only the
+// scenarios of its class and the controls, lockstep, no stress or fuzz smoke, so that
+// TCG time stays small), with the new findings named; the correct kernel stays clean.
+struct Planted {
+  const char* variant;
+  std::vector<const char*> scenarios;  // corpus files the check runs
+  const char* expected;                // "KIND|SCENARIO|": a signature it must introduce
+};
+
+class VmPlantedKernels : public VmGateKernels, public ::testing::WithParamInterface<Planted> {};
+
+TEST_P(VmPlantedKernels, IsWorseThanTheCorrectKernelUnderCheck) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const Planted& p = GetParam();
+  auto b = RunCommand(std::string(INFLIGHT_SOURCE_DIR) + "/vm/build-kernels.sh --print " +
+                      p.variant);
+  ASSERT_EQ(b.status, 0) << b.out;
+  std::string image;
+  for (size_t at = 0; at < b.out.size();) {
+    const size_t eol = b.out.find('\n', at);
+    const std::string line = b.out.substr(at, eol - at);
+    if (!line.empty() && line[0] == '/' && line.find(std::string("bzImage-") + p.variant) !=
+                                               std::string::npos)
+      image = line;
+    at = eol == std::string::npos ? b.out.size() : eol + 1;
+  }
+  ASSERT_TRUE(!image.empty() && fs::exists(image)) << b.out;
+  // A corpus of the class's scenarios and the controls the selftest needs.
+  const std::string corpus = d_.path() + "/corpus";
+  const fs::path source = fs::path(INFLIGHT_SOURCE_DIR) / "corpus";
+  fs::create_directories(corpus);
+  fs::copy(source / "controls", corpus + "/controls");
+  for (const char* f : p.scenarios) fs::copy_file(source / f, corpus + "/" + f);
+  const std::string dir = d_.path() + "/g";
+  auto r = Gate(kernels_.correct, image,
+                "check --corpus " + corpus +
+                    " --no-stress --no-fuzz --repeat 2 --mode lockstep --settle 20s",
+                dir);
+  EXPECT_EQ(r.status, kExitFinding) << r.out;
+  EXPECT_NE(r.out.find("inflight gate: CANDIDATE WORSE"), std::string::npos) << r.out;
+  const auto introduced = Introduced(dir + "/gate.json");
+  bool named = false;
+  for (const std::string& s : introduced) named |= s.rfind(p.expected, 0) == 0;
+  EXPECT_TRUE(named) << p.expected << " not among " << nlohmann::json(introduced).dump(1);
+  auto base = nlohmann::json::parse(ReadFile(dir + "/baseline/report.json"));
+  EXPECT_EQ(base["verdict"], "clean") << base["counts"].dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Issue14, VmPlantedKernels,
+    ::testing::Values(
+        Planted{"inflight-limit-ignored",
+                {"inflight_limit_unprivileged.scn", "inflight_limit_privileged_exempt.scn"},
+                "fault|inflight_limit_unprivileged|"},
+        Planted{"dgram-close-keeps-queue",
+                {"dgram_sender_closes.scn", "dgram_receiver_closes.scn", "dgram_both_close.scn",
+                 "dgram_peer_reconnects.scn", "dgram_queued_to_inflight.scn"},
+                "leak|dgram_sender_closes|"},
+        Planted{"gc-frees-reachable", {"gc_spares_live_cycles.scn", "recv_breaks_cycle.scn"},
+                "loss|gc_spares_live_cycles|"}),
+    [](const ::testing::TestParamInfo<Planted>& info) {
+      std::string n = info.param.variant;
+      for (char& c : n)
+        if (c == '-') c = '_';
+      return n;
+    });
 
 }  // namespace
 }  // namespace inflight

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -106,6 +107,9 @@ void do_epoll_add(int step, int ep, int x);
 void do_pidfd(int step, int other, int out);
 void do_io_uring(int step, int out);
 void do_timerfd(int step, int out);
+void do_setuid_second(int step);
+void do_dropcaps(int step);
+void do_limit_nofile(int step, int n);
 
 /* Lockstep: waits for this process's turn (leaves if it never comes). */
 void wait_turn(int self);

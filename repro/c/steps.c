@@ -459,3 +459,61 @@ void do_timerfd(int step, int out)
 	if (t >= 0)
 		var_fd[out] = t;
 }
+
+/*
+ * do_setuid_second: setuid second, the run's second uid: the graph's uid with
+ * a high bit set (as root, the network namespace's inode), keeping every
+ * capability, so that its in-flight count is its own
+ */
+void do_setuid_second(int step)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned int u = (unsigned int)getuid();
+	struct stat st;
+
+	if (u == 0)
+		u = stat("/proc/self/ns/net", &st) == 0 ?
+			    (unsigned int)(st.st_ino & 0x0fffffffu) : 1u;
+	u = 0x40000000u | (u & 0x3fffffffu);
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_SET_KEEPCAPS, 1) != 0 || setgroups(0, NULL) != 0 ||
+	    setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0 ||
+	    syscall(SYS_capget, &hdr, data) != 0) {
+		step_record(step, -1);
+		return;
+	}
+	data[0].effective = data[0].permitted;
+	data[1].effective = data[1].permitted;
+	step_record(step, syscall(SYS_capset, &hdr, data));
+}
+
+/* do_dropcaps: dropcaps, every capability of this process */
+void do_dropcaps(int step)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct none[2];
+
+	memset(none, 0, sizeof(none));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL) {
+		step_record(step, -1);
+		return;
+	}
+	step_record(step, syscall(SYS_capset, &hdr, none));
+}
+
+/* do_limit_nofile: limit nofile=N, this process's RLIMIT_NOFILE from here on */
+void do_limit_nofile(int step, int n)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+		step_record(step, -1);
+		return;
+	}
+	lim.rlim_cur = (rlim_t)n;
+	if (lim.rlim_max < lim.rlim_cur)
+		lim.rlim_max = lim.rlim_cur;
+	step_record(step, setrlimit(RLIMIT_NOFILE, &lim));
+}
