@@ -80,6 +80,7 @@ struct Finding {
   std::string verdict;
   std::string summary;
   std::string first_seen;
+  double first_seen_s = -1;  // seconds of fuzzing (this and resumed runs) before it was seen
   size_t hits = 0;  // times any worker reported it (stops and known-finding lines)
   std::set<int> workers;
   std::vector<std::string> artifacts;  // every artifact written for it
@@ -94,6 +95,7 @@ struct Finding {
             {"verdict", verdict},
             {"summary", summary},
             {"first_seen", first_seen},
+            {"first_seen_s", first_seen_s},
             {"hits", hits},
             {"workers", std::vector<int>(workers.begin(), workers.end())},
             {"artifacts", artifacts},
@@ -112,6 +114,7 @@ struct Finding {
     f.verdict = j.value("verdict", "");
     f.summary = j.value("summary", "");
     f.first_seen = j.value("first_seen", "");
+    f.first_seen_s = j.value("first_seen_s", -1.0);
     f.hits = j.value("hits", size_t{0});
     for (int w : j.value("workers", std::vector<int>{})) f.workers.insert(w);
     f.artifacts = j.value("artifacts", std::vector<std::string>{});
@@ -164,6 +167,7 @@ class FuzzSession {
     uint32_t settle_ms = 60'000;
     uint32_t slots = 16;
     bool quiet = false;
+    bool stop_at_first = false;
     std::vector<std::string> libfuzzer_args;
   };
 
@@ -440,7 +444,9 @@ class FuzzSession {
       f.verdict = verdict;
       f.summary = summary;
       f.first_seen = UtcNow();
+      f.first_seen_s = prior_seconds_ + (NowMicros() - start_us_) / 1e6;
       std::ofstream(Dir("known-signatures"), std::ios::app) << sig << "\n";
+      stop_requested_ = stop_requested_ || opt_.stop_at_first;
     }
     ++f.hits;
     f.workers.insert(w.index);
@@ -504,7 +510,8 @@ class FuzzSession {
     int64_t last_progress = 0;
     while (true) {
       const int64_t now = NowMicros();
-      if (!stopping && (Interrupted() || now >= deadline_us_ + 10'000'000)) {
+      if (!stopping &&
+          (Interrupted() || now >= deadline_us_ + 10'000'000 || stop_requested_)) {
         // Past the workers' own -max_total_time, or Ctrl-C: ask for a graceful end
         // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits). A Ctrl-C
         // must end the command within about a second: the drain gets that long, and
@@ -547,7 +554,7 @@ class FuzzSession {
             RecordCrash(w, status);
           }
         }
-        const bool time_left = NowMicros() + 2'000'000 < deadline_us_;
+        const bool time_left = NowMicros() + 2'000'000 < deadline_us_ && !stop_requested_;
         if (!stopping && time_left && !Interrupted()) {
           ++w.restarts;
           ++restarts_;
@@ -780,6 +787,7 @@ class FuzzSession {
   int killed_ = 0;
   size_t lost_crashes_ = 0;
   bool shown_ = false;
+  bool stop_requested_ = false;  // --stop-at-first saw its first new finding
   double prior_seconds_ = 0;
   uint64_t prior_execs_ = 0, prior_runs_ = 0;
   int sessions_ = 0;
@@ -836,6 +844,9 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
       });
   cmd->add_option("--libfuzzer-arg", args->opt.libfuzzer_args,
                   "Extra argument for every worker, e.g. --libfuzzer-arg=-use_value_profile=1");
+  cmd->add_flag("--stop-at-first", args->opt.stop_at_first,
+                "End at the first new finding (benchmarks of the time to a first finding; "
+                "each finding's first_seen_s says when)");
   cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress line");
   return {cmd, [args, argv]() -> int {
             Args& a = *args;
