@@ -17,7 +17,7 @@ namespace {
 
 // A guest fuzz that goes down is booted again at most this often, and not for less time.
 constexpr size_t kMaxFuzzBoots = 20;
-constexpr int64_t kMinFuzzBootMs = 30'000;
+constexpr int64_t kMinFuzzBootMs = 20'000;
 
 const char* EndWord(const VmOutcome& o, int status) {
   switch (o.end) {

@@ -44,7 +44,7 @@ constexpr int64_t kSettleStillMs = 100;
 constexpr uint16_t kDebugExitPort = 0xf4;
 constexpr uint8_t kDebugExitValue = 0x10;
 // --inject panic-later: how long the suite runs before the init exits under it.
-constexpr int64_t kPanicLaterMs = 20'000;
+constexpr int64_t kPanicLaterMs = 10'000;
 // Files of the report folder bigger than this come back as their last part (logs).
 constexpr size_t kMaxSentFile = 1u << 20;
 

@@ -25,7 +25,7 @@ struct VmConfig {
   uint32_t hang_after_ms = 30'000;     // silence of a running guest that is ruled a hang
   Accel accel = Accel::kAuto;
   std::vector<std::string> guest_args;  // inflight's arguments inside the guest
-  // "", "bug", "panic", "hang", "panic-later" (init exits 20 s into the suite, so the
+  // "", "bug", "panic", "hang", "panic-later" (init exits 10 s into the suite, so the
   // kernel panics while it runs): tests of the fault paths
   std::string inject;
   std::string static_dir;  // where the static inflight, inflight-sandbox, inflight-vminit are
