@@ -27,9 +27,9 @@ c=$PWD/corpus
 seeds_for() {
   case $1 in
     gc-skips-cycles)      # cycles of two or more sockets: a self-reference is still freed
-      echo "--seeds $c/self_ref_stream.scn --seeds $c/closed_in_flight_not_cycle.scn --seeds $c/dup_in_flight.scn --seeds $c/shutdown_after_send.scn" ;;
-    gc-collects-nothing)  # any garbage cycle
-      echo "--seeds $c/closed_in_flight_not_cycle.scn --seeds $c/dup_in_flight.scn --seeds $c/shutdown_after_send.scn" ;;
+      echo "--seeds $c/self_ref_stream.scn --seeds $c/closed_in_flight_not_cycle.scn --seeds $c/dup_in_flight.scn --seeds $c/inflight_pipe_ends.scn" ;;
+    gc-collects-nothing)  # any garbage cycle, a self-reference too
+      echo "--seeds $c/closed_in_flight_not_cycle.scn --seeds $c/embryo_accept_with_rights.scn" ;;
     pristine)             # the scc_index leak: nested cycles
       echo "--exclude mixed_lowpoint_stream nested_cycles_gc_midway nested_cycles_figure8" ;;
     *) echo "" ;;
