@@ -348,6 +348,11 @@ TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
   EXPECT_EQ(env(seeded, "INFLIGHT_CORPUS"), "<unset>") << "--seeds names its own";
   EXPECT_TRUE(PlanGuestRun({"check"}, d.path(), "/c").fuzzes) << "check's fuzz smoke";
   EXPECT_FALSE(PlanGuestRun({"check", "--no-fuzz"}, d.path(), "/c").fuzzes);
+  EXPECT_EQ(env(PlanGuestRun({"check", "--corpus", "x"}, d.path(), "/c"), "INFLIGHT_CORPUS"), "/c")
+      << "check's fuzz smoke seeds from the default corpus, whatever --corpus says";
+  EXPECT_EQ(env(PlanGuestRun({"check", "--corpus", "x", "--no-fuzz"}, d.path(), "/c"),
+                "INFLIGHT_CORPUS"),
+            "<unset>");
   EXPECT_FALSE(PlanGuestRun({"run", "x.scn"}, d.path(), "/c").fuzzes);
   EXPECT_FALSE(PlanGuestRun({"fuzz", "--help"}, d.path(), "/c").fuzzes);
 

@@ -141,7 +141,8 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
     if (fs::exists(p, ec)) files.Add(p);
   }
   const fs::path corpus = fs::path(default_corpus).lexically_normal();
-  if (plan.command == "check" && !has_corpus) {
+  if (plan.command == "check" && (!has_corpus || plan.fuzzes)) {
+    // Also with --corpus: the fuzz smoke seeds from the default corpus, as on the host.
     files.Add(corpus);
     plan.env.emplace_back("INFLIGHT_CORPUS", corpus.string());
   } else if (plan.command == "fuzz" &&
