@@ -57,6 +57,9 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
       });
   cmd->add_option("--libfuzzer-arg", args->opt.libfuzzer_args,
                   "Extra argument for every worker, e.g. --libfuzzer-arg=-use_value_profile=1");
+  cmd->add_flag("--stop-at-first", args->opt.stop_at_first,
+                "End at the first new finding (benchmarks of the time to a first finding; "
+                "each finding's first_seen_s says when)");
   cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress line");
   return {cmd, [args, argv]() -> int {
             Args& a = *args;

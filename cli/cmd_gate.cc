@@ -30,7 +30,8 @@ struct Side {
 
 void RunSide(Side& s, const VmArgs& vm, const std::string& dir,
              const std::vector<std::string>& argv) {
-  s.config = MakeVmConfig(vm, s.kernel, s.modules);
+  const std::string sub = dir + "/" + s.name;
+  s.config = MakeVmConfig(vm, s.kernel, s.modules, sub);
   if (!vm.quiet) {
     const std::string prefix = s.name + "| ";
     s.config.on_output = [prefix](const std::string& line) {
@@ -38,7 +39,6 @@ void RunSide(Side& s, const VmArgs& vm, const std::string& dir,
       fflush(stdout);
     };
   }
-  const std::string sub = dir + "/" + s.name;
   if (auto st = PrepareReportDir(sub); !st)
     throw UsageError(fmt::format("--report {}: {}", dir, st.error().Text()));
   const std::string started_at = UtcNow();
@@ -129,8 +129,8 @@ CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv)
         Side& base = args->baseline;
         Side& cand = args->candidate;
         // Both configurations are checked before anything boots.
-        CheckVmInput(MakeVmConfig(args->vm, base.kernel, base.modules));  // both, first
-        CheckVmInput(MakeVmConfig(args->vm, cand.kernel, cand.modules));
+        CheckVmInput(MakeVmConfig(args->vm, base.kernel, base.modules, ""));  // both, first
+        CheckVmInput(MakeVmConfig(args->vm, cand.kernel, cand.modules, ""));
         if (auto s = PrepareReportDir(args->report_dir); !s)
           throw UsageError(fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
         InstallInterruptHandlers();

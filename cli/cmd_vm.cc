@@ -1,8 +1,11 @@
 // `inflight vm --kernel IMAGE -- ARGS`: run the suite inside a VM booted from a kernel image.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "cli/commands.h"
@@ -14,6 +17,20 @@
 namespace inflight {
 
 namespace {
+
+// A guest fuzz that goes down is booted again at most this often, and not for less time.
+constexpr size_t kMaxFuzzBoots = 20;
+constexpr int64_t kMinFuzzBootMs = 20'000;
+
+constexpr uint32_t kDefaultTimeoutMs = 600'000;
+
+// A guest fuzz runs for its --duration (10m unless told), then re-runs its findings and
+// sends its corpus back: the VM gets that and 10 minutes more.
+uint32_t DefaultVmTimeoutMs(const std::vector<std::string>& guest_args) {
+  const auto fuzz = GuestFuzzDurationMs(guest_args);
+  if (!fuzz) return kDefaultTimeoutMs;
+  return static_cast<uint32_t>(std::min<uint64_t>(uint64_t{*fuzz} + kDefaultTimeoutMs, UINT32_MAX));
+}
 
 const char* EndWord(const VmOutcome& o, int status) {
   switch (o.end) {
@@ -46,6 +63,38 @@ const char* EndWord(const VmOutcome& o, int status) {
 
 }  // namespace
 
+std::optional<uint32_t> GuestFuzzDurationMs(const std::vector<std::string>& guest_args) {
+  auto cmd = std::find_if(guest_args.begin(), guest_args.end(),
+                          [](const std::string& a) { return a.empty() || a[0] != '-'; });
+  if (cmd == guest_args.end() || *cmd != "fuzz") return std::nullopt;
+  std::string duration = "10m";
+  for (auto it = cmd; it != guest_args.end(); ++it) {
+    if (*it == "--duration" && it + 1 != guest_args.end()) duration = *(it + 1);
+    if (it->rfind("--duration=", 0) == 0) duration = it->substr(11);
+  }
+  return ParseDurationMs(duration, "--duration");
+}
+
+std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_args,
+                                          uint32_t duration_ms) {
+  std::vector<std::string> out;
+  bool resume = false;
+  for (size_t i = 0; i < guest_args.size(); ++i) {
+    const std::string& a = guest_args[i];
+    if (a == "--duration") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--duration=", 0) == 0) continue;
+    resume = resume || a == "--resume";
+    out.push_back(a);
+  }
+  if (!resume) out.push_back("--resume");
+  out.push_back("--duration");
+  out.push_back(fmt::format("{}s", std::max<uint32_t>(1, duration_ms / 1000)));
+  return out;
+}
+
 void AddVmOptions(CLI::App* cmd, VmArgs& a) {
   cmd->add_option("--memory", a.memory, "Guest memory in MiB")->capture_default_str();
   cmd->add_option("--cpus", a.cpus, "Guest CPUs (under TCG each is a host thread)")
@@ -53,7 +102,7 @@ void AddVmOptions(CLI::App* cmd, VmArgs& a) {
       ->capture_default_str();
   cmd->add_option("--timeout", a.timeout,
                   "The whole VM, boot and suite; when it passes QEMU is stopped (exit status 6)")
-      ->capture_default_str();
+      ->default_str("10m; for fuzz inside: its --duration + 10m");
   cmd->add_option("--boot-timeout", a.boot_timeout,
                   "How long the kernel may take to start the suite's init (exit status 5)")
       ->capture_default_str();
@@ -68,13 +117,14 @@ void AddVmOptions(CLI::App* cmd, VmArgs& a) {
   // Tests of the fault paths: the guest's init writes a fake BUG: line, exits (the kernel
   // panics), or stops answering.
   cmd->add_option("--inject", a.inject, "")
-      ->check(CLI::IsMember({"bug", "panic", "hang"}))
+      ->check(CLI::IsMember({"bug", "panic", "hang", "panic-later"}))
       ->group("");
   cmd->add_option("args", a.guest_args,
                   "inflight's arguments inside the guest, after --, e.g. -- run corpus");
 }
 
-VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules) {
+VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules,
+                      const std::string& out_dir) {
   VmConfig c;
   c.kernel = kernel;
   c.modules_dir = modules;
@@ -84,7 +134,8 @@ VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::str
     throw UsageError(fmt::format("--memory takes MiB from 128 to 65536 (got '{}')", a.memory));
   c.memory_mb = static_cast<uint32_t>(mb);
   c.cpus = a.cpus;
-  c.timeout_ms = ParseDurationMs(a.timeout, "--timeout");
+  c.timeout_ms = a.timeout.empty() ? DefaultVmTimeoutMs(a.guest_args)
+                                   : ParseDurationMs(a.timeout, "--timeout");
   c.boot_timeout_ms = ParseDurationMs(a.boot_timeout, "--boot-timeout");
   c.hang_after_ms = ParseDurationMs(a.hang_after, "--hang-after");
   if (!ParseAccel(a.accel, c.accel))
@@ -98,6 +149,8 @@ VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::str
   if (ec) throw UsageError(fmt::format("the current folder is gone: {}", ec.message()));
   c.default_corpus = std::filesystem::absolute(DefaultCorpusDir(), ec).lexically_normal().string();
   c.interrupted = [] { return Interrupted(); };
+  if (!out_dir.empty())
+    c.out_dir = std::filesystem::absolute(out_dir, ec).lexically_normal().string();
   return c;
 }
 
@@ -124,7 +177,7 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
       ->capture_default_str();
   AddVmOptions(cmd, args->vm);
   return {cmd, [args, argv]() -> int {
-            VmConfig c = MakeVmConfig(args->vm, args->kernel, args->modules);
+            VmConfig c = MakeVmConfig(args->vm, args->kernel, args->modules, args->report_dir);
             if (auto s = PrepareReportDir(args->report_dir); !s)
               throw UsageError(fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
             if (!args->vm.quiet)
@@ -134,10 +187,49 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
               };
             InstallInterruptHandlers();
             const std::string started_at = UtcNow();
-            const VmOutcome o = RunVm(c);
-            const nlohmann::json report =
+            const int64_t t0 = NowMicros();
+            VmOutcome o = RunVm(c);
+            // A fuzz whose guest went down (panic, hang) goes on in a new guest for the time
+            // left, with --resume: that boot's report folder is kept as boot-N/, its
+            // kernel-fault records (with the inputs it ran last) join the final report.
+            const auto fuzz_ms = GuestFuzzDurationMs(c.guest_args);
+            std::vector<std::pair<std::string, VmOutcome>> down;
+            while (fuzz_ms && (o.end == VmEnd::kCrashed || o.end == VmEnd::kHang) &&
+                   !Interrupted() && down.size() < kMaxFuzzBoots) {
+              const int64_t left_ms = int64_t{*fuzz_ms} - (NowMicros() - t0) / 1000;
+              if (left_ms < kMinFuzzBootMs) break;
+              const std::string sub = fmt::format("boot-{}", down.size() + 1);
+              if (auto s = PrepareReportDir(args->report_dir + "/" + sub); !s)
+                throw InternalError(s.error().Text());
+              WriteVmReportFolder(args->report_dir + "/" + sub, c, o, argv, started_at);
+              fmt::print(
+                  "inflight vm: the guest went down while fuzzing ({}); kept in {}/{}; going "
+                  "on in a new guest for {} s with --resume\n",
+                  o.why, args->report_dir, sub, left_ms / 1000);
+              fflush(stdout);
+              down.emplace_back(sub, std::move(o));
+              c.guest_args = GuestFuzzResumed(c.guest_args, static_cast<uint32_t>(left_ms));
+              o = RunVm(c);
+            }
+            nlohmann::json report =
                 WriteVmReportFolder(args->report_dir, c, o, argv, started_at);
-            const int status = VmExitStatus(o);
+            int status = VmExitStatus(o);
+            if (!down.empty()) {
+              nlohmann::json boots = nlohmann::json::array();
+              for (const auto& [sub, earlier] : down) {
+                AppendKernelRecords(report, earlier, sub);
+                boots.push_back({{"folder", sub},
+                                 {"end", VmEndName(earlier.end)},
+                                 {"why", earlier.why}});
+              }
+              report["vm"]["earlier_boots"] = boots;
+              report["duration_s"] = (NowMicros() - t0) / 1e6;
+              if (auto s = WriteFileAtomically(args->report_dir + "/report.json",
+                                               report.dump(2) + "\n");
+                  !s)
+                throw InternalError(s.error().Text());
+              if (status == kExitClean) status = kExitFinding;  // the guest that went down
+            }
             fmt::print("{}", DescribeVmOutcome(o));
             fmt::print(
                 "inflight vm: {}: {}; {} runs, verdict {}; report: {}/report.json, kernel "

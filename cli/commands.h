@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,7 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& args, const std::string& 
 struct VmArgs {
   std::string memory = "512";
   uint32_t cpus = 1;
-  std::string timeout = "10m";
+  std::string timeout;  // "": 10m, or a guest fuzz's --duration and 10m more
   std::string boot_timeout = "2m";
   std::string hang_after = "30s";
   std::string accel = "auto";
@@ -36,8 +37,16 @@ struct VmArgs {
   std::vector<std::string> guest_args;
 };
 void AddVmOptions(CLI::App* cmd, VmArgs& a);
-// Throws UsageError for bad values.
-VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules);
+// Throws UsageError for bad values. `out_dir` is the VM's report folder (where `fuzz
+// --resume` inside finds the corpus of earlier boots).
+VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules,
+                      const std::string& out_dir);
+// The --duration of a `fuzz` inside (10m when not given), or nullopt for another command.
+std::optional<uint32_t> GuestFuzzDurationMs(const std::vector<std::string>& guest_args);
+// The same fuzz arguments with --resume and a --duration of `duration_ms`: the next guest
+// of a fuzz whose guest went down.
+std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_args,
+                                          uint32_t duration_ms);
 
 CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);

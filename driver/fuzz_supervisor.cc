@@ -79,6 +79,7 @@ struct Finding {
   std::string verdict;
   std::string summary;
   std::string first_seen;
+  double first_seen_s = -1;  // seconds of fuzzing (this and resumed runs) before it was seen
   size_t hits = 0;  // times any worker reported it (stops and known-finding lines)
   std::set<int> workers;
   std::vector<std::string> artifacts;  // every artifact written for it
@@ -93,6 +94,7 @@ struct Finding {
             {"verdict", verdict},
             {"summary", summary},
             {"first_seen", first_seen},
+            {"first_seen_s", first_seen_s},
             {"hits", hits},
             {"workers", std::vector<int>(workers.begin(), workers.end())},
             {"artifacts", artifacts},
@@ -111,6 +113,7 @@ struct Finding {
     f.verdict = j.value("verdict", "");
     f.summary = j.value("summary", "");
     f.first_seen = j.value("first_seen", "");
+    f.first_seen_s = j.value("first_seen_s", -1.0);
     f.hits = j.value("hits", size_t{0});
     for (int w : j.value("workers", std::vector<int>{})) f.workers.insert(w);
     f.artifacts = j.value("artifacts", std::vector<std::string>{});
@@ -421,6 +424,8 @@ class FuzzSession {
       f.verdict = verdict;
       f.summary = summary;
       f.first_seen = UtcNow();
+      f.first_seen_s = prior_seconds_ + (NowMicros() - start_us_) / 1e6;
+      stop_requested_ = stop_requested_ || opt_.stop_at_first;
       std::ofstream(Dir("known-signatures"), std::ios::app) << sig << "\n";
     }
     ++f.hits;
@@ -484,7 +489,7 @@ class FuzzSession {
     int64_t stop_sent = 0, stop_grace = 0;
     while (true) {
       const int64_t now = NowMicros();
-      if (!stopping && (Stopped() || now >= deadline_us_ + 10'000'000)) {
+      if (!stopping && (Stopped() || now >= deadline_us_ + 10'000'000 || stop_requested_)) {
         // Past the workers' own -max_total_time, or Ctrl-C: ask for a graceful end
         // (libFuzzer ends on SIGUSR1 between inputs, runs our drain, exits). A Ctrl-C
         // must end the command within about a second: the drain gets that long, and
@@ -527,7 +532,7 @@ class FuzzSession {
             RecordCrash(w, status);
           }
         }
-        const bool time_left = NowMicros() + 2'000'000 < deadline_us_;
+        const bool time_left = NowMicros() + 2'000'000 < deadline_us_ && !stop_requested_;
         if (!stopping && time_left && !Stopped()) {
           ++w.restarts;
           ++restarts_;
@@ -746,6 +751,7 @@ class FuzzSession {
   std::vector<std::string> seeds_left_out_;
   int restarts_ = 0;
   int killed_ = 0;
+  bool stop_requested_ = false;  // --stop-at-first saw its first new finding
   size_t lost_crashes_ = 0;
   ProgressLine progress_;
   double prior_seconds_ = 0;

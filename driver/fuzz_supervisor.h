@@ -27,6 +27,7 @@ struct FuzzOptions {
   uint32_t settle_ms = 60'000;
   uint32_t slots = 16;
   bool quiet = false;
+  bool stop_at_first = false;  // end at the first new finding (time-to-first benchmarks)
   std::vector<std::string> libfuzzer_args;
   // Polled; true stops the workers (a short grace, then they are killed) and the job
   // ends with what it found (exit status 130).

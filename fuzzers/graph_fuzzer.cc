@@ -11,6 +11,10 @@
 //   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
 //                             and counted but do not stop the fuzzer
 //   INFLIGHT_FUZZ_STATS_S     seconds between "==inflight== stats" lines (default 10)
+//   INFLIGHT_FUZZ_INPUT_LOG   "kmsg": write each input to the kernel's log before it runs
+//                             (vm/input_log.h), so that a guest that panics or hangs
+//                             leaves its last inputs on the console (`inflight vm` sets it)
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -26,10 +30,12 @@
 #include "base/errors.h"
 #include "base/exit_codes.h"
 #include "base/sha1.h"
+#include "base/unique_fd.h"
 #include "fuzzers/graph_target.h"
 #include "probe/kcov.h"
 #include "run/fuzz_log.h"
 #include "scenario/text.h"
+#include "vm/input_log.h"
 
 using namespace inflight;
 
@@ -43,6 +49,8 @@ int64_t g_stats_every_us = 10'000'000;
 int64_t g_last_stats = 0;
 uint64_t g_known_hits = 0;
 bool g_draining = false;
+UniqueFd g_input_log;  // /dev/kmsg when INFLIGHT_FUZZ_INPUT_LOG=kmsg
+uint64_t g_input_seq = 0;
 
 // Kernel coverage, folded per input (only with KCOV and synchronous runs).
 constexpr size_t kKernelCounters = 1 << 16;
@@ -194,12 +202,25 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_target->on_finding = OnFinding;
   fmt::print(stderr, "==inflight== graph fuzzer: mode {}, {} slots, kernel {}, settle {} ms\n",
              mode, opt.slots, g_target->hello().kernel, opt.run.settle_ms);
+  if (std::string(Env(kInputLogEnv, "")) == "kmsg") {
+    g_input_log.Reset(open("/dev/kmsg", O_WRONLY | O_CLOEXEC));
+    if (!g_input_log)
+      fmt::print(stderr, "==inflight== cannot log inputs to /dev/kmsg: {}\n", strerror(errno));
+  }
   atexit(DrainAtExit);
   g_last_stats = NowMicros();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (g_input_log) {
+    // One kmsg record per line, at KERN_INFO so that the console prints it.
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    for (const std::string& l : InputLogLines(++g_input_seq, input)) {
+      const std::string rec = "<6>" + l + "\n";
+      (void)!write(g_input_log.Get(), rec.data(), rec.size());
+    }
+  }
   const bool ran = g_target->Run(data, size);
   PrintStats(false);
   return ran ? 0 : -1;

@@ -153,6 +153,14 @@ class VmGateKernels : public ::testing::Test {
         EXPECT_EQ(cj["verdict"], "clean") << cj["counts"].dump();
         EXPECT_GT(cj["runs"].size(), 2000u) << "the whole corpus ran";
         EXPECT_EQ(cj["counts"]["unsettled"], 0) << "the oracle settled every run";
+        // The fuzz smoke ran in the guest (the static graph_fuzzer), clean, and its folder
+        // came back.
+        const auto& smoke = cj["fuzz_smoke"];
+        EXPECT_FALSE(smoke.contains("skipped")) << smoke.dump(1);
+        EXPECT_EQ(smoke.value("status", -1), kExitClean) << smoke.dump(1);
+        EXPECT_GT(smoke.value("execs", uint64_t{0}), 0u) << smoke.dump(1);
+        EXPECT_EQ(smoke.value("findings", size_t{99}), 0u) << smoke.dump(1);
+        EXPECT_TRUE(fs::exists(dir + "/check/fuzz/report.json"));
       }
       auto s = Vm(kernel, "stress --duration 60s", dir + "/stress");
       EXPECT_EQ(s.status, kExitClean) << s.out;

@@ -3,6 +3,7 @@
 // report and exit status of each way a VM can end, the gate's fail-closed ruling, and the
 // CLI's answers to bad input.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@
 #include "vm/gate_ruling.h"
 #include "vm/guest_plan.h"
 #include "vm/initramfs.h"
+#include "vm/input_log.h"
 #include "vm/kernel_image.h"
 #include "vm/modules.h"
 #include "vm/qemu.h"
@@ -289,8 +291,9 @@ TEST(VmGuestPlan, CopiesWhatTheArgumentsNameAndAddsTheReport) {
   auto check = PlanGuestRun({"-v", "check", "-n", "2"}, d.path(), d.path() + "/corpus");
   EXPECT_EQ(check.command, "check");
   EXPECT_EQ(check.files.size(), 2u) << "check without --corpus takes the default corpus along";
-  ASSERT_EQ(check.env.size(), 1u);
-  EXPECT_EQ(check.env[0].first, "INFLIGHT_CORPUS");
+  ASSERT_EQ(check.env.size(), 2u);
+  EXPECT_EQ(check.env[0].first, kInputLogEnv) << "its fuzz smoke logs inputs to the console";
+  EXPECT_EQ(check.env[1].first, "INFLIGHT_CORPUS");
 
   auto selftest = PlanGuestRun({"selftest"}, d.path(), d.path() + "/corpus");
   EXPECT_FALSE(selftest.writes_report);
@@ -331,6 +334,28 @@ TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
   EXPECT_NO_THROW(PlanGuestRun({"stress", "-o", "cycles.nested=0"}, d.path(), "/c"))
       << "stress's -o is an option, not an output";
 
+  EXPECT_TRUE(fuzz.fuzzes) << "graph_fuzzer goes in, the whole out folder comes back";
+  EXPECT_FALSE(fuzz.resumes);
+  EXPECT_TRUE(PlanGuestRun({"fuzz", "--resume"}, d.path(), "/c").resumes);
+  const auto env = [](const GuestPlan& p, const std::string& k) {
+    for (const auto& [key, v] : p.env)
+      if (key == k) return v;
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(env(fuzz, kInputLogEnv), "kmsg") << "inputs are logged to the console";
+  EXPECT_EQ(env(fuzz, "INFLIGHT_CORPUS"), "/c") << "a fresh fuzz seeds from the corpus";
+  auto seeded = PlanGuestRun({"fuzz", "--seeds", "x.scn"}, d.path(), "/c");
+  EXPECT_EQ(env(seeded, "INFLIGHT_CORPUS"), "<unset>") << "--seeds names its own";
+  EXPECT_TRUE(PlanGuestRun({"check"}, d.path(), "/c").fuzzes) << "check's fuzz smoke";
+  EXPECT_FALSE(PlanGuestRun({"check", "--no-fuzz"}, d.path(), "/c").fuzzes);
+  EXPECT_EQ(env(PlanGuestRun({"check", "--corpus", "x"}, d.path(), "/c"), "INFLIGHT_CORPUS"), "/c")
+      << "check's fuzz smoke seeds from the default corpus, whatever --corpus says";
+  EXPECT_EQ(env(PlanGuestRun({"check", "--corpus", "x", "--no-fuzz"}, d.path(), "/c"),
+                "INFLIGHT_CORPUS"),
+            "<unset>");
+  EXPECT_FALSE(PlanGuestRun({"run", "x.scn"}, d.path(), "/c").fuzzes);
+  EXPECT_FALSE(PlanGuestRun({"fuzz", "--help"}, d.path(), "/c").fuzzes);
+
   for (const char* cmd : {"minimize", "repro"}) {
     auto p = PlanGuestRun({cmd, "x.scn"}, d.path(), "/c");
     EXPECT_TRUE(p.writes_report) << cmd;
@@ -346,6 +371,7 @@ TEST(VmGuestPlan, JobFileRoundTrips) {
   j.modules = {"/lib/modules/unix_diag.ko"};
   j.inject = "bug";
   j.report_file = "/inflight/out/report.json";
+  j.send_dir = "/inflight/out";
   GuestJob back;
   ASSERT_TRUE(GuestJobFromJson(nlohmann::json::parse(GuestJobToJson(j).dump()), back));
   EXPECT_EQ(back.args, j.args);
@@ -354,6 +380,7 @@ TEST(VmGuestPlan, JobFileRoundTrips) {
   EXPECT_EQ(back.modules, j.modules);
   EXPECT_EQ(back.inject, j.inject);
   EXPECT_EQ(back.report_file, j.report_file);
+  EXPECT_EQ(back.send_dir, j.send_dir);
   EXPECT_FALSE(GuestJobFromJson(nlohmann::json::parse("{\"args\": 3}"), back));
 }
 
@@ -506,6 +533,81 @@ TEST(VmReport, AHangOrACrashIsRecordedEvenWithoutAReport) {
   VmOutcome stopped;
   stopped.end = VmEnd::kInterrupted;
   EXPECT_TRUE(BuildVmReport(c, stopped, {}, "")["interrupted"].get<bool>());
+}
+
+// --- the guest fuzzer's input log ---
+
+std::string Console(const std::vector<std::string>& messages) {
+  std::string out;
+  double t = 1.0;
+  for (const std::string& m : messages) out += fmt::format("[{:12.6f}] {}\r\n", t += 0.01, m);
+  return out;
+}
+
+TEST(VmInputLog, InputsRoundTripThroughConsoleLines) {
+  const std::string big(1024, '\xa5');  // the longest input: several lines
+  const std::string small("\x01\x00\xff", 3);
+  std::vector<std::string> lines = {"random kernel line"};
+  for (const auto& l : InputLogLines(7, small)) lines.push_back(l);
+  auto big_lines = InputLogLines(8, big);
+  EXPECT_GT(big_lines.size(), 1u);
+  for (const auto& l : big_lines) {
+    EXPECT_LT(l.size(), 900u) << "a kmsg record holds under 1 KiB";
+    lines.push_back(l);
+  }
+  for (const auto& l : InputLogLines(9, "")) lines.push_back(l);
+  auto got = ParseInputLog(Console(lines));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].id, 7u);
+  EXPECT_EQ(got[0].bytes, small);
+  EXPECT_EQ(got[1].bytes, big);
+  EXPECT_EQ(got[2].id, 9u);
+  EXPECT_EQ(got[2].bytes, "");
+  EXPECT_EQ(ParseInputLog(Console(lines), 2).size(), 1u) << "only before the given line";
+}
+
+TEST(VmInputLog, AnInputCutOffByTheCrashIsDropped) {
+  auto parts = InputLogLines(3, std::string(900, 'x'));
+  ASSERT_GE(parts.size(), 2u);
+  std::vector<std::string> lines = InputLogLines(2, "ok");
+  lines.push_back(parts[0]);  // the rest never made it to the console
+  lines.push_back("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000");
+  auto got = ParseInputLog(Console(lines));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 2u);
+  lines = {parts[1], parts[0]};  // out of order: not an input
+  EXPECT_TRUE(ParseInputLog(Console(lines)).empty());
+}
+
+TEST(VmReport, AGuestThatWentDownCarriesTheFuzzersLastInputs) {
+  VmConfig c;
+  VmOutcome o;
+  o.end = VmEnd::kCrashed;
+  o.why = "the guest went down";
+  std::vector<std::string> lines;
+  for (uint64_t id = 1; id <= 20; ++id)
+    for (const auto& l : InputLogLines(id, std::string(id, 'a'))) lines.push_back(l);
+  lines.push_back("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000");
+  for (const auto& l : InputLogLines(21, "after")) lines.push_back(l);
+  o.console = Console(lines);
+  o.faults = ScanKernelLog(o.console);
+  ASSERT_FALSE(o.faults.empty());
+  auto in = SuspectInputs(o, 16);
+  ASSERT_EQ(in.size(), 16u);
+  EXPECT_EQ(in.front().id, 5u);
+  EXPECT_EQ(in.back().id, 20u) << "the input logged after the panic line is not a suspect";
+  auto j = BuildVmReport(c, o, {}, "");
+  EXPECT_EQ(j["verdict"], "fault");
+  ASSERT_EQ(j["vm"]["last_inputs"].size(), 16u);
+  EXPECT_EQ(j["vm"]["last_inputs"][15]["input"], "last-inputs/input-20");
+  bool named = false;
+  for (const auto& f : j["runs"][0]["faults"])
+    named |= f.get<std::string>().find("last-inputs/") != std::string::npos;
+  EXPECT_TRUE(named) << j["runs"][0].dump(1);
+
+  VmOutcome clean = Completed(0);
+  clean.console = Console(InputLogLines(1, "x"));
+  EXPECT_TRUE(SuspectInputs(clean).empty()) << "a run that ended well has no suspects";
 }
 
 TEST(VmReport, AReportWithFindingsIsAFindingWhateverTheSuiteSaid) {

@@ -6,6 +6,10 @@
 #   pristine  Debian's source as shipped: it leaks nested-cycle SCCs (the scc_index bug).
 #   NAME      `correct` plus vm/patches/NAME.patch: a bug planted in net/unix/, so that
 #             `inflight gate` can be checked against kernels known to be broken.
+#   V-kcov    any of those with KCOV (vm/kernel/kcov.config) on net/unix/, net/core/scm.c
+#             and fs/file.c only, for graph_fuzzer's kernel feedback in a guest. Built in a
+#             second source tree ($INFLIGHT_KBUILD/linux-source-6.12-kcov), so the plain
+#             variants are not reconfigured: the first costs a whole kernel build again.
 # The first build takes ~13 minutes on 2 cores; ccache and the incremental rebuild of
 # net/unix make each further variant take a minute or two.
 #
@@ -27,16 +31,15 @@ fi
 work=${INFLIGHT_KBUILD:-$HOME/.cache/inflight/kbuild}
 out=${INFLIGHT_KERNELS_OUT:-$work/out}
 jobs=${JOBS:-2}
-fragment=$here/kernel/inflight.config
 
 say() { echo "build-kernels: $*" >&2; }
 
 for v in "$@"; do
-  case $v in
+  case ${v%-kcov} in
     correct | pristine) ;;
     -*) say "unknown option $v"; exit 2 ;;
-    *) [ -f "$here/patches/$v.patch" ] || {
-         say "no variant '$v' (variants: correct, pristine, $(cd "$here/patches" && ls *.patch | sed 's/.patch$//' | tr '\n' ' '))"
+    *) [ -f "$here/patches/${v%-kcov}.patch" ] || {
+         say "no variant '$v' (variants: correct, pristine, $(cd "$here/patches" && ls *.patch | sed 's/.patch$//' | tr '\n' ' '), each also as NAME-kcov)"
          exit 2
        } ;;
   esac
@@ -61,40 +64,71 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz)
-src=$work/linux-source-6.12
-if [ ! -f "$src/Makefile" ]; then
-  say "extracting $tarball"
-  tar -C "$work" -xf "$tarball"
-fi
-# A pristine copy of net/unix, restored before every variant.
-if [ ! -d "$work/net-unix.pristine" ]; then
-  cp -a "$src/net/unix" "$work/net-unix.pristine"
-fi
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+src=
+kcov=0
+mk() { make -C "$src" -j"$jobs" CC="ccache gcc" "$@"; }
 # Plain cp on purpose: fresh timestamps make make rebuild net/unix for every variant (cp -a
 # would restore old ones, and objects of the last patched variant would look up to date).
-restore() { rm -rf "$src/net/unix" && cp -r "$work/net-unix.pristine" "$src/net/unix"; }
+# In the KCOV tree net/unix is instrumented as a whole (with KCOV_INSTRUMENT_ALL off).
+restore() {
+  [ -n "$src" ] || return 0
+  rm -rf "$src/net/unix" && cp -r "$work/net-unix.pristine" "$src/net/unix"
+  [ $kcov -eq 0 ] || echo 'KCOV_INSTRUMENT := y' >>"$src/net/unix/Makefile"
+}
 trap restore EXIT
 
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-mk() { make -C "$src" -j"$jobs" CC="ccache gcc" "$@"; }
-
-# Configure once (again when the fragment changes).
-stamp=$work/config.stamp
-if [ ! -f "$src/.config" ] || ! cmp -s "$fragment" "$stamp"; then
-  say "configuring: tinyconfig + $fragment"
+# Switches to the plain tree (0) or the KCOV tree (1): extracted, configured once (again
+# when a fragment changes).
+use_tree() {
   restore
-  mk tinyconfig >/dev/null
-  (cd "$src" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null)
-  mk olddefconfig >/dev/null
-  # Every option of the fragment must have stuck (a dependency may silently drop one).
-  bad=0
-  while IFS= read -r line; do
-    case $line in CONFIG_*=*) ;; *) continue ;; esac
-    grep -qx "$line" "$src/.config" || { say "config: '$line' did not stick"; bad=1; }
-  done <"$fragment"
-  [ $bad -eq 0 ] || exit 1
-  cp "$fragment" "$stamp"
-fi
+  kcov=$1
+  fragments=("$here/kernel/inflight.config")
+  src=$work/linux-source-6.12
+  stamp=$work/config.stamp
+  if [ "$kcov" -eq 1 ]; then
+    fragments+=("$here/kernel/kcov.config")
+    src=$work/linux-source-6.12-kcov
+    stamp=$work/config-kcov.stamp
+  fi
+  if [ ! -f "$src/Makefile" ]; then
+    say "extracting $tarball into $src"
+    mkdir -p "$src.tmp"
+    tar -C "$src.tmp" -xf "$tarball"
+    mv "$src.tmp/linux-source-6.12" "$src"
+    rmdir "$src.tmp"
+  fi
+  # A pristine copy of net/unix, restored before every variant.
+  if [ ! -d "$work/net-unix.pristine" ]; then
+    cp -a "$src/net/unix" "$work/net-unix.pristine"
+  fi
+  if [ "$kcov" -eq 1 ]; then
+    # The two files outside net/unix that move descriptors in flight.
+    grep -q '^KCOV_INSTRUMENT_scm.o' "$src/net/core/Makefile" ||
+      echo 'KCOV_INSTRUMENT_scm.o := y' >>"$src/net/core/Makefile"
+    grep -q '^KCOV_INSTRUMENT_file.o' "$src/fs/Makefile" ||
+      echo 'KCOV_INSTRUMENT_file.o := y' >>"$src/fs/Makefile"
+  fi
+  if [ ! -f "$src/.config" ] || ! cat "${fragments[@]}" | cmp -s - "$stamp"; then
+    say "configuring: tinyconfig + ${fragments[*]}"
+    restore
+    mk tinyconfig >/dev/null
+    (cd "$src" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null)
+    mk olddefconfig >/dev/null
+    # Every option of the fragments must have stuck (a dependency may silently drop one).
+    bad=0
+    while IFS= read -r line; do
+      case $line in
+        CONFIG_*=*) grep -qx "$line" "$src/.config" || { say "config: '$line' did not stick"; bad=1; } ;;
+        "# CONFIG_"*" is not set")
+          opt=${line#\# }; opt=${opt%% *}
+          ! grep -q "^$opt=" "$src/.config" || { say "config: '$line' did not stick"; bad=1; } ;;
+      esac
+    done < <(cat "${fragments[@]}")
+    [ $bad -eq 0 ] || exit 1
+    cat "${fragments[@]}" >"$stamp"
+  fi
+}
 
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
@@ -104,18 +138,26 @@ if [ ${#variants[@]} -eq 0 ]; then
   done
 fi
 
-for v in "${variants[@]}"; do
+# The plain variants first, then the KCOV ones, each tree configured once.
+ordered=()
+for v in "${variants[@]}"; do [ "${v%-kcov}" != "$v" ] || ordered+=("$v"); done
+for v in "${variants[@]}"; do [ "${v%-kcov}" = "$v" ] || ordered+=("$v"); done
+for v in "${ordered[@]}"; do
+  base=${v%-kcov}
+  want_kcov=0
+  [ "$base" = "$v" ] || want_kcov=1
+  [ -n "$src" ] && [ "$kcov" -eq "$want_kcov" ] || use_tree "$want_kcov"
   patches=()
-  if [ "$v" != pristine ]; then
+  if [ "$base" != pristine ]; then
     patches=("$here"/fixes/*.patch)
-    if [ "$v" != correct ]; then
-      p=$here/patches/$v.patch
+    if [ "$base" != correct ]; then
+      p=$here/patches/$base.patch
       [ -f "$p" ] || { say "no patch $p (variants: correct, pristine, $(cd "$here/patches" && ls *.patch | sed 's/.patch$//' | tr '\n' ' '))"; exit 2; }
       patches+=("$p")
     fi
   fi
   # What this variant is built from: skip it when its kernel already is.
-  want=$( { dpkg-query -W -f='${Version}' linux-source-6.12; cat "$fragment"; [ ${#patches[@]} -eq 0 ] || cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
+  want=$( { dpkg-query -W -f='${Version}' linux-source-6.12; cat "${fragments[@]}"; [ ${#patches[@]} -eq 0 ] || cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
   if [ -f "$out/bzImage-$v" ] && [ "$(cat "$out/bzImage-$v.stamp" 2>/dev/null)" = "$want" ]; then
     say "$v: $out/bzImage-$v is up to date"
     [ $print -eq 0 ] || echo "$out/bzImage-$v"

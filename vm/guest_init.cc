@@ -20,6 +20,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -42,6 +43,10 @@ constexpr int64_t kSettleStillMs = 100;
 // isa-debug-exit: QEMU exits with (value << 1) | 1, so 0x10 -> 33: "init powered off".
 constexpr uint16_t kDebugExitPort = 0xf4;
 constexpr uint8_t kDebugExitValue = 0x10;
+// --inject panic-later: how long the suite runs before the init exits under it.
+constexpr int64_t kPanicLaterMs = 10'000;
+// Files of the report folder bigger than this come back as their last part (logs).
+constexpr size_t kMaxSentFile = 1u << 20;
 
 int g_channel = -1;
 
@@ -211,6 +216,7 @@ int RunSuite(const GuestJob& job) {
   int status = -1;
   bool eof = false;
   int64_t last_beat = NowMs();
+  const int64_t started_ms = last_beat;
   int64_t exited_at = 0;
   while (!(status >= 0 && (eof || NowMs() - exited_at > 2000))) {
     const int64_t wait = std::max<int64_t>(0, kHeartbeatMs - (NowMs() - last_beat));
@@ -235,6 +241,10 @@ int RunSuite(const GuestJob& job) {
             Note("the host asked to stop: SIGINT to the suite");
           }
     }
+    if (job.inject == "panic-later" && status < 0 && NowMs() - started_ms > kPanicLaterMs) {
+      Note("injected fault: init exits while the suite runs, the kernel must panic");
+      _exit(0);
+    }
     if (NowMs() - last_beat >= kHeartbeatMs) {
       Send(ChannelKind::kAlive, fmt::format("{:.3f}", Uptime()));
       last_beat = NowMs();
@@ -251,6 +261,30 @@ int RunSuite(const GuestJob& job) {
   }
   if (!pending.empty()) Send(ChannelKind::kOut, pending);
   return status;
+}
+
+// Every file under `dir` but report.json (sent last, by the caller), named by its path
+// relative to `dir`: the fuzzer's corpus, findings, artifacts and logs.
+void SendFolder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  size_t sent = 0, skipped = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string rel = fs::relative(it->path(), dir).string();
+    if (rel == "report.json") continue;
+    if (rel.find(' ') != std::string::npos || rel.find('\n') != std::string::npos) {
+      ++skipped;
+      continue;
+    }
+    std::string data = ReadText(it->path().c_str());
+    if (data.size() > kMaxSentFile) data = data.substr(data.size() - kMaxSentFile);
+    WriteAllTo(g_channel, EncodeChannelFile(rel, data));
+    ++sent;
+  }
+  Note(fmt::format("sent {} file(s) of {} back{}", sent, dir,
+                   skipped ? fmt::format(" ({} with a space in the name left)", skipped) : ""));
 }
 
 }  // namespace
@@ -321,6 +355,7 @@ int main() {
   }
   Send(ChannelKind::kCount, fmt::format("settled settle-ms {}", NowMs() - t0));
   SendCounts("settled");
+  if (!job.send_dir.empty()) SendFolder(job.send_dir);
   if (!job.report_file.empty()) {
     const std::string report = ReadText(job.report_file.c_str());
     if (!report.empty())

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/errors.h"
+#include "vm/input_log.h"
 
 namespace inflight {
 
@@ -120,9 +121,16 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
           "give --report to inflight vm, not --out to the fuzz inside the VM: the guest's "
           "report comes back into it");
     plan.writes_report = !runs_nothing;
+    plan.fuzzes = !runs_nothing;
+    plan.resumes = after_command([](const std::string& a) { return a == "--resume"; });
     plan.args.push_back("--out");
     plan.args.push_back(kGuestReportDir);
   }
+  if (plan.command == "check")
+    plan.fuzzes = !runs_nothing && !after_command([](const std::string& a) {
+      return a == "--no-fuzz";
+    });
+  if (plan.fuzzes) plan.env.emplace_back(kInputLogEnv, "kmsg");
   FileSet files(plan);
   auto host_path = [&](const std::string& a) { return (fs::path(cwd) / a).lexically_normal(); };
   for (size_t i = cmd_at + 1; i < args.size(); ++i) {
@@ -134,7 +142,15 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
     if (fs::exists(p, ec)) files.Add(p);
   }
   const fs::path corpus = fs::path(default_corpus).lexically_normal();
-  if (plan.command == "check" && !has_corpus) {
+  if (plan.command == "check" && (!has_corpus || plan.fuzzes)) {
+    // Also with --corpus: the fuzz smoke seeds from the default corpus, as on the host.
+    files.Add(corpus);
+    plan.env.emplace_back("INFLIGHT_CORPUS", corpus.string());
+  } else if (plan.command == "fuzz" &&
+             !after_command([](const std::string& a) {
+               return a == "--seeds" || StartsWith(a, "--seeds=");
+             })) {
+    // A fresh fuzz (or a --resume of a folder without a corpus) seeds from the corpus.
     files.Add(corpus);
     plan.env.emplace_back("INFLIGHT_CORPUS", corpus.string());
   } else if (plan.command == "selftest" && !has_controls) {
@@ -148,7 +164,8 @@ nlohmann::json GuestJobToJson(const GuestJob& j) {
   nlohmann::json env = nlohmann::json::object();
   for (const auto& [k, v] : j.env) env[k] = v;
   return {{"args", j.args},       {"cwd", j.cwd},       {"env", env},
-          {"modules", j.modules}, {"inject", j.inject}, {"report_file", j.report_file}};
+          {"modules", j.modules}, {"inject", j.inject}, {"report_file", j.report_file},
+          {"send_dir", j.send_dir}};
 }
 
 bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out) {
@@ -160,6 +177,7 @@ bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out) {
     out.modules = j.at("modules").get<std::vector<std::string>>();
     out.inject = j.value("inject", "");
     out.report_file = j.value("report_file", "");
+    out.send_dir = j.value("send_dir", "");
     return true;
   } catch (const nlohmann::json::exception&) {
     return false;

@@ -26,6 +26,12 @@ struct GuestPlan {
   // The command writes report.json into kGuestReportDir (run, check, stress, minimize,
   // repro: --report added; fuzz: --out), and the init sends it back.
   bool writes_report = false;
+  // The command runs graph_fuzzer (fuzz; check's fuzz smoke): the static one goes into the
+  // initramfs, its inputs are logged to the console (vm/input_log.h), and the whole of
+  // kGuestReportDir (corpus, findings, logs) comes back, not only report.json.
+  bool fuzzes = false;
+  // fuzz --resume: the host's report folder goes into kGuestReportDir first.
+  bool resumes = false;
 };
 
 // Throws UsageError for arguments inflight vm cannot run: none, a nested vm or gate, a
@@ -43,6 +49,7 @@ struct GuestJob {
   std::vector<std::string> modules;  // guest paths of .ko files, in load order
   std::string inject;                // "", "bug", "panic", "hang": tests of the fault paths
   std::string report_file;           // the guest path of report.json to send back, or ""
+  std::string send_dir;  // a guest folder whose every file is sent back too, or ""
 };
 nlohmann::json GuestJobToJson(const GuestJob& j);
 bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out);

@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "base/errors.h"
@@ -10,6 +12,8 @@
 #include "reports/compare.h"
 #include "reports/report.h"
 #include "reports/writer.h"
+#include "scenario/codec.h"
+#include "scenario/text.h"
 #include "vm/guest_plan.h"
 
 namespace inflight {
@@ -34,10 +38,59 @@ bool StartsWith(const std::string& s, const char* p) {
 
 }  // namespace
 
+std::vector<LoggedInput> SuspectInputs(const VmOutcome& o, size_t n) {
+  const bool down = o.end == VmEnd::kCrashed || o.end == VmEnd::kHang;
+  if (!down && o.faults.empty()) return {};
+  size_t before = SIZE_MAX;
+  if (!o.faults.empty()) {
+    // The line of the first fault: inputs after it did not cause it.
+    const size_t at = o.console.find(o.faults.front().line);
+    if (at != std::string::npos)
+      before = static_cast<size_t>(std::count(o.console.begin(),
+                                              o.console.begin() + static_cast<long>(at), '\n'));
+  }
+  std::vector<LoggedInput> all = ParseInputLog(o.console, before);
+  if (all.size() > n) all.erase(all.begin(), all.end() - static_cast<long>(n));
+  return all;
+}
+
 long long CountValue(const VmOutcome& o, const std::string& phase, const std::string& name) {
   for (const GlobalCount& g : o.counts)
     if (g.phase == phase && g.name == name && !g.values.empty()) return g.values.front();
   return -1;
+}
+
+nlohmann::json AppendKernelRecords(nlohmann::json& j, const VmOutcome& o,
+                                   const std::string& folder) {
+  const std::string at = folder.empty() ? "" : folder + "/";
+  const std::vector<LoggedInput> suspects = SuspectInputs(o);
+  nlohmann::json last_inputs = nlohmann::json::array();
+  for (const LoggedInput& in : suspects)
+    last_inputs.push_back(
+        {{"id", in.id},
+         {"size", in.bytes.size()},
+         {"input", fmt::format("{}{}/input-{}", at, kLastInputsDir, in.id)},
+         {"scenario", fmt::format("{}{}/input-{}.scn", at, kLastInputsDir, in.id)}});
+  auto with_inputs = [&](std::vector<std::string> lines) {
+    if (!suspects.empty())
+      lines.push_back(fmt::format(
+          "the guest's fuzzer ran {} input(s) last before this, in {}{}/ (newest: input-{}); "
+          "replay: inflight vm --kernel IMAGE -- repro {}{}/input-{}",
+          suspects.size(), at, kLastInputsDir, suspects.back().id, at, kLastInputsDir,
+          suspects.back().id));
+    return lines;
+  };
+  auto add = [&](RunRecord r) {
+    r.file = at + r.file;
+    AppendRunJson(j, r);
+  };
+  for (const KernelFault& f : o.faults)
+    add(KernelRecord(VerdictKind::kFault, f.signature, f.line, with_inputs(f.excerpt)));
+  if (o.end == VmEnd::kHang)
+    add(KernelRecord(VerdictKind::kHang, "guest stopped responding", o.why, with_inputs({})));
+  if (o.end == VmEnd::kCrashed && o.faults.empty())
+    add(KernelRecord(VerdictKind::kFault, "guest went down", o.why, with_inputs({})));
+  return last_inputs;
 }
 
 nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
@@ -55,6 +108,8 @@ nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
   j["guest_argv"] = j.value("argv", std::vector<std::string>{});
   j["command"] = "vm";
   j["argv"] = argv;
+  // The guest's own start (its clock), e.g. for the time to a fuzz finding's first_seen.
+  if (j.contains("started_at")) j["guest_started_at"] = j["started_at"];
   j["started_at"] = started_at;
   j["duration_s"] = o.total_s;
   if (j.value("kernel", "").empty()) j["kernel"] = o.kernel_release;
@@ -77,14 +132,8 @@ nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
   inactive.push_back("global counts per run: the VM records file-nr for the whole suite only");
   j["inactive_layers"] = inactive;
 
-  // The kernel's own findings.
-  for (const KernelFault& f : o.faults)
-    AppendRunJson(j, KernelRecord(VerdictKind::kFault, f.signature, f.line, f.excerpt));
-  if (o.end == VmEnd::kHang)
-    AppendRunJson(j, KernelRecord(VerdictKind::kHang, "guest stopped responding", o.why, {}));
-  if (o.end == VmEnd::kCrashed && o.faults.empty())
-    AppendRunJson(j, KernelRecord(VerdictKind::kFault, "guest went down", o.why, {}));
-
+  // The kernel's own findings, with the fuzzer's last inputs before them.
+  const nlohmann::json last_inputs = AppendKernelRecords(j, o, "");
   nlohmann::json counts = nlohmann::json::object();
   for (const GlobalCount& g : o.counts) counts[g.name][g.phase] = g.values;
   const long long before = CountValue(o, "before", "file-nr");
@@ -121,6 +170,9 @@ nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
       {"initramfs_bytes", o.initramfs_bytes},
       {"global_counts", counts},
       {"kernel_faults", faults},
+      {"last_inputs", last_inputs},
+      {"ships_fuzzer", o.ships_fuzzer},
+      {"files_back", o.files.size()},
       {"notes", o.notes},
       {"console_log", "console.log"},
       {"guest_output", "guest.log"},
@@ -184,10 +236,64 @@ std::string DescribeVmOutcome(const VmOutcome& o) {
   return out;
 }
 
+namespace {
+
+// A path the guest sent that may be written under the report folder: relative, no "..",
+// and not one of the files the host writes itself.
+bool SafeReturnedPath(const std::string& rel) {
+  if (rel.empty() || rel[0] == '/' || rel == "console.log" || rel == "guest.log" ||
+      rel == "report.json" || rel.rfind(std::string(kLastInputsDir) + "/", 0) == 0)
+    return false;
+  for (const auto& part : std::filesystem::path(rel))
+    if (part == ".." || part == ".") return false;
+  return true;
+}
+
+// The guest's report names its files in the guest's report folder; they are in `dir` now.
+void RewriteGuestPaths(nlohmann::json& j, const std::string& dir) {
+  const std::string from = kGuestReportDir;
+  if (j.is_string()) {
+    const std::string& v = j.get_ref<const std::string&>();
+    if (v == from || v.rfind(from + "/", 0) == 0) j = dir + v.substr(from.size());
+  } else if (j.is_array() || j.is_object()) {
+    for (auto& e : j) RewriteGuestPaths(e, dir);
+  }
+}
+
+}  // namespace
+
 nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
                                    const std::vector<std::string>& argv,
                                    const std::string& started_at) {
   nlohmann::json report = BuildVmReport(c, o, argv, started_at);
+  // What else came back (fuzz: corpus, findings, artifacts, logs), at the same places.
+  size_t refused = 0;
+  for (const auto& [rel, data] : o.files) {
+    if (!SafeReturnedPath(rel)) {
+      ++refused;
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(dir + "/" + rel).parent_path(), ec);
+    if (auto s = WriteFileAtomically(dir + "/" + rel, data); !s)
+      throw InternalError(fmt::format("cannot write {}/{}: {}", dir, rel, s.error().Text()));
+  }
+  if (refused)
+    report["vm"]["notes"].push_back(
+        fmt::format("{} file(s) the guest sent had unsafe names and were not written", refused));
+  if (!o.files.empty()) RewriteGuestPaths(report, std::filesystem::absolute(dir).string());
+  // The fuzzer's last inputs before the guest went down or faulted, and what they decode to.
+  for (const LoggedInput& in : SuspectInputs(o)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir + "/" + kLastInputsDir, ec);
+    const std::string base = fmt::format("{}/{}/input-{}", dir, kLastInputsDir, in.id);
+    Scenario s = DecodeScenario(in.bytes);
+    s.name = fmt::format("guest_input_{}", in.id);
+    for (const auto& [path, text] : {std::pair<std::string, std::string>{base, in.bytes},
+                                     {base + ".scn", PrintScenario(s)}})
+      if (auto st = WriteFileAtomically(path, text); !st)
+        throw InternalError(fmt::format("cannot write {}: {}", path, st.error().Text()));
+  }
   std::string output;
   for (const std::string& l : o.output) output += l + "\n";
   for (const auto& [name, text] : {std::pair<std::string, std::string>{"console.log", o.console},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reports/report.h"
+#include "vm/input_log.h"
 #include "vm/vm_run.h"
 
 namespace inflight {
@@ -21,6 +22,21 @@ nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
 nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
                                    const std::vector<std::string>& argv,
                                    const std::string& started_at);
+// The inputs a fuzzer in the guest logged (vm/input_log.h) before the first kernel fault
+// on the console, or before the guest went down or fell silent: the last `n`, oldest
+// first, as syzkaller keeps the programs before a crash. Empty when the run ended well
+// without a fault, or nothing was logged.
+std::vector<LoggedInput> SuspectInputs(const VmOutcome& o, size_t n = 16);
+// Where BuildVmReport says they are, relative to the report folder.
+inline constexpr const char* kLastInputsDir = "last-inputs";
+
+// Appends a run record per kernel fault of `o`, and one for a guest that went down or fell
+// silent, naming the suspect inputs; `folder` is where that boot's console.log and
+// last-inputs/ are, relative to the report ("" for the report's own boot). Returns the
+// suspects as vm.last_inputs lists them. BuildVmReport calls it; `inflight vm` adds the
+// boots of a fuzz that went down and went on in a new guest.
+nlohmann::json AppendKernelRecords(nlohmann::json& j, const VmOutcome& o,
+                                   const std::string& folder);
 
 // 0 clean, 1 finding (a leak, a hang, a kernel fault, a guest that crashed or hung, a
 // report that holds a finding whatever the suite's status), 2 bad usage inside the guest,

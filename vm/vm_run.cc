@@ -37,6 +37,12 @@ constexpr int64_t kPowerOffGraceUs = 3'000'000;  // after "done", for QEMU to ex
 // its report and send it.
 constexpr int64_t kStopGraceUs = 8'000'000;
 constexpr const char* kStaticBinaries[] = {"inflight", "inflight-sandbox", "inflight-vminit"};
+// Optional: only a clang build has it (fuzzers/CMakeLists.txt); without it `fuzz` inside
+// exits 3 and check's fuzz smoke says skipped, as on a host without graph_fuzzer.
+constexpr const char* kStaticFuzzer = "graph_fuzzer";
+// What of the host's report folder `fuzz --resume` takes into the guest.
+constexpr const char* kResumeEntries[] = {"corpus", "findings", "artifacts", "logs",
+                                          "state.json", "known-signatures"};
 
 // A private scratch folder, removed with everything in it. Its name carries our pid, so
 // that the folder of an inflight that was killed outright (SIGKILL, a second Ctrl-C) is
@@ -195,6 +201,16 @@ Checked Check(const VmConfig& c) {
     throw UsageError(fmt::format("--kernel: {}", image.error().Text()));
   }
   GuestPlan plan = PlanGuestRun(c.guest_args, c.cwd, c.default_corpus);
+  if (plan.command == "fuzz" && !plan.resumes && !c.out_dir.empty()) {
+    // As on the host: a folder with a corpus is an earlier run, carried on only when asked.
+    std::error_code ec;
+    const fs::path corpus = fs::path(c.out_dir) / "corpus";
+    if (fs::is_directory(corpus, ec) && !fs::is_empty(corpus, ec))
+      throw UsageError(fmt::format(
+          "{} holds an earlier fuzzing run: pass --resume to the fuzz inside to go on with "
+          "it, or another --report",
+          c.out_dir));
+  }
 
   // Then the machine.
   if (c.qemu.empty()) {
@@ -280,6 +296,40 @@ VmOutcome RunVm(const VmConfig& c) {
       o.modules.push_back(m.name);
     }
     for (const std::string& f : plan.files) check(cpio.AddHostFile(f, f, 0644));
+    if (plan.fuzzes) {
+      job.send_dir = kGuestReportDir;
+      const std::string fuzzer = StaticBinary(c.static_dir, kStaticFuzzer);
+      if (access(fuzzer.c_str(), X_OK) == 0) {
+        check(cpio.AddHostFile("/bin/graph_fuzzer", fuzzer, 0755));
+        o.ships_fuzzer = true;
+      } else {
+        o.notes.push_back(fmt::format("no static graph_fuzzer at {}: the fuzzing inside cannot run",
+                                      fuzzer));
+      }
+    }
+    if (plan.resumes && !c.out_dir.empty()) {
+      // The earlier boots' corpus and findings, at the same place inside.
+      size_t n = 0;
+      for (const char* e : kResumeEntries) {
+        const fs::path p = fs::path(c.out_dir) / e;
+        std::error_code ec;
+        if (fs::is_regular_file(p, ec)) {
+          check(cpio.AddHostFile(std::string(kGuestReportDir) + "/" + e, p.string(), 0644));
+          ++n;
+          continue;
+        }
+        for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+             it.increment(ec)) {
+          if (!it->is_regular_file()) continue;
+          const std::string rel = fs::relative(it->path(), c.out_dir).string();
+          check(cpio.AddHostFile(std::string(kGuestReportDir) + "/" + rel, it->path().string(),
+                                 0644));
+          ++n;
+        }
+      }
+      o.notes.push_back(fmt::format("--resume: {} file(s) of {} went into the guest", n,
+                                    c.out_dir));
+    }
     if (!plan.cwd.empty() && plan.cwd != "/") check(cpio.AddDir(plan.cwd));
     check(cpio.AddFile(kGuestJobPath, GuestJobToJson(job).dump(), 0644));
     check(cpio.Finish());
@@ -480,8 +530,12 @@ VmOutcome RunVm(const VmConfig& c) {
   o.console = std::move(console_bytes);
   o.faults = ScanKernelLog(o.console);
   for (const std::string& p : reader.problems()) o.notes.push_back("channel: " + p);
-  if (auto it = reader.files().find("report.json"); it != reader.files().end()) {
-    auto j = nlohmann::json::parse(it->second, nullptr, false);
+  for (const auto& [name, data] : reader.files()) {
+    if (name != "report.json") {
+      o.files[name] = data;
+      continue;
+    }
+    auto j = nlohmann::json::parse(data, nullptr, false);
     if (j.is_discarded())
       o.notes.push_back("the guest's report.json does not parse");
     else

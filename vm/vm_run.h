@@ -25,11 +25,15 @@ struct VmConfig {
   uint32_t hang_after_ms = 30'000;     // silence of a running guest that is ruled a hang
   Accel accel = Accel::kAuto;
   std::vector<std::string> guest_args;  // inflight's arguments inside the guest
-  std::string inject;                   // "", "bug", "panic", "hang": tests of the fault paths
+  // "", "bug", "panic", "hang", "panic-later" (init exits 10 s into the suite, so the
+  // kernel panics while it runs): tests of the fault paths
+  std::string inject;
   std::string static_dir;  // where the static inflight, inflight-sandbox, inflight-vminit are
   std::string qemu;        // path to qemu-system-x86_64
   std::string cwd;         // the host's working folder
   std::string default_corpus;
+  // The host's report folder: `fuzz --resume` inside carries on with its corpus and findings.
+  std::string out_dir;
   // Called for every line the suite prints in the guest (nullptr: quiet).
   std::function<void(const std::string&)> on_output;
   // Polled while the VM runs: true stops it (Ctrl-C).
@@ -76,6 +80,10 @@ struct VmOutcome {
   std::vector<GlobalCount> counts;
   std::vector<std::string> modules;  // loaded into the guest
   std::optional<nlohmann::json> guest_report;
+  // The other files of the guest's report folder that came back (fuzz: corpus/...,
+  // findings/ID/input, logs/...), by path relative to it.
+  std::map<std::string, std::string> files;
+  bool ships_fuzzer = false;  // a static graph_fuzzer went into the initramfs
   bool expects_report = false;  // the guest command writes report.json
   bool reached_init = false;
   bool suite_started = false;
