@@ -66,6 +66,36 @@ TEST(Cli, BadUsageExitsTwo) {
 }
 
 // CLI11 takes "-1" for an unsigned option as 2^64-1; every command refuses it instead.
+TEST(Cli, AMistypedCommandGetsADidYouMean) {
+  auto r = RunCommand(Cli("chek"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown command 'chek'; did you mean 'check'?"), std::string::npos)
+      << r.out;
+  r = RunCommand(Cli("-v stres --duration 1s"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("did you mean 'stress'?"), std::string::npos) << r.out;
+  r = RunCommand(Cli("frobnicate"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown command 'frobnicate'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("did you mean"), std::string::npos) << "nothing is close: " << r.out;
+}
+
+TEST(Cli, VersionNamesTheCommitAndReportsCarryIt) {
+  auto r = RunCommand(Cli("--version"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("inflight 0.", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("(git "), std::string::npos) << r.out;
+  TempDir d;
+  r = RunCommand(Cli("run " + CorpusDir() + "/self_ref_stream.scn -q --format json,ktap --report " +
+                     d.path()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
+  ASSERT_TRUE(j.contains("inflight"));
+  EXPECT_FALSE(j["inflight"]["version"].get<std::string>().empty());
+  EXPECT_FALSE(j["inflight"]["commit"].get<std::string>().empty());
+  EXPECT_NE(ReadFile(d.path() + "/report.ktap").find("inflight 0."), std::string::npos);
+}
+
 TEST(Cli, NegativeNumbersExitTwoAndNameTheOption) {
   TempDir d;
   const std::string scn = CorpusDir() + "/controls/hold_socket.scn";
@@ -195,7 +225,7 @@ TEST_F(CliKernel, PlantedLeakExitsOneAndNamesTheLeftovers) {
   TempDir d;
   auto r = RunCommand(Cli("run " + CorpusDir() +
                           "/controls/hold_socket.scn --hold inflight-hold "
-                          "--settle 100ms -q --report " +
+                          "--settle 5s -q --report " +
                           d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("leak: control_hold_socket"), std::string::npos) << r.out;

@@ -75,7 +75,7 @@ TEST_F(Executor, PlantedLeakIsNamedExactlyInBothModes) {
   const std::string socket_text = ReadFile(CorpusDir() + "/controls/hold_socket.scn");
   const std::string cycle_text = ReadFile(CorpusDir() + "/controls/hold_cycle.scn");
   RunOptions opt;
-  opt.settle_ms = 200;
+  opt.settle_ms = 5000;
   for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
     opt.mode = mode;
     SCOPED_TRACE(RunModeName(mode));
@@ -117,7 +117,7 @@ TEST_F(Executor, ProcFallbackStillSeesThePlantedLeak) {
   pool.Start();
   EXPECT_EQ(pool.hello().census_method, "proc_net_unix");
   RunOptions opt;
-  opt.settle_ms = 200;
+  opt.settle_ms = 5000;
   Ran r = RunText(pool, ReadFile(CorpusDir() + "/controls/hold_socket.scn"), opt);
   ASSERT_EQ(r.verdict.kind, VerdictKind::kLeak);
   int embryos = 0;
@@ -343,7 +343,7 @@ TEST_P(ObjectLiveness, WitnessNamesALeftoverAndIsSilentWhenClean) {
   const KindCase& k = GetParam();
   const std::string text = KindScenario(k);
   RunOptions opt;
-  opt.settle_ms = 150;
+  opt.settle_ms = 5000;
   {
     SandboxPool pool(Options("inflight-hold"));
     pool.Start();
@@ -379,7 +379,7 @@ TEST_F(Executor, IoUringIsRefusedOrWitnessed) {
   SandboxPool pool(Options("inflight-hold"));
   pool.Start();
   RunOptions opt;
-  opt.settle_ms = 150;
+  opt.settle_ms = 5000;
   Ran r = RunText(pool,
                   "scenario uring\n\np0: u = io_uring\np0: c = socket stream\n"
                   "p0: connect c @inflight-hold\np0: send c [u]\n",

@@ -107,7 +107,7 @@ TEST_F(Fuzz, PlantedLeakIsFoundByMutationAndReproduces) {
   std::ofstream(d.path() + "/seeds/near_hold.scn")
       << "scenario near_hold\n\np0: x = socket dgram\np0: c = socket stream\n"
          "p0: connect c @g\np0: send c [x]\n";
-  auto r = RunCommand(CliPath() + " fuzz -q --jobs 2 --duration 20s --settle 300ms --repro 3" +
+  auto r = RunCommand(CliPath() + " fuzz -q --jobs 2 --duration 20s --settle 5s --repro 3" +
                       " --hold inflight-hold --fuzzer " + INFLIGHT_GRAPH_FUZZER_HOLD + " --out " +
                       out + " --seeds " + d.path() + "/seeds");
   EXPECT_EQ(r.status, 1) << r.out;
@@ -120,9 +120,9 @@ TEST_F(Fuzz, PlantedLeakIsFoundByMutationAndReproduces) {
   const nlohmann::json* planted = nullptr;
   for (const auto& f : findings) {
     const std::string input = out + "/findings/" + f["id"].get<std::string>() + "/input";
-    auto with = RunCommand(CliPath() + " repro -q -n 2 --settle 300ms --hold inflight-hold " +
+    auto with = RunCommand(CliPath() + " repro -q -n 2 --settle 5s --hold inflight-hold " +
                            input + " --report " + d.path() + "/r1");
-    auto without = RunCommand(CliPath() + " repro -q -n 2 --settle 300ms " + input + " --report " +
+    auto without = RunCommand(CliPath() + " repro -q -n 2 --settle 5s " + input + " --report " +
                               d.path() + "/r2");
     if (with.status == 1 && without.status == 0) {
       planted = &f;
@@ -146,7 +146,7 @@ TEST_F(Fuzz, FindingsAreDeduplicatedAcrossWorkers) {
   fs::create_directories(d.path() + "/seeds");
   fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
                 d.path() + "/seeds/planted.scn");
-  auto r = RunCommand(CliPath() + " fuzz -q --jobs 2 --duration 12s --settle 300ms --repro 2" +
+  auto r = RunCommand(CliPath() + " fuzz -q --jobs 2 --duration 12s --settle 5s --repro 2" +
                       " --hold inflight-hold --fuzzer " + INFLIGHT_GRAPH_FUZZER_HOLD + " --out " +
                       out + " --seeds " + d.path() + "/seeds");
   EXPECT_EQ(r.status, 1) << r.out;
@@ -242,7 +242,7 @@ TEST_F(Fuzz, KilledWorkerAndCtrlCLoseNothingAndLeaveNothing) {
   fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
                 d.path() + "/seeds/planted.scn");
   const pid_t cli =
-      SpawnCli("fuzz --jobs 2 --duration 5m --settle 300ms --hold inflight-hold --fuzzer " +
+      SpawnCli("fuzz --jobs 2 --duration 5m --settle 5s --hold inflight-hold --fuzzer " +
                    std::string(INFLIGHT_GRAPH_FUZZER_HOLD) + " --out " + out + " --seeds " +
                    d.path() + "/seeds",
                d.path() + "/log");
@@ -326,7 +326,7 @@ class CheckFuzzSmoke : public Fuzz {
   }
   std::string Check(const std::string& corpus, const std::string& report,
                     const std::string& env = "") {
-    return env + CliPath() + " check --no-stress --fuzz 8s -n 1 --settle 300ms -q --corpus " +
+    return env + CliPath() + " check --no-stress --fuzz 8s -n 1 --settle 5s -q --corpus " +
            corpus + " --report " + report;
   }
 };

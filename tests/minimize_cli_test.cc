@@ -32,7 +32,7 @@ class MinimizeCli : public ::testing::Test {
 TEST_F(MinimizeCli, APlantedFindingBuriedIn31StepsComesOutAlone) {
   TempDir d;
   auto r = RunCommand(CliPath() + " minimize " + Planted() +
-                      " --hold inflight-hold --settle 200ms -q --format json,html --report " +
+                      " --hold inflight-hold --settle 5s -q --format json,html --report " +
                       d.path() + "/report -o " + d.path() + "/min.scn");
   ASSERT_EQ(r.status, 1) << "the minimized scenario still shows the finding: " << r.out;
   EXPECT_NE(r.out.find("inflight minimize: before: 3 processes, 12 objects, 31 actions"),

@@ -47,7 +47,7 @@ class ReportFormats : public ::testing::Test {
     const std::string d = dir_->path();
     run_ =
         RunCommand(CliPath() + " run " + CorpusDir() + "/controls/hold_socket.scn " + CorpusDir() +
-                   "/self_ref_stream.scn --hold inflight-hold --settle 200ms "
+                   "/self_ref_stream.scn --hold inflight-hold --settle 5s "
                    "-n 2 --mode both -q --format json,junit,ktap,html --report " +
                    d + "/run");
     std::filesystem::create_directories(d + "/corpus/controls");
@@ -55,15 +55,15 @@ class ReportFormats : public ::testing::Test {
          {"controls/hold_socket.scn", "controls/hold_cycle.scn", "self_ref_dgram.scn"})
       std::filesystem::copy_file(CorpusDir() + "/" + f, d + "/corpus/" + f);
     check_ = RunCommand(CliPath() + " check --no-stress --no-fuzz --corpus " + d +
-                        "/corpus -n 1 --settle 200ms -q " + "--format json,junit,ktap --report " +
+                        "/corpus -n 1 --settle 5s -q " + "--format json,junit,ktap --report " +
                         d + "/check");
     // check with its stress smoke (cycles finds this kernel's real leak: 0 or 1), and a
     // stress run with a planted leak, so that records of leaking epochs are written.
     check_stress_ = RunCommand(CliPath() + " check --stress 2s --no-fuzz --corpus " + d +
-                               "/corpus -n 1 --settle 200ms -q --report " + d + "/check_stress");
+                               "/corpus -n 1 --settle 5s -q --report " + d + "/check_stress");
     stress_ =
         RunCommand(CliPath() + " stress cycles --duration 2s --checkpoint 1s --hold " +
-                   "inflight-hold -o cycles.leak_to_holder=1 -o cycles.nested=0 --settle 200ms -q "
+                   "inflight-hold -o cycles.leak_to_holder=1 -o cycles.nested=0 --settle 5s -q "
                    "--report " +
                    d + "/stress");
     selftest_ =

@@ -243,7 +243,7 @@ TEST_F(StressKernel, CliHolderLeakExitsOneAndNamesIt) {
   TempDir d;
   auto r =
       RunCommand(Cli("stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
-                     "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 300ms -q "
+                     "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q "
                      "--report " +
                      d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
