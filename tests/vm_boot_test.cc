@@ -422,7 +422,10 @@ TEST_F(VmBoot, CheckInTheGuestBringsItsStressAndFuzzSmokesBack) {
   EXPECT_FALSE(smoke.contains("skipped")) << smoke.dump(2);
   const int status = smoke.value("status", -1);
   EXPECT_TRUE(status == kExitClean || status == kExitFinding) << smoke.dump(2);
-  EXPECT_GT(smoke.value("execs", uint64_t{0}), 0u) << smoke.dump(2);
+  // It ran inputs: counted in execs, or (on this leaking kernel) the first inputs already
+  // found the leak and the worker stopped before libFuzzer printed a count.
+  EXPECT_GT(smoke.value("execs", uint64_t{0}) + smoke.value("findings", uint64_t{0}), 0u)
+      << smoke.dump(2);
   EXPECT_TRUE(fs::exists(smoke.value("out", std::string()) + "/report.json")) << smoke.dump(2);
 }
 
