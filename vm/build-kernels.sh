@@ -10,6 +10,7 @@
 #             and fs/file.c only, for graph_fuzzer's kernel feedback in a guest. Built in a
 #             second source tree ($INFLIGHT_KBUILD/linux-source-6.12-kcov), so the plain
 #             variants are not reconfigured: the first costs a whole kernel build again.
+#             Its vmlinux is kept beside it (vmlinux-V-kcov) for addr2line.
 # The first build takes ~13 minutes on 2 cores; ccache and the incremental rebuild of
 # net/unix make each further variant take a minute or two.
 #
@@ -173,6 +174,12 @@ for v in "${ordered[@]}"; do
   mk bzImage >"$work/build-$v.log" 2>&1 || { tail -30 "$work/build-$v.log" >&2; say "$v: build failed"; exit 1; }
   cp "$src/arch/x86/boot/bzImage" "$out/bzImage-$v.new"
   mv "$out/bzImage-$v.new" "$out/bzImage-$v"
+  # A KCOV kernel's PCs mean something only with its symbols: the coverage page
+  # (inflight cover) maps them to lines of net/unix with addr2line on vmlinux-VARIANT.
+  if [ $kcov -eq 1 ]; then
+    cp "$src/vmlinux" "$out/vmlinux-$v.new"
+    mv "$out/vmlinux-$v.new" "$out/vmlinux-$v"
+  fi
   echo "$want" >"$out/bzImage-$v.stamp"
   say "$v: $out/bzImage-$v ($(( $(date +%s) - start )) s)"
   [ $print -eq 0 ] || echo "$out/bzImage-$v"
