@@ -50,6 +50,10 @@ constexpr uint32_t kNoStep = 0xffffffffu;
 constexpr int64_t kKillWaitUs = 5'000'000;
 constexpr int64_t kBarrierWaitUs = 2'000'000;
 constexpr size_t kControlBytes = 4096;
+// A send's control messages (descriptors plus a header and padding each) and recv cbuf=B.
+static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 <=
+              kControlBytes);
+static_assert(Bounds::kMaxCbuf <= kControlBytes);
 
 void FutexWait(std::atomic<uint32_t>* addr, uint32_t val, int64_t timeout_us) {
   struct timespec ts;
@@ -560,10 +564,20 @@ struct GraphProcess {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (n > 0) {
-      // Split n descriptors into a.cmsgs SCM_RIGHTS messages, the first ones one longer.
-      const uint32_t chunks = a.cmsgs, base = n / chunks, extra = n % chunks;
+    if (n > 0 || a.empty > 0) {
+      // a.empty SCM_RIGHTS messages with no descriptor first, then n descriptors split into
+      // a.cmsgs messages, the first ones one longer (more messages than descriptors: the
+      // last ones carry none).
+      const uint32_t chunks = n > 0 ? a.cmsgs : 0, base = n > 0 ? n / chunks : 0,
+                     extra = n > 0 ? n % chunks : 0;
       size_t ri = 0, rc = 0, off = 0;
+      for (uint32_t c = 0; c < a.empty; ++c) {
+        auto* h = reinterpret_cast<cmsghdr*>(control + off);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(0);
+        off += CMSG_SPACE(0);
+      }
       for (uint32_t c = 0; c < chunks; ++c) {
         const uint32_t k = base + (c < extra ? 1 : 0);
         auto* h = reinterpret_cast<cmsghdr*>(control + off);
@@ -601,12 +615,16 @@ struct GraphProcess {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
+    // CMSG_LEN, not CMSG_SPACE: the kernel installs (controllen - header) / 4 fds, and
+    // CMSG_SPACE's alignment padding would make room for one more than asked. cbuf=B is
+    // exactly B bytes (a header-only buffer, or a size that ends mid-descriptor).
     const uint32_t room = a.ctrunc >= 0 ? static_cast<uint32_t>(a.ctrunc) : a.max;
-    if (room > 0) {
-      // CMSG_LEN, not CMSG_SPACE: the kernel installs (controllen - header) / 4 fds, and
-      // CMSG_SPACE's alignment padding would make room for one more than asked.
+    const size_t controllen = a.cbuf >= 0 ? static_cast<size_t>(a.cbuf)
+                              : room > 0  ? CMSG_LEN(room * sizeof(int))
+                                          : 0;
+    if (controllen > 0) {
       msg.msg_control = control;
-      msg.msg_controllen = CMSG_LEN(room * sizeof(int));
+      msg.msg_controllen = controllen;
     }
     const int before = lockstep ? CountFds() : -1;
     rlimit old{};

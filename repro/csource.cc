@@ -222,8 +222,8 @@ class Emitter {
       case Op::kSend: {
         std::string flags = a.flags & kFlagOob ? "MSG_OOB" : "0";
         if (a.rights.empty())
-          return fmt::format("\t{}({}, {}, NULL, NULL, 0, 1, {}, {});\n", Use("do_send"), st,
-                             var(a.target), flags, a.bytes);
+          return fmt::format("\t{}({}, {}, NULL, NULL, 0, 1, {}, {}, {});\n", Use("do_send"), st,
+                             var(a.target), a.empty, flags, a.bytes);
         std::string vars, counts;
         for (const Right& r : a.rights) {
           vars += (vars.empty() ? "" : ", ") + var(r.var);
@@ -232,25 +232,31 @@ class Emitter {
         return fmt::format(
             "\t{{\n\t\tstatic const int vars[] = {{ {} }};\n"
             "\t\tstatic const int counts[] = {{ {} }};\n\n"
-            "\t\t{}({}, {}, vars, counts, {}, {}, {}, {});\n\t}}\n",
-            vars, counts, Use("do_send"), st, var(a.target), a.rights.size(), a.cmsgs, flags,
-            a.bytes);
+            "\t\t{}({}, {}, vars, counts, {}, {}, {}, {}, {});\n\t}}\n",
+            vars, counts, Use("do_send"), st, var(a.target), a.rights.size(), a.cmsgs, a.empty,
+            flags, a.bytes);
       }
       case Op::kRecv: {
         std::string flags;
         if (a.flags & kFlagPeek) flags += "MSG_PEEK";
         if (a.flags & kFlagOob) flags += flags.empty() ? "MSG_OOB" : " | MSG_OOB";
         if (flags.empty()) flags = "0";
+        // The control buffer in bytes: cbuf=B exactly; else room for ctrunc or max
+        // descriptors (CMSG_LEN, not CMSG_SPACE: its padding would make room for one more).
         const int room = a.ctrunc >= 0 ? a.ctrunc : a.max;
+        const std::string controllen = a.cbuf >= 0 ? std::to_string(a.cbuf)
+                                       : room > 0  ? fmt::format("CMSG_LEN({} * sizeof(int))", room)
+                                                   : std::string("0");
         if (a.out.empty())
           return fmt::format("\t{}({}, {}, NULL, 0, {}, {}, {}, {});\n", Use("do_recv"), st,
-                             var(a.target), flags, room, a.bytes, a.nofile);
+                             var(a.target), flags, controllen, a.bytes, a.nofile);
         std::string outs;
         for (VarId v : a.out) outs += (outs.empty() ? "" : ", ") + var(v);
         return fmt::format(
             "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n\n"
             "\t\t{}({}, {}, outs, {}, {}, {}, {}, {});\n\t}}\n",
-            outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, room, a.bytes, a.nofile);
+            outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen, a.bytes,
+            a.nofile);
       }
       case Op::kClose:
         return fmt::format("\t{}({}, {});\n", Use("do_close"), st, var(a.target));

@@ -125,6 +125,11 @@ std::vector<Scenario> Simplifications(const Scenario& s) {
       c.actions[i].cmsgs = 1;
       add(std::move(c));
     }
+    if (a.empty > 0) {
+      Scenario c = s;
+      c.actions[i].empty = 0;
+      add(std::move(c));
+    }
     if (a.bytes != Defaults::kSendBytes) {
       Scenario c = s;
       c.actions[i].bytes = Defaults::kSendBytes;

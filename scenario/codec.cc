@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 33> kOpTable = {
+constexpr std::array<Op, 35> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -27,8 +27,13 @@ constexpr std::array<Op, 33> kOpTable = {
     Op::kShutdown,   Op::kDup,        Op::kKill,    Op::kBarrier,  Op::kSleep,
     Op::kEpoll,      Op::kEpollAdd,   Op::kPidfd,   Op::kIoUring,  Op::kTimerfd,
     Op::kSetuid,     Op::kDropCaps,   Op::kLimit,  // format 2
+    Op::kSend,       Op::kRecv,                    // format 3: the extended send and recv
 };
 // clang-format on
+// Format 3's entries: the same op as before, then choices for what format 2 could not say
+// (a send beyond SCM_MAX_FD, empty control messages, more messages than descriptors; a
+// receive control buffer of exact bytes). Format 2's entries decode exactly as before.
+constexpr uint32_t kFirstExtended = 33;
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -180,7 +185,11 @@ class Builder {
   // here (no descriptor to work on, no process to kill, a bound reached): the input's
   // bytes for it are spent and no action is added.
   std::optional<Action> Build() {
-    const uint32_t op_index = c_.Pick(kOpTable.size(), want_ ? FirstIndex(want_->op) : 0);
+    const uint32_t op_index =
+        c_.Pick(kOpTable.size(), want_ ? (NeedsExtended(*want_) ? ExtendedIndex(want_->op)
+                                                                 : FirstIndex(want_->op))
+                                       : 0);
+    ext_ = op_index >= kFirstExtended;
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -247,7 +256,7 @@ class Builder {
     // Outputs: a fixed number, or recv's chosen number (it binds what arrives).
     int arity = OutputArity(a.op);
     if (arity < 0) {
-      arity = static_cast<int>(c_.Number(Bounds::kMaxRightsPerSend, 4,
+      arity = static_cast<int>(c_.Number(Bounds::kScmMaxFd, 4,
                                          want_ ? static_cast<uint32_t>(want_->out.size()) : 0));
     }
     for (int k = 0; k < arity; ++k) {
@@ -274,6 +283,19 @@ class Builder {
     for (uint32_t i = 0; i < kOpTable.size(); ++i)
       if (kOpTable[i] == op) return i;
     return 0;
+  }
+  static uint32_t ExtendedIndex(Op op) {
+    for (uint32_t i = kFirstExtended; i < kOpTable.size(); ++i)
+      if (kOpTable[i] == op) return i;
+    return 0;
+  }
+  // Whether an action says what only format 3's entries can.
+  static bool NeedsExtended(const Action& a) {
+    if (a.op == Op::kSend)
+      return a.empty != 0 || Scenario::RightsCount(a) > Bounds::kScmMaxFd ||
+             a.cmsgs > std::max<uint32_t>(Scenario::RightsCount(a), 1);
+    if (a.op == Op::kRecv) return a.cbuf >= 0;
+    return false;
   }
 
   // Picks a descriptor open in the acting process.
@@ -305,16 +327,17 @@ class Builder {
 
   void Send(Action& a) {
     const std::vector<VarId> open = st_.Bound(a.proc);
-    const uint32_t entries = c_.Number(Bounds::kMaxRightsPerSend, 4,
+    // Format 2's send lists at most SCM_MAX_FD; the extended one up to the bound.
+    const uint32_t per_send = ext_ ? Bounds::kMaxRightsPerSend : Bounds::kScmMaxFd;
+    const uint32_t entries = c_.Number(Bounds::kMaxRightsEntries, 4,
                                        want_ ? static_cast<uint32_t>(want_->rights.size()) : 0);
     uint32_t n = 0;
     for (uint32_t k = 0; k < entries; ++k) {
       const Right* w = want_ && k < want_->rights.size() ? &want_->rights[k] : nullptr;
       Right r;
       r.var = open[c_.Pick(static_cast<uint32_t>(open.size()), w ? IndexOf(open, w->var) : 0)];
-      uint32_t count = 1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 2, w ? w->count - 1u : 0);
-      count = std::min(
-          {count, Bounds::kMaxRightsPerSend - n, Bounds::kMaxRightsTotal - st_.rights_total - n});
+      uint32_t count = 1 + c_.Number(per_send - 1, 2, w ? w->count - 1u : 0);
+      count = std::min({count, per_send - n, Bounds::kMaxRightsTotal - st_.rights_total - n});
       if (count == 0) continue;
       r.count = static_cast<uint16_t>(count);
       n += count;
@@ -329,11 +352,17 @@ class Builder {
     a.flags = static_cast<uint8_t>(mods & (kFlagOob | kFlagDontwait));
     if (mods & 4) {
       const uint32_t cmsgs = 1 + c_.Number(Bounds::kMaxCmsgs - 1, 4, want_ ? want_->cmsgs - 1u : 0);
-      a.cmsgs = static_cast<uint16_t>(std::min(cmsgs, std::max<uint32_t>(n, 1)));
+      // Format 2: at most one message per descriptor; format 3: the last ones may be empty.
+      a.cmsgs = static_cast<uint16_t>(n == 0 ? 1 : ext_ ? cmsgs : std::min(cmsgs, n));
     }
     a.bytes = (mods & 8)
                   ? static_cast<uint16_t>(c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
                   : Defaults::kSendBytes;
+    if (ext_) {
+      // Empty SCM_RIGHTS messages ahead of the others, as many as the bound leaves room for.
+      const uint32_t room = Bounds::kMaxCmsgs - (n > 0 ? a.cmsgs : 0u);
+      a.empty = static_cast<uint16_t>(c_.Pick(room + 1, want_ ? want_->empty : 0));
+    }
   }
 
   void Recv(Action& a) {
@@ -349,10 +378,10 @@ class Builder {
                                    ((mods & 4) ? kFlagDontwait : 0));
     uint32_t max = Defaults::kRecvMax;
     if (mods & 32)
-      max = 1 + c_.Number(Bounds::kMaxRightsPerSend - 1, 8, want_ ? want_->max - 1u : 0);
+      max = 1 + c_.Number(Bounds::kScmMaxFd - 1, 8, want_ ? want_->max - 1u : 0);
     a.max = static_cast<uint16_t>(std::max<size_t>(max, a.out.size()));
     if (mods & 8) {
-      const uint32_t ctrunc = c_.Number(Bounds::kMaxRightsPerSend - 1, 4,
+      const uint32_t ctrunc = c_.Number(Bounds::kScmMaxFd - 1, 4,
                                         want_ ? static_cast<uint32_t>(want_->ctrunc) : 0);
       a.ctrunc = static_cast<int16_t>(std::min<uint32_t>(ctrunc, a.max - 1u));
     }
@@ -362,11 +391,19 @@ class Builder {
     a.bytes = (mods & 64)
                   ? static_cast<uint16_t>(c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
                   : Defaults::kRecvBytes;
+    if (ext_) {
+      // A control buffer of exact bytes; it replaces ctrunc. Mostly around the header and
+      // a few descriptors (a byte below the escape picks 0..63), any size after it.
+      a.cbuf = static_cast<int16_t>(
+          c_.Number(Bounds::kMaxCbuf, 64, want_ ? static_cast<uint32_t>(want_->cbuf) : 0));
+      a.ctrunc = -1;
+    }
   }
 
   State& st_;
   Chooser& c_;
   const Action* want_;
+  bool ext_ = false;  // a format 3 entry: the extended send or recv
 };
 
 // Compares what the codec keeps of an action.
@@ -374,6 +411,7 @@ bool SameAction(const Action& a, const Action& b) {
   return a.op == b.op && a.proc == b.proc && a.out == b.out && a.target == b.target &&
          a.target2 == b.target2 && a.other == b.other && a.type == b.type && a.how == b.how &&
          a.addr == b.addr && a.rights == b.rights && a.flags == b.flags && a.cmsgs == b.cmsgs &&
+         a.empty == b.empty && a.cbuf == b.cbuf &&
          a.bytes == b.bytes && a.ctrunc == b.ctrunc && a.nofile == b.nofile && a.max == b.max &&
          a.backlog == b.backlog && a.sleep_ms == b.sleep_ms;
 }

@@ -36,8 +36,8 @@ enum class Op : uint8_t {
   kFile,        // f = file                (O_TMPFILE on the sandbox tmpfs)
   kMemfd,       // m = memfd
   kEventfd,     // e = eventfd
-  kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [bytes=N]
-  kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K] [nofile=N] [max=N] [bytes=N]
+  kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [empty=N] [bytes=N]
+  kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K|cbuf=B] [nofile=N] [max=N] [bytes=N]
   kClose,       // close a
   kShutdown,    // shutdown s rd|wr|rdwr
   kDup,         // y = dup x
@@ -91,8 +91,11 @@ struct Action {
   std::vector<Right> rights;    // send
   uint8_t flags = 0;            // ActionFlag bits
   uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
+                                // (more than the descriptors: the last ones carry none)
+  uint16_t empty = 0;           // send: SCM_RIGHTS messages with no descriptor, first
   uint16_t bytes = 0;           // send: payload bytes; recv: buffer bytes (see Defaults)
   int16_t ctrunc = -1;          // recv: control buffer sized for this many fds; -1: for max
+  int16_t cbuf = -1;            // recv: control buffer of exactly this many bytes; -1: unset
   uint16_t nofile = 0;          // recv: RLIMIT_NOFILE while receiving; 0: unchanged; limit:
                                 // the process's RLIMIT_NOFILE from here on
   uint16_t max = 0;             // recv: most fds one receive expects (buffer size)

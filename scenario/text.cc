@@ -106,10 +106,10 @@ class Parser {
         std::string c = CommentText(content.substr(1));
         if (where == kPreamble) {
           s_.preamble.push_back(std::move(c));
-        } else if (where == kHeader) {
-          Fail(lineno, indent + 1,
-               "comments in the header go above the 'scenario' line or below the header");
         } else {
+          // A comment below the header lines ends the header: it belongs to the first
+          // action (an 'about' or 'ref' after it is an error that says so).
+          where = kBody;
           pending_comments.push_back(std::move(c));
         }
         continue;
@@ -365,8 +365,9 @@ class Parser {
       }
       r.var = Var(Token{name, t.col}, c.line);
       a.rights.push_back(r);
-      if (a.rights.size() > Bounds::kMaxRightsPerSend)
-        Fail(c.line, t.col, "too many descriptors in one send");
+      if (a.rights.size() > Bounds::kMaxRightsEntries)
+        Fail(c.line, t.col,
+             fmt::format("a send's list has at most {} entries", Bounds::kMaxRightsEntries));
     }
   }
 
@@ -413,7 +414,13 @@ class Parser {
     } else if (key == "ctrunc") {
       need(recv);
       a.ctrunc =
-          static_cast<int16_t>(Number(value, Bounds::kMaxRightsPerSend, line, vcol, "ctrunc"));
+          static_cast<int16_t>(Number(value, Bounds::kScmMaxFd, line, vcol, "ctrunc"));
+    } else if (key == "cbuf") {
+      need(recv);
+      a.cbuf = static_cast<int16_t>(Number(value, Bounds::kMaxCbuf, line, vcol, "cbuf"));
+    } else if (key == "empty") {
+      need(send);
+      a.empty = static_cast<uint16_t>(Number(value, Bounds::kMaxCmsgs, line, vcol, "empty"));
     } else if (key == "nofile") {
       need(recv || a.op == Op::kLimit);
       if (a.nofile != 0) Fail(line, t.col, "'nofile' given twice");
@@ -421,7 +428,7 @@ class Parser {
       if (a.nofile == 0) Fail(line, vcol, "nofile is at least 1");
     } else if (key == "max") {
       need(recv);
-      a.max = static_cast<uint16_t>(Number(value, Bounds::kMaxRightsPerSend, line, vcol, "max"));
+      a.max = static_cast<uint16_t>(Number(value, Bounds::kScmMaxFd, line, vcol, "max"));
     } else if (key == "backlog") {
       need(a.op == Op::kListen);
       a.backlog = static_cast<uint16_t>(Number(value, Bounds::kMaxBacklog, line, vcol, "backlog"));
@@ -498,6 +505,7 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       if (a.flags & kFlagOob) out += " oob";
       if (a.flags & kFlagDontwait) out += " dontwait";
       if (a.cmsgs != 1) out += fmt::format(" cmsgs={}", a.cmsgs);
+      if (a.empty != 0) out += fmt::format(" empty={}", a.empty);
       if (a.bytes != Defaults::kSendBytes) out += fmt::format(" bytes={}", a.bytes);
       break;
     }
@@ -507,6 +515,7 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       if (a.flags & kFlagOob) out += " oob";
       if (a.flags & kFlagDontwait) out += " dontwait";
       if (a.ctrunc >= 0) out += fmt::format(" ctrunc={}", a.ctrunc);
+      if (a.cbuf >= 0) out += fmt::format(" cbuf={}", a.cbuf);
       if (a.nofile != 0) out += fmt::format(" nofile={}", a.nofile);
       if (a.max != Defaults::kRecvMax) out += fmt::format(" max={}", a.max);
       if (a.bytes != Defaults::kRecvBytes) out += fmt::format(" bytes={}", a.bytes);

@@ -45,8 +45,8 @@ struct Checker {
     const bool io = a.op == Op::kSend || a.op == Op::kRecv;
     bool clean = true;
     if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
-    if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1)) clean = false;
-    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.max != 0)) clean = false;
+    if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1 || a.empty != 0)) clean = false;
+    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0)) clean = false;
     if (a.op != Op::kRecv && a.op != Op::kLimit && a.nofile != 0) clean = false;
     if (a.op != Op::kListen && a.backlog != 0) clean = false;
     if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
@@ -116,8 +116,8 @@ struct Checker {
       const int arity = OutputArity(a.op);
       if (arity >= 0 && a.out.size() != static_cast<size_t>(arity))
         return Fail(i, fmt::format("'{}' binds {} variable(s)", OpName(a.op), arity));
-      if (a.op == Op::kRecv && a.out.size() > Bounds::kMaxRightsPerSend)
-        return Fail(i, fmt::format("recv binds at most {} variables", Bounds::kMaxRightsPerSend));
+      if (a.op == Op::kRecv && a.out.size() > Bounds::kScmMaxFd)
+        return Fail(i, fmt::format("recv binds at most {} variables", Bounds::kScmMaxFd));
       if (HasTarget(a.op)) {
         if (auto e = NeedBound(i, a.proc, a.target)) return e;
       } else if (a.target != kNoVar) {
@@ -150,17 +150,24 @@ struct Checker {
             if (r.count == 0) return Fail(i, "a repeat count is at least 1");
             n += r.count;
           }
+          if (a.rights.size() > Bounds::kMaxRightsEntries)
+            return Fail(i, fmt::format("a send's list has at most {} entries",
+                                       Bounds::kMaxRightsEntries));
           if (n > Bounds::kMaxRightsPerSend)
-            return Fail(i, fmt::format("one send passes at most {} descriptors (SCM_MAX_FD)",
-                                       Bounds::kMaxRightsPerSend));
+            return Fail(i, fmt::format("one send lists at most {} descriptors (the kernel "
+                                       "refuses more than {} with EINVAL)",
+                                       Bounds::kMaxRightsPerSend, Bounds::kScmMaxFd));
           rights_total += n;
           if (rights_total > Bounds::kMaxRightsTotal)
             return Fail(i, fmt::format("at most {} descriptors passed over the scenario",
                                        Bounds::kMaxRightsTotal));
           if (a.cmsgs < 1 || a.cmsgs > Bounds::kMaxCmsgs)
             return Fail(i, fmt::format("cmsgs is 1 to {}", Bounds::kMaxCmsgs));
-          if (a.cmsgs > 1 && a.cmsgs > n)
-            return Fail(i, "cmsgs cannot exceed the number of descriptors sent");
+          if (a.cmsgs > 1 && n == 0)
+            return Fail(i, "cmsgs needs descriptors to split; empty=N sends messages with none");
+          if (a.empty > Bounds::kMaxCmsgs || (n > 0 ? a.cmsgs : 0) + a.empty > Bounds::kMaxCmsgs)
+            return Fail(i, fmt::format("cmsgs and empty add up to at most {} control messages",
+                                       Bounds::kMaxCmsgs));
           if (a.bytes > Bounds::kMaxBytes)
             return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
           break;
@@ -168,11 +175,15 @@ struct Checker {
         case Op::kRecv:
           if (a.bytes > Bounds::kMaxBytes)
             return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
-          if (a.max < 1 || a.max > Bounds::kMaxRightsPerSend)
-            return Fail(i, fmt::format("max is 1 to {}", Bounds::kMaxRightsPerSend));
+          if (a.max < 1 || a.max > Bounds::kScmMaxFd)
+            return Fail(i, fmt::format("max is 1 to {}", Bounds::kScmMaxFd));
           if (a.out.size() > a.max) return Fail(i, "recv binds more variables than max");
           if (a.ctrunc < -1 || a.ctrunc >= static_cast<int>(a.max))
             return Fail(i, "ctrunc is 0 to max-1 (fds the short control buffer holds)");
+          if (a.cbuf < -1 || a.cbuf > Bounds::kMaxCbuf)
+            return Fail(i, fmt::format("cbuf is 0 to {} bytes", Bounds::kMaxCbuf));
+          if (a.cbuf >= 0 && a.ctrunc >= 0)
+            return Fail(i, "ctrunc and cbuf both size the control buffer: give one");
           if (a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
           break;

@@ -94,8 +94,27 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({33 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (33 ops since format 2)";
+  EXPECT_EQ(Decoded(Bytes({35 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (35 entries since format 3)";
+}
+
+TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {
+  // socketpair | extended send: target v1, one entry v0 with count 300 (escape, two bytes),
+  // mods cmsgs, cmsgs 1+2, empty 2 | extended recv: target v0, binds one, no mods, cbuf 20.
+  const std::string in = Bytes({0, 0, 33, 1, 1, 0, 240, 43, 1, 4, 2, 2, 34, 0, 1, 0, 20});
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 v1 = socketpair stream\n"
+      "p0: send v1 [v0*300] cmsgs=3 empty=2\n"
+      "p0: v2 = recv v0 cbuf=20\n";
+  EXPECT_EQ(Decoded(in), text);
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), in);
+  // Format 2's send still stops at SCM_MAX_FD and at one message per descriptor.
+  EXPECT_EQ(Decoded(Bytes({0, 0, 2, 1, 1, 0, 240, 43, 4, 2})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\n"
+            "p0: send v1 [v0*44] cmsgs=3\n");
+  EXPECT_EQ(Decoded(Bytes({0, 0, 2, 1, 1, 0, 0, 4, 2})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\np0: send v1 [v0]\n");
 }
 
 TEST(CodecPinned, Format2AppendsThePrivilegeWords) {

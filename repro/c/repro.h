@@ -33,8 +33,9 @@
 
 /* The bounds of a scenario (inflight's scenario/bounds.h). */
 #define REPRO_MAX_PROCS 16
-#define REPRO_MAX_STEPS 256
+#define REPRO_MAX_STEPS 1024
 #define REPRO_MAX_VARS 64
+#define REPRO_MAX_RIGHTS 512 /* descriptors one send lists */
 
 /* Exit statuses, inflight's table. */
 enum {
@@ -92,9 +93,9 @@ void do_file(int step, int out);
 void do_memfd(int step, int out);
 void do_eventfd(int step, int out);
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
-	     int ncmsgs, int flags, int bytes);
-void do_recv(int step, int s, const int *outs, int nouts, int flags, int room,
-	     int bytes, int nofile);
+	     int ncmsgs, int nempty, int flags, int bytes);
+void do_recv(int step, int s, const int *outs, int nouts, int flags,
+	     int controllen, int bytes, int nofile);
 void do_close(int step, int v);
 void do_shutdown(int step, int s, int how);
 void do_dup(int step, int v, int out);

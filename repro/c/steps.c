@@ -186,20 +186,23 @@ void do_eventfd(int step, int out)
 }
 
 /*
- * do_send: send s [...]: sendmsg with the descriptors of vars[i], counts[i]
- * times each, in SCM_RIGHTS split over ncmsgs control messages (the first ones
- * one longer), and `bytes` bytes of payload. Skipped when s or a descriptor to
- * pass is not open.
+ * do_send: send s [...]: sendmsg with nempty SCM_RIGHTS control messages that
+ * carry no descriptor, then the descriptors of vars[i], counts[i] times each,
+ * split over ncmsgs SCM_RIGHTS messages (the first ones one longer; with more
+ * messages than descriptors the last ones carry none), and `bytes` bytes of
+ * payload. Up to REPRO_MAX_RIGHTS descriptors: more than SCM_MAX_FD (253) is
+ * the kernel's to refuse (EINVAL). Skipped when s or a descriptor to pass is
+ * not open.
  */
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
-	     int ncmsgs, int flags, int bytes)
+	     int ncmsgs, int nempty, int flags, int bytes)
 {
 	static char payload[4096];
 	static union {
 		char buf[4096];
 		struct cmsghdr align;
 	} control;
-	int rights[253];
+	int rights[REPRO_MAX_RIGHTS];
 	int n = 0, used = 0;
 	size_t off = 0;
 	struct iovec iov;
@@ -214,7 +217,7 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 			step_skip(step);
 			return;
 		}
-		for (int k = 0; k < counts[i] && n < 253; k++)
+		for (int k = 0; k < counts[i] && n < REPRO_MAX_RIGHTS; k++)
 			rights[n++] = var_fd[vars[i]];
 	}
 	memset(payload, 'x', sizeof(payload));
@@ -223,9 +226,18 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	if (n > 0) {
+	if (n > 0 || nempty > 0) {
 		memset(control.buf, 0, sizeof(control.buf));
-		for (int c = 0; c < ncmsgs; c++) {
+		for (int c = 0; c < nempty; c++) {
+			struct cmsghdr *h =
+				(struct cmsghdr *)(control.buf + off);
+
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(0);
+			off += CMSG_SPACE(0);
+		}
+		for (int c = 0; n > 0 && c < ncmsgs; c++) {
 			int k = n / ncmsgs + (c < n % ncmsgs ? 1 : 0);
 			struct cmsghdr *h =
 				(struct cmsghdr *)(control.buf + off);
@@ -247,12 +259,12 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 /*
  * do_recv: x y = recv s: recvmsg; the descriptors received go to outs[] in
  * order, any more stay open in this process until it exits. The control buffer
- * has room for `room` descriptors (fewer than were sent: MSG_CTRUNC, the kernel
- * drops the rest); nofile > 0 lowers RLIMIT_NOFILE for the call (what does not
- * fit is dropped too).
+ * is controllen bytes (0: none; room for fewer descriptors than were sent:
+ * MSG_CTRUNC, the kernel drops the rest); nofile > 0 lowers RLIMIT_NOFILE for
+ * the call (what does not fit is dropped too).
  */
-void do_recv(int step, int s, const int *outs, int nouts, int flags, int room,
-	     int bytes, int nofile)
+void do_recv(int step, int s, const int *outs, int nouts, int flags,
+	     int controllen, int bytes, int nofile)
 {
 	static char data[4096];
 	static union {
@@ -275,11 +287,9 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags, int room,
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	if (room > 0) {
-		/* CMSG_LEN, not CMSG_SPACE: its padding would make room for one
-		 * more */
+	if (controllen > 0) {
 		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_LEN(room * sizeof(int));
+		msg.msg_controllen = (size_t)controllen;
 	}
 	if (nofile > 0) {
 		getrlimit(RLIMIT_NOFILE, &old);

@@ -1,0 +1,171 @@
+// The words of issue 16, each: text round trip, validation errors naming their place and
+// bound, and the codec (the fuzzer can generate it; old inputs still decode as before).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "scenario/bounds.h"
+#include "scenario/codec.h"
+#include "scenario/text.h"
+#include "scenario/validate.h"
+
+namespace inflight {
+namespace {
+
+struct Bad {
+  const char* text;
+  uint32_t line, col;
+  const char* message;  // a substring of the error
+};
+
+void ExpectErrors(const std::vector<Bad>& bad) {
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.text);
+    try {
+      ParseScenario(b.text, "w.scn");
+      ADD_FAILURE() << "parsed without error";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.line(), b.line) << e.what();
+      EXPECT_EQ(e.col(), b.col) << e.what();
+      EXPECT_NE(e.message().find(b.message), std::string::npos) << e.what();
+    }
+  }
+}
+
+void ExpectRoundTrip(const std::string& canonical) {
+  const Scenario s = ParseScenario(canonical);
+  EXPECT_EQ(PrintScenario(s), canonical);
+  auto bytes = EncodeScenario(s);
+  ASSERT_TRUE(bytes.has_value()) << canonical;
+  EXPECT_EQ(DecodeScenario(*bytes), CodecForm(s)) << canonical;
+}
+
+// --- word 10: a full-line comment before the first action ---------------------------
+
+TEST(Words, CommentBeforeTheFirstActionBelongsToIt) {
+  const std::string canonical =
+      "scenario c\nref somewhere\n\n# why the graph starts so\np0: a b = socketpair stream\n";
+  const Scenario s = ParseScenario(canonical);
+  ASSERT_EQ(s.actions.size(), 1u);
+  EXPECT_EQ(s.actions[0].comments, std::vector<std::string>{"why the graph starts so"});
+  EXPECT_EQ(PrintScenario(s), canonical);
+  // Right below the header lines too; the canonical form puts the empty line in.
+  const Scenario t = ParseScenario(
+      "scenario c\nref somewhere\n# why the graph starts so\np0: a b = socketpair stream\n");
+  EXPECT_EQ(PrintScenario(t), canonical);
+  EXPECT_EQ(t, s);
+}
+
+TEST(Words, HeaderLinesAfterAFirstActionCommentAreErrors) {
+  ExpectErrors({
+      {"scenario s\n# c\nabout x\np0: exit\n", 3, 1, "'about' belongs in the header"},
+      {"scenario s\n\n# c\nref x\np0: exit\n", 4, 1, "'ref' belongs in the header"},
+      {"scenario s\n# only a comment\n", 1, 1, "1 to 16 processes"},
+  });
+}
+
+
+// --- word 2: SCM_RIGHTS messages with no descriptor ---------------------------------
+
+TEST(Words, EmptyRightsMessagesRoundTrip) {
+  ExpectRoundTrip(
+      "scenario e\n\np0: a b = socketpair stream\np0: send a [] empty=1\n"
+      "p0: send a [b] empty=2\np0: send a [b] cmsgs=3\np0: send a [a b] cmsgs=2 empty=14\n");
+  const Scenario s = ParseScenario(
+      "scenario e\n\np0: a b = socketpair stream\np0: send a [b] cmsgs=3 empty=2\n");
+  EXPECT_EQ(s.actions[1].empty, 2);
+  EXPECT_EQ(s.actions[1].cmsgs, 3);
+  EXPECT_EQ(Scenario::RightsCount(s.actions[1]), 1u);
+}
+
+TEST(Words, EmptyRightsMessagesNameTheirBounds) {
+  const std::string head = "scenario e\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: send a [] empty=17\n").c_str(), 4, 21, "empty is at most 16"},
+      {(head + "p0: send a [b] cmsgs=4 empty=13\n").c_str(), 4, 5,
+       "cmsgs and empty add up to at most 16"},
+      {(head + "p0: send a [] cmsgs=2\n").c_str(), 4, 5, "empty=N sends messages with none"},
+      {(head + "p0: x = recv a empty=1\n").c_str(), 4, 16, "'recv' does not take 'empty'"},
+  });
+}
+
+// --- word 3: receive control buffers of exact bytes ---------------------------------
+
+TEST(Words, ControlBufferBytesRoundTrip) {
+  ExpectRoundTrip(
+      "scenario c\n\np0: a b = socketpair stream\np0: send a [b*3]\n"
+      "p0: recv b cbuf=16\np0: send a [b*3]\np0: x = recv b cbuf=22\np0: send a [b]\n"
+      "p0: y = recv b peek cbuf=0 max=2\np0: recv b cbuf=4096\np0: recv b cbuf=63\n"
+      "p0: recv b cbuf=64\n");
+}
+
+TEST(Words, ControlBufferBytesNameTheirBounds) {
+  const std::string head = "scenario c\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: recv a cbuf=4097\n").c_str(), 4, 17, "cbuf is at most 4096"},
+      {(head + "p0: recv a cbuf=-1\n").c_str(), 4, 17, "cbuf takes a decimal number"},
+      {(head + "p0: recv a ctrunc=1 cbuf=16\n").c_str(), 4, 5, "ctrunc and cbuf"},
+      {(head + "p0: send a [b] cbuf=16\n").c_str(), 4, 16, "'send' does not take 'cbuf'"},
+  });
+}
+
+// --- word 7: beyond SCM_MAX_FD, deeper nesting ----------------------------------------
+
+TEST(Words, SendsBeyondScmMaxFdAreTheKernelsToRefuse) {
+  ExpectRoundTrip(
+      "scenario m\n\np0: a b = socketpair stream\np0: send a [b*254] expect=EINVAL\n"
+      "p0: send a [a*256 b*256] cmsgs=2\np0: send a [b*253]\n");
+  const std::string head = "scenario m\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: send a [b*513]\n").c_str(), 4, 15, "a repeat count is at most 512"},
+      {(head + "p0: send a [b*300 a*300]\n").c_str(), 4, 5,
+       "one send lists at most 512 descriptors"},
+      {(head + "p0: x = recv a max=254\n").c_str(), 4, 20, "max is at most 253"},
+  });
+}
+
+// A chain of `levels` pairs, each carrying both ends of the one before: 4 actions a level.
+std::string Chain(int levels) {
+  std::string t = "scenario deep\n\np0: a b = socketpair stream\n";
+  for (int i = 1; i < levels; ++i) {
+    const bool odd = i % 2 == 1;
+    const std::string x = odd ? "c" : "a", y = odd ? "d" : "b", px = odd ? "a" : "c",
+                      py = odd ? "b" : "d";
+    t += "p0: " + x + " " + y + " = socketpair stream\n";
+    t += "p0: send " + x + " [" + px + " " + py + "]\n";
+    t += "p0: close " + px + "\np0: close " + py + "\n";
+  }
+  return t;
+}
+
+TEST(Words, NestingDeeperThan63LevelsFitsTheActionBudget) {
+  const Scenario s = ParseScenario(Chain(200));
+  EXPECT_EQ(s.actions.size(), 1u + 4u * 199u);
+  ExpectRoundTrip(Chain(200));
+  // Bounds stay, named: 1024 actions, 1024 descriptors created.
+  std::string too_long = Chain(200);
+  for (int i = 0; i < 300; ++i) too_long += "p0: barrier\n";
+  ExpectErrors({{too_long.c_str(), 3 + 1024, 1, "more than 1024 actions"}});
+  // 15 children and the root create 32 pairs each (an exit closes them all): 1024
+  // descriptors; one more is over the bound.
+  std::string too_many = "scenario o\n\n";
+  auto pairs = [&](const std::string& p) {
+    for (int i = 0; i < 32; ++i)
+      too_many += p + ": a" + std::to_string(i) + " b" + std::to_string(i) + " = socketpair stream\n";
+  };
+  for (int k = 1; k <= 15; ++k) {
+    const std::string kid = "k" + std::to_string(k);
+    too_many += "p0: fork " + kid + "\n";
+    pairs(kid);
+    too_many += kid + ": exit\n";
+  }
+  pairs("p0");
+  too_many += "p0: close a0\n";
+  EXPECT_NO_THROW(ParseScenario(too_many));
+  const uint32_t line = static_cast<uint32_t>(std::count(too_many.begin(), too_many.end(), '\n')) + 1;
+  too_many += "p0: a0 = memfd\n";
+  ExpectErrors({{too_many.c_str(), line, 10, "at most 1024 descriptors created"}});
+}
+
+}  // namespace
+}  // namespace inflight
