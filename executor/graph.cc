@@ -137,6 +137,7 @@ struct Graph::Shared {
   std::atomic<uint32_t> step;
   std::atomic<uint32_t> epoch;  // free-run: bumped on every barrier arrival and exit
   std::atomic<uint32_t> n_events;
+  std::atomic<uint32_t> kill_asks;  // bit p: kill process p for its killer (Graph::ServeAsks)
   SharedProc procs[Bounds::kMaxProcs];
   SharedAction actions[Bounds::kMaxActions];
   ObjectEvent events[Graph::kMaxEvents];
@@ -689,13 +690,25 @@ struct GraphProcess {
     int pidfd = lockstep ? static_cast<int>(syscall(SYS_pidfd_open, pid, 0)) : -1;
     if (kill(pid, SIGKILL) != 0) {
       int err = errno;
-      if (pidfd >= 0) close(pidfd);
-      return Fail(idx, err);
+      // Not ours to signal (a capless killer, a victim of another uid): the sandbox kills
+      // it for us (Graph::AsksFd).
+      if (err != EPERM || !AskSandboxToKill(a.other)) {
+        if (pidfd >= 0) close(pidfd);
+        expected = kProcKilled;  // it was not killed: it runs on to its end
+        victim.state.compare_exchange_strong(expected, kProcRunning);
+        return Fail(idx, err);
+      }
     }
     if (lockstep) WaitDead(pid, pidfd);  // the next step sees its descriptors closed
     sh->epoch.fetch_add(1);
     FutexWake(&sh->epoch, INT32_MAX);
     Ok(idx);
+  }
+
+  bool AskSandboxToKill(ProcId victim) {
+    sh->kill_asks.fetch_or(1u << victim);
+    const uint64_t one = 1;
+    return write(Graph::kAsksFd, &one, sizeof one) == static_cast<ssize_t>(sizeof one);
   }
 
   void WaitDead(pid_t pid, int pidfd) {
@@ -744,7 +757,11 @@ struct GraphProcess {
   }
 };
 
+static_assert(Bounds::kMaxProcs <= 32, "Shared::kill_asks holds one bit per process");
+
 Graph::Graph() {
+  asks_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!asks_) throw std::bad_alloc();
   shared_size_ = (sizeof(Shared) + 4095) & ~size_t{4095};
   void* p = mmap(nullptr, shared_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
@@ -769,6 +786,7 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
   sh.step.store(0);
   sh.epoch.store(0);
   sh.n_events.store(0);
+  sh.kill_asks.store(0);
   sh.n_pcs.store(0);
   for (size_t p = 0; p < Bounds::kMaxProcs; ++p) {
     SharedProc& sp = sh.procs[p];
@@ -809,10 +827,12 @@ Result<pid_t> Graph::Start(const GraphPlace& place) {
   if (place.witness_fd >= 0 && dup2(place.witness_fd, kWitnessFd) != kWitnessFd)
     _exit(kSetupFailedStatus);
   if (place.probe_fd >= 0 && dup2(place.probe_fd, kProbeFd) != kProbeFd) _exit(kSetupFailedStatus);
+  if (dup2(asks_.Get(), kAsksFd) != kAsksFd) _exit(kSetupFailedStatus);
+  static_assert(kProbeFd == kWitnessFd + 1 && kAsksFd == kProbeFd + 1);
   if (syscall(SYS_close_range, 0u, static_cast<unsigned>(kWitnessFd - 1), 0u) != 0 ||
-      syscall(SYS_close_range, static_cast<unsigned>(kProbeFd + 1), ~0u, 0u) != 0) {
+      syscall(SYS_close_range, static_cast<unsigned>(kAsksFd + 1), ~0u, 0u) != 0) {
     for (int f = 0; f < 65536; ++f)
-      if (f != kWitnessFd && f != kProbeFd) close(f);
+      if (f != kWitnessFd && f != kProbeFd && f != kAsksFd) close(f);
   }
   GraphProcess gp(*this, shared_, *s_, opt_.mode == RunMode::kLockstep);
   gp.Main(0);
@@ -858,6 +878,22 @@ bool Graph::OnReaped(pid_t pid, int status, bool watchdog_fired, std::string* wh
   }
   *why = fmt::format("reaped an unknown process {} (status {:#x})", pid, status);
   return false;
+}
+
+void Graph::ServeAsks() {
+  uint64_t n = 0;
+  while (::read(asks_.Get(), &n, sizeof n) == static_cast<ssize_t>(sizeof n)) {
+  }
+  uint32_t asks = shared_->kill_asks.exchange(0);
+  for (size_t p = 0; asks != 0 && p < s_->procs.size(); ++p, asks >>= 1) {
+    if (!(asks & 1u)) continue;
+    const SharedProc& sp = shared_->procs[p];
+    const pid_t pid = sp.pid.load();
+    // Still ours to kill: marked killed by its killer, and not reaped (its pid is not
+    // free for another process yet).
+    if (pid > 1 && sp.state.load() == kProcKilled && ends_[p].end == ProcEnd::kNeverStarted)
+      ::kill(pid, SIGKILL);
+  }
 }
 
 std::string Graph::DescribeAlive() const {

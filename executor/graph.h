@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "run/run_types.h"
 #include "scenario/bounds.h"
 #include "scenario/scenario.h"
@@ -46,6 +47,8 @@ class Graph {
   static constexpr int kWitnessFd = 1020;
   static constexpr int kProbeFd = 1021;
   static constexpr int kKcovFd = 1019;              // a graph process's own KCOV trace (kcov.h)
+  // Where graph processes ask the sandbox to act for them (an eventfd; see AsksFd()).
+  static constexpr int kAsksFd = 1022;
   static constexpr size_t kMaxKernelPcs = 1 << 16;  // per run, all processes together
 
   Graph();
@@ -66,6 +69,16 @@ class Graph {
   // Text naming the processes still alive and the action each is in (for hang reports).
   std::string DescribeAlive() const;
 
+  // `kill NAME` by a process without the privilege for it: a process that dropped its
+  // capabilities may not signal one of another uid (`setuid second`), and the kernel
+  // says EPERM. The scenario means the victim dies at that step whatever uids and
+  // capabilities its processes took, so the killer asks the sandbox (pid 1 of the run's
+  // PID namespace, with every capability there) through this eventfd, and waits for the
+  // death as after a kill of its own. ServeAsks() kills every victim asked for that is
+  // still marked killed and not yet reaped (so its pid cannot have been reused).
+  int AsksFd() const { return asks_.Get(); }
+  void ServeAsks();
+
   // Copies outcomes, process ends and the object log into `out`.
   void Collect(RunResult& out) const;
 
@@ -75,6 +88,7 @@ class Graph {
  private:
   friend struct GraphProcess;
   Shared* shared_ = nullptr;
+  UniqueFd asks_;  // eventfd; the graph processes hold it as kAsksFd
   size_t shared_size_ = 0;
   const Scenario* s_ = nullptr;
   RunOptions opt_;

@@ -47,6 +47,8 @@ class GraphReap : public Reapable {
     return g_.OnReaped(pid, status, watchdog_fired, why);
   }
   std::string DescribeAlive() const override { return g_.DescribeAlive(); }
+  int AsksFd() const override { return g_.AsksFd(); }
+  void ServeAsks() override { g_.ServeAsks(); }
 
  private:
   Graph& g_;
@@ -309,8 +311,8 @@ void Sandbox::ReadInput() {
   }
 }
 
-void Sandbox::Wait(int64_t until_us, bool child) {
-  pollfd fds[3];
+void Sandbox::Wait(int64_t until_us, bool child, int asks_fd) {
+  pollfd fds[4];
   nfds_t n = 0;
   int in = -1, out = -1, chld = -1;
   if (!in_eof_) {
@@ -325,6 +327,7 @@ void Sandbox::Wait(int64_t until_us, bool child) {
     chld = static_cast<int>(n);
     fds[n++] = {sigchld_.Get(), POLLIN, 0};
   }
+  if (asks_fd >= 0) fds[n++] = {asks_fd, POLLIN, 0};  // served by the caller
   timespec ts{}, *tsp = nullptr;
   if (until_us != INT64_MAX) {
     const int64_t wait = std::max<int64_t>(0, until_us - NowMicros());
@@ -356,6 +359,9 @@ bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
   bool watchdog = false, aborted = false;
   int64_t kill_deadline = 0;
   for (;;) {
+    // What the workload's processes asked for first (a kill on behalf of a process without
+    // the privilege for it): the one asking waits on it.
+    if (!watchdog && !aborted) workload.ServeAsks();
     int st = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
@@ -386,7 +392,7 @@ bool Sandbox::Reap(Reapable& workload, int64_t deadline, RunResult& res) {
     // our results keep flowing.
     ServiceSettling(now);
     const int64_t until = std::min(watchdog || aborted ? kill_deadline : deadline, NextDue());
-    Wait(std::max(until, NowMicros() + 1), /*child=*/true);
+    Wait(std::max(until, NowMicros() + 1), /*child=*/true, workload.AsksFd());
   }
 }
 

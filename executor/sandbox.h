@@ -123,8 +123,9 @@ class Sandbox {
   // Writes what stdout takes of out_; exits when the driver is gone.
   void FlushOutput();
   // Waits until `until_us` (INT64_MAX: no limit) or until input comes, stdout has room
-  // for queued results, or (with `child`) SIGCHLD; reads and writes what it can.
-  void Wait(int64_t until_us, bool child);
+  // for queued results, or (with `child`) SIGCHLD or `asks_fd` (a workload's requests,
+  // Reapable::AsksFd) is readable; reads and writes what it can.
+  void Wait(int64_t until_us, bool child, int asks_fd = -1);
   // Writes every queued result (waiting for the driver to read, within a bound) and
   // returns `status`.
   int ExitWith(int status);

@@ -59,14 +59,6 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
     ++stats_.skipped;
     return false;
   }
-  // Not yet fuzzed: the privilege words. A process that dropped its capabilities cannot
-  // kill one that took the second uid, and that graph waits out the watchdog: a hang of
-  // the scenario, not of the kernel (found by Fuzz.ShortProductionRunFindsNoBugOfOurs).
-  for (const Action& a : s.actions)
-    if (a.op == Op::kSetuid || a.op == Op::kDropCaps) {
-      ++stats_.skipped;
-      return false;
-    }
   RunRequest req;
   req.opt = opt_.run;
   req.scenario_text = PrintScenario(s);
@@ -108,21 +100,6 @@ void GraphTarget::Rule(RunResult r) {
   if (kernel_counters && !r.kernel_pcs.empty())
     FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters, kernel_counters_size);
   Verdict v = inflight::Rule(p.scenario, opt_.run, r);
-  if (v.kind == VerdictKind::kLoss) {
-    // Fuzzed graphs do not rule `loss` yet: the queue model (oracle/semantics.cc,
-    // LostMessages) does not cover every graph the generator makes, and it ruled a loss on
-    // a correct kernel. The run is ruled on what else it showed; corpus scenarios keep the
-    // loss ruling.
-    v.losses.clear();
-    if (!v.faults.empty()) {
-      v.kind = VerdictKind::kFault;
-      v.summary = fmt::format("{} fault(s): {}", v.faults.size(), v.faults.front());
-    } else if (r.settle == SettleResult::kUnsettled) {
-      v.kind = VerdictKind::kUnsettled;
-    } else {
-      v.kind = VerdictKind::kClean;
-    }
-  }
   if (v.kind == VerdictKind::kClean) {
     ++stats_.clean;
     if (r.settle == SettleResult::kCleanSettled) ++stats_.settled;

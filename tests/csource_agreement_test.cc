@@ -198,6 +198,18 @@ TEST_F(CsourceAgreement, EveryOperationAndAFaultAgree) {
   EXPECT_EQ(Set(rows.at("every_op_fault").c), "faultx3");
 }
 
+// A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
+// killer on both sides, by the sandbox and by the C program's supervisor: both clean.
+TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {
+  if (geteuid() != 0) GTEST_SKIP() << "skipped: `setuid second` needs root";
+  TempDir d;
+  const std::string scn = std::string(INFLIGHT_SOURCE_DIR) + "/tests/scenarios/capless_kill.scn";
+  const auto rows = Agreement({scn}, d);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(Set(rows.at("capless_kill").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("capless_kill").c), "cleanx3");
+}
+
 // Processes running the program's binary (zombies have no exe link).
 int Running(const std::string& bin) {
   int n = 0;

@@ -251,6 +251,33 @@ TEST_F(Executor, KilledProcessesAreExpectedInBothModes) {
   EXPECT_LT(fr.result.exec_us, 4'000'000) << "the kill cut the sleep short";
 }
 
+// A kill the kernel refuses (a capless killer, a victim of another uid) is done by the
+// sandbox: the victim dies at that step and the graph ends, in both modes. Before, the
+// victim waited out the watchdog (a hang of the scenario, not of the kernel).
+TEST_F(Executor, KillsEndTheVictimWhateverUidsAndCapabilitiesTheyTook) {
+  SandboxPool pool(Options());
+  pool.Start();
+  if (pool.hello().user_namespace)
+    GTEST_SKIP() << "skipped: in a user namespace with one uid mapped there is no second uid";
+  const std::string text =
+      ReadFile(std::string(INFLIGHT_SOURCE_DIR) + "/tests/scenarios/capless_kill.scn");
+  for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {
+    RunOptions opt;
+    opt.mode = mode;
+    opt.timeout_ms = 8'000;
+    const int64_t t0 = NowMicros();
+    Ran r = RunText(pool, text, opt);
+    EXPECT_EQ(r.verdict.kind, VerdictKind::kClean) << RunModeName(mode) << ": " << r.verdict.summary;
+    EXPECT_LT(NowMicros() - t0, 4'000'000) << "the graph ended by itself, not by the watchdog";
+    if (mode == RunMode::kFree) continue;  // there a victim may end before its kill
+    ASSERT_EQ(r.result.procs.size(), 5u);
+    EXPECT_EQ(r.result.procs[1].end, ProcEnd::kKilledByScenario);
+    EXPECT_EQ(r.result.procs[4].end, ProcEnd::kKilledByScenario);
+    EXPECT_EQ(r.result.actions[6].status, ActionStatus::kOk) << "p2: kill p1";
+    EXPECT_EQ(r.result.actions[11].status, ActionStatus::kOk) << "p3: kill p4";
+  }
+}
+
 TEST_F(Executor, BadRequestsAreErrorsNotCrashes) {
   SandboxPool pool(Options());
   pool.Start();

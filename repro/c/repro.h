@@ -55,6 +55,9 @@ struct repro_shared {
 	pid_t pid[REPRO_MAX_PROCS];
 	/* SIGKILLed by a kill step: an expected death */
 	int killed[REPRO_MAX_PROCS];
+	/* set by a kill step the kernel refused (EPERM: a killer without the
+	 * capabilities, a victim of another uid); the supervisor kills it */
+	volatile int kill_ask[REPRO_MAX_PROCS];
 	int fork_failed;
 	long timeout_ms;	     /* the graph's watchdog */
 	int status[REPRO_MAX_STEPS]; /* STEP_* */

@@ -137,7 +137,17 @@ static int run_graph(const struct repro_scenario *s, int *hung, int *unexpected)
 	sh->pid[0] = root;
 	for (;;) {
 		int status;
-		pid_t pid = waitpid(-root, &status, WNOHANG);
+		pid_t pid;
+
+		/* kills a graph process could not do itself (do_kill) */
+		for (int p = 0; p < REPRO_MAX_PROCS; p++) {
+			if (!sh->kill_ask[p])
+				continue;
+			sh->kill_ask[p] = 0;
+			if (sh->pid[p] > 0 && sh->killed[p])
+				kill(sh->pid[p], SIGKILL);
+		}
+		pid = waitpid(-root, &status, WNOHANG);
 
 		if (pid > 0) {
 			if (!expected_end(pid, status, *hung))
