@@ -10,8 +10,11 @@
 #include "base/exit_codes.h"
 #include "cli/commands.h"
 #include "driver/interrupt.h"
+#include "driver/progress.h"
+#include "driver/run_args.h"
 #include "reports/report.h"
 #include "reports/writer.h"
+#include "vm/fleet.h"
 #include "vm/vm_report.h"
 
 namespace inflight {
@@ -23,6 +26,19 @@ constexpr size_t kMaxFuzzBoots = 20;
 constexpr int64_t kMinFuzzBootMs = 20'000;
 
 constexpr uint32_t kDefaultTimeoutMs = 600'000;
+
+// The --duration of a `fuzz` inside (10m when not given), or nullopt for another command.
+std::optional<uint32_t> GuestFuzzDurationMs(const std::vector<std::string>& guest_args) {
+  auto cmd = std::find_if(guest_args.begin(), guest_args.end(),
+                          [](const std::string& a) { return a.empty() || a[0] != '-'; });
+  if (cmd == guest_args.end() || *cmd != "fuzz") return std::nullopt;
+  std::string duration = "10m";
+  for (auto it = cmd; it != guest_args.end(); ++it) {
+    if (*it == "--duration" && it + 1 != guest_args.end()) duration = *(it + 1);
+    if (it->rfind("--duration=", 0) == 0) duration = it->substr(11);
+  }
+  return ParseDurationMs(duration, "--duration");
+}
 
 // A guest fuzz runs for its --duration (10m unless told), then re-runs its findings and
 // sends its corpus back: the VM gets that and 10 minutes more.
@@ -62,38 +78,6 @@ const char* EndWord(const VmOutcome& o, int status) {
 }
 
 }  // namespace
-
-std::optional<uint32_t> GuestFuzzDurationMs(const std::vector<std::string>& guest_args) {
-  auto cmd = std::find_if(guest_args.begin(), guest_args.end(),
-                          [](const std::string& a) { return a.empty() || a[0] != '-'; });
-  if (cmd == guest_args.end() || *cmd != "fuzz") return std::nullopt;
-  std::string duration = "10m";
-  for (auto it = cmd; it != guest_args.end(); ++it) {
-    if (*it == "--duration" && it + 1 != guest_args.end()) duration = *(it + 1);
-    if (it->rfind("--duration=", 0) == 0) duration = it->substr(11);
-  }
-  return ParseDurationMs(duration, "--duration");
-}
-
-std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_args,
-                                          uint32_t duration_ms) {
-  std::vector<std::string> out;
-  bool resume = false;
-  for (size_t i = 0; i < guest_args.size(); ++i) {
-    const std::string& a = guest_args[i];
-    if (a == "--duration") {
-      ++i;
-      continue;
-    }
-    if (a.rfind("--duration=", 0) == 0) continue;
-    resume = resume || a == "--resume";
-    out.push_back(a);
-  }
-  if (!resume) out.push_back("--resume");
-  out.push_back("--duration");
-  out.push_back(fmt::format("{}s", std::max<uint32_t>(1, duration_ms / 1000)));
-  return out;
-}
 
 void AddVmOptions(CLI::App* cmd, VmArgs& a) {
   cmd->add_option("--memory", a.memory, "Guest memory in MiB")->capture_default_str();
@@ -159,6 +143,7 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
     std::string kernel;
     std::string modules;
     std::string report_dir = "inflight-report";
+    uint32_t vms = 1;
     VmArgs vm;
   };
   auto args = std::make_shared<Args>();
@@ -175,9 +160,38 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
   cmd->add_option("--report", args->report_dir,
                   "Folder for report.json, console.log (the kernel's log) and guest.log")
       ->capture_default_str();
+  cmd->add_option("--vms", args->vms,
+                  fmt::format("A fleet: this many guests fuzz at once (`-- fuzz ...` only, 1 to "
+                              "{}), sharing one corpus through the host; one report, findings "
+                              "counted once across guests (docs/fleet.md)",
+                              kMaxFleetGuests))
+      ->capture_default_str();
   AddVmOptions(cmd, args->vm);
   return {cmd, [args, argv]() -> int {
             VmConfig c = MakeVmConfig(args->vm, args->kernel, args->modules, args->report_dir);
+            if (args->vms != 1) {
+              if (args->vms < 1 || args->vms > kMaxFleetGuests)
+                throw UsageError(
+                    fmt::format("--vms takes 1 to {} guests (got {})", kMaxFleetGuests, args->vms));
+              if (auto s = PrepareReportDir(args->report_dir); !s)
+                throw UsageError(
+                    fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
+              FleetConfig f;
+              f.duration_ms = GuestFuzzDurationMs(c.guest_args).value_or(0);
+              f.vm = std::move(c);
+              f.guests = args->vms;
+              f.dir = args->report_dir;
+              f.argv = argv;
+              f.quiet = args->vm.quiet;
+              auto progress = std::make_shared<ProgressLine>(!f.quiet, 1'000'000, 10'000'000);
+              f.show_progress = [progress](const std::string& line) {
+                if (progress->Due()) progress->Show(line);
+              };
+              InstallInterruptHandlers();
+              const int status = RunFleet(f);
+              progress->End();
+              return status;
+            }
             if (auto s = PrepareReportDir(args->report_dir); !s)
               throw UsageError(fmt::format("--report {}: {}", args->report_dir, s.error().Text()));
             if (!args->vm.quiet)
@@ -201,6 +215,10 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
               const std::string sub = fmt::format("boot-{}", down.size() + 1);
               if (auto s = PrepareReportDir(args->report_dir + "/" + sub); !s)
                 throw InternalError(s.error().Text());
+              // Its corpus and findings so far (sent while it ran) go where --resume takes
+              // them from.
+              WriteReturnedFiles(args->report_dir, o.files);
+              o.files.clear();
               WriteVmReportFolder(args->report_dir + "/" + sub, c, o, argv, started_at);
               fmt::print(
                   "inflight vm: the guest went down while fuzzing ({}); kept in {}/{}; going "

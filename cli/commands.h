@@ -41,12 +41,6 @@ void AddVmOptions(CLI::App* cmd, VmArgs& a);
 // --resume` inside finds the corpus of earlier boots).
 VmConfig MakeVmConfig(const VmArgs& a, const std::string& kernel, const std::string& modules,
                       const std::string& out_dir);
-// The --duration of a `fuzz` inside (10m when not given), or nullopt for another command.
-std::optional<uint32_t> GuestFuzzDurationMs(const std::vector<std::string>& guest_args);
-// The same fuzz arguments with --resume and a --duration of `duration_ms`: the next guest
-// of a fuzz whose guest went down.
-std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_args,
-                                          uint32_t duration_ms);
 
 CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddCheckCommand(CLI::App& app, const std::vector<std::string>& argv);

@@ -62,6 +62,17 @@ std::string DefaultFuzzerPath() {
 
 namespace {
 
+// A number from the environment, for the fleet of `inflight vm --vms N` (vm/fleet.h): each
+// guest's workers are seeded apart (INFLIGHT_FUZZ_SEED_OFFSET, the guest's index), and
+// the progress line comes often enough to add up (INFLIGHT_FUZZ_PROGRESS_S).
+int64_t EnvSeconds(const char* name, int64_t otherwise) {
+  const char* v = getenv(name);
+  if (!v || !*v) return otherwise;
+  char* end = nullptr;
+  const long long n = strtoll(v, &end, 10);
+  return *end || n < 0 || n > 100'000 ? otherwise : n;
+}
+
 // After Ctrl-C, how long workers get to end by themselves before they are killed.
 constexpr int64_t kInterruptGraceUs = 800'000;
 
@@ -157,7 +168,7 @@ class FuzzSession {
       : opt_(std::move(opt)),
         argv_(std::move(argv)),
         common_(std::move(common)),
-        progress_(!opt_.quiet, 1'000'000, 30'000'000) {}
+        progress_(!opt_.quiet, 1'000'000, EnvSeconds("INFLIGHT_FUZZ_PROGRESS_S", 30) * 1'000'000) {}
 
   int Run() {
     Prepare();
@@ -281,7 +292,8 @@ class FuzzSession {
         Dir("corpus"),
         "-artifact_prefix=" + Dir("artifacts") + "/",
         fmt::format("-max_total_time={}", static_cast<int>(left_s)),
-        fmt::format("-seed={}", 1000 * (w.index + 1) + w.restarts + 7919 * sessions_),
+        fmt::format("-seed={}", 1000 * (w.index + 1) + w.restarts + 7919 * sessions_ +
+                                    104'729 * EnvSeconds("INFLIGHT_FUZZ_SEED_OFFSET", 0)),
         "-print_final_stats=1",
         "-timeout=60",
         "-max_len=1024",

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/exit_codes.h"
 #include "tests/test_util.h"
+#include "tests/vm_kernels.h"
 
 extern char** environ;
 
@@ -85,19 +86,10 @@ const Fetched& Fetch(const DebianKernel& k) {
   return cache.emplace(k.package, f).first->second;
 }
 
-std::string WhyNoVm() {
-  if (RunCommand("command -v qemu-system-x86_64").status != 0)
-    return "no qemu-system-x86_64 (scripts/install-deps.sh installs qemu-system-x86)";
-  const std::string self = CliPath();
-  if (!fs::exists(self.substr(0, self.rfind('/')) + "/static/inflight"))
-    return "the build has no static binaries (INFLIGHT_STATIC is off)";
-  return "";
-}
-
 #define INFLIGHT_REQUIRE_VM(kernel)                                           \
   const Fetched& fetched_ = Fetch(kernel);                                    \
   do {                                                                        \
-    const std::string why_ = WhyNoVm();                                       \
+    const std::string why_ = testing::WhyNoVm();                              \
     if (!why_.empty()) GTEST_SKIP() << "skipped: " << why_;                   \
     if (!fetched_.skip.empty()) GTEST_SKIP() << "skipped: " << fetched_.skip; \
   } while (0)

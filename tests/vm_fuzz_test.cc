@@ -15,10 +15,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/exit_codes.h"
 #include "tests/test_util.h"
+#include "tests/vm_kernels.h"
 
 namespace inflight {
 namespace {
@@ -35,57 +38,13 @@ struct Kernels {
   std::string skip;  // why they cannot be had here
 };
 
-std::string StaticDir() {
-  const std::string self = CliPath();
-  return self.substr(0, self.rfind('/')) + "/static";
-}
-
-// vm/build-kernels.sh exits 3 when this machine cannot build (no package archive); any
-// other failure is a failure.
 const Kernels& Built() {
   static const Kernels k = [] {
-    Kernels k;
-    if (RunCommand("command -v qemu-system-x86_64").status != 0) {
-      k.skip = "no qemu-system-x86_64 (scripts/install-deps.sh installs qemu-system-x86)";
-      return k;
-    }
-    if (!fs::exists(StaticDir() + "/inflight")) {
-      k.skip = "the build has no static binaries (INFLIGHT_STATIC is off)";
-      return k;
-    }
-    if (!fs::exists(StaticDir() + "/graph_fuzzer")) {
-      k.skip =
-          "the build has no static graph_fuzzer (it needs clang with INFLIGHT_FUZZERS and "
-          "INFLIGHT_STATIC)";
-      return k;
-    }
-    auto r = RunCommand(std::string(INFLIGHT_SOURCE_DIR) +
-                        "/vm/build-kernels.sh --print correct gc-skips-cycles");
-    if (r.status == kExitEnvironment) {
-      k.skip = "cannot build the suite's kernels here: " + r.out;
-      return k;
-    }
-    for (size_t at = 0; at < r.out.size();) {
-      const size_t eol = r.out.find('\n', at);
-      const std::string line = r.out.substr(at, eol - at);
-      if (line.size() > 8 && line.compare(line.size() - 8, 8, "-correct") == 0) k.correct = line;
-      if (line.find("bzImage-gc-skips-cycles") != std::string::npos && line[0] == '/')
-        k.skips_cycles = line;
-      at = eol == std::string::npos ? r.out.size() : eol + 1;
-    }
-    if (r.status != 0 || k.correct.empty() || k.skips_cycles.empty())
-      k.skip = "FAIL: vm/build-kernels.sh exited " + std::to_string(r.status) + ": " + r.out;
-    return k;
+    const auto s = testing::FindSuiteKernels({"correct", "gc-skips-cycles"}, /*with_fuzzer=*/true);
+    return Kernels{s.Image("correct"), s.Image("gc-skips-cycles"), s.skip};
   }();
   return k;
 }
-
-#define INFLIGHT_REQUIRE_KERNELS()                                            \
-  const Kernels& kernels_ = Built();                                          \
-  do {                                                                        \
-    if (kernels_.skip.rfind("FAIL: ", 0) == 0) FAIL() << kernels_.skip;       \
-    if (!kernels_.skip.empty()) GTEST_SKIP() << "skipped: " << kernels_.skip; \
-  } while (0)
 
 bool Full() {
   const char* v = getenv("INFLIGHT_VM_FULL");
@@ -252,6 +211,70 @@ TEST_F(VmFuzz, AGuestThatPanicsWhileFuzzingIsAFindingWithItsLastInputs) {
   }
   EXPECT_TRUE(fault) << "the panic is a kernel finding";
   EXPECT_TRUE(named) << "and it names the inputs";
+}
+
+// A fleet (`--vms 2`, docs/fleet.md): both guests fuzz the kernel whose collector skips
+// cycles; the fleet's report lists each signature once, with exactly the guests whose own
+// report has it.
+TEST_F(VmFuzz, AFleetOfTwoCountsEachFindingOnceWithTheGuestsThatFoundIt) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const std::string dir = d_.path() + "/fleet";
+  auto r =
+      Vm(kernels_.skips_cycles, "fuzz --duration 40s --repro 2 -q" + SeedArgs(), dir, " --vms 2");
+  EXPECT_EQ(r.status, kExitFinding) << r.out;
+  const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  ASSERT_TRUE(j.contains("fuzz")) << r.out;
+  const auto& f = j["fuzz"];
+  EXPECT_EQ(f["guests"], 2);
+  ASSERT_EQ(f["per_guest"].size(), 2u);
+  std::map<std::string, std::set<size_t>> by_guests;  // from each guest's own report
+  uint64_t execs = 0;
+  for (size_t k = 0; k < 2; ++k) {
+    const auto g =
+        nlohmann::json::parse(ReadFile(dir + "/guest-" + std::to_string(k) + "/report.json"));
+    ASSERT_TRUE(g.contains("fuzz")) << "guest " << k << ": " << r.out;
+    execs += g["fuzz"]["execs"].get<uint64_t>();
+    for (const auto& one : g["fuzz"]["findings"])
+      by_guests[one["signature"].get<std::string>()].insert(k);
+  }
+  EXPECT_EQ(f["execs"].get<uint64_t>(), execs) << "the fleet's execs are the guests' sum";
+  ASSERT_FALSE(by_guests.empty()) << r.out;
+  std::set<std::string> seen;
+  bool cycle = false;
+  for (const auto& one : f["findings"]) {
+    const std::string sig = one["signature"];
+    SCOPED_TRACE(sig);
+    EXPECT_TRUE(seen.insert(sig).second) << "counted once";
+    EXPECT_EQ(one["guests"].get<std::set<size_t>>(), by_guests[sig]);
+    EXPECT_TRUE(fs::exists(dir + "/findings/" + one["id"].get<std::string>() + "/input"));
+    cycle |= sig.rfind("leak|", 0) == 0 && sig.find("scc(") != std::string::npos;
+    fprintf(stderr, "fleet finding %s by %zu guest(s)\n", sig.c_str(), one["guests"].size());
+  }
+  EXPECT_EQ(seen.size(), by_guests.size()) << "every guest's signature, once";
+  EXPECT_TRUE(cycle) << "the planted leak: " << f["findings"].dump(1);
+  EXPECT_GE(Files(dir + "/corpus"), 4u) << "the union of the guests' corpora";
+  fprintf(stderr, "fleet of 2: %.1f execs/s in all\n", f["execs_per_s"].get<double>());
+}
+
+TEST_F(VmFuzz, AFleetOfTwoOnTheCorrectKernelFindsNothingAndSharesItsCorpus) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const std::string dir = d_.path() + "/fleet-clean";
+  auto r = Vm(kernels_.correct, "fuzz --duration 40s -q", dir, " --vms 2");
+  EXPECT_EQ(r.status, kExitClean) << r.out;
+  const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  ASSERT_TRUE(j.contains("fuzz")) << r.out;
+  EXPECT_TRUE(j["fuzz"]["findings"].empty()) << j["fuzz"]["findings"].dump(1);
+  EXPECT_EQ(j["verdict"], "clean");
+  size_t given = 0;
+  for (const auto& g : j["fuzz"]["per_guest"]) {
+    EXPECT_EQ(g["end"], "completed") << g.dump();
+    EXPECT_GT(g["execs"].get<uint64_t>(), 0u) << g.dump();
+    given += g["corpus_given"].get<size_t>();
+  }
+  EXPECT_GT(given, 0u) << "a guest was given what the other found: " << r.out;
+  EXPECT_GE(Files(dir + "/corpus"), j["fuzz"]["seeds"].get<size_t>());
+  fprintf(stderr, "fleet of 2, clean: %.1f execs/s in all, %zu corpus file(s) exchanged\n",
+          j["fuzz"]["execs_per_s"].get<double>(), given);
 }
 
 }  // namespace

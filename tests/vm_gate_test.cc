@@ -22,6 +22,7 @@
 
 #include "base/exit_codes.h"
 #include "tests/test_util.h"
+#include "tests/vm_kernels.h"
 
 namespace inflight {
 namespace {
@@ -38,47 +39,13 @@ struct Kernels {
   std::string skip;  // why they cannot be had here
 };
 
-// vm/build-kernels.sh exits 3 when this machine cannot build (no package archive); any
-// other failure is a failure.
 const Kernels& Built() {
   static const Kernels k = [] {
-    Kernels k;
-    if (RunCommand("command -v qemu-system-x86_64").status != 0) {
-      k.skip = "no qemu-system-x86_64 (scripts/install-deps.sh installs qemu-system-x86)";
-      return k;
-    }
-    const std::string self = CliPath();
-    if (!fs::exists(self.substr(0, self.rfind('/')) + "/static/inflight")) {
-      k.skip = "the build has no static binaries (INFLIGHT_STATIC is off)";
-      return k;
-    }
-    auto r = RunCommand(std::string(INFLIGHT_SOURCE_DIR) +
-                        "/vm/build-kernels.sh --print correct gc-collects-nothing");
-    if (r.status == kExitEnvironment) {
-      k.skip = "cannot build the suite's kernels here: " + r.out;
-      return k;
-    }
-    for (size_t at = 0; at < r.out.size();) {
-      const size_t eol = r.out.find('\n', at);
-      const std::string line = r.out.substr(at, eol - at);
-      if (line.size() > 8 && line.compare(line.size() - 8, 8, "-correct") == 0) k.correct = line;
-      if (line.find("bzImage-gc-collects-nothing") != std::string::npos && line[0] == '/')
-        k.collects_nothing = line;
-      at = eol == std::string::npos ? r.out.size() : eol + 1;
-    }
-    if (r.status != 0 || k.correct.empty() || k.collects_nothing.empty())
-      k.skip = "FAIL: vm/build-kernels.sh exited " + std::to_string(r.status) + ": " + r.out;
-    return k;
+    const auto s = testing::FindSuiteKernels({"correct", "gc-collects-nothing"});
+    return Kernels{s.Image("correct"), s.Image("gc-collects-nothing"), s.skip};
   }();
   return k;
 }
-
-#define INFLIGHT_REQUIRE_KERNELS()                                            \
-  const Kernels& kernels_ = Built();                                          \
-  do {                                                                        \
-    if (kernels_.skip.rfind("FAIL: ", 0) == 0) FAIL() << kernels_.skip;       \
-    if (!kernels_.skip.empty()) GTEST_SKIP() << "skipped: " << kernels_.skip; \
-  } while (0)
 
 bool Full() {
   const char* v = getenv("INFLIGHT_VM_FULL");

@@ -22,7 +22,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -174,7 +176,91 @@ void ForwardOutput(std::string& pending, const char* data, size_t n) {
   pending.erase(0, start);
 }
 
-int RunSuite(const GuestJob& job) {
+// What of the report folder has been sent back (or came from the host), by path relative
+// to it, with the size and modification time it had then: a file is sent again only when
+// it changed (findings/ID/meta.json does, corpus files do not).
+class FolderSync {
+ public:
+  // What is there already (a --resume's files, from the host) is not sent back unchanged.
+  explicit FolderSync(std::string dir) : dir_(std::move(dir)) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::end(it);
+         it.increment(ec))
+      if (it->is_regular_file())
+        sent_[fs::relative(it->path(), dir_).string()] = StampOf(it->path().string());
+  }
+  const std::string& dir() const { return dir_; }
+
+  // Sends every new or changed file but report.json (sent last, by the caller); `during`
+  // (while the suite runs): only corpus/ and findings/, whose loss would hurt when the
+  // guest goes down (logs and artifacts come at the end).
+  void Send(bool during) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    size_t sent = 0, skipped = 0;
+    for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      const std::string rel = fs::relative(it->path(), dir_).string();
+      if (rel == "report.json" || rel.rfind(".incoming", 0) == 0) continue;
+      if (during && rel.rfind("corpus/", 0) != 0 && rel.rfind("findings/", 0) != 0) continue;
+      if (rel.find(' ') != std::string::npos || rel.find('\n') != std::string::npos) {
+        ++skipped;
+        continue;
+      }
+      const Stamp now = StampOf(it->path().string());
+      if (auto at = sent_.find(rel); at != sent_.end() && at->second == now) continue;
+      std::string data = ReadText(it->path().c_str());
+      if (data.size() > kMaxSentFile) data = data.substr(data.size() - kMaxSentFile);
+      WriteAllTo(g_channel, EncodeChannelFile(rel, data));
+      sent_[rel] = now;
+      ++sent;
+    }
+    if (!during || skipped)
+      Note(fmt::format("sent {} file(s) of {} back{}", sent, dir_,
+                       skipped ? fmt::format(" ({} with a space in the name left)", skipped) : ""));
+  }
+
+  // A corpus file the host sent (another guest's): written into corpus/ at once (libFuzzer
+  // reloads the folder by itself), and not sent back. Only into a corpus the suite made:
+  // an early one would look like an earlier run to `fuzz`.
+  void Receive(const std::string& rel, const std::string& data) {
+    const std::string name = rel.substr(rel.find('/') + 1);
+    if (rel.rfind("corpus/", 0) != 0 || name.empty() || name.find('/') != std::string::npos ||
+        name[0] == '.') {
+      Note(fmt::format("the host sent {}: not a corpus file, dropped", rel));
+      return;
+    }
+    struct stat st {};
+    if (stat((dir_ + "/corpus").c_str(), &st) != 0) return;
+    mkdir((dir_ + "/.incoming").c_str(), 0755);
+    const std::string tmp = dir_ + "/.incoming/" + name, to = dir_ + "/" + rel;
+    {
+      UniqueFd f(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!f) return;
+      WriteAllTo(f.Get(), data);
+    }
+    if (rename(tmp.c_str(), to.c_str()) != 0) return;
+    sent_[rel] = StampOf(to);
+    ++received_;
+  }
+  size_t received() const { return received_; }
+
+ private:
+  using Stamp = std::pair<off_t, int64_t>;
+  static Stamp StampOf(const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return {-1, 0};
+    return {st.st_size, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+  }
+
+  std::string dir_;
+  std::map<std::string, Stamp> sent_;
+  size_t received_ = 0;
+};
+
+int RunSuite(const GuestJob& job, FolderSync* sync) {
   // Everything the child needs is built before fork.
   std::vector<std::string> argv_s = {"/bin/inflight"};
   argv_s.insert(argv_s.end(), job.args.begin(), job.args.end());
@@ -218,6 +304,7 @@ int RunSuite(const GuestJob& job) {
   int64_t last_beat = NowMs();
   const int64_t started_ms = last_beat;
   int64_t exited_at = 0;
+  int64_t last_exchange = last_beat;
   while (!(status >= 0 && (eof || NowMs() - exited_at > 2000))) {
     const int64_t wait = std::max<int64_t>(0, kHeartbeatMs - (NowMs() - last_beat));
     pollfd p[2] = {{eof ? -1 : rd.Get(), POLLIN, 0}, {g_channel, POLLIN, 0}};
@@ -229,17 +316,28 @@ int RunSuite(const GuestJob& job) {
       if (r == 0) eof = true;
     }
     if (n > 0 && (p[1].revents & POLLIN)) {
-      char buf[256];
+      char buf[8192];
       const ssize_t r = read(g_channel, buf, sizeof buf);
       if (r > 0)
         for (const ChannelMessage& m :
-             from_host.Feed(std::string_view(buf, static_cast<size_t>(r))))
+             from_host.Feed(std::string_view(buf, static_cast<size_t>(r)))) {
+          if (m.kind == ChannelKind::kFileEnd && sync) {
+            const std::string name = m.payload.substr(0, m.payload.find(' '));
+            if (auto f = from_host.files().find(name); f != from_host.files().end())
+              sync->Receive(name, f->second);
+          }
           if (m.kind == ChannelKind::kStop && !stopped && status < 0) {
             // As Ctrl-C would: the suite writes what it has and ends with status 130.
             stopped = true;
             kill(pid, SIGINT);
             Note("the host asked to stop: SIGINT to the suite");
           }
+        }
+    }
+    if (sync && job.exchange_ms > 0 && status < 0 &&
+        NowMs() - last_exchange >= int64_t{job.exchange_ms}) {
+      sync->Send(true);
+      last_exchange = NowMs();
     }
     if (job.inject == "panic-later" && status < 0 && NowMs() - started_ms > kPanicLaterMs) {
       Note("injected fault: init exits while the suite runs, the kernel must panic");
@@ -261,30 +359,6 @@ int RunSuite(const GuestJob& job) {
   }
   if (!pending.empty()) Send(ChannelKind::kOut, pending);
   return status;
-}
-
-// Every file under `dir` but report.json (sent last, by the caller), named by its path
-// relative to `dir`: the fuzzer's corpus, findings, artifacts and logs.
-void SendFolder(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  size_t sent = 0, skipped = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    const std::string rel = fs::relative(it->path(), dir).string();
-    if (rel == "report.json") continue;
-    if (rel.find(' ') != std::string::npos || rel.find('\n') != std::string::npos) {
-      ++skipped;
-      continue;
-    }
-    std::string data = ReadText(it->path().c_str());
-    if (data.size() > kMaxSentFile) data = data.substr(data.size() - kMaxSentFile);
-    WriteAllTo(g_channel, EncodeChannelFile(rel, data));
-    ++sent;
-  }
-  Note(fmt::format("sent {} file(s) of {} back{}", sent, dir,
-                   skipped ? fmt::format(" ({} with a space in the name left)", skipped) : ""));
 }
 
 }  // namespace
@@ -339,7 +413,9 @@ int main() {
   SendCounts("before");
   const long before = AllocatedFiles();
 
-  const int status = RunSuite(job);
+  std::optional<FolderSync> sync;
+  if (!job.send_dir.empty()) sync.emplace(job.send_dir);
+  const int status = RunSuite(job, sync ? &*sync : nullptr);
 
   SendCounts("after");
   // Files of the suite's sandboxes are released through deferred work: wait until the
@@ -355,7 +431,11 @@ int main() {
   }
   Send(ChannelKind::kCount, fmt::format("settled settle-ms {}", NowMs() - t0));
   SendCounts("settled");
-  if (!job.send_dir.empty()) SendFolder(job.send_dir);
+  if (sync) {
+    if (sync->received())
+      Note(fmt::format("{} corpus file(s) came from the host", sync->received()));
+    sync->Send(false);
+  }
   if (!job.report_file.empty()) {
     const std::string report = ReadText(job.report_file.c_str());
     if (!report.empty())

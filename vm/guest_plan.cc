@@ -163,9 +163,14 @@ GuestPlan PlanGuestRun(const std::vector<std::string>& args, const std::string& 
 nlohmann::json GuestJobToJson(const GuestJob& j) {
   nlohmann::json env = nlohmann::json::object();
   for (const auto& [k, v] : j.env) env[k] = v;
-  return {{"args", j.args},       {"cwd", j.cwd},       {"env", env},
-          {"modules", j.modules}, {"inject", j.inject}, {"report_file", j.report_file},
-          {"send_dir", j.send_dir}};
+  return {{"args", j.args},
+          {"cwd", j.cwd},
+          {"env", env},
+          {"modules", j.modules},
+          {"inject", j.inject},
+          {"report_file", j.report_file},
+          {"send_dir", j.send_dir},
+          {"exchange_ms", j.exchange_ms}};
 }
 
 bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out) {
@@ -178,6 +183,7 @@ bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out) {
     out.inject = j.value("inject", "");
     out.report_file = j.value("report_file", "");
     out.send_dir = j.value("send_dir", "");
+    out.exchange_ms = j.value("exchange_ms", uint32_t{0});
     return true;
   } catch (const nlohmann::json::exception&) {
     return false;

@@ -50,6 +50,11 @@ struct GuestJob {
   std::string inject;                // "", "bug", "panic", "hang": tests of the fault paths
   std::string report_file;           // the guest path of report.json to send back, or ""
   std::string send_dir;  // a guest folder whose every file is sent back too, or ""
+  // While the suite runs, every this often the init sends what changed in send_dir's
+  // corpus/ and findings/ (so that a guest that goes down has returned its corpus and
+  // findings so far), and it writes corpus files the host sends into send_dir/corpus/
+  // (a fleet's exchange, vm/fleet.h). 0: only at the end.
+  uint32_t exchange_ms = 0;
 };
 nlohmann::json GuestJobToJson(const GuestJob& j);
 bool GuestJobFromJson(const nlohmann::json& j, GuestJob& out);

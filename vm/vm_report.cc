@@ -262,13 +262,9 @@ void RewriteGuestPaths(nlohmann::json& j, const std::string& dir) {
 
 }  // namespace
 
-nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
-                                   const std::vector<std::string>& argv,
-                                   const std::string& started_at) {
-  nlohmann::json report = BuildVmReport(c, o, argv, started_at);
-  // What else came back (fuzz: corpus, findings, artifacts, logs), at the same places.
+size_t WriteReturnedFiles(const std::string& dir, const std::map<std::string, std::string>& files) {
   size_t refused = 0;
-  for (const auto& [rel, data] : o.files) {
+  for (const auto& [rel, data] : files) {
     if (!SafeReturnedPath(rel)) {
       ++refused;
       continue;
@@ -278,6 +274,15 @@ nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, co
     if (auto s = WriteFileAtomically(dir + "/" + rel, data); !s)
       throw InternalError(fmt::format("cannot write {}/{}: {}", dir, rel, s.error().Text()));
   }
+  return refused;
+}
+
+nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
+                                   const std::vector<std::string>& argv,
+                                   const std::string& started_at) {
+  nlohmann::json report = BuildVmReport(c, o, argv, started_at);
+  // What else came back (fuzz: corpus, findings, artifacts, logs), at the same places.
+  const size_t refused = WriteReturnedFiles(dir, o.files);
   if (refused)
     report["vm"]["notes"].push_back(
         fmt::format("{} file(s) the guest sent had unsafe names and were not written", refused));

@@ -4,6 +4,7 @@
 // other, compared across kernels by its signature.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ nlohmann::json BuildVmReport(const VmConfig& c, const VmOutcome& o,
 nlohmann::json WriteVmReportFolder(const std::string& dir, const VmConfig& c, const VmOutcome& o,
                                    const std::vector<std::string>& argv,
                                    const std::string& started_at);
+// Writes the files that came back from the guest (VmOutcome::files) under `dir`, but for
+// unsafe names (absolute, "..", the host's own files), whose count it returns. Throws
+// InternalError when one cannot be written.
+size_t WriteReturnedFiles(const std::string& dir, const std::map<std::string, std::string>& files);
+
 // The inputs a fuzzer in the guest logged (vm/input_log.h) before the first kernel fault
 // on the console, or before the guest went down or fell silent: the last `n`, oldest
 // first, as syzkaller keeps the programs before a crash. Empty when the run ended well

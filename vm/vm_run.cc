@@ -277,6 +277,7 @@ VmOutcome RunVm(const VmConfig& c) {
     job.cwd = plan.cwd;
     job.env = plan.env;
     job.inject = c.inject;
+    job.env.insert(job.env.end(), c.guest_env.begin(), c.guest_env.end());
     if (plan.writes_report) job.report_file = std::string(kGuestReportDir) + "/report.json";
     auto check = [](const Status& s) {
       if (!s) throw EnvironmentError("building the initramfs: " + s.error().Text());
@@ -298,6 +299,7 @@ VmOutcome RunVm(const VmConfig& c) {
     for (const std::string& f : plan.files) check(cpio.AddHostFile(f, f, 0644));
     if (plan.fuzzes) {
       job.send_dir = kGuestReportDir;
+      if (plan.command == "fuzz") job.exchange_ms = c.exchange_ms;
       const std::string fuzzer = StaticBinary(c.static_dir, kStaticFuzzer);
       if (access(fuzzer.c_str(), X_OK) == 0) {
         check(cpio.AddHostFile("/bin/graph_fuzzer", fuzzer, 0755));
@@ -409,8 +411,25 @@ VmOutcome RunVm(const VmConfig& c) {
         if (!suite_end_at) suite_end_at = now;
         break;
       }
+      case ChannelKind::kFileEnd:
+        if (c.on_file) {
+          const std::string name = m.payload.substr(0, m.payload.find(' '));
+          if (auto f = reader.files().find(name); f != reader.files().end())
+            c.on_file(name, f->second);
+        }
+        break;
       default:
         break;
+    }
+  };
+
+  // Lines for the guest, written as the channel takes them, whole lines in order.
+  std::string to_guest;
+  auto flush_to_guest = [&] {
+    while (!to_guest.empty() && channel.conn) {
+      const ssize_t n = write(channel.conn.Get(), to_guest.data(), to_guest.size());
+      if (n <= 0) return;
+      to_guest.erase(0, static_cast<size_t>(n));
     }
   };
 
@@ -450,9 +469,8 @@ VmOutcome RunVm(const VmConfig& c) {
   int64_t stop_deadline = 0;
   auto stop_gently = [&](VmEnd e, std::string why) {
     if (!o.suite_started || done || !channel.conn) return false;
-    const std::string line = EncodeChannelLine(ChannelKind::kStop, "");
-    if (write(channel.conn.Get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-      return false;
+    to_guest += EncodeChannelLine(ChannelKind::kStop, "");
+    flush_to_guest();
     stop_deadline = NowMicros() + kStopGraceUs;
     o.end = e;
     o.why = std::move(why);
@@ -508,8 +526,13 @@ VmOutcome RunVm(const VmConfig& c) {
                                         c.hang_after_ms / 1000.0, since_start));
       break;
     }
+    if (c.to_guest && o.suite_started && !done && !stop_deadline && channel.conn &&
+        to_guest.size() < (64u << 10))
+      to_guest += c.to_guest();
+    flush_to_guest();
+    const short out = to_guest.empty() || !channel.conn ? 0 : POLLOUT;
     pollfd p[3] = {{console.PollFd(), POLLIN, 0},
-                   {channel.PollFd(), POLLIN, 0},
+                   {channel.PollFd(), static_cast<short>(POLLIN | out), 0},
                    {qemu.output_fd(), POLLIN, 0}};
     if (console.eof) p[0].fd = -1;
     if (channel.eof) p[1].fd = -1;

@@ -38,6 +38,17 @@ struct VmConfig {
   std::function<void(const std::string&)> on_output;
   // Polled while the VM runs: true stops it (Ctrl-C).
   std::function<bool()> interrupted;
+  // A fuzz inside sends what changed in its corpus and findings this often while it runs
+  // (GuestJob::exchange_ms): what a guest that goes down found so far is not lost.
+  uint32_t exchange_ms = 15'000;
+  // More environment for the command inside (a fleet's per-guest seed, ...).
+  std::vector<std::pair<std::string, std::string>> guest_env;
+  // Called (on the thread of RunVm) for each file of the guest's report folder as it
+  // arrives, by path relative to it; a later copy of the same path replaces an earlier one.
+  std::function<void(const std::string& rel, const std::string& data)> on_file;
+  // Polled while the suite runs, once the guest has a channel: bytes of channel lines
+  // (EncodeChannelFile of "corpus/NAME") to send into the guest; "" for nothing.
+  std::function<std::string()> to_guest;
 };
 
 enum class VmEnd : uint8_t {
