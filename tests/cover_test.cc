@@ -147,7 +147,8 @@ TEST(Cover, LinesAndFunctionsBySeedAndFuzzing) {
   EXPECT_EQ(j["pcs"], 4);
   EXPECT_EQ(j["pcs_seed"], 1);
   EXPECT_EQ(j["pcs_fuzz"], 2);
-  const auto& gj = j["files"][0];
+  EXPECT_EQ(j["files"][0]["file"], "net/core/scm.c") << "files in path order";
+  const auto& gj = j["files"][1];
   EXPECT_EQ(gj["file"], "net/unix/garbage.c");
   EXPECT_EQ(gj["lines_seed"], nlohmann::json::array({600}));
   EXPECT_EQ(gj["lines_fuzz"], nlohmann::json::array({602}));
