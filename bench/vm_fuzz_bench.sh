@@ -126,7 +126,7 @@ def load(p):
     except (OSError, ValueError): return {}
 r, f = load(sys.argv[1]), load(sys.argv[2])
 runs = len(r.get("runs", []))
-dur = r.get("duration_s", 0)
+dur = r.get("vm", {}).get("timings_s", {}).get("suite") or r.get("duration_s", 0)  # the guest suite
 rps = runs / dur if runs and dur else 0
 eps = f.get("fuzz", {}).get("execs_per_s", 0)
 print("%-22s %-8s %12.1f %12.1f %8s" % (sys.argv[3], sys.argv[4], eps, rps,
