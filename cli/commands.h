@@ -56,6 +56,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
 CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv);
 CommandEntry AddDecodeCommand(CLI::App& app);
 CommandEntry AddEncodeCommand(CLI::App& app);
+CommandEntry AddCoverCommand(CLI::App& app);
 
 // The corpus shipped with this build: $INFLIGHT_CORPUS, the source tree's corpus/, or
 // share/inflight/corpus next to the binary.

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
       AddVmCommand(app, args),       AddGateCommand(app, args),
       AddFuzzCommand(app, args),     AddReproCommand(app, args),
       AddDecodeCommand(app),         AddEncodeCommand(app),
+      AddCoverCommand(app),
   };
   RefuseNegativeUnsigned(app);
   if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {

@@ -37,6 +37,7 @@
 #include "driver/runner.h"
 #include "oracle/signature.h"
 #include "probe/kcov.h"
+#include "probe/kcov_pcs.h"
 #include "reports/writer.h"
 #include "run/fuzz_log.h"
 #include "scenario/codec.h"
@@ -206,8 +207,9 @@ class FuzzSession {
     std::ofstream known(Dir("known-signatures"), std::ios::app);
     for (const auto& [sig, f] : findings_) known << sig << "\n";
     std::string why;
-    kcov_ = KcovAvailable(&why) ? "KCOV available: workers trace kernel coverage synchronously"
-                                : "none: the search runs unguided by the kernel (" + why + ")";
+    kcov_on_ = KcovAvailable(&why);
+    kcov_ = kcov_on_ ? "KCOV available: workers trace kernel coverage synchronously"
+                     : "none: the search runs unguided by the kernel (" + why + ")";
     if (!opt_.quiet) {
       LogInfo("fuzzing for {} with {} worker(s) of {}; out {}", Duration(opt_.duration_ms / 1e3),
               opt_.jobs, opt_.fuzzer, opt_.out);
@@ -311,6 +313,7 @@ class FuzzSession {
     env["INFLIGHT_FUZZ_SETTLE_MS"] = std::to_string(opt_.settle_ms);
     env["INFLIGHT_FUZZ_SLOTS"] = std::to_string(opt_.slots);
     env["INFLIGHT_FUZZ_STATS_S"] = "5";
+    if (kcov_on_) env["INFLIGHT_FUZZ_KCOV_DIR"] = fs::absolute(Dir("kcov")).string();
     try {
       w.child = bp::child(
           bp::exe = opt_.fuzzer, bp::args = args, env,
@@ -672,6 +675,25 @@ class FuzzSession {
                          {"log", w.log.path}});
       if (!w.log.kernel_coverage.empty()) kernel_coverage = w.log.kernel_coverage;
     }
+    // The distinct kernel PCs every worker process reached (OUT/kcov), resumed runs too.
+    nlohmann::json kernel_pcs = nullptr;
+    if (kcov_on_) {
+      KernelPcSet pcs;
+      size_t files = 0;
+      std::string why;
+      if (LoadKernelPcDir(Dir("kcov"), pcs, &files, &why)) {
+        kernel_pcs = {{"distinct", pcs.size()},
+                      {"by_seeds", pcs.seed_count()},
+                      {"added_by_fuzzing", pcs.size() - pcs.seed_count()},
+                      {"files", files}};
+        kernel_coverage += fmt::format("; {} distinct kernel PCs ({} reached by the seeds)",
+                                       pcs.size(), pcs.seed_count());
+        if (pcs.empty())
+          kernel_coverage += " - no run came back with a PC: the graph processes could not trace";
+      } else {
+        kernel_pcs = {{"error", why}};
+      }
+    }
     const uint64_t execs = TotalExecs() - prior_execs_;
     uint64_t runs = 0, clean = 0, settled = 0, skipped = 0;
     for (const Worker& w : workers_) {
@@ -699,6 +721,7 @@ class FuzzSession {
            "libFuzzer's cov/ft over the scenario decoder (and the kernel's "
            "edges where KCOV is on)"}}},
         {"kernel_coverage", kernel_coverage},
+        {"kernel_pcs", kernel_pcs},
         {"restarts", restarts_},
         {"workers_killed", killed_},
         {"seeds", seeds_},
@@ -757,6 +780,7 @@ class FuzzSession {
   std::map<std::string, Finding> findings_;
   std::vector<Worker> workers_;
   std::string kcov_;
+  bool kcov_on_ = false;
   int64_t start_us_ = 0, deadline_us_ = 0;
   uint64_t cov_ = 0, ft_ = 0;
   size_t corpus_ = 0, seeds_ = 0;

@@ -14,6 +14,9 @@
 //   INFLIGHT_FUZZ_INPUT_LOG   "kmsg": write each input to the kernel's log before it runs
 //                             (vm/input_log.h), so that a guest that panics or hangs
 //                             leaves its last inputs on the console (`inflight vm` sets it)
+//   INFLIGHT_FUZZ_KCOV_DIR    with KCOV: folder where the distinct kernel PCs reached are
+//                             kept (pcs-PID-TIME.txt, probe/kcov_pcs.h), each marked by
+//                             whether a seed (a corpus file named seed-*) reached it
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
@@ -22,7 +25,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,6 +39,7 @@
 #include "base/unique_fd.h"
 #include "fuzzers/graph_target.h"
 #include "probe/kcov.h"
+#include "probe/kcov_pcs.h"
 #include "run/fuzz_log.h"
 #include "scenario/text.h"
 #include "vm/input_log.h"
@@ -55,6 +62,12 @@ uint64_t g_input_seq = 0;
 // Kernel coverage, folded per input (only with KCOV and synchronous runs).
 constexpr size_t kKernelCounters = 1 << 16;
 __attribute__((section("__libfuzzer_extra_counters"))) uint8_t g_kernel_counters[kKernelCounters];
+// The distinct kernel PCs seen, and which inputs are seeds (sha1 of each seed-* file).
+KernelPcSet g_kernel_pcs;
+uint64_t g_traced_runs = 0;
+std::set<std::string> g_seed_hashes;
+std::string g_pcs_path;  // where g_kernel_pcs is kept; empty: nowhere
+bool g_kcov = false;
 
 const char* Env(const char* name, const char* fallback) {
   const char* v = getenv(name);
@@ -70,6 +83,18 @@ bool Known(const std::string& signature) {
   return false;
 }
 
+// Keeps the kernel PCs seen so far (whole file, replaced atomically).
+void SaveKernelPcs() {
+  if (g_pcs_path.empty()) return;
+  const std::string tmp = g_pcs_path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << g_kernel_pcs.ToText();
+    if (!out.flush()) return;
+  }
+  rename(tmp.c_str(), g_pcs_path.c_str());
+}
+
 void PrintStats(bool force) {
   const int64_t now = NowMicros();
   if (!force && now - g_last_stats < g_stats_every_us) return;
@@ -78,6 +103,42 @@ void PrintStats(bool force) {
   fputs(FuzzStatsLine({s.inputs, s.ruled, s.clean, s.settled, s.findings, g_known_hits, s.skipped})
             .c_str(),
         stderr);
+  if (g_kcov) {
+    // Runs that came back without a PC while KCOV is on mean the graph processes could
+    // not trace (their open of kcov failed): said here, not left to look like no coverage.
+    fmt::print(stderr, "==inflight== kernel pcs: {} distinct ({} reached by seeds), {} of {} runs traced\n",
+               g_kernel_pcs.size(), g_kernel_pcs.seed_count(), g_traced_runs, s.ruled);
+    SaveKernelPcs();
+  }
+}
+
+void OnKernelPcs(const std::vector<uint64_t>& pcs, const std::string& input) {
+  ++g_traced_runs;
+  const bool seed = !g_seed_hashes.empty() && g_seed_hashes.count(Sha1Hex(input)) != 0;
+  g_kernel_pcs.Add(pcs.data(), pcs.size(), seed);
+}
+
+// The seeds `inflight fuzz` wrote into the corpus folders (named seed-*), by content: what
+// they reach is the seed corpus's coverage, the rest fuzzing's.
+void LoadSeedHashes(const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  // libFuzzer hands longer files over cut at -max_len.
+  size_t max_len = 0;
+  for (const auto& a : args)
+    if (a.rfind("-max_len=", 0) == 0) max_len = static_cast<size_t>(atol(a.c_str() + 9));
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i].empty() || args[i][0] == '-') continue;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(args[i], ec); !ec && it != fs::end(it); it.increment(ec)) {
+      if (it->path().filename().string().rfind("seed-", 0) != 0) continue;
+      std::ifstream in(it->path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const std::string bytes = ss.str();
+      g_seed_hashes.insert(Sha1Hex(bytes));
+      if (max_len > 0 && bytes.size() > max_len) g_seed_hashes.insert(Sha1Hex(bytes.substr(0, max_len)));
+    }
+  }
 }
 
 void OnFinding(const FuzzFinding& f) {
@@ -110,6 +171,7 @@ void OnFinding(const FuzzFinding& f) {
   block.scenario_text = PrintScenario(f.scenario);
   fputs(FuzzFindingText(block).c_str(), stderr);
   PrintStats(true);
+  SaveKernelPcs();
   fflush(stderr);
   rlimit core{0, 0};
   setrlimit(RLIMIT_CORE, &core);
@@ -124,6 +186,7 @@ void DrainAtExit() {
   g_draining = true;
   g_target->Drain();
   PrintStats(true);
+  SaveKernelPcs();
 }
 
 // Adds "-flag=value" to libFuzzer's arguments unless the user gave that flag.
@@ -196,8 +259,20 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     _exit(kExitEnvironment);
   }
   if (opt.kcov) {
+    g_kcov = true;
     g_target->kernel_counters = g_kernel_counters;
     g_target->kernel_counters_size = kKernelCounters;
+    g_target->on_kernel_pcs = OnKernelPcs;
+    LoadSeedHashes(keep);
+    const std::string dir = Env("INFLIGHT_FUZZ_KCOV_DIR", "");
+    if (!dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      g_pcs_path = fmt::format("{}/pcs-{}-{}.txt", dir, getpid(), NowMicros() / 1'000'000);
+    }
+    fmt::print(stderr, "==inflight== kernel pcs: kept in {}; {} seed input(s) known\n",
+               g_pcs_path.empty() ? "no file (INFLIGHT_FUZZ_KCOV_DIR unset)" : g_pcs_path,
+               g_seed_hashes.size());
   }
   g_target->on_finding = OnFinding;
   fmt::print(stderr, "==inflight== graph fuzzer: mode {}, {} slots, kernel {}, settle {} ms\n",

@@ -99,6 +99,7 @@ void GraphTarget::Rule(RunResult r) {
   ++stats_.ruled;
   if (kernel_counters && !r.kernel_pcs.empty())
     FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters, kernel_counters_size);
+  if (on_kernel_pcs && !r.kernel_pcs.empty()) on_kernel_pcs(r.kernel_pcs, p.input);
   Verdict v = inflight::Rule(p.scenario, opt_.run, r);
   if (v.kind == VerdictKind::kClean) {
     ++stats_.clean;

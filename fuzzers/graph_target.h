@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
@@ -83,6 +84,8 @@ class GraphTarget {
   // Where kernel coverage is folded (synchronous mode, RunOptions::kcov).
   uint8_t* kernel_counters = nullptr;
   size_t kernel_counters_size = 0;
+  // Called with each ruled run's kernel PCs (when it has any) and the input that ran.
+  std::function<void(const std::vector<uint64_t>& pcs, const std::string& input)> on_kernel_pcs;
 
   const TargetStats& stats() const { return stats_; }
   const Hello& hello() const;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 
@@ -24,7 +25,18 @@ constexpr unsigned long kKcovTracePc = 0;
 
 bool KcovAvailable(std::string* why) {
   if (access("/sys/kernel/debug", F_OK) != 0) {
-    if (why) *why = "debugfs is not mounted at /sys/kernel/debug";
+    // A kernel without debugfs has no KCOV either (KCOV selects DEBUG_FS).
+    std::string fs;
+    if (FILE* f = fopen("/proc/filesystems", "re")) {
+      char line[256];
+      while (fgets(line, sizeof line, f)) fs += line;
+      fclose(f);
+    }
+    if (why)
+      *why = fs.find("\tdebugfs\n") == std::string::npos && !fs.empty()
+                 ? "the kernel has no debugfs: built without CONFIG_DEBUG_FS, so without "
+                   "CONFIG_KCOV"
+                 : "debugfs is not mounted at /sys/kernel/debug";
     return false;
   }
   const int fd = open(kKcovPath, O_RDWR | O_CLOEXEC);

@@ -18,6 +18,8 @@ packages=(
   # libc6-dev's libc.a for the static build; zlib packs files on the guest's serial port;
   # xz and zstd unpack compressed kernel modules
   qemu-system-x86 cpio busybox-static kmod libc6-dev zlib1g-dev xz-utils zstd
+  # inflight cover: objdump and addr2line on a KCOV kernel's vmlinux
+  binutils
   # benchmarks against the reference stressor
   stress-ng
   # misc tools the scripts use

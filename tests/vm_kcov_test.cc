@@ -1,0 +1,164 @@
+// KCOV in a guest: graph_fuzzer inside a TCG guest booted from a suite kernel with KCOV
+// (vm/build-kernels.sh correct-kcov) traces the kernel PCs of its graphs, says so and
+// counts them in the report; the coverage page maps them to lines of net/unix/garbage.c,
+// unix_gc among them. On a kernel without KCOV the report says it is off and why.
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "base/exit_codes.h"
+#include "tests/test_util.h"
+
+namespace inflight {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliPath;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::TempDir;
+
+struct Kernels {
+  std::string correct, correct_kcov, vmlinux_kcov;
+  std::string skip;
+};
+
+std::string StaticDir() {
+  const std::string self = CliPath();
+  return self.substr(0, self.rfind('/')) + "/static";
+}
+
+const Kernels& Built() {
+  static const Kernels k = [] {
+    Kernels k;
+    if (RunCommand("command -v qemu-system-x86_64").status != 0) {
+      k.skip = "no qemu-system-x86_64 (scripts/install-deps.sh installs qemu-system-x86)";
+      return k;
+    }
+    if (!fs::exists(StaticDir() + "/graph_fuzzer")) {
+      k.skip = "the build has no static graph_fuzzer (clang, INFLIGHT_FUZZERS, INFLIGHT_STATIC)";
+      return k;
+    }
+    auto r = RunCommand(std::string(INFLIGHT_SOURCE_DIR) +
+                        "/vm/build-kernels.sh --print correct correct-kcov");
+    if (r.status == kExitEnvironment) {
+      k.skip = "cannot build the suite's kernels here: " + r.out;
+      return k;
+    }
+    for (size_t at = 0; at < r.out.size();) {
+      const size_t eol = r.out.find('\n', at);
+      const std::string line = r.out.substr(at, eol - at);
+      if (!line.empty() && line[0] == '/') {
+        if (line.size() > 13 && line.compare(line.size() - 13, 13, "-correct-kcov") == 0)
+          k.correct_kcov = line;
+        else if (line.size() > 8 && line.compare(line.size() - 8, 8, "-correct") == 0)
+          k.correct = line;
+      }
+      at = eol == std::string::npos ? r.out.size() : eol + 1;
+    }
+    if (!k.correct_kcov.empty())
+      k.vmlinux_kcov = fs::path(k.correct_kcov).parent_path() / "vmlinux-correct-kcov";
+    if (r.status != 0 || k.correct.empty() || k.correct_kcov.empty() ||
+        !fs::exists(k.vmlinux_kcov))
+      k.skip = "FAIL: vm/build-kernels.sh exited " + std::to_string(r.status) +
+               " or left no vmlinux-correct-kcov: " + r.out;
+    return k;
+  }();
+  return k;
+}
+
+#define INFLIGHT_REQUIRE_KERNELS()                                            \
+  const Kernels& kernels_ = Built();                                          \
+  do {                                                                        \
+    if (kernels_.skip.rfind("FAIL: ", 0) == 0) FAIL() << kernels_.skip;       \
+    if (!kernels_.skip.empty()) GTEST_SKIP() << "skipped: " << kernels_.skip; \
+  } while (0)
+
+class VmKcov : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    tmp_ = d_.path() + "/t";
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override {
+    int st;
+    const pid_t left = waitpid(-1, &st, WNOHANG);
+    EXPECT_TRUE(left < 0 && errno == ECHILD) << "processes left behind";
+    EXPECT_TRUE(fs::is_empty(tmp_)) << "a scratch folder was left in " << tmp_;
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+  }
+  testing::CommandResult Vm(const std::string& kernel, const std::string& args,
+                            const std::string& dir) {
+    return RunCommand("TMPDIR=" + tmp_ + " " + CliPath() + " vm --accel tcg --kernel " + kernel +
+                      " -q --report " + dir + " -- " + args);
+  }
+  TempDir d_;
+  std::string tmp_;
+};
+
+TEST_F(VmKcov, GuidedFuzzCountsKernelPcsAndTheSeedsReachUnixGc) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const std::string dir = d_.path() + "/kcov";
+  auto r = Vm(kernels_.correct_kcov, "fuzz -q --repro 0 --duration 20s", dir);
+  ASSERT_EQ(r.status, kExitClean) << r.out;
+  const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  ASSERT_TRUE(j.contains("fuzz")) << r.out;
+  const auto& f = j["fuzz"];
+  const std::string said = f["kernel_coverage"];
+  EXPECT_NE(said.find("KCOV"), std::string::npos) << said;
+  ASSERT_TRUE(f["kernel_pcs"].is_object()) << f.dump(1);
+  const size_t distinct = f["kernel_pcs"]["distinct"];
+  EXPECT_GT(distinct, 100u) << "the graphs' syscalls reach af_unix.c, scm.c, file.c";
+  EXPECT_GT(f["kernel_pcs"]["by_seeds"].get<size_t>(), 0u);
+  EXPECT_NE(said.find(std::to_string(distinct) + " distinct kernel PCs"), std::string::npos)
+      << said;
+  EXPECT_NE(ReadFile(dir + "/logs/worker-0.log").find("==inflight== kernel pcs: "),
+            std::string::npos);
+  fprintf(stderr, "%s\n", said.c_str());
+  RecordProperty("kernel_pcs", std::to_string(distinct));
+
+  // The page: every PC mapped to lines; the seeds reach unix_gc (close of a socket while
+  // descriptors are in flight), not the collector's work item (outside any graph).
+  auto c = RunCommand(CliPath() + " cover " + dir + " --vmlinux " + kernels_.vmlinux_kcov);
+  ASSERT_EQ(c.status, kExitClean) << c.out;
+  const auto cj = nlohmann::json::parse(ReadFile(dir + "/cover.json"));
+  EXPECT_GT(cj["pcs"].get<size_t>(), cj["pcs_seed"].get<size_t>());
+  nlohmann::json garbage;
+  for (const auto& file : cj["files"])
+    if (file["file"] == "net/unix/garbage.c") garbage = file;
+  ASSERT_TRUE(garbage.is_object()) << cj.dump(1).substr(0, 3000);
+  EXPECT_FALSE(garbage["lines_seed"].empty());
+  bool unix_gc = false;
+  for (const auto& fn : garbage["functions"])
+    unix_gc |= fn["name"] == "unix_gc" && fn["pcs_seed"].get<size_t>() > 0;
+  EXPECT_TRUE(unix_gc) << garbage["functions"].dump(1);
+  const std::string html = ReadFile(dir + "/cover.html");
+  EXPECT_NE(html.find(">unix_gc</a>"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"seed\""), std::string::npos);
+}
+
+TEST_F(VmKcov, AKernelWithoutKcovIsSaidToFuzzUnguided) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const std::string dir = d_.path() + "/plain";
+  auto r = Vm(kernels_.correct, "fuzz -q --repro 0 --duration 5s", dir);
+  ASSERT_EQ(r.status, kExitClean) << r.out;
+  const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  ASSERT_TRUE(j.contains("fuzz")) << r.out;
+  const std::string said = j["fuzz"]["kernel_coverage"];
+  EXPECT_EQ(said.rfind("none", 0), 0u) << said;
+  EXPECT_NE(said.find("CONFIG_KCOV"), std::string::npos) << said;
+  EXPECT_TRUE(j["fuzz"]["kernel_pcs"].is_null());
+  EXPECT_FALSE(fs::exists(dir + "/kcov"));
+  auto c = RunCommand(CliPath() + " cover " + dir + " --vmlinux " + kernels_.vmlinux_kcov);
+  EXPECT_EQ(c.status, kExitUsage) << c.out;
+  EXPECT_NE(c.out.find("holds no kernel PCs"), std::string::npos) << c.out;
+}
+
+}  // namespace
+}  // namespace inflight
