@@ -59,7 +59,7 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
       "Shrink a scenario that shows a finding (leak, hang or fault) to the smallest one that "
       "still shows it: delta debugging over processes, objects and actions, then fewer copies "
       "of passed descriptors, until no single removal keeps the finding. The finding is its "
-      "signature (verdict and kinds of leftovers); for a racy finding every candidate runs "
+      "signature (the leak class on the reference graph, docs/triage.md); for a racy finding every candidate runs "
       "--repeat times and must keep it at --min-rate. Prints the sizes before and after and "
       "the minimized scenario, which it also writes to the report folder (and -o FILE); the "
       "report holds the runs that confirm it.");

@@ -36,6 +36,8 @@
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "oracle/signature.h"
+#include "reports/finding_signature.h"
+#include "reports/known.h"
 #include "probe/kcov.h"
 #include "reports/writer.h"
 #include "run/fuzz_log.h"
@@ -157,7 +159,9 @@ class FuzzSession {
       : opt_(std::move(opt)),
         argv_(std::move(argv)),
         common_(std::move(common)),
-        progress_(!opt_.quiet, 1'000'000, 30'000'000) {}
+        progress_(!opt_.quiet, 1'000'000, 30'000'000) {
+    if (!opt_.known.empty()) known_ = LoadKnownFindings(opt_.known);  // UsageError
+  }
 
   int Run() {
     Prepare();
@@ -194,6 +198,7 @@ class FuzzSession {
     // Signatures already known (earlier nights) do not stop the workers again.
     std::ofstream known(Dir("known-signatures"), std::ios::app);
     for (const auto& [sig, f] : findings_) known << sig << "\n";
+    for (const auto& [sig, _] : known_.comment) known << sig << "\n";
     std::string why;
     kcov_ = KcovAvailable(&why) ? "KCOV available: workers trace kernel coverage synchronously"
                                 : "none: the search runs unguided by the kernel (" + why + ")";
@@ -633,7 +638,7 @@ class FuzzSession {
           ++f.repro_runs;
           if (r.verdict.kind == VerdictKind::kClean) continue;
           ++f.repro_findings;
-          f.repro_same += FindingSignatureOf(files[k].scenario, r.result, r.verdict) == f.signature;
+          f.repro_same += RunSignature(files[k].scenario, r) == f.signature;
         }
         if (f.repro_findings == 0)
           f.repro_note =
@@ -728,7 +733,16 @@ class FuzzSession {
     fflush(stdout);
     const int status = session.Finish(false);
     if (interrupted) return kExitInterrupted;
-    if (!findings_.empty() || lost_crashes_) return kExitFinding;
+    size_t fresh = 0;
+    for (const auto& [sig, f] : findings_) {
+      if (!known_.Has(sig)) {
+        ++fresh;
+        continue;
+      }
+      fmt::print("known: {} ({} hit(s)){}\n", sig, f.hits,
+                 known_.comment.at(sig).empty() ? "" : "  # " + known_.comment.at(sig));
+    }
+    if (fresh || lost_crashes_) return kExitFinding;
     return status == kExitInternal ? kExitInternal : kExitClean;
   }
 
@@ -740,6 +754,7 @@ class FuzzSession {
   }
 
   Options opt_;
+  KnownFindings known_;
   std::vector<std::string> argv_;
   CommonRunArgs common_;
   std::map<std::string, Finding> findings_;
