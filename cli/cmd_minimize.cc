@@ -18,6 +18,7 @@
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "reports/compare.h"
+#include "reports/finding_signature.h"
 #include "reports/writer.h"
 #include "repro/minimize.h"
 #include "repro/reduce.h"
@@ -159,12 +160,14 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
         ro.runs = repeat;
         ro.seed = args->seed;
         ro.min_rate = min_rate;
-        ro.reproduces = [&](const Verdict& v) {
+        ro.reproduces = [&](const Scenario& cand, const RunResult& r, const Verdict& v) {
           if (!IsFinding(v.kind)) return false;
           RunRecord rec;
           rec.scenario = original.scenario.name;
+          rec.mode = plan.base.mode;
+          rec.result = r;
           rec.verdict = v;
-          return FindingSignature(rec) == target;
+          return RunSignature(cand, rec) == target;
         };
         ro.stop = [] { return Interrupted(); };
         RunningOracle oracle(session.pool(), std::move(ro));
