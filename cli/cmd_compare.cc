@@ -54,7 +54,8 @@ CommandEntry AddCompareCommand(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "compare",
-      "Compare two reports by finding signature (verdict, scenario, kinds of leftovers): "
+      "Compare two reports by finding signature (what outlived each run, classified on its "
+      "reference graph: docs/triage.md): "
       "what B found that A did not, what is gone, and rate changes. Exit status 1 when B is "
       "worse (a new finding, a clearly higher rate, a VM that ended worse); else 7 when B is "
       "incomplete (interrupted, no runs, scenarios of A missing or run far fewer times, runs "

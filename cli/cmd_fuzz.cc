@@ -60,6 +60,13 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
   cmd->add_flag("--stop-at-first", args->opt.stop_at_first,
                 "End at the first new finding (benchmarks of the time to a first finding; "
                 "each finding's first_seen_s says when)");
+  cmd->add_option("--known", args->opt.known,
+                  "Findings expected on this kernel (known/*.txt, signatures one a line): they "
+                  "do not stop the workers, are listed as known, and alone exit 0")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", args->common.format, "Report files, comma-separated: json (report.json, always written), junit "
+                  "(junit.xml), ktap (report.ktap), html (report.html) into --out")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress line");
   return {cmd, [args, argv]() -> int {
             Args& a = *args;

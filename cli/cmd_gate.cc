@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "driver/interrupt.h"
 #include "reports/compare.h"
+#include "reports/known.h"
 #include "reports/report.h"
 #include "reports/writer.h"
 #include "vm/console.h"
@@ -93,11 +94,46 @@ std::string DescribeExample(const nlohmann::json& run) {
 
 }  // namespace
 
+// --known: signatures the candidate introduced or shows more often that are known are
+// moved out of the comparison into gate.json's "known"; and the candidate's suite exiting
+// 1 where the baseline's exited 0 is not worse when every finding of the candidate is
+// known (the suite inside knows nothing of the file). Crashes, hangs and new signatures
+// stay worse.
+void ApplyKnown(const KnownFindings& known, const nlohmann::json& cand, Comparison& cmp,
+                nlohmann::json& gate) {
+  nlohmann::json moved = nlohmann::json::array();
+  for (auto* list : {&cmp.introduced, &cmp.worse}) {
+    std::vector<std::string> keep;
+    for (const std::string& sig : *list)
+      if (known.Has(sig))
+        moved.push_back({{"signature", sig}, {"comment", known.comment.at(sig)}});
+      else
+        keep.push_back(sig);
+    *list = std::move(keep);
+  }
+  bool all_known = true;
+  for (const auto& run : cand.value("runs", nlohmann::json::array()))
+    if (const std::string v = run.value("verdict", "");
+        v == "leak" || v == "hang" || v == "fault" || v == "loss")
+      for (const std::string& sig : FindingSignatures(run)) all_known &= known.Has(sig);
+  if (all_known) {
+    std::vector<std::string> keep;
+    for (const std::string& why : cmp.ended_worse)
+      if (why.find("exited 1 (a finding)") == std::string::npos) keep.push_back(why);
+    cmp.ended_worse = std::move(keep);
+  }
+  gate["known"] = {{"file", known.file}, {"seen", moved}};
+  for (const auto& m : moved)
+    fmt::print("gate: known: {}  # {}\n", m["signature"].get<std::string>(),
+               m["comment"].get<std::string>());
+}
+
 CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv) {
   struct Args {
     Side baseline{"baseline"}, candidate{"candidate"};
     std::string report_dir = "inflight-gate";
     double tolerance = 0.25;
+    std::string known;
     VmArgs vm;
   };
   auto args = std::make_shared<Args>();
@@ -123,6 +159,12 @@ CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv)
   cmd->add_option("--report", args->report_dir,
                   "Folder for baseline/ and candidate/ (each a VM report folder) and gate.json")
       ->capture_default_str();
+  cmd->add_option("--known", args->known,
+                  "Findings expected on the candidate (known/*.txt: signatures, one a line): a "
+                  "known signature the candidate introduced or shows more often is reported "
+                  "as known, not worse; anything else still is (a crash, a hang, a new "
+                  "signature)")
+      ->check(CLI::ExistingFile);
   AddVmOptions(cmd, args->vm);
   return {
       cmd, [args, argv]() -> int {
@@ -161,8 +203,8 @@ CommandEntry AddGateCommand(CLI::App& app, const std::vector<std::string>& argv)
         RunSide(cand, args->vm, args->report_dir, argv);
         gate["candidate_end"] = VmEndName(cand.outcome.end);
         gate["candidate_status"] = cand.status;
-        const Comparison cmp =
-            CompareReports(base.report, cand.report, args->tolerance, GateLabels());
+        Comparison cmp = CompareReports(base.report, cand.report, args->tolerance, GateLabels());
+        if (!args->known.empty()) ApplyKnown(LoadKnownFindings(args->known), cand.report, cmp, gate);
         gate["introduced"] = cmp.introduced;
         gate["worse"] = cmp.worse;
         gate["fixed"] = cmp.fixed;

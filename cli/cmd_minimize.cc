@@ -18,6 +18,7 @@
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "reports/compare.h"
+#include "reports/finding_signature.h"
 #include "reports/writer.h"
 #include "repro/minimize.h"
 #include "repro/reduce.h"
@@ -59,7 +60,7 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
       "Shrink a scenario that shows a finding (leak, hang or fault) to the smallest one that "
       "still shows it: delta debugging over processes, objects and actions, then fewer copies "
       "of passed descriptors, until no single removal keeps the finding. The finding is its "
-      "signature (verdict and kinds of leftovers); for a racy finding every candidate runs "
+      "signature (the leak class on the reference graph, docs/triage.md); for a racy finding every candidate runs "
       "--repeat times and must keep it at --min-rate. Prints the sizes before and after and "
       "the minimized scenario, which it also writes to the report folder (and -o FILE); the "
       "report holds the runs that confirm it.");
@@ -159,12 +160,14 @@ CommandEntry AddMinimizeCommand(CLI::App& app, const std::vector<std::string>& a
         ro.runs = repeat;
         ro.seed = args->seed;
         ro.min_rate = min_rate;
-        ro.reproduces = [&](const Verdict& v) {
+        ro.reproduces = [&](const Scenario& cand, const RunResult& r, const Verdict& v) {
           if (!IsFinding(v.kind)) return false;
           RunRecord rec;
           rec.scenario = original.scenario.name;
+          rec.mode = plan.base.mode;
+          rec.result = r;
           rec.verdict = v;
-          return FindingSignature(rec) == target;
+          return RunSignature(cand, rec) == target;
         };
         ro.stop = [] { return Interrupted(); };
         RunningOracle oracle(session.pool(), std::move(ro));

@@ -18,6 +18,7 @@
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "oracle/signature.h"
+#include "reports/finding_signature.h"
 #include "reports/writer.h"
 #include "scenario/codec.h"
 #include "scenario/text.h"
@@ -109,7 +110,9 @@ CommandEntry AddReproCommand(CLI::App& app, const std::vector<std::string>& argv
             size_t findings = 0;
             for (const RunRecord& r : session.report().runs) {
               if (r.verdict.kind == VerdictKind::kClean) continue;
-              ++by_signature[FindingSignatureOf(f.scenario, r.result, r.verdict)];
+              const std::string sig = RunSignature(f.scenario, r);
+              ++by_signature[sig.empty() ? FindingSignatureOf(f.scenario, r.result, r.verdict)
+                                         : sig];
               findings += IsFinding(r.verdict.kind);
             }
             const size_t runs = session.report().runs.size();

@@ -57,6 +57,12 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
       ->capture_default_str();
   cmd->add_flag("--no-sock-diag", a.no_sock_diag,
                 "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
+  cmd->add_option("--known", a.known,
+                  "Findings expected on this kernel: a file of signatures, one a line, with # comments "
+                  "naming the bug (known/*.txt). A known finding is reported as expected (KTAP "
+                  "XFAIL, JUnit skipped, counts.known) and does not fail the command; a known "
+                  "one that no longer shows up is said so")
+      ->check(CLI::ExistingFile);
 }
 
 CommandEntry AddRunCommand(CLI::App& app, const std::vector<std::string>& argv) {

@@ -70,9 +70,18 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
   args->common.report_dir = "inflight-report";
   cmd->add_option("--report", args->common.report_dir, "Folder for report.json")
       ->capture_default_str();
+  cmd->add_option("--format", args->common.format, "Report files, comma-separated: json (report.json, always written), junit "
+                  "(junit.xml), ktap (report.ktap), html (report.html)")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->common.quiet, "No progress line");
   cmd->add_flag("--no-sock-diag", args->common.no_sock_diag,
                 "Use the /proc/net/unix census fallback (fewer facts: no peers, no embryos)");
+  cmd->add_option("--known", args->common.known,
+                  "Findings expected on this kernel: a file of signatures, one a line, with # comments "
+                  "naming the bug (known/*.txt). A known finding is reported as expected (KTAP "
+                  "XFAIL, JUnit skipped, counts.known) and does not fail the command; a known "
+                  "one that no longer shows up is said so")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--no-object-log", args->no_object_log,
                 "Do not record sockets by inode (faster; leftovers are then not named)");
   cmd->add_option("--hold", args->common.hold,

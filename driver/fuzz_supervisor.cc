@@ -36,6 +36,8 @@
 #include "driver/run_session.h"
 #include "driver/runner.h"
 #include "oracle/signature.h"
+#include "reports/finding_signature.h"
+#include "reports/known.h"
 #include "probe/kcov.h"
 #include "probe/kcov_pcs.h"
 #include "reports/writer.h"
@@ -169,7 +171,9 @@ class FuzzSession {
       : opt_(std::move(opt)),
         argv_(std::move(argv)),
         common_(std::move(common)),
-        progress_(!opt_.quiet, 1'000'000, EnvSeconds("INFLIGHT_FUZZ_PROGRESS_S", 30) * 1'000'000) {}
+        progress_(!opt_.quiet, 1'000'000, EnvSeconds("INFLIGHT_FUZZ_PROGRESS_S", 30) * 1'000'000) {
+    if (!opt_.known.empty()) known_ = LoadKnownFindings(opt_.known);  // UsageError
+  }
 
   int Run() {
     Prepare();
@@ -206,6 +210,7 @@ class FuzzSession {
     // Signatures already known (earlier nights) do not stop the workers again.
     std::ofstream known(Dir("known-signatures"), std::ios::app);
     for (const auto& [sig, f] : findings_) known << sig << "\n";
+    for (const auto& [sig, _] : known_.comment) known << sig << "\n";
     std::string why;
     kcov_on_ = KcovAvailable(&why);
     kcov_ = kcov_on_ ? "KCOV available: workers trace kernel coverage synchronously"
@@ -648,7 +653,7 @@ class FuzzSession {
           ++f.repro_runs;
           if (r.verdict.kind == VerdictKind::kClean) continue;
           ++f.repro_findings;
-          f.repro_same += FindingSignatureOf(files[k].scenario, r.result, r.verdict) == f.signature;
+          f.repro_same += RunSignature(files[k].scenario, r) == f.signature;
         }
         if (f.repro_findings == 0)
           f.repro_note =
@@ -763,7 +768,16 @@ class FuzzSession {
     fflush(stdout);
     const int status = session.Finish(false);
     if (interrupted) return kExitInterrupted;
-    if (!findings_.empty() || lost_crashes_) return kExitFinding;
+    size_t fresh = 0;
+    for (const auto& [sig, f] : findings_) {
+      if (!known_.Has(sig)) {
+        ++fresh;
+        continue;
+      }
+      fmt::print("known: {} ({} hit(s)){}\n", sig, f.hits,
+                 known_.comment.at(sig).empty() ? "" : "  # " + known_.comment.at(sig));
+    }
+    if (fresh || lost_crashes_) return kExitFinding;
     return status == kExitInternal ? kExitInternal : kExitClean;
   }
 
@@ -775,6 +789,7 @@ class FuzzSession {
   }
 
   Options opt_;
+  KnownFindings known_;
   std::vector<std::string> argv_;
   CommonRunArgs common_;
   std::map<std::string, Finding> findings_;

@@ -29,6 +29,9 @@ struct FuzzOptions {
   bool quiet = false;
   bool stop_at_first = false;  // end at the first new finding (time-to-first benchmarks)
   std::vector<std::string> libfuzzer_args;
+  // --known FILE (reports/known.h): findings with these signatures are expected; they do
+  // not stop the workers and alone do not make the exit status 1.
+  std::string known;
   // Polled; true stops the workers (a short grace, then they are killed) and the job
   // ends with what it found (exit status 130).
   std::function<bool()> stop;

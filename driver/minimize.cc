@@ -24,10 +24,10 @@ std::vector<bool> RunningOracle::operator()(const std::vector<Scenario>& batch) 
   std::vector<uint32_t> hits(batch.size(), 0);
   const bool finished = RunBatch(
       pool_, runs,
-      [&](size_t i, RunResult&, Verdict& v) {
+      [&](size_t i, RunResult& r, Verdict& v) {
         ++runs_;
         if (v.kind == VerdictKind::kError) ++errors_;
-        if (opt_.reproduces(v)) ++hits[i / opt_.runs];
+        if (opt_.reproduces(*runs[i].scenario, r, v)) ++hits[i / opt_.runs];
       },
       opt_.stop, SIZE_MAX);
   std::vector<bool> keeps(batch.size(), false);
@@ -44,7 +44,9 @@ Scenario MinimizeScenario(SandboxPool& pool, const Scenario& original,
   ro.runs = opt.runs;
   ro.seed = 1;
   ro.min_rate = 1.0;  // every run
-  ro.reproduces = [&](const Verdict& v) { return v.kind == opt.kind; };
+  ro.reproduces = [&](const Scenario&, const RunResult&, const Verdict& v) {
+    return v.kind == opt.kind;
+  };
   ro.stop = opt.stop;
   RunningOracle oracle(pool, std::move(ro));
   MinimizeOptions mo;

@@ -21,7 +21,9 @@ struct RunningOracleOptions {
   // A candidate keeps the finding when at least one of its runs and at least this share
   // of them reproduce it.
   double min_rate = 1.0;
-  std::function<bool(const Verdict&)> reproduces;
+  // Whether a candidate's run keeps the finding (its scenario, result and verdict: the
+  // signature is classified on the run's reference graph).
+  std::function<bool(const Scenario&, const RunResult&, const Verdict&)> reproduces;
   std::function<bool()> stop;  // then the pool is stopped and no candidate keeps it
 };
 

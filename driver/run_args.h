@@ -24,6 +24,7 @@ struct CommonRunArgs {
   std::string hold;  // positive control: a listener at @hold outside the scenarios
   uint32_t accounting_every = 32;
   int64_t global_tolerance = 0;  // 0: global counts recorded, not ruled
+  std::string known;  // --known FILE: findings expected on this kernel (reports/known.h)
 };
 
 RunOptions BaseRunOptions(const CommonRunArgs& args);  // throws UsageError

@@ -15,6 +15,7 @@
 #include "driver/interrupt.h"
 #include "driver/runner.h"
 #include "probe/kmemleak.h"
+#include "reports/compare.h"
 #include "reports/writer.h"
 
 namespace inflight {
@@ -29,6 +30,7 @@ RunSession::RunSession(std::string command, std::vector<std::string> argv,
     throw UsageError("--format: " + why);
   if (auto s = PrepareReportDir(dir_); !s)
     throw UsageError(fmt::format("--report {}: {}", dir_, s.error().Text()));
+  if (!args.known.empty()) report_.known = LoadKnownFindings(args.known);  // UsageError
   report_.command = std::move(command);
   report_.argv = std::move(argv);
   report_.started_at = UtcNow();
@@ -155,23 +157,33 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     return kExitInternal;
   }
   if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_, findings_only));
-  // Findings grouped by scenario and verdict: how often, and one example in full.
-  std::map<std::pair<std::string, VerdictKind>, std::vector<const RunRecord*>> groups;
+  // Findings grouped by signature (one bug, one group): how often, in which scenarios,
+  // and one example in full. Runs that are neither clean nor a finding (unsettled, our
+  // errors) by scenario.
   std::map<std::string, std::map<RunMode, size_t>> runs_per_mode;
-  for (const RunRecord& r : report_.runs) {
-    ++runs_per_mode[r.scenario][r.mode];
-    if (r.verdict.kind != VerdictKind::kClean) groups[{r.scenario, r.verdict.kind}].push_back(&r);
-  }
-  for (const auto& [key, recs] : groups) {
-    std::map<RunMode, size_t> hits;
-    for (const RunRecord* r : recs) ++hits[r->mode];
-    std::string how;
-    for (const auto& [mode, n] : hits)
-      how += fmt::format("{}{}/{} {}", how.empty() ? "" : ", ", n, runs_per_mode[key.first][mode],
-                         RunModeName(mode));
-    const RunRecord& ex = *recs.front();
-    fmt::print("{}: {} ({} runs): e.g. {} seed {}: {}\n", VerdictName(key.second), key.first, how,
-               RunModeName(ex.mode), ex.seed, ex.verdict.summary);
+  for (const RunRecord& r : report_.runs) ++runs_per_mode[r.scenario][r.mode];
+  const std::vector<DistinctFinding> distinct = DistinctFindings(report_);
+  size_t finding_runs = 0;
+  for (const RunRecord& r : report_.runs) finding_runs += IsFinding(r.verdict.kind);
+  for (const DistinctFinding& d : distinct) {
+    if (d.runs.empty()) continue;  // a command's finding: its line is below
+    std::map<std::string, size_t> per_scenario;
+    for (const RunRecord* r : d.runs) ++per_scenario[r->scenario];
+    std::string where;
+    size_t shown = 0;
+    for (const auto& [scenario, n] : per_scenario) {
+      if (++shown > 4) {
+        where += fmt::format(", and {} more", per_scenario.size() - 4);
+        break;
+      }
+      size_t of = 0;
+      for (const auto& [mode, k] : runs_per_mode[scenario]) of += k;
+      where += fmt::format("{}{} {}/{}", where.empty() ? "" : ", ", scenario, n, of);
+    }
+    const RunRecord& ex = *d.runs.front();
+    fmt::print("{}: {} run(s) in {} scenario(s): {}\n    e.g. {} {} seed {}: {}\n", d.signature,
+               d.runs.size(), per_scenario.size(), where, ex.scenario, RunModeName(ex.mode),
+               ex.seed, ex.verdict.summary);
     for (const Leftover& l : ex.verdict.leftovers)
       fmt::print("    leftover: {}{}{}{}\n", l.what,
                  l.object.empty() ? "" : fmt::format(" '{}'", l.object),
@@ -179,14 +191,41 @@ int RunSession::Finish(bool print_table, bool findings_only) {
     for (const std::string& f : ex.verdict.faults) fmt::print("    fault: {}\n", f);
     for (const std::string& k : ex.verdict.kernel_log) fmt::print("    kernel: {}\n", k);
   }
+  std::map<std::pair<std::string, VerdictKind>, size_t> other;
+  for (const RunRecord& r : report_.runs)
+    if (r.verdict.kind != VerdictKind::kClean && !IsFinding(r.verdict.kind))
+      ++other[{r.scenario, r.verdict.kind}];
+  for (const auto& [key, n] : other)
+    fmt::print("{}: {} ({} run(s))\n", VerdictName(key.second), key.first, n);
   for (const std::string& f : report_.command_findings) fmt::print("finding: {}\n", f);
+  // With --known: what was expected, what no longer shows up, and what is new.
+  const bool with_known = !report_.known.file.empty();
+  const KnownSplit known = with_known ? SplitKnown(report_) : KnownSplit{};
+  for (const DistinctFinding& d : known.expected)
+    fmt::print("known: {} ({} run(s)){}\n", d.signature, std::max<size_t>(d.runs.size(), 1),
+               report_.known.comment.at(d.signature).empty()
+                   ? ""
+                   : "  # " + report_.known.comment.at(d.signature));
+  for (const std::string& sig : known.not_seen)
+    fmt::print("known, no longer seen: {}{}\n", sig,
+               report_.known.comment.at(sig).empty() ? "" : "  # " + report_.known.comment.at(sig));
+  for (const DistinctFinding& d : known.fresh)
+    fmt::print("new (not in {}): {}\n", report_.known.file, d.signature);
   const auto counts = report_.Counts();
   const size_t findings = report_.Findings();
   const VerdictKind worst = report_.Worst();
+  // Known findings alone do not fail the command (--known).
+  const bool only_known = with_known && findings && known.fresh.empty();
   std::string verdict = report_.interrupted            ? "INTERRUPTED"
                         : worst == VerdictKind::kError ? "ERROR"
+                        : only_known                   ? "KNOWN FINDINGS ONLY"
                         : findings                     ? "FINDINGS"
                                                        : "CLEAN";
+  std::string known_text;
+  if (with_known)
+    known_text = fmt::format(" ({} known: {} runs; {} new; {} known not seen)",
+                             known.expected.size(), known.expected_runs, known.fresh.size(),
+                             known.not_seen.size());
   std::string also;
   for (const auto& [on, name] :
        {std::pair{formats_.junit, "junit.xml"}, std::pair{formats_.ktap, "report.ktap"},
@@ -195,14 +234,15 @@ int RunSession::Finish(bool print_table, bool findings_only) {
   if (!also.empty()) also += ")";
   const size_t unsettled = counts.at("unsettled");
   fmt::print(
-      "inflight {}: {}: {} runs, {} finding(s), {} error(s){} on Linux {} in {:.2f} s; "
-      "report: {}/report.json{}\n",
-      report_.command, verdict, report_.runs.size(), findings, counts.at("error"),
+      "inflight {}: {}: {} runs, {} distinct finding(s) ({} runs){}, {} error(s){} on Linux {} "
+      "in {:.2f} s; report: {}/report.json{}\n",
+      report_.command, verdict, report_.runs.size(), distinct.size(), finding_runs, known_text,
+      counts.at("error"),
       unsettled ? fmt::format(", {} unsettled (not proven either way)", unsettled) : "",
       report_.sandbox.kernel, report_.duration_s, dir_, also);
   fflush(stdout);
   if (report_.interrupted) return kExitInterrupted;
-  if (findings) return kExitFinding;  // errors are listed, but a finding is what acts
+  if (findings && !only_known) return kExitFinding;  // errors are listed, a finding acts
   return worst == VerdictKind::kError ? kExitInternal : kExitClean;
 }
 

@@ -14,6 +14,7 @@
 #include "base/errors.h"
 #include "driver/progress.h"
 #include "oracle/stress_verdict.h"
+#include "reports/finding_signature.h"
 #include "stressors/registry.h"
 
 namespace inflight {
@@ -143,6 +144,29 @@ class Progress {
   const StressPlan& plan_;
   ProgressLine line_;
 };
+
+// A finding's signatures (reports/finding_signature.h): a leak, one per leak class of
+// its leftovers by the labels the stressor logged them under; anything else, one.
+std::vector<std::string> StressSignatures(const Stressor& s, const RunRecord& rec) {
+  if (rec.verdict.kind != VerdictKind::kLeak) return {RunSignature(rec)};
+  std::map<std::string, std::string> class_of;  // label text -> leak class
+  for (uint16_t i = 0; i < s.labels.size(); ++i)
+    class_of[StressLabel(s, i)] = i < s.label_classes.size() ? s.label_classes[i] : "";
+  std::set<std::string> out;
+  // Leftovers without an inode (closed peers the leftover sockets keep alive, counted
+  // beyond the table; the in-flight count) follow from the objects: a class of their own
+  // only when nothing else outlived the epoch.
+  bool objects = false;
+  for (const Leftover& l : rec.verdict.leftovers) objects |= l.ino != 0;
+  for (const Leftover& l : rec.verdict.leftovers) {
+    if (l.what == "in-flight accounting" || (objects && l.ino == 0)) continue;
+    auto it = class_of.find(l.object);
+    out.insert(StressLeakSignature(it == class_of.end() ? "" : it->second,
+                                   l.object.empty() ? "unlogged" : l.object, l.what));
+  }
+  if (out.empty()) out.insert("leak|accounting|");
+  return {out.begin(), out.end()};
+}
 
 }  // namespace
 
@@ -342,6 +366,7 @@ bool RunStress(SandboxPool& pool, const StressPlan& plan, const RunnerUi& ui, Re
                                s.name, info.seed, Seconds(plan.checkpoint_ms),
                                Seconds(plan.checkpoint_ms), OptionArgs(e))},
     };
+    if (IsFinding(rec.verdict.kind)) rec.extra["signatures"] = StressSignatures(s, rec);
     if (!res->stress.notes.empty()) rec.extra["notes"] = res->stress.notes;
     if (res->stress.log_truncated) rec.extra["object_log_truncated"] = true;
     if (rec.verdict.kind == VerdictKind::kClean) {

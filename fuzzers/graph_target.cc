@@ -15,6 +15,7 @@
 #include "base/exit_codes.h"
 #include "executor/sandbox.h"
 #include "oracle/signature.h"
+#include "reports/finding_signature.h"
 #include "probe/kcov.h"
 #include "run/protocol.h"
 #include "scenario/codec.h"
@@ -112,7 +113,15 @@ void GraphTarget::Rule(RunResult r) {
   f.id = r.id;
   f.current_id = next_id_;
   f.input = std::move(p.input);
-  f.signature = FindingSignatureOf(p.scenario, r, v);
+  {
+    // Named like the runs' findings (reports/finding_signature.h): one bug, one signature.
+    RunRecord rec;
+    rec.mode = opt_.run.mode;
+    rec.result = r;
+    rec.verdict = v;
+    f.signature = RunSignature(p.scenario, rec);
+    if (f.signature.empty()) f.signature = FindingSignatureOf(p.scenario, r, v);
+  }
   f.scenario = std::move(p.scenario);
   f.result = std::move(r);
   f.verdict = std::move(v);

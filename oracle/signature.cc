@@ -173,11 +173,13 @@ std::string FindingSignatureOf(const Scenario& s, const RunResult& r, const Verd
     }
     case VerdictKind::kFault: {
       if (!v.kernel_log.empty()) {
-        for (const char* word :
-             {"KASAN", "KMSAN", "UBSAN", "BUG", "WARNING", "refcount_t", "list_add", "list_del"})
-          if (v.kernel_log.front().find(word) != std::string::npos)
-            return fmt::format("fault|kernel|{}", word);
-        return fmt::format("fault|kernel|{}", WithoutNumbers(v.kernel_log.front(), 40));
+        // By its console title, without the timestamp and numbers (CPU, PID, offsets):
+        // "WARNING: CPU: # PID: # at net/unix/garbage.c:# unix_del_edges+#x#/#x#".
+        std::string_view title = v.kernel_log.front();
+        if (!title.empty() && title.front() == '[')
+          if (size_t close = title.find("] "); close != std::string_view::npos)
+            title.remove_prefix(close + 2);
+        return fmt::format("fault|kernel|{}", WithoutNumbers(title, 80));
       }
       std::string first = v.faults.empty() ? v.summary : v.faults.front();
       // "action 7 (p0: recv v3 ...): what" -> "recv: what"

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/exit_codes.h"
+#include "reports/finding_signature.h"
 
 namespace inflight {
 
@@ -74,6 +75,14 @@ std::string NumbersAsN(const std::string& in) {
   return out;
 }
 
+// A command finding's signature: what it is about, not how much or for which uid:
+// "command|global counts: files", "command|in-flight accounting".
+std::string CommandSignature(std::string text) {
+  if (auto cut = text.find(" grew by "); cut != std::string::npos) text.resize(cut);
+  if (text.rfind("in-flight accounting:", 0) == 0) text = "in-flight accounting";
+  return "command|" + NumbersAsN(text);
+}
+
 enum class Decision : uint8_t { kClean, kFinding, kError, kUndecided };
 
 // A verdict this build does not know (or one that is neither clean, a finding nor ours,
@@ -108,6 +117,7 @@ std::vector<std::string> FuzzSignatures(const nlohmann::json& report) {
 void Tally(const nlohmann::json& report, std::map<std::string, SignatureStats>& out,
            std::vector<std::string>* errors) {
   std::map<std::string, size_t> runs_per_scenario;
+  std::map<std::string, std::set<std::string>> scenarios;  // signature -> scenarios
   for (const auto& run : ArrayAt(report, "runs")) ++runs_per_scenario[Str(run, "scenario")];
   for (const auto& run : ArrayAt(report, "runs")) {
     switch (Decide(Str(run, "verdict"))) {
@@ -123,25 +133,27 @@ void Tally(const nlohmann::json& report, std::map<std::string, SignatureStats>& 
     for (const std::string& sig : FindingSignatures(run)) {
       SignatureStats& s = out[sig];
       ++s.hits;
-      s.runs = runs_per_scenario[Str(run, "scenario")];
+      // Runs of every scenario that showed this signature: one bug in many scenarios is
+      // one finding, at the rate it has over all of them.
+      const std::string scenario = Str(run, "scenario");
+      if (scenarios[sig].insert(scenario).second) s.runs += runs_per_scenario[scenario];
     }
   }
   // Findings of the whole command (global counts, kmemleak, in-flight accounting): one
   // "run" each, named by what they are about, not by how much ("global counts: filp").
   for (const auto& f : ArrayAt(report, "command_findings")) {
     if (!f.is_string()) continue;
-    std::string text = f.get<std::string>();
+    const std::string text = f.get<std::string>();
     if (text.rfind(kFuzzSmokeFindingPrefix, 0) == 0) continue;  // by signature, below
-    if (auto at = text.find(" grew by "); at != std::string::npos) text.resize(at);
-    text = NumbersAsN(text);
-    SignatureStats& s = out["command|" + text];
+    SignatureStats& s = out[CommandSignature(text)];
     s.hits = 1;
     s.runs = 1;
   }
   for (const std::string& sig : FuzzSignatures(report)) {
-    SignatureStats& s = out[kFuzzSignaturePrefix + sig];
-    s.hits = 1;
-    s.runs = 1;
+    // The fuzzer names findings as the runs do (reports/finding_signature.h): a class
+    // the runs also found is one finding; a class only the fuzzer found counts once.
+    SignatureStats& s = out[sig];
+    if (s.runs == 0) s.hits = s.runs = 1;
   }
 }
 
@@ -257,16 +269,26 @@ void CompareVmEnds(const nlohmann::json& a, const nlohmann::json& b, const Compa
 }  // namespace
 
 std::string FindingSignature(const nlohmann::json& run) {
+  if (std::string sig = Str(run, "signature"); !sig.empty()) return sig;
+  // A record of an older build: verdict, scenario and kinds.
   std::set<std::string> kinds;
   for (const auto& l : ArrayAt(run, "leftovers")) kinds.insert(Str(l, "what"));
   return fmt::format("{}|{}|{}", Str(run, "verdict"), Str(run, "scenario"), Join(kinds));
 }
 
 std::string FindingSignature(const RunRecord& run) {
+  if (auto it = run.extra.find("signature"); it != run.extra.end() && it->is_string())
+    return it->get<std::string>();
+  if (std::string sig = RunSignature(run); !sig.empty()) return sig;
   return FindingSignature(RunRecordToJson(run, false));
 }
 
 std::vector<std::string> FindingSignatures(const nlohmann::json& run) {
+  std::vector<std::string> named;
+  for (const auto& sig : ArrayAt(run, "signatures"))
+    if (sig.is_string()) named.push_back(sig.get<std::string>());
+  if (!named.empty()) return named;
+  if (!Str(run, "signature").empty()) return {Str(run, "signature")};
   std::set<std::string> names;
   if (run.is_object() && run.contains("stressor"))
     for (const auto& l : ArrayAt(run, "leftovers")) {
@@ -328,6 +350,84 @@ bool ReportHasFindings(const nlohmann::json& report) {
   for (const auto& run : ArrayAt(report, "runs"))
     if (Decide(Str(run, "verdict")) == Decision::kFinding) return true;
   return !ArrayAt(report, "command_findings").empty() || !FuzzSignatures(report).empty();
+}
+
+std::vector<std::string> RecordSignatures(const RunRecord& run) {
+  if (!IsFinding(run.verdict.kind)) return {};
+  std::vector<std::string> out;
+  if (auto it = run.extra.find("signatures"); it != run.extra.end() && it->is_array())
+    for (const auto& sig : *it)
+      if (sig.is_string()) out.push_back(sig.get<std::string>());
+  if (out.empty()) out.push_back(FindingSignature(run));
+  return out;
+}
+
+std::vector<DistinctFinding> DistinctFindings(const Report& report) {
+  std::vector<DistinctFinding> out;
+  std::map<std::string, size_t> at;
+  auto add = [&](const std::string& sig, const std::string& example) -> DistinctFinding& {
+    auto [it, fresh] = at.emplace(sig, out.size());
+    if (fresh) out.push_back({sig, {}, example});
+    return out[it->second];
+  };
+  for (const RunRecord& r : report.runs)
+    for (const std::string& sig : RecordSignatures(r)) add(sig, r.verdict.summary).runs.push_back(&r);
+  if (auto it = report.extra.find("fuzz_smoke"); it != report.extra.end() && it->is_object())
+    for (const auto& sig : ArrayAt(*it, "signatures"))
+      if (sig.is_string()) add(sig.get<std::string>(), "found by the fuzz smoke");
+  if (auto it = report.extra.find("fuzz"); it != report.extra.end() && it->is_object())
+    for (const auto& f : ArrayAt(*it, "findings"))
+      if (std::string sig = Str(f, "signature"); !sig.empty()) add(sig, Str(f, "summary"));
+  for (const std::string& f : report.command_findings) {
+    if (f.rfind(kFuzzSmokeFindingPrefix, 0) == 0) continue;  // by its signature, above
+    add(CommandSignature(f), f);
+  }
+  return out;
+}
+
+bool KnownFinding(const Report& report, const RunRecord& run) {
+  if (report.known.comment.empty() || !IsFinding(run.verdict.kind)) return false;
+  for (const std::string& sig : RecordSignatures(run))
+    if (!report.known.Has(sig)) return false;
+  return true;
+}
+
+KnownSplit SplitKnown(const Report& report) {
+  KnownSplit k;
+  std::set<std::string> seen;
+  for (DistinctFinding& d : DistinctFindings(report)) {
+    seen.insert(d.signature);
+    const size_t runs = std::max<size_t>(d.runs.size(), 1);
+    if (report.known.Has(d.signature)) {
+      k.expected_runs += runs;
+      k.expected.push_back(std::move(d));
+    } else {
+      k.fresh_runs += runs;
+      k.fresh.push_back(std::move(d));
+    }
+  }
+  for (const auto& [sig, _] : report.known.comment)
+    if (!seen.count(sig)) k.not_seen.push_back(sig);
+  return k;
+}
+
+nlohmann::json KnownSplitToJson(const Report& report, const KnownSplit& k) {
+  auto list = [&](const std::vector<DistinctFinding>& v) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const DistinctFinding& d : v) {
+      nlohmann::json j = {{"signature", d.signature}, {"runs", d.runs.size()}};
+      if (auto it = report.known.comment.find(d.signature); it != report.known.comment.end())
+        j["comment"] = it->second;
+      out.push_back(std::move(j));
+    }
+    return out;
+  };
+  nlohmann::json not_seen = nlohmann::json::array();
+  for (const std::string& sig : k.not_seen)
+    not_seen.push_back({{"signature", sig}, {"comment", report.known.comment.at(sig)}});
+  return {{"file", report.known.file},   {"expected", list(k.expected)},
+          {"new", list(k.fresh)},        {"not_seen", std::move(not_seen)},
+          {"expected_runs", k.expected_runs}, {"new_runs", k.fresh_runs}};
 }
 
 }  // namespace inflight

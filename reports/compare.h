@@ -16,22 +16,52 @@
 
 namespace inflight {
 
-// A finding's stable signature: verdict, scenario, and the kinds of what was left over
-// (for a leak), e.g. "leak|mixed_lowpoint_stream|stream socket". Independent of seeds,
-// inode numbers and timing, so the same bug on two kernels has the same signature.
+// A finding's stable signature (reports/finding_signature.h): the record's "signature",
+// what outlived the run classified on its reference graph, e.g. "leak|cycle(nested)|socket";
+// a record of an older build without one gets "verdict|scenario|kinds". Independent of
+// seeds, inode numbers, timing and the scenario, so one bug on two kernels, in many
+// scenarios, stress shapes and fuzz inputs, has one signature. Stable names: fleet calls
+// them.
 std::string FindingSignature(const nlohmann::json& run);
 std::string FindingSignature(const RunRecord& run);
 
-// The signatures a run record is compared by. A stress checkpoint (a record with
-// `stressor`) has one per distinct leftover, named by the stressor's label for it, or by
-// its kind when it has none: "leak|cycles|cycles: nested_figure8 (0->1->2->0, 2->3->4->2)".
-// An epoch leaks whatever shapes it happened to build, of whatever socket types it drew,
-// so the set of one epoch would differ between two runs of the same kernel; the shape
-// that leaks, and how many epochs it leaks in, do not. Any other record: FindingSignature.
+// The signatures a run record is compared by: its "signatures" (a stress checkpoint has
+// one per leak class its leftovers were logged under: an epoch leaks whatever shapes it
+// happened to build, so the set of one epoch varies, the classes that leak do not), else
+// its "signature"; for an older stress record one per distinct leftover label.
 std::vector<std::string> FindingSignatures(const nlohmann::json& run);
 
+// The signatures of a record in memory: its command's "signatures" (a stress
+// checkpoint), else FindingSignature. Empty for a run that is not a finding.
+std::vector<std::string> RecordSignatures(const RunRecord& run);
+
+// A report's distinct findings: per signature the runs that showed it (runs, the fuzz
+// smoke's or fuzzer's findings, and command findings, each its own), in first-seen order.
+struct DistinctFinding {
+  std::string signature;
+  std::vector<const RunRecord*> runs;  // empty for a fuzzer's or a command's finding
+  std::string example;                 // what to read first: a run's summary, the finding's text
+};
+std::vector<DistinctFinding> DistinctFindings(const Report& report);
+
+// A run ruled a finding whose every signature is known (Report::known): expected.
+bool KnownFinding(const Report& report, const RunRecord& run);
+
+// The known findings of a report against what it found: which signatures were seen (and
+// how often), which known ones were not seen, and which findings are new.
+struct KnownSplit {
+  std::vector<DistinctFinding> expected;  // known, and seen
+  std::vector<DistinctFinding> fresh;     // not known
+  std::vector<std::string> not_seen;      // known, not seen
+  size_t expected_runs = 0, fresh_runs = 0;
+};
+KnownSplit SplitKnown(const Report& report);
+nlohmann::json KnownSplitToJson(const Report& report, const KnownSplit& k);
+
 // Findings of a fuzzer (the `fuzz` section of `inflight fuzz`, `fuzz_smoke.signatures` of
-// `check`) are compared as "fuzz|" + the fuzzer's own signature (oracle/signature.h).
+// `check`) are compared by the same signatures as runs: a fuzz find of a class the runs
+// found too is the same finding. (The prefix below named them apart before; kept for
+// readers of old reports.)
 inline constexpr const char* kFuzzSignaturePrefix = "fuzz|";
 // check's command_findings lines for its fuzz smoke start with this; they are compared
 // through `fuzz_smoke.signatures`, not by their text.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "base/errno_names.h"
 #include "base/version.h"
@@ -206,12 +207,23 @@ std::string GraphSection(const Scenario& s, const RunRecord& r, const SvgRendere
 std::string RateText(const Report& report, const Group& g) {
   std::map<std::pair<std::string, RunMode>, size_t> total;
   for (const RunRecord& r : report.runs) ++total[{r.scenario, r.mode}];
-  std::map<RunMode, size_t> hits;
-  for (const RunRecord* r : g.runs) ++hits[r->mode];
+  // Over every scenario that showed it: one bug in many scenarios is one finding.
+  std::map<RunMode, size_t> hits, of;
+  std::set<std::pair<std::string, RunMode>> counted;
+  for (const RunRecord* r : g.runs) {
+    ++hits[r->mode];
+    if (counted.insert({r->scenario, r->mode}).second) of[r->mode] += total[{r->scenario, r->mode}];
+  }
   std::string out;
   for (const auto& [mode, n] : hits)
-    out += fmt::format("{}{} of {} {} run(s)", out.empty() ? "" : ", ", n,
-                       total[{g.runs.front()->scenario, mode}], RunModeName(mode));
+    out += fmt::format("{}{} of {} {} run(s)", out.empty() ? "" : ", ", n, of[mode],
+                       RunModeName(mode));
+  std::set<std::string> scenarios;
+  for (const RunRecord* r : g.runs) scenarios.insert(r->scenario);
+  if (scenarios.size() > 1) {
+    out += fmt::format(" in {} scenarios:", scenarios.size());
+    for (const std::string& sc : scenarios) out += " " + sc;
+  }
   return out;
 }
 
@@ -223,8 +235,9 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
   std::string kinds;
   for (const Leftover& l : r.verdict.leftovers)
     if (kinds.find(l.what) == std::string::npos) kinds += (kinds.empty() ? "" : ", ") + l.what;
-  out += fmt::format("<h3><span class=\"badge {}\">{}</span> {}{}</h3>\n", VerdictName(g.kind),
-                     VerdictName(g.kind), XmlEscape(r.scenario),
+  out += fmt::format("<h3><span class=\"badge {}\">{}</span> <code>{}</code></h3>\n",
+                     VerdictName(g.kind), VerdictName(g.kind), XmlEscape(g.signature));
+  out += fmt::format("<p class=\"meta\">Example: {}{}</p>\n", XmlEscape(r.scenario),
                      kinds.empty() ? "" : " &mdash; " + XmlEscape(kinds));
   out += fmt::format("<p><b>{}</b>; signature <code>{}</code></p>\n",
                      XmlEscape(RateText(report, g)), XmlEscape(g.signature));
@@ -301,13 +314,19 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render, const 
   std::map<std::string, Group> by_sig;
   for (const RunRecord& r : report.runs) {
     if (r.verdict.kind == VerdictKind::kClean) continue;
-    const std::string sig = r.verdict.kind == VerdictKind::kError
-                                ? "error|" + r.scenario + "|" + RunStatusName(r.result.status)
-                                : FindingSignature(r);
-    Group& g = by_sig[sig];
-    g.signature = sig;
-    g.kind = r.verdict.kind;
-    g.runs.push_back(&r);
+    std::vector<std::string> sigs;
+    if (r.verdict.kind == VerdictKind::kError)
+      sigs = {"error|" + r.scenario + "|" + RunStatusName(r.result.status)};
+    else if (IsFinding(r.verdict.kind))
+      sigs = RecordSignatures(r);  // a stress checkpoint: one card per leak class
+    else
+      sigs = {FindingSignature(r)};
+    for (const std::string& sig : sigs) {
+      Group& g = by_sig[sig];
+      g.signature = sig;
+      g.kind = r.verdict.kind;
+      g.runs.push_back(&r);
+    }
   }
   std::vector<const Group*> groups;
   for (const auto& [_, g] : by_sig) groups.push_back(&g);

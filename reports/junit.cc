@@ -1,6 +1,8 @@
 // The JUnit writer.
 #include "reports/junit.h"
 
+#include "reports/compare.h"
+
 #include <fmt/core.h>
 
 #include <map>
@@ -37,11 +39,12 @@ bool IsError(const RunRecord& r) {
   return r.verdict.kind == VerdictKind::kError;
 }
 // An unsettled run was decided neither way: <skipped>.
-bool IsSkipped(const RunRecord& r) {
-  return r.verdict.kind == VerdictKind::kUnsettled && !r.expected;
+// So is a finding known to this kernel (--known): expected, not a failure.
+bool IsSkipped(const Report& report, const RunRecord& r) {
+  return (r.verdict.kind == VerdictKind::kUnsettled && !r.expected) || KnownFinding(report, r);
 }
-bool IsFailure(const RunRecord& r) {
-  return !IsError(r) && !IsSkipped(r) && !RunPassed(r);
+bool IsFailure(const Report& report, const RunRecord& r) {
+  return !IsError(r) && !IsSkipped(report, r) && !RunPassed(r);
 }
 
 std::string TestCase(const Report& report, const RunRecord& r) {
@@ -59,8 +62,11 @@ std::string TestCase(const Report& report, const RunRecord& r) {
                                                    Details(report, r))));
   }
   out += ">\n";
-  if (IsSkipped(r)) {
-    out += fmt::format("      <skipped message=\"{}\">{}</skipped>\n", XmlEscape(r.verdict.summary),
+  if (IsSkipped(report, r)) {
+    const std::string why = KnownFinding(report, r)
+                                ? "known finding (" + report.known.file + "): " + r.verdict.summary
+                                : r.verdict.summary;
+    out += fmt::format("      <skipped message=\"{}\">{}</skipped>\n", XmlEscape(why),
                        XmlEscape(Details(report, r)));
     return out + "    </testcase>\n";
   }
@@ -93,8 +99,8 @@ std::string ReportToJUnit(const Report& report) {
   size_t failures = 0, errors = 0, skipped = 0;
   for (const RunRecord& r : report.runs) {
     errors += IsError(r);
-    failures += IsFailure(r);
-    skipped += IsSkipped(r);
+    failures += IsFailure(report, r);
+    skipped += IsSkipped(report, r);
   }
   std::string timestamp = report.started_at;
   if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();  // UTC, see below
@@ -110,8 +116,8 @@ std::string ReportToJUnit(const Report& report) {
     double t = 0;
     for (const RunRecord* r : runs) {
       e += IsError(*r);
-      f += IsFailure(*r);
-      sk += IsSkipped(*r);
+      f += IsFailure(report, *r);
+      sk += IsSkipped(report, *r);
       t += RunSeconds(*r);
     }
     out += fmt::format(

@@ -1,6 +1,8 @@
 // The KTAP writer.
 #include "reports/ktap.h"
 
+#include "reports/compare.h"
+
 #include <fmt/core.h>
 
 #include "base/version.h"
@@ -77,6 +79,15 @@ std::string ReportToKtap(const Report& report) {
       // A finding the command planted and the oracle named: kselftest's expected failure.
       ++xfail;
       out += fmt::format("ok {} {} # XFAIL {}\n", n, desc, OneLine(planned->note));
+      continue;
+    }
+    if (!planned && KnownFinding(report, r)) {
+      // Known to this kernel (--known): kselftest's expected failure.
+      ++xfail;
+      const std::string sig = RecordSignatures(r).front();
+      const std::string& why = report.known.comment.at(sig);
+      out += fmt::format("ok {} {} # XFAIL known: {}{}\n", n, desc, sig,
+                         why.empty() ? "" : " (" + OneLine(why) + ")");
       continue;
     }
     ++fail;

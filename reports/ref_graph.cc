@@ -87,7 +87,10 @@ class Builder {
     by_ino_.emplace(e.ino, id);
     std::string label = name.empty() ? fmt::format("ino {}", e.ino)
                                      : fmt::format("{}\n{}\nino {}", name, kind, e.ino);
-    AddNode(id, RefNode::Kind::kObject, label).is_socket = socket;
+    RefNode& n = AddNode(id, RefNode::Kind::kObject, label);
+    n.is_socket = socket;
+    n.ino = e.ino;
+    n.what = kind;
     return id;
   }
 
@@ -262,6 +265,7 @@ class Builder {
       if (count > 1) label += fmt::format(" x{}", count);
       if (a.flags & kFlagOob) label += " oob";
       m.edges.push_back(AddEdge(queue, obj, RefEdge::Kind::kInFlight, label));
+      g_.edges[m.edges.back()].oob = (a.flags & kFlagOob) != 0;
     }
     queues_[queue].push_back(std::move(m));
   }

@@ -27,6 +27,8 @@ struct RefNode {
   std::string id;  // DOT identifier
   Kind kind = Kind::kObject;
   std::string label;  // lines separated by '\n'
+  uint64_t ino = 0;   // an object's inode (0: not known, or not an object)
+  std::string what;   // an object's kind ("stream socket", "pipe read end"), when created
   bool is_socket = false;
   bool leftover = false;     // named by the verdict
   bool alive = false;        // in the last census
@@ -45,6 +47,7 @@ struct RefEdge {
   };
   std::string from, to, label;
   Kind kind = Kind::kInFlight;
+  bool oob = false;  // an in-flight edge of a MSG_OOB send (the object rides the OOB skb)
 };
 
 struct RefGraph {

@@ -1,6 +1,9 @@
 // JSON form of the report model.
 #include "reports/report.h"
 
+#include "reports/compare.h"
+#include "reports/finding_signature.h"
+
 #include <fmt/core.h>
 #include <time.h>
 
@@ -121,6 +124,11 @@ nlohmann::json RunRecordToJson(const RunRecord& r, bool full) {
     j["expected"] = {{"verdict", VerdictName(r.expected->verdict)},
                      {"met", r.expected->met},
                      {"note", r.expected->note}};
+  // The finding's signature (reports/finding_signature.h), unless the command named it
+  // (a stress checkpoint's "signatures", one per leak class).
+  if (IsFinding(r.verdict.kind) && !r.extra.contains("signature") &&
+      !r.extra.contains("signatures"))
+    j["signature"] = RunSignature(r);
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   if (full) {
     nlohmann::json actions = nlohmann::json::array();
@@ -190,6 +198,14 @@ nlohmann::json ReportToJson(const Report& r) {
       {"runs", std::move(runs)},
   };
   for (auto& [k, v] : r.extra.items()) j[k] = v;
+  // What was found, by signature; with --known, which of it was expected.
+  const std::vector<DistinctFinding> distinct = DistinctFindings(r);
+  j["distinct_findings"] = distinct.size();
+  if (!r.known.file.empty()) {
+    const KnownSplit k = SplitKnown(r);
+    j["known"] = KnownSplitToJson(r, k);
+    j["counts"]["known"] = k.expected_runs;
+  }
   return j;
 }
 

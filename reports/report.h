@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "oracle/verdict.h"
+#include "reports/known.h"
 #include "run/protocol.h"
 #include "run/run_types.h"
 
@@ -60,6 +61,7 @@ struct Report {
   // accounting still off after all its runs, a drift of the global counts).
   std::vector<std::string> command_findings;
   nlohmann::json extra = nlohmann::json::object();  // command-specific sections
+  KnownFindings known;  // --known: findings expected on this kernel (reports/known.h)
 
   // Counts by verdict name.
   std::map<std::string, size_t> Counts() const;

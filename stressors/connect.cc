@@ -48,6 +48,13 @@ constexpr const char* kLabels[] = {
     "carrier of a listener (the first embryo's client, or the carrier pair)",
     "racer socket (connected to an in-flight listener, or sent into its embryo)",
 };
+// The leak class of each label (stressors/stressor.h, label_classes).
+constexpr const char* kLabelClasses[] = {
+    "cycle(simple,embryo)",
+    "",
+    "",
+};
+static_assert(sizeof kLabelClasses == sizeof kLabels);
 
 int TypeForRound(uint64_t round) {
   return round % 3 == 0 ? SOCK_SEQPACKET : SOCK_STREAM;
@@ -226,6 +233,7 @@ extern const Stressor kConnectStressor = {
     kLabels,
     0,
     Run,
+    kLabelClasses,
 };
 
 }  // namespace inflight

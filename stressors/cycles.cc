@@ -106,6 +106,26 @@ constexpr const char* kLabels[] = {
     "nested_random",
     "leaked_to_holder (test only)",
 };
+// The leak class of each label (stressors/stressor.h, label_classes).
+constexpr const char* kLabelClasses[] = {
+    "cycle(self)",
+    "cycle(self,oob)",
+    "cycle(simple)",
+    "cycle(simple)",
+    "cycle(simple,oob)",
+    "cycle(simple)",
+    "cycle(simple)",
+    "cycle(simple,embryo)",
+    "cycle(simple,embryo)",
+    "cycle(simple)",
+    "cycle(simple)",
+    "cycle(nested)",
+    "cycle(nested)",
+    "cycle(nested)",
+    "cycle(random)",
+    "",
+};
+static_assert(sizeof kLabelClasses == sizeof kLabels);
 static_assert(sizeof kLabels / sizeof kLabels[0] == kNumLabels);
 
 constexpr int kMaxV = 8;
@@ -504,6 +524,7 @@ extern const Stressor kCyclesStressor = {
     kLabels,
     0,
     Run,
+    kLabelClasses,
 };
 
 }  // namespace inflight

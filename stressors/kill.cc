@@ -50,6 +50,13 @@ constexpr const char* kLabels[] = {
     "kill self-carrier (a socket in its own queue, sent by the victims)",
     "kill fresh socket (made by a sender victim, carrying itself)",
 };
+// The leak class of each label (stressors/stressor.h, label_classes).
+constexpr const char* kLabelClasses[] = {
+    "",
+    "cycle(self)",
+    "cycle(self)",
+};
+static_assert(sizeof kLabelClasses == sizeof kLabels);
 
 enum VictimState : int64_t { kIdle = 0, kInSend = 1, kInRecv = 2 };
 
@@ -197,6 +204,7 @@ extern const Stressor kKillStressor = {
     kLabels,
     0,
     Run,
+    kLabelClasses,
 };
 
 }  // namespace inflight

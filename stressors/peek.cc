@@ -56,6 +56,14 @@ constexpr const char* kLabels[] = {
     "peek_shared (self-referencing sockets peeked and received concurrently)",
     "peek_oob (a socket carrying itself as the out-of-band byte)",
 };
+// The leak class of each label (stressors/stressor.h, label_classes).
+constexpr const char* kLabelClasses[] = {
+    "cycle(simple)",
+    "cycle(self)",
+    "cycle(self)",
+    "cycle(self,oob)",
+};
+static_assert(sizeof kLabelClasses == sizeof kLabels);
 
 void SendFailed(StressContext& ctx, const char* what) {
   const int err = errno;
@@ -318,6 +326,7 @@ extern const Stressor kPeekStressor = {
     kLabels,
     0,
     Run,
+    kLabelClasses,
 };
 
 }  // namespace inflight

@@ -54,6 +54,9 @@ struct Stressor {
   std::span<const char* const> labels;      // names of what it logs, for leak reports
   uint32_t settle_ms;  // settle at least this long before ruling leak (0: the command's)
   void (*run)(StressContext& ctx);  // runs in the stressor's root process
+  // Per label, the leak class of what it names when it outlives an epoch, as the shape the
+  // stressor built ("cycle(nested)", reports/finding_signature.h); "" or missing: unknown.
+  std::span<const char* const> label_classes = {};
 };
 
 // Number of uids each slot owns, so that per-user accounting (the in-flight count of

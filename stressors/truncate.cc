@@ -57,6 +57,12 @@ constexpr const char* kLabels[] = {
     "truncate channel",
     "truncate fresh socket (carries itself; often truncated away)",
 };
+// The leak class of each label (stressors/stressor.h, label_classes).
+constexpr const char* kLabelClasses[] = {
+    "",
+    "cycle(self)",
+};
+static_assert(sizeof kLabelClasses == sizeof kLabels);
 
 constexpr int kFloor = 1000;  // every long-lived descriptor lives above this
 constexpr int kPool = 8;
@@ -241,6 +247,7 @@ extern const Stressor kTruncateStressor = {
     kLabels,
     0,
     Run,
+    kLabelClasses,
 };
 
 }  // namespace inflight

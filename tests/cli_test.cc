@@ -204,7 +204,7 @@ TEST_F(CliKernel, CleanRunWritesTheReportAndExitsZero) {
   auto r =
       RunCommand(Cli("run " + CorpusDir() + "/controls -n 3 --mode both -q --report " + d.path()));
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("inflight run: CLEAN: 12 runs, 0 finding(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("inflight run: CLEAN: 12 runs, 0 distinct finding(s) (0 runs)"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
   EXPECT_EQ(j["schema"], "inflight-report/1");
   EXPECT_EQ(j["verdict"], "clean");
@@ -228,7 +228,11 @@ TEST_F(CliKernel, PlantedLeakExitsOneAndNamesTheLeftovers) {
                           "--settle 5s -q --report " +
                           d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_NE(r.out.find("leak: control_hold_socket"), std::string::npos) << r.out;
+  // Grouped by signature: an embryo no one accepts holds x.
+  EXPECT_NE(r.out.find("leak|chain|embryo: 1 run(s) in 1 scenario(s): control_hold_socket"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("e.g. control_hold_socket"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("leftover: dgram socket 'x'"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/report.json"));
   EXPECT_EQ(j["verdict"], "leak");

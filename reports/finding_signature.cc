@@ -1,0 +1,186 @@
+// Leak classes on the reference graph, and the signatures built from them.
+#include "reports/finding_signature.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "oracle/signature.h"
+#include "scenario/text.h"
+
+namespace inflight {
+
+namespace {
+
+std::string Join(const std::set<std::string>& parts, const char* sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+// Verdict leftovers that are not objects of the graph: the in-flight count, tmpfs inodes,
+// sockets outside the table, objects the log cannot place.
+bool IsEmbryo(const Leftover& l) { return l.ino == 0 && l.what.rfind("embryo", 0) == 0; }
+
+}  // namespace
+
+std::string CoarseKind(const std::string& what) {
+  if (what.find("listener") != std::string::npos) return "listener";
+  if (what.size() > 7 && what.compare(what.size() - 7, 7, " socket") == 0) return "socket";
+  return what;
+}
+
+std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
+  std::map<uint64_t, std::string> what_of;  // inode -> the verdict's kind for it
+  for (const Leftover& l : v.leftovers)
+    if (l.ino) what_of.emplace(l.ino, l.what);
+  // The live part of the graph: leftovers and the closed peers they keep alive.
+  std::vector<size_t> live;
+  std::map<std::string, size_t> node_of;  // node id -> index into `live`
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const RefNode& n = g.nodes[i];
+    if (n.kind == RefNode::Kind::kProcess) continue;
+    if (!n.leftover && !n.closed_peer) continue;
+    node_of[n.id] = live.size();
+    live.push_back(i);
+  }
+  auto kind_of = [&](size_t u) -> std::string {
+    const RefNode& n = g.nodes[live[u]];
+    if (n.kind == RefNode::Kind::kEmbryo) return "embryo";
+    if (auto it = what_of.find(n.ino); n.ino && it != what_of.end()) return it->second;
+    return n.what.empty() ? (n.is_socket ? "socket" : "object") : n.what;
+  };
+  // Holds-edges among live nodes: a queue holding an object in flight at the end, a
+  // listener holding its embryos. Distinct pairs: copies of one object are one edge.
+  const size_t N = live.size();
+  std::vector<std::set<size_t>> out(N);
+  std::set<std::pair<size_t, size_t>> oob_edges;
+  std::set<size_t> ever_in_flight;  // live nodes some send put in a queue, any queue
+  for (const RefEdge& e : g.edges) {
+    const bool inflight = e.kind == RefEdge::Kind::kInFlight;
+    auto to = node_of.find(e.to);
+    if (to != node_of.end() && (inflight || e.kind == RefEdge::Kind::kTaken))
+      ever_in_flight.insert(to->second);
+    if (!inflight && e.kind != RefEdge::Kind::kPending) continue;
+    auto from = node_of.find(e.from);
+    if (from == node_of.end() || to == node_of.end()) continue;
+    out[from->second].insert(to->second);
+    if (e.oob) oob_edges.insert({from->second, to->second});
+  }
+  // Tarjan's strongly connected components.
+  std::vector<int> index(N, -1), low(N, 0), comp(N, -1);
+  std::vector<bool> on_stack(N, false);
+  std::vector<size_t> stack;
+  int counter = 0, comps = 0;
+  std::function<void(size_t)> visit = [&](size_t u) {
+    index[u] = low[u] = counter++;
+    stack.push_back(u);
+    on_stack[u] = true;
+    for (size_t w : out[u]) {
+      if (index[w] < 0) {
+        visit(w);
+        low[u] = std::min(low[u], low[w]);
+      } else if (on_stack[w]) {
+        low[u] = std::min(low[u], index[w]);
+      }
+    }
+    if (low[u] == index[u]) {
+      for (;;) {
+        const size_t w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        comp[w] = comps;
+        if (w == u) break;
+      }
+      ++comps;
+    }
+  };
+  for (size_t u = 0; u < N; ++u)
+    if (index[u] < 0) visit(u);
+  std::vector<size_t> size(comps, 0), edges(comps, 0);
+  std::vector<bool> embryo(comps, false), oob(comps, false);
+  for (size_t u = 0; u < N; ++u) {
+    const int c = comp[u];
+    ++size[c];
+    if (g.nodes[live[u]].kind == RefNode::Kind::kEmbryo) embryo[c] = true;
+    for (size_t w : out[u])
+      if (comp[w] == c) {
+        ++edges[c];
+        if (oob_edges.count({u, w})) oob[c] = true;
+      }
+  }
+  std::set<std::string> cycles, cycle_kinds;
+  for (size_t u = 0; u < N; ++u) {
+    const int c = comp[u];
+    if (edges[c] == 0) continue;
+    cycle_kinds.insert(CoarseKind(kind_of(u)));
+    std::string shape = size[c] == 1 ? "self" : edges[c] == size[c] ? "simple" : "nested";
+    if (embryo[c]) shape += ",embryo";
+    if (oob[c]) shape += ",oob";
+    cycles.insert("cycle(" + shape + ")");
+  }
+  if (!cycles.empty()) return Join(cycles, "+") + "|" + Join(cycle_kinds, ",");
+  // No cycle: the heads of chains of leftovers holding leftovers.
+  std::vector<bool> carried(N, false);
+  for (size_t u = 0; u < N; ++u)
+    for (size_t w : out[u]) carried[w] = true;
+  std::set<std::string> heads;
+  for (size_t u = 0; u < N; ++u)
+    if (!out[u].empty() && !carried[u]) heads.insert(kind_of(u));
+  if (!heads.empty()) return "chain|" + Join(heads, ",");
+  // Leftovers alone: in flight once (the queue that held them is gone), or never.
+  std::set<std::string> classes, kinds;
+  for (size_t u = 0; u < N; ++u) {
+    if (!g.nodes[live[u]].leftover) continue;
+    classes.insert(ever_in_flight.count(u) ? "orphan" : "never-in-flight");
+    kinds.insert(kind_of(u));
+  }
+  // Leftovers the graph has no node for.
+  std::set<uint64_t> drawn;
+  for (size_t i : live) drawn.insert(g.nodes[i].ino);
+  bool accounting = false;
+  for (const Leftover& l : v.leftovers) {
+    if (IsEmbryo(l) || (l.ino && drawn.count(l.ino))) continue;
+    if (l.what == "in-flight accounting") {
+      accounting = true;
+      continue;
+    }
+    classes.insert("unplaced");
+    kinds.insert(l.what);
+  }
+  if (classes.empty() && accounting) return "accounting|";
+  if (classes.empty()) return "unplaced|";
+  return Join(classes, "+") + "|" + Join(kinds, ",");
+}
+
+std::string RunSignature(const Scenario& s, const RunRecord& r) {
+  if (!IsFinding(r.verdict.kind)) return "";
+  if (r.verdict.kind != VerdictKind::kLeak) return FindingSignatureOf(s, r.result, r.verdict);
+  return "leak|" + LeakClassOf(BuildRefGraph(s, r), r.verdict);
+}
+
+std::string RunSignature(const RunRecord& r) {
+  if (!IsFinding(r.verdict.kind)) return "";
+  if (!r.scenario_text.empty()) {
+    try {
+      return RunSignature(ParseScenario(r.scenario_text, r.file), r);
+    } catch (const std::exception&) {
+      // Text of an older build, say: ruled below without the graph.
+    }
+  }
+  return RunSignature(Scenario{}, r);
+}
+
+std::string StressLeakSignature(const std::string& leak_class, const std::string& label,
+                                const std::string& what) {
+  if (leak_class.empty()) return fmt::format("leak|stress({})|{}", label, what);
+  return fmt::format("leak|{}|{}", leak_class, CoarseKind(what));
+}
+
+}  // namespace inflight
