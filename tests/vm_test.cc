@@ -513,7 +513,7 @@ TEST(VmReport, KernelFaultsBecomeFindingsTheGateSees) {
   auto cmp = CompareReports(a, b);
   EXPECT_TRUE(cmp.BIsWorse());
   ASSERT_EQ(cmp.introduced.size(), 4u);
-  EXPECT_EQ(cmp.introduced[0], "fault|[kernel] BUG: KASAN: slab-use-after-free in unix_gc|");
+  EXPECT_EQ(cmp.introduced[0], "fault|kernel|BUG: KASAN: slab-use-after-free in unix_gc");
   EXPECT_FALSE(CompareReports(b, b).BIsWorse());
 }
 

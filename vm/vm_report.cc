@@ -29,6 +29,9 @@ RunRecord KernelRecord(VerdictKind kind, const std::string& what, const std::str
   r.verdict.summary = summary;
   r.verdict.faults = std::move(lines);
   r.result.status = kind == VerdictKind::kHang ? RunStatus::kHang : RunStatus::kCompleted;
+  // Named like every finding (reports/finding_signature.h): a kernel fault by its console
+  // title, whichever guest command or input met it.
+  r.extra["signature"] = fmt::format("{}|kernel|{}", VerdictName(kind), what);
   return r;
 }
 
