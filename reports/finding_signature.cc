@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "base/scc.h"
 #include "oracle/signature.h"
 #include "scenario/text.h"
 
@@ -73,36 +74,8 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
     out[from->second].insert(to->second);
     if (e.oob) oob_edges.insert({from->second, to->second});
   }
-  // Tarjan's strongly connected components.
-  std::vector<int> index(N, -1), low(N, 0), comp(N, -1);
-  std::vector<bool> on_stack(N, false);
-  std::vector<size_t> stack;
-  int counter = 0, comps = 0;
-  std::function<void(size_t)> visit = [&](size_t u) {
-    index[u] = low[u] = counter++;
-    stack.push_back(u);
-    on_stack[u] = true;
-    for (size_t w : out[u]) {
-      if (index[w] < 0) {
-        visit(w);
-        low[u] = std::min(low[u], low[w]);
-      } else if (on_stack[w]) {
-        low[u] = std::min(low[u], index[w]);
-      }
-    }
-    if (low[u] == index[u]) {
-      for (;;) {
-        const size_t w = stack.back();
-        stack.pop_back();
-        on_stack[w] = false;
-        comp[w] = comps;
-        if (w == u) break;
-      }
-      ++comps;
-    }
-  };
-  for (size_t u = 0; u < N; ++u)
-    if (index[u] < 0) visit(u);
+  int comps = 0;
+  const std::vector<int> comp = StronglyConnectedComponents(out, &comps);
   std::vector<size_t> size(comps, 0), edges(comps, 0);
   std::vector<bool> embryo(comps, false), oob(comps, false);
   for (size_t u = 0; u < N; ++u) {

@@ -13,6 +13,7 @@
 
 #include "base/exit_codes.h"
 #include "tests/test_util.h"
+#include "tests/vm_kernels.h"
 
 namespace inflight {
 namespace {
@@ -28,56 +29,22 @@ struct Kernels {
   std::string skip;
 };
 
-std::string StaticDir() {
-  const std::string self = CliPath();
-  return self.substr(0, self.rfind('/')) + "/static";
-}
-
 const Kernels& Built() {
   static const Kernels k = [] {
+    const testing::SuiteKernels found =
+        testing::FindSuiteKernels({"correct", "correct-kcov"}, /*with_fuzzer=*/true);
     Kernels k;
-    if (RunCommand("command -v qemu-system-x86_64").status != 0) {
-      k.skip = "no qemu-system-x86_64 (scripts/install-deps.sh installs qemu-system-x86)";
-      return k;
-    }
-    if (!fs::exists(StaticDir() + "/graph_fuzzer")) {
-      k.skip = "the build has no static graph_fuzzer (clang, INFLIGHT_FUZZERS, INFLIGHT_STATIC)";
-      return k;
-    }
-    auto r = RunCommand(std::string(INFLIGHT_SOURCE_DIR) +
-                        "/vm/build-kernels.sh --print correct correct-kcov");
-    if (r.status == kExitEnvironment) {
-      k.skip = "cannot build the suite's kernels here: " + r.out;
-      return k;
-    }
-    for (size_t at = 0; at < r.out.size();) {
-      const size_t eol = r.out.find('\n', at);
-      const std::string line = r.out.substr(at, eol - at);
-      if (!line.empty() && line[0] == '/') {
-        if (line.size() > 13 && line.compare(line.size() - 13, 13, "-correct-kcov") == 0)
-          k.correct_kcov = line;
-        else if (line.size() > 8 && line.compare(line.size() - 8, 8, "-correct") == 0)
-          k.correct = line;
-      }
-      at = eol == std::string::npos ? r.out.size() : eol + 1;
-    }
-    if (!k.correct_kcov.empty())
-      k.vmlinux_kcov = fs::path(k.correct_kcov).parent_path() / "vmlinux-correct-kcov";
-    if (r.status != 0 || k.correct.empty() || k.correct_kcov.empty() ||
-        !fs::exists(k.vmlinux_kcov))
-      k.skip = "FAIL: vm/build-kernels.sh exited " + std::to_string(r.status) +
-               " or left no vmlinux-correct-kcov: " + r.out;
+    k.skip = found.skip;
+    k.correct = found.Image("correct");
+    k.correct_kcov = found.Image("correct-kcov");
+    if (!k.skip.empty()) return k;
+    // build-kernels.sh keeps a KCOV kernel's vmlinux beside it, for addr2line.
+    k.vmlinux_kcov = fs::path(k.correct_kcov).parent_path() / "vmlinux-correct-kcov";
+    if (!fs::exists(k.vmlinux_kcov)) k.skip = "FAIL: vm/build-kernels.sh left no " + k.vmlinux_kcov;
     return k;
   }();
   return k;
 }
-
-#define INFLIGHT_REQUIRE_KERNELS()                                            \
-  const Kernels& kernels_ = Built();                                          \
-  do {                                                                        \
-    if (kernels_.skip.rfind("FAIL: ", 0) == 0) FAIL() << kernels_.skip;       \
-    if (!kernels_.skip.empty()) GTEST_SKIP() << "skipped: " << kernels_.skip; \
-  } while (0)
 
 class VmKcov : public ::testing::Test {
  protected:
