@@ -458,9 +458,17 @@ TEST(GlobalCounts, DriftFiresOnFilesKeptInFlightAndNotWithout) {
   EXPECT_EQ(held[0].name, "files");
   EXPECT_GT(held[0].Drift(), kTolerance) << "fires";
   keep.Reset();  // frees all 4000
-  auto after = CompareGlobal(before, SampleGlobalRepeatedly(3, 10));
-  ASSERT_FALSE(after.empty());
-  EXPECT_LE(after[0].Drift(), kTolerance) << "silent once they are freed";
+  // Released files go through RCU, and other processes of this shared host open and close
+  // files meanwhile: it must come back within the tolerance, not at the first sample.
+  int64_t drift = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto after = CompareGlobal(before, SampleGlobalRepeatedly(3, 10));
+    ASSERT_FALSE(after.empty());
+    drift = after[0].Drift();
+    if (drift <= kTolerance) break;
+    usleep(50'000);
+  }
+  EXPECT_LE(drift, kTolerance) << "silent once they are freed";
 }
 
 // With per-CPU slabs flushed (how a VM rules), the filp slab counts the held files: the
