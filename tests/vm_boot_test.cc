@@ -474,7 +474,7 @@ TEST_F(VmGate, ACandidateWithAKernelFaultIsWorse) {
   INFLIGHT_REQUIRE_VM(kDebian612);
   auto r = Gate(fetched_, fetched_, d_.path() + "/g", "--inject bug");
   EXPECT_EQ(r.status, kExitFinding) << r.out;
-  EXPECT_NE(r.out.find("new:   fault|[kernel] BUG: inflight-vminit: fake kernel fault"),
+  EXPECT_NE(r.out.find("new:   fault|kernel|BUG: inflight-vminit: fake kernel fault"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("inflight gate: CANDIDATE WORSE"), std::string::npos) << r.out;
