@@ -2,6 +2,7 @@
 #include "reports/finding_signature.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>
@@ -15,15 +16,6 @@
 namespace inflight {
 
 namespace {
-
-std::string Join(const std::set<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
 
 // Verdict leftovers that are not objects of the graph: the in-flight count, tmpfs inodes,
 // sockets outside the table, objects the log cannot place.
@@ -98,7 +90,7 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
     if (oob[c]) shape += ",oob";
     cycles.insert("cycle(" + shape + ")");
   }
-  if (!cycles.empty()) return Join(cycles, "+") + "|" + Join(cycle_kinds, ",");
+  if (!cycles.empty()) return fmt::format("{}|{}", fmt::join(cycles, "+"), fmt::join(cycle_kinds, ","));
   // No cycle: the heads of chains of leftovers holding leftovers.
   std::vector<bool> carried(N, false);
   for (size_t u = 0; u < N; ++u)
@@ -106,7 +98,7 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
   std::set<std::string> heads;
   for (size_t u = 0; u < N; ++u)
     if (!out[u].empty() && !carried[u]) heads.insert(kind_of(u));
-  if (!heads.empty()) return "chain|" + Join(heads, ",");
+  if (!heads.empty()) return fmt::format("chain|{}", fmt::join(heads, ","));
   // Leftovers alone: in flight once (the queue that held them is gone), or never.
   std::set<std::string> classes, kinds;
   for (size_t u = 0; u < N; ++u) {
@@ -129,7 +121,7 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
   }
   if (classes.empty() && accounting) return "accounting|";
   if (classes.empty()) return "unplaced|";
-  return Join(classes, "+") + "|" + Join(kinds, ",");
+  return fmt::format("{}|{}", fmt::join(classes, "+"), fmt::join(kinds, ","));
 }
 
 std::string RunSignature(const Scenario& s, const RunRecord& r) {
