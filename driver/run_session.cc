@@ -206,9 +206,14 @@ int RunSession::Finish(bool print_table, bool findings_only) {
                report_.known.comment.at(d.signature).empty()
                    ? ""
                    : "  # " + report_.known.comment.at(d.signature));
+  auto comment = [&](const std::string& sig) {
+    const std::string& c = report_.known.comment.at(sig);
+    return c.empty() ? std::string() : "  # " + c;
+  };
   for (const std::string& sig : known.not_seen)
-    fmt::print("known, no longer seen: {}{}\n", sig,
-               report_.known.comment.at(sig).empty() ? "" : "  # " + report_.known.comment.at(sig));
+    fmt::print("known, no longer seen: {}{}\n", sig, comment(sig));
+  for (const std::string& sig : known.not_reached)
+    fmt::print("known, not reached (interrupted): {}{}\n", sig, comment(sig));
   for (const DistinctFinding& d : known.fresh)
     fmt::print("new (not in {}): {}\n", report_.known.file, d.signature);
   const auto counts = report_.Counts();
@@ -223,9 +228,10 @@ int RunSession::Finish(bool print_table, bool findings_only) {
                                                        : "CLEAN";
   std::string known_text;
   if (with_known)
-    known_text = fmt::format(" ({} known: {} runs; {} new; {} known not seen)",
-                             known.expected.size(), known.expected_runs, known.fresh.size(),
-                             known.not_seen.size());
+    known_text = fmt::format(" ({} known: {} runs; {} new; {} known {})", known.expected.size(),
+                             known.expected_runs, known.fresh.size(),
+                             report_.interrupted ? known.not_reached.size() : known.not_seen.size(),
+                             report_.interrupted ? "not reached" : "not seen");
   std::string also;
   for (const auto& [on, name] :
        {std::pair{formats_.junit, "junit.xml"}, std::pair{formats_.ktap, "report.ktap"},

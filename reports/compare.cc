@@ -392,6 +392,29 @@ bool KnownFinding(const Report& report, const RunRecord& run) {
   return true;
 }
 
+nlohmann::json ApplyKnown(const KnownFindings& known, const nlohmann::json& b, Comparison& cmp) {
+  nlohmann::json moved = nlohmann::json::array();
+  std::vector<std::string> keep;
+  for (const std::string& sig : cmp.introduced)
+    if (known.Has(sig))
+      moved.push_back({{"signature", sig}, {"comment", known.comment.at(sig)}});
+    else
+      keep.push_back(sig);
+  cmp.introduced = std::move(keep);
+  bool all_known = true;
+  for (const auto& run : b.value("runs", nlohmann::json::array()))
+    if (const std::string v = run.value("verdict", "");
+        v == "leak" || v == "hang" || v == "fault" || v == "loss")
+      for (const std::string& sig : FindingSignatures(run)) all_known &= known.Has(sig);
+  if (all_known) {
+    keep.clear();
+    for (const std::string& why : cmp.ended_worse)
+      if (why.find("exited 1 (a finding)") == std::string::npos) keep.push_back(why);
+    cmp.ended_worse = std::move(keep);
+  }
+  return moved;
+}
+
 KnownSplit SplitKnown(const Report& report) {
   KnownSplit k;
   std::set<std::string> seen;
@@ -407,7 +430,7 @@ KnownSplit SplitKnown(const Report& report) {
     }
   }
   for (const auto& [sig, _] : report.known.comment)
-    if (!seen.count(sig)) k.not_seen.push_back(sig);
+    if (!seen.count(sig)) (report.interrupted ? k.not_reached : k.not_seen).push_back(sig);
   return k;
 }
 
@@ -422,11 +445,15 @@ nlohmann::json KnownSplitToJson(const Report& report, const KnownSplit& k) {
     }
     return out;
   };
-  nlohmann::json not_seen = nlohmann::json::array();
-  for (const std::string& sig : k.not_seen)
-    not_seen.push_back({{"signature", sig}, {"comment", report.known.comment.at(sig)}});
+  auto signatures = [&](const std::vector<std::string>& v) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const std::string& sig : v)
+      out.push_back({{"signature", sig}, {"comment", report.known.comment.at(sig)}});
+    return out;
+  };
   return {{"file", report.known.file},   {"expected", list(k.expected)},
-          {"new", list(k.fresh)},        {"not_seen", std::move(not_seen)},
+          {"new", list(k.fresh)},        {"not_seen", signatures(k.not_seen)},
+          {"not_reached", signatures(k.not_reached)},
           {"expected_runs", k.expected_runs}, {"new_runs", k.fresh_runs}};
 }
 

@@ -48,11 +48,14 @@ std::vector<DistinctFinding> DistinctFindings(const Report& report);
 bool KnownFinding(const Report& report, const RunRecord& run);
 
 // The known findings of a report against what it found: which signatures were seen (and
-// how often), which known ones were not seen, and which findings are new.
+// how often), which known ones were not seen, and which findings are new. A known one an
+// interrupted report did not see is "not reached", not "no longer seen": the runs that
+// would have shown it may never have started.
 struct KnownSplit {
   std::vector<DistinctFinding> expected;  // known, and seen
   std::vector<DistinctFinding> fresh;     // not known
-  std::vector<std::string> not_seen;      // known, not seen
+  std::vector<std::string> not_seen;      // known, not seen in a complete report
+  std::vector<std::string> not_reached;   // known, not seen before the report was interrupted
   size_t expected_runs = 0, fresh_runs = 0;
 };
 KnownSplit SplitKnown(const Report& report);
@@ -96,6 +99,13 @@ struct Comparison {
   bool BIsWorse() const { return !introduced.empty() || !worse.empty() || !ended_worse.empty(); }
   bool BIsIncomplete() const { return !incomplete.empty(); }
 };
+
+// `gate --known`: signatures B introduced that are known are taken out of the comparison
+// and returned (each {signature, comment}); and B's suite exiting 1 where A's exited 0 is
+// not worse when every finding of B is known (the suite inside knows nothing of the file).
+// A known signature A shows too is still compared by rate: B leaking a known bug far more
+// often stays worse. Crashes, hangs and new signatures stay worse.
+nlohmann::json ApplyKnown(const KnownFindings& known, const nlohmann::json& b, Comparison& cmp);
 
 // How the two sides are named in the comparison's sentences.
 struct CompareLabels {

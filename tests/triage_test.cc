@@ -178,6 +178,23 @@ TEST(Known, KnownFindingsAreExpectedNewOnesAreNot) {
   EXPECT_EQ(j["counts"]["known"], 2);
   EXPECT_EQ(j["distinct_findings"], 2);
   EXPECT_EQ(j["known"]["not_seen"][0]["signature"], "leak|cycle(self)|socket");
+  EXPECT_TRUE(j["known"]["not_reached"].empty());
+}
+
+TEST(Known, AKnownFindingAnInterruptedRunDidNotSeeIsNotReachedNotGone) {
+  Report rep;
+  rep.command = "run";
+  rep.runs = {Finding("a", "leak|cycle(nested)|socket")};
+  rep.known = ParseKnownFindings("leak|cycle(nested)|socket\nleak|cycle(self)|socket # planted\n",
+                                 "k.txt");
+  rep.interrupted = true;
+  const KnownSplit k = SplitKnown(rep);
+  EXPECT_TRUE(k.not_seen.empty()) << "an interrupted run cannot say a known finding is gone";
+  EXPECT_EQ(k.not_reached, std::vector<std::string>{"leak|cycle(self)|socket"});
+  const nlohmann::json j = ReportToJson(rep);
+  EXPECT_TRUE(j["known"]["not_seen"].empty());
+  EXPECT_EQ(j["known"]["not_reached"][0]["signature"], "leak|cycle(self)|socket");
+  EXPECT_EQ(j["known"]["not_reached"][0]["comment"], "planted");
 }
 
 TEST(Compare, OneSignatureAcrossScenariosHasOneRate) {
@@ -193,6 +210,53 @@ TEST(Compare, OneSignatureAcrossScenariosHasOneRate) {
   ASSERT_EQ(c.b.count("leak|cycle(nested)|socket"), 1u);
   EXPECT_EQ(c.b.at("leak|cycle(nested)|socket").hits, 2u);
   EXPECT_EQ(c.b.at("leak|cycle(nested)|socket").runs, 8u);
+}
+
+// A report of `runs` runs of one scenario, the first `leaks` of them a leak named `sig`.
+nlohmann::json ReportLeaking(const std::string& sig, int leaks, int runs = 40) {
+  nlohmann::json r = {{"schema", kReportSchema}, {"runs", nlohmann::json::array()}};
+  for (int i = 0; i < runs; ++i) {
+    nlohmann::json run = {{"scenario", "x"}, {"verdict", i < leaks ? "leak" : "clean"},
+                          {"mode", "free"}};
+    if (i < leaks) run["signature"] = sig;
+    r["runs"].push_back(run);
+  }
+  return r;
+}
+
+TEST(GateKnown, AKnownSignatureTheCandidateIntroducedIsKnownNotWorse) {
+  const std::string sig = "leak|cycle(nested)|socket";
+  const KnownFindings known = ParseKnownFindings(sig + " # scc_index\n", "k.txt");
+  const nlohmann::json cand = ReportLeaking(sig, 10);
+  Comparison c = CompareReports(ReportLeaking(sig, 0), cand);
+  ASSERT_TRUE(c.BIsWorse()) << "without --known the candidate is worse";
+  const nlohmann::json moved = ApplyKnown(known, cand, c);
+  EXPECT_FALSE(c.BIsWorse()) << DescribeComparison(c);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0]["signature"], sig);
+  EXPECT_EQ(moved[0]["comment"], "scc_index");
+}
+
+TEST(GateKnown, AKnownSignatureTheCandidateShowsFarMoreOftenIsStillWorse) {
+  const std::string sig = "leak|cycle(nested)|socket";
+  const KnownFindings known = ParseKnownFindings(sig + "\n", "k.txt");
+  const nlohmann::json cand = ReportLeaking(sig, 36);
+  Comparison c = CompareReports(ReportLeaking(sig, 4), cand);
+  ASSERT_EQ(c.worse, std::vector<std::string>{sig});
+  const nlohmann::json moved = ApplyKnown(known, cand, c);
+  EXPECT_TRUE(moved.empty());
+  EXPECT_TRUE(c.BIsWorse()) << "a known bug leaking 9x as often is a worse kernel";
+}
+
+TEST(GateKnown, AnUnknownSignatureBesideAKnownOneStaysWorse) {
+  const KnownFindings known = ParseKnownFindings("leak|cycle(nested)|socket\n", "k.txt");
+  nlohmann::json cand = ReportLeaking("leak|cycle(nested)|socket", 10);
+  cand["runs"][20]["verdict"] = "leak";
+  cand["runs"][20]["signature"] = "leak|chain|embryo";
+  Comparison c = CompareReports(ReportLeaking("leak|cycle(nested)|socket", 0), cand);
+  ApplyKnown(known, cand, c);
+  EXPECT_EQ(c.introduced, std::vector<std::string>{"leak|chain|embryo"});
+  EXPECT_TRUE(c.BIsWorse());
 }
 
 }  // namespace
