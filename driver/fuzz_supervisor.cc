@@ -421,6 +421,8 @@ class FuzzSession {
           ++it->second.hits;
           it->second.workers.insert(w.index);
           SaveFinding(it->second);
+        } else if (known_.Has(ev->text)) {
+          ++known_hits_[ev->text];  // --known: seen, so not "no longer seen"
         }
         break;
     }
@@ -622,6 +624,7 @@ class FuzzSession {
     CommonRunArgs common = common_;
     common.report_dir = opt_.out;
     common.hold = opt_.hold;
+    common.known = opt_.known;  // report.json's `known` section and the known: lines
     if (common.jobs == 0) common.jobs = 1;
     RunSession session("fuzz", argv_, common);
     Report& report = session.report();
@@ -707,6 +710,8 @@ class FuzzSession {
       settled += w.base_settled + w.log.settled;
       skipped += w.base_skipped + w.log.skipped;
     }
+    nlohmann::json known_hits = nlohmann::json::array();
+    for (const auto& [sig, n] : known_hits_) known_hits.push_back({{"signature", sig}, {"hits", n}});
     report.extra["fuzz"] = {
         {"out", opt_.out},
         {"fuzzer", opt_.fuzzer},
@@ -734,6 +739,7 @@ class FuzzSession {
         {"resumed_seconds", prior_seconds_},
         {"findings", fj},
         {"finding_hits", hits},
+        {"known_hits", known_hits},
         {"crashes_without_artifact", lost_crashes_},
         {"workers", workers},
     };
@@ -768,15 +774,8 @@ class FuzzSession {
     fflush(stdout);
     const int status = session.Finish(false);
     if (interrupted) return kExitInterrupted;
-    size_t fresh = 0;
-    for (const auto& [sig, f] : findings_) {
-      if (!known_.Has(sig)) {
-        ++fresh;
-        continue;
-      }
-      fmt::print("known: {} ({} hit(s)){}\n", sig, f.hits,
-                 known_.comment.at(sig).empty() ? "" : "  # " + known_.comment.at(sig));
-    }
+    size_t fresh = 0;  // the session printed which are known, which new
+    for (const auto& [sig, f] : findings_) fresh += !known_.Has(sig);
     if (fresh || lost_crashes_) return kExitFinding;
     return status == kExitInternal ? kExitInternal : kExitClean;
   }
@@ -790,6 +789,7 @@ class FuzzSession {
 
   Options opt_;
   KnownFindings known_;
+  std::map<std::string, uint64_t> known_hits_;  // --known signatures the workers hit (not findings)
   std::vector<std::string> argv_;
   CommonRunArgs common_;
   std::map<std::string, Finding> findings_;

@@ -378,6 +378,10 @@ std::vector<DistinctFinding> DistinctFindings(const Report& report) {
   if (auto it = report.extra.find("fuzz"); it != report.extra.end() && it->is_object())
     for (const auto& f : ArrayAt(*it, "findings"))
       if (std::string sig = Str(f, "signature"); !sig.empty()) add(sig, Str(f, "summary"));
+  if (auto it = report.extra.find("fuzz"); it != report.extra.end() && it->is_object())
+    for (const auto& f : ArrayAt(*it, "known_hits"))  // --known ones the workers only logged
+      if (std::string sig = Str(f, "signature"); !sig.empty())
+        add(sig, fmt::format("hit {} time(s) by the fuzzer (known)", f.value("hits", 0)));
   for (const std::string& f : report.command_findings) {
     if (f.rfind(kFuzzSmokeFindingPrefix, 0) == 0) continue;  // by its signature, above
     add(CommandSignature(f), f);

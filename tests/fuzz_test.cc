@@ -172,6 +172,34 @@ TEST_F(Fuzz, FindingsAreDeduplicatedAcrossWorkers) {
     if (fs::exists(a.get<std::string>())) EXPECT_LE(kept, fs::file_size(a.get<std::string>()));
 }
 
+// --known in fuzz: the planted seed's signature, listed as known, is reported as expected
+// (report.json's known section, a known: line); the exit status is 0 exactly when nothing
+// else was found (mutations of the seed may find variants: those stay new).
+TEST_F(Fuzz, AKnownFindingIsExpectedAndOnlyNewOnesFail) {
+  TempDir d;
+  const std::string out = d.path() + "/fz";
+  fs::create_directories(d.path() + "/seeds");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
+                d.path() + "/seeds/planted.scn");
+  testing::WriteFile(d.path() + "/known.txt",
+                     "leak|chain|embryo  # the holder's embryo\nleak|cycle(self)|socket\n");
+  auto r = RunCommand(CliPath() + " fuzz -q --jobs 1 --duration 8s --settle 5s --repro 0" +
+                      " --hold inflight-hold --fuzzer " + INFLIGHT_GRAPH_FUZZER_HOLD + " --out " +
+                      out + " --seeds " + d.path() + "/seeds --known " + d.path() + "/known.txt");
+  auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
+  ASSERT_TRUE(j.contains("known")) << r.out;
+  const auto& k = j["known"];
+  ASSERT_EQ(k["expected"].size(), 1u) << k.dump(2);
+  EXPECT_EQ(k["expected"][0]["signature"], "leak|chain|embryo");
+  EXPECT_EQ(k["expected"][0]["comment"], "the holder's embryo");
+  EXPECT_EQ(k["not_seen"][0]["signature"], "leak|cycle(self)|socket") << k.dump(2);
+  EXPECT_NE(r.out.find("known: leak|chain|embryo"), std::string::npos) << r.out;
+  size_t fresh = 0;
+  for (const auto& f : j["fuzz"]["findings"]) fresh += f["signature"] != "leak|chain|embryo";
+  EXPECT_EQ(k["new"].size(), fresh) << k.dump(2);
+  EXPECT_EQ(r.status, fresh ? 1 : 0) << r.out;
+}
+
 // A short run of the production build: it runs, grows the corpus, writes its report, and
 // finds no bug of ours (errors, crashes, hangs or faults). Leaks it may find are this
 // kernel's (docs/fuzzing.md); they are reported, not asserted away.

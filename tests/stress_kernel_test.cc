@@ -31,6 +31,7 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::Spawn;
 using testing::TempDir;
+using testing::WriteFile;
 using testing::WaitForAll;
 
 constexpr const char* kHold = "inflight-hold";
@@ -256,6 +257,32 @@ TEST_F(StressKernel, CliHolderLeakExitsOneAndNamesIt) {
     EXPECT_EQ(run["checkpoint"].get<int>(), run["epoch"].get<int>() + 1);
     EXPECT_FALSE(run["leftovers"].empty());
   }
+}
+
+TEST_F(StressKernel, CliHolderLeakKnownExitsZeroAndSaysKnown) {
+  // --known in stress: the planted holder leak, listed as known, is expected (exit 0,
+  // KNOWN FINDINGS ONLY); a known file without it leaves it new (exit 1) and says which
+  // known one was not seen.
+  TempDir d;
+  const std::string sig = "leak|stress(cycles: leaked_to_holder (test only))|stream socket";
+  WriteFile(d.path() + "/known.txt", "# the test-only holder\n" + sig + "\n");
+  WriteFile(d.path() + "/other.txt", "leak|cycle(self)|socket\n");
+  const std::string cmd = "stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
+                          "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q ";
+  auto r = RunCommand(Cli(cmd + "--report " + d.path() + "/a --known " + d.path() + "/known.txt"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("KNOWN FINDINGS ONLY"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/a/report.json"));
+  ASSERT_EQ(j["known"]["expected"].size(), 1u) << j["known"].dump();
+  EXPECT_EQ(j["known"]["expected"][0]["signature"], sig);
+  EXPECT_EQ(j["known"]["expected"][0]["comment"], "the test-only holder");
+  EXPECT_TRUE(j["known"]["new"].empty());
+
+  auto o = RunCommand(Cli(cmd + "--report " + d.path() + "/b --known " + d.path() + "/other.txt"));
+  EXPECT_EQ(o.status, 1) << o.out;
+  EXPECT_NE(o.out.find("known, no longer seen: leak|cycle(self)|socket"), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("new (not in"), std::string::npos) << o.out;
 }
 
 TEST_F(StressKernel, UnprivilegedRunsInsideAUserNamespaceAndSaysWhatIsSkipped) {

@@ -44,6 +44,14 @@ inline std::string ReadFile(const std::string& path) {
 
 // Why kernel-facing tests cannot run here, or "" when they can: they need a private
 // network namespace (root, or an unprivileged user namespace).
+// Writes `text` to `path` (a test's own file), failing the test if it cannot.
+inline void WriteFile(const std::string& path, const std::string& text) {
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_TRUE(f) << path;
+  fputs(text.c_str(), f);
+  fclose(f);
+}
+
 inline std::string NamespaceSkipReason() {
   static const std::string reason = [] {
     std::string why;
