@@ -128,6 +128,8 @@ bool RunFuzzSmoke(Report& report, const std::string& report_dir, const std::stri
                                    out.string(),
                                    "--repro",
                                    "3",
+                                   "--minimize-for",  // a folder to act on, in bounded time
+                                   "20s",
                                    "--libfuzzer-arg=-seed=" + std::to_string(seed)};
   if (quiet) argv.push_back("-q");
   auto child = ChildProcess::Start(argv, ChildProcess::Stderr::kInherit);

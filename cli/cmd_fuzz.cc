@@ -13,6 +13,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
     FuzzOptions opt;
     std::string duration = "10m";
     std::string settle = "60s";
+    std::string minimize = "60s";
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
@@ -36,6 +37,11 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
                 "Go on with the corpus and findings of an earlier run in --out");
   cmd->add_option("--repro", args->opt.repro, "Re-runs of each finding for its leak rate (0: none)")
       ->check(CLI::Range(0, 100'000))
+      ->capture_default_str();
+  cmd->add_option("--minimize-for", args->minimize,
+                  "After the re-runs, minimize each finding that reproduced for at most this "
+                  "long into OUT/findings/ID/repro.scn, and write repro.c (csource) from it "
+                  "(0: do not)")
       ->capture_default_str();
   cmd->add_option("--seeds", args->opt.seeds,
                   "Scenario files or folders to seed a fresh corpus with (controls/ are left "
@@ -72,6 +78,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
             Args& a = *args;
             a.opt.duration_ms = ParseDurationMs(a.duration, "--duration");
             a.opt.settle_ms = ParseDurationMs(a.settle, "--settle");
+            a.opt.minimize_ms = a.minimize == "0" ? 0 : ParseDurationMs(a.minimize, "--minimize-for");
             if (a.opt.seeds.empty()) a.opt.seeds = {DefaultCorpusDir()};
             a.common.quiet = a.opt.quiet;
             a.common.settle = a.settle;

@@ -32,6 +32,7 @@
 #include "base/exit_codes.h"
 #include "base/log.h"
 #include "base/sha1.h"
+#include "driver/minimize.h"
 #include "driver/progress.h"
 #include "driver/run_session.h"
 #include "driver/runner.h"
@@ -40,6 +41,7 @@
 #include "reports/known.h"
 #include "probe/kcov.h"
 #include "probe/kcov_pcs.h"
+#include "repro/csource.h"
 #include "reports/writer.h"
 #include "run/fuzz_log.h"
 #include "scenario/codec.h"
@@ -101,6 +103,10 @@ struct Finding {
   // Filled by the re-runs.
   size_t repro_runs = 0, repro_findings = 0, repro_same = 0;
   std::string repro_note;
+  // Filled by the minimization: findings/<id>/repro.scn and repro.c when minimized.
+  size_t actions = 0, minimized_actions = 0;
+  bool minimized = false, minimize_cut_short = false;
+  std::string minimize_note;
 
   nlohmann::json ToJson() const {
     return {{"signature", signature},
@@ -118,7 +124,15 @@ struct Finding {
               {"findings", repro_findings},
               {"same_signature", repro_same},
               {"rate", repro_runs ? double(repro_findings) / repro_runs : 0.0},
-              {"note", repro_note}}}};
+              {"note", repro_note}}},
+            {"minimize",
+             {{"done", minimized},
+              {"actions", actions},
+              {"minimized_actions", minimized_actions},
+              {"cut_short", minimize_cut_short},
+              {"repro_scn", minimized ? "repro.scn" : ""},
+              {"repro_c", minimized ? "repro.c" : ""},
+              {"note", minimize_note}}}};
   }
   static Finding FromJson(const nlohmann::json& j) {
     Finding f;
@@ -472,6 +486,72 @@ class FuzzSession {
     }
   }
 
+  // findings/ID/repro.scn (the smallest scenario whose every lockstep run is ruled the
+  // finding's verdict, within --minimize-for) and repro.c (csource of it). A finding the
+  // re-runs did not reproduce, or whose kind is not a verdict of a run, is left as is.
+  // Returns false when the pool was stopped (out of time, or Ctrl-C).
+  bool MinimizeFinding(RunSession& session, const Scenario& scenario, Finding& f,
+                       const RunOptions& base, const Report& report, int64_t deadline) {
+    f.actions = scenario.actions.size();
+    VerdictKind kind = VerdictKind::kClean;
+    for (const RunRecord& r : report.runs)
+      if (r.scenario == scenario.name && IsFinding(r.verdict.kind)) {
+        kind = r.verdict.kind;
+        break;
+      }
+    if (kind == VerdictKind::kClean) {
+      f.minimize_note = "not minimized: no re-run reproduced it";
+      SaveFinding(f);
+      return true;
+    }
+    if (!opt_.quiet) LogInfo("minimizing finding {} ({} actions)", f.id, f.actions);
+    ReproMinimizeOptions mo;
+    mo.run = base;
+    mo.run.mode = RunMode::kLockstep;
+    mo.kind = kind;
+    mo.signature = f.signature;
+    mo.runs = 2;
+    bool out_of_time = false;
+    mo.stop = [&] {
+      out_of_time = out_of_time || NowMicros() > deadline;
+      return out_of_time || Stopped();
+    };
+    Scenario small;
+    try {
+      small = MinimizeScenario(session.pool(), scenario, mo);
+    } catch (const std::exception& e) {
+      f.minimize_note = fmt::format("not minimized: {}", e.what());
+      SaveFinding(f);
+      return false;
+    }
+    f.minimize_cut_short = out_of_time || Stopped();
+    f.minimized_actions = small.actions.size();
+    small.name = "finding_" + f.id;
+    small.preamble = {fmt::format("finding {}: {}", f.id, f.signature),
+                      fmt::format("minimized from findings/{}/input{}: every one of {} lockstep "
+                                  "runs is ruled {} with this signature",
+                                  f.id,
+                                  f.minimize_cut_short
+                                      ? " (cut short: the smallest found so far, not proven minimal)"
+                                      : "",
+                                  mo.runs, VerdictName(kind))};
+    const std::string dir = Dir("findings/" + f.id);
+    CsourceOptions co;
+    co.source = dir + "/repro.scn";
+    co.settle_ms = opt_.settle_ms;
+    auto s = WriteFileAtomically(dir + "/repro.scn", PrintScenario(small));
+    if (s) s = WriteFileAtomically(dir + "/repro.c", EmitCSource(small, co));
+    if (!s) {
+      f.minimize_note = "not written: " + s.error().Text();
+    } else {
+      f.minimized = true;
+      f.minimize_note = fmt::format("{} of {} actions{}", f.minimized_actions, f.actions,
+                                    f.minimize_cut_short ? " (cut short by --minimize-for)" : "");
+    }
+    SaveFinding(f);
+    return !f.minimize_cut_short;
+  }
+
   // A worker that died without a finding of ours: a crash in our own code.
   void RecordCrash(Worker& w, int status) {
     std::string what = w.log.crash_lines.empty()
@@ -664,6 +744,23 @@ class FuzzSession {
               "finding that needs the fuzzer's timing)";
         SaveFinding(f);
       }
+      // One budget for all: a minimization cut short stops the pool (driver/minimize.h),
+      // so the findings after it are left as they are, and say so.
+      const int64_t deadline = NowMicros() + int64_t{opt_.minimize_ms} * 1000;
+      bool pool_stopped = false;
+      for (size_t k = 0; opt_.minimize_ms > 0 && k < files.size() && !Stopped(); ++k) {
+        if (pool_stopped) {
+          order[k]->minimize_note = "not minimized: --minimize-for was used up";
+          SaveFinding(*order[k]);
+          continue;
+        }
+        pool_stopped = !MinimizeFinding(session, files[k].scenario, *order[k], plan.base,
+                                        report, deadline);
+      }
+      if (pool_stopped)
+        report.inactive_layers.push_back(
+            "per-slot accounting after the re-runs: not checked, the minimization was cut short "
+            "by --minimize-for and stopped the sandboxes");
     } else if (interrupted) {
       for (auto& [_, f] : findings_) f.repro_note = "not re-run: interrupted";
     }
@@ -764,6 +861,11 @@ class FuzzSession {
                          f.repro_findings, f.repro_runs, 100.0 * f.repro_findings / f.repro_runs,
                          f.repro_same);
       if (!f.repro_note.empty()) s += fmt::format("      {}\n", f.repro_note);
+      if (f.minimized)
+        s += fmt::format("      minimized: {}; {}/findings/{}/repro.scn, repro.c\n",
+                         f.minimize_note, opt_.out, f.id);
+      else if (!f.minimize_note.empty())
+        s += fmt::format("      {}\n", f.minimize_note);
       s += fmt::format("      replay: inflight repro {}/findings/{}/input{}\n", opt_.out, f.id,
                        opt_.hold.empty() ? "" : " --hold " + opt_.hold);
     }

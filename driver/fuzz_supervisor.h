@@ -20,6 +20,9 @@ struct FuzzOptions {
   uint32_t jobs = 1;
   bool resume = false;
   uint32_t repro = 20;
+  // After the re-runs, each finding that reproduced is minimized (at most this long, 0:
+  // not at all) into findings/ID/repro.scn, and repro.c is written from it (csource).
+  uint32_t minimize_ms = 60'000;
   std::vector<std::string> seeds;
   std::vector<std::string> exclude;
   std::string fuzzer;

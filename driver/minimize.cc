@@ -2,6 +2,7 @@
 #include "driver/minimize.h"
 
 #include "driver/batch.h"
+#include "reports/finding_signature.h"
 #include "repro/minimize.h"
 #include "scenario/text.h"
 
@@ -44,8 +45,15 @@ Scenario MinimizeScenario(SandboxPool& pool, const Scenario& original,
   ro.runs = opt.runs;
   ro.seed = 1;
   ro.min_rate = 1.0;  // every run
-  ro.reproduces = [&](const Scenario&, const RunResult&, const Verdict& v) {
-    return v.kind == opt.kind;
+  ro.reproduces = [&](const Scenario& cand, const RunResult& r, const Verdict& v) {
+    if (v.kind != opt.kind) return false;
+    if (opt.signature.empty()) return true;
+    RunRecord rec;
+    rec.scenario = original.name;
+    rec.mode = opt.run.mode;
+    rec.result = r;
+    rec.verdict = v;
+    return RunSignature(cand, rec) == opt.signature;
   };
   ro.stop = opt.stop;
   RunningOracle oracle(pool, std::move(ro));

@@ -44,13 +44,16 @@ class RunningOracle {
 struct ReproMinimizeOptions {
   RunOptions run;
   VerdictKind kind = VerdictKind::kLeak;
+  // When set, every run must also have this finding signature (reports/finding_signature.h):
+  // the same bug, not merely the same kind (a chain cut down to a lone embryo is a leak too).
+  std::string signature;
   uint32_t runs = 2;                              // every one of these must reproduce
   std::function<void(const Scenario&)> progress;  // after each accepted shrink
   std::function<bool()> stop = [] { return false; };
 };
 
-// For `inflight repro --minimize`: the smallest scenario found whose every run is ruled
-// `kind`; `s` itself when nothing smaller reproduces. When stop() says so the pool is
+// For `inflight repro --minimize` and fuzz finding folders: the smallest scenario found
+// whose every run is ruled `kind` (with `signature`, when set); `s` itself when nothing smaller reproduces. When stop() says so the pool is
 // stopped and the smallest found so far is returned.
 Scenario MinimizeScenario(SandboxPool& pool, const Scenario& s, const ReproMinimizeOptions& opt);
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -227,6 +228,71 @@ std::string RateText(const Report& report, const Group& g) {
   return out;
 }
 
+// What to do with a finding whose scenario is `file`: shrink it, turn it into a C program,
+// replay it.
+std::string NextCommands(const std::string& file, const std::string& replay,
+                         const std::string& done = "") {
+  std::string stem = std::filesystem::path(file).stem().string();
+  std::string out = "<details class=\"next\" open><summary>Next</summary><ul>\n";
+  if (!done.empty()) out += "<li>" + done + "</li>\n";
+  out += fmt::format("<li>shrink it: <code>inflight minimize {} -o {}_min.scn</code></li>\n",
+                     XmlEscape(file), XmlEscape(stem));
+  out += fmt::format(
+      "<li>a C program for the bug report: <code>inflight csource {} -o {}.c &amp;&amp; cc -o {} "
+      "{}.c &amp;&amp; ./{}</code></li>\n",
+      XmlEscape(file), XmlEscape(stem), XmlEscape(stem), XmlEscape(stem), XmlEscape(stem));
+  out += fmt::format("<li>replay it: <code>{}</code></li>\n", XmlEscape(replay));
+  return out + "</ul></details>\n";
+}
+
+// The findings of `inflight fuzz` (report.json's fuzz.findings): one card each, with its
+// re-runs' rate, its minimization and the files of its folder.
+std::string FuzzFindingsSection(const nlohmann::json& fuzz) {
+  const nlohmann::json findings = fuzz.value("findings", nlohmann::json::array());
+  std::string out = fmt::format("<section id=\"fuzz-findings\">\n<h2>Fuzzer findings ({})</h2>\n",
+                                findings.size());
+  if (findings.empty()) out += "<p>The fuzzer found nothing.</p>\n";
+  const std::string dir = fuzz.value("out", std::string("."));
+  for (const auto& f : findings) {
+    const std::string id = f.value("id", "");
+    const std::string verdict = f.value("verdict", "leak");
+    const std::string folder = dir + "/findings/" + id;
+    out += fmt::format("<article class=\"finding {}\" id=\"fuzz-{}\">\n", XmlEscape(verdict),
+                       XmlEscape(id));
+    out += fmt::format("<h3><span class=\"badge {}\">{}</span> <code>{}</code></h3>\n",
+                       XmlEscape(verdict), XmlEscape(verdict),
+                       XmlEscape(f.value("signature", "")));
+    out += fmt::format("<p>{}</p>\n", XmlEscape(f.value("summary", "")));
+    out += fmt::format("<p class=\"meta\">{} hit(s); first seen after {:.0f} s of fuzzing; input "
+                       "{} bytes in <code>{}/</code></p>\n",
+                       f.value("hits", 0), f.value("first_seen_s", 0.0), f.value("input_size", 0),
+                       XmlEscape(folder));
+    const nlohmann::json repro = f.value("repro", nlohmann::json::object());
+    const size_t runs = repro.value("runs", 0);
+    if (runs)
+      out += fmt::format("<p><b>Leak rate: {} of {} re-run(s)</b> ({} with this signature)</p>\n",
+                         repro.value("findings", 0), runs, repro.value("same_signature", 0));
+    else
+      out += "<p>Not re-run.</p>\n";
+    const nlohmann::json m = f.value("minimize", nlohmann::json::object());
+    std::string done;
+    std::string file = folder + "/scenario.scn";
+    if (m.value("done", false)) {
+      file = folder + "/repro.scn";
+      done = fmt::format("minimized: {} of {} actions{}: <code>{}</code>, C program <code>{}/repro.c"
+                         "</code>",
+                         m.value("minimized_actions", 0), m.value("actions", 0),
+                         m.value("cut_short", false) ? " (cut short, not proven minimal)" : "",
+                         XmlEscape(file), XmlEscape(folder));
+    } else if (!m.value("note", std::string()).empty()) {
+      done = XmlEscape(m.value("note", std::string()));
+    }
+    out += NextCommands(file, "inflight repro " + folder + "/input", done);
+    out += "</article>\n";
+  }
+  return out + "</section>\n";
+}
+
 std::string FindingArticle(const Report& report, const Group& g, size_t index,
                            const SvgRenderer& render, const HtmlOptions& opt, size_t& drawn) {
   const RunRecord& r = *g.runs.front();
@@ -248,6 +314,9 @@ std::string FindingArticle(const Report& report, const Group& g, size_t index,
       RunModeName(r.mode), r.seed, XmlEscape(r.file), XmlEscape(ReplayCommand(report, r)));
   if (!r.result.error.empty() && g.kind != VerdictKind::kError)
     out += fmt::format("<p>{}</p>\n", XmlEscape(r.result.error));
+  if (g.kind != VerdictKind::kError && r.file.size() > 4 &&
+      r.file.compare(r.file.size() - 4, 4, ".scn") == 0)  // not a stress checkpoint, a fuzz input
+    out += NextCommands(r.file, ReplayCommand(report, r));
 
   std::optional<Scenario> s;
   std::string parse_error;
@@ -374,6 +443,8 @@ std::string ReportToHtml(const Report& report, const SvgRenderer& render, const 
     if (g->kind != VerdictKind::kError)
       out += FindingArticle(report, *g, ++index, render, opt, drawn);
   out += "</section>\n";
+  if (auto it = report.extra.find("fuzz"); it != report.extra.end() && it->is_object())
+    out += FuzzFindingsSection(*it);
   if (nfind < groups.size()) {
     out += "<section id=\"errors\">\n<h2>Errors of inflight (say nothing about the kernel)</h2>\n";
     for (const Group* g : groups)

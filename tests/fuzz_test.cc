@@ -200,6 +200,44 @@ TEST_F(Fuzz, AKnownFindingIsExpectedAndOnlyNewOnesFail) {
   EXPECT_EQ(r.status, fresh ? 1 : 0) << r.out;
 }
 
+// Every finding that reproduced gets a finding folder a maintainer can act on: repro.scn
+// (minimized, at most as many actions as the decoded input) and repro.c (csource of it,
+// compiles with -Wall -Werror), and meta.json / summary.txt say so.
+TEST_F(Fuzz, AFindingFolderHasAMinimizedScenarioAndACProgram) {
+  TempDir d;
+  const std::string out = d.path() + "/fz";
+  fs::create_directories(d.path() + "/seeds");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
+                d.path() + "/seeds/planted.scn");
+  auto r = RunCommand(CliPath() + " fuzz -q --jobs 1 --duration 6s --settle 5s --repro 2" +
+                      " --minimize-for 60s --hold inflight-hold --fuzzer " +
+                      INFLIGHT_GRAPH_FUZZER_HOLD + " --out " + out + " --seeds " + d.path() +
+                      "/seeds");
+  EXPECT_EQ(r.status, 1) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
+  const nlohmann::json* seed = nullptr;
+  for (const auto& f : j["fuzz"]["findings"])
+    if (f["signature"] == "leak|chain|embryo") seed = &f;
+  ASSERT_NE(seed, nullptr) << j["fuzz"]["findings"].dump(2);
+  const std::string dir = out + "/findings/" + (*seed)["id"].get<std::string>();
+  const auto& m = (*seed)["minimize"];
+  ASSERT_TRUE(m["done"].get<bool>()) << m.dump(2);
+  EXPECT_LE(m["minimized_actions"].get<int>(), m["actions"].get<int>());
+  EXPECT_GT(m["minimized_actions"].get<int>(), 0);
+  const std::string scn = ReadFile(dir + "/repro.scn");
+  EXPECT_NE(scn.find("leak|chain|embryo"), std::string::npos) << scn;
+  EXPECT_NE(ReadFile(out + "/summary.txt").find("/repro.scn, repro.c"), std::string::npos);
+  auto cc = RunCommand("cc -Wall -Werror -o " + d.path() + "/repro " + dir + "/repro.c");
+  EXPECT_EQ(cc.status, 0) << cc.out;
+  // The minimized scenario still leaks, with the holder, every run.
+  auto again = RunCommand(CliPath() + " repro -q -n 2 --settle 5s --hold inflight-hold " + dir +
+                          "/repro.scn --report " + d.path() + "/rr");
+  EXPECT_EQ(again.status, 1) << again.out;
+  EXPECT_NE(again.out.find("leak rate: 2/2"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("signature: leak|chain|embryo  (2/2 runs)"), std::string::npos)
+      << "minimized to the same bug, not merely to some leak\n" << again.out;
+}
+
 // A short run of the production build: it runs, grows the corpus, writes its report, and
 // finds no bug of ours (errors, crashes, hangs or faults). Leaks it may find are this
 // kernel's (docs/fuzzing.md); they are reported, not asserted away.

@@ -318,6 +318,55 @@ TEST(Html, FindingsFirstWithTheirDrawing) {
   EXPECT_EQ(html.find("<script"), std::string::npos) << "a static page";
 }
 
+TEST(Html, AFindingCardSaysWhatToDoNext) {
+  Report rep = FixedReport();
+  for (RunRecord& r : rep.runs) r.file = "corpus/x.scn";
+  const std::string html = ReportToHtml(rep, FakeSvg);
+  EXPECT_NE(html.find("<code>inflight minimize corpus/x.scn -o x_min.scn</code>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<code>inflight csource corpus/x.scn -o x.c &amp;&amp; cc -o x x.c"),
+            std::string::npos);
+  // Without a scenario file (a stress checkpoint, a fuzz input) there is nothing to shrink.
+  for (RunRecord& r : rep.runs) r.file = "fz/findings/abc/input";
+  const std::string bare = ReportToHtml(rep, FakeSvg);
+  EXPECT_EQ(bare.find("inflight minimize"), std::string::npos);
+  EXPECT_EQ(bare.find("Fuzzer findings"), std::string::npos) << "not a fuzz report";
+}
+
+TEST(Html, FuzzFindingsHaveCardsWithRateMinimizationAndNextCommands) {
+  Report rep = FixedReport();
+  rep.command = "fuzz";
+  rep.extra["fuzz"] = {
+      {"out", "fz"},
+      {"findings",
+       {{{"id", "abc"},
+         {"signature", "leak|chain|embryo"},
+         {"verdict", "leak"},
+         {"summary", "2 object(s) outlived <it>"},
+         {"hits", 4},
+         {"first_seen_s", 1.0},
+         {"input_size", 13},
+         {"repro", {{"runs", 20}, {"findings", 19}, {"same_signature", 18}}},
+         {"minimize", {{"done", true}, {"actions", 9}, {"minimized_actions", 4}}}},
+        {{"id", "def"},
+         {"signature", "leak|cycle(self)|socket"},
+         {"verdict", "leak"},
+         {"repro", {{"runs", 20}, {"findings", 0}}},
+         {"minimize", {{"done", false}, {"note", "not minimized: no re-run reproduced it"}}}}}}};
+  const std::string html = ReportToHtml(rep, FakeSvg);
+  EXPECT_NE(html.find("Fuzzer findings (2)"), std::string::npos) << html;
+  EXPECT_NE(html.find("Leak rate: 19 of 20 re-run(s)</b> (18 with this signature)"),
+            std::string::npos);
+  EXPECT_NE(html.find("minimized: 4 of 9 actions: <code>fz/findings/abc/repro.scn</code>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("inflight csource fz/findings/abc/repro.scn -o repro.c"), std::string::npos);
+  EXPECT_NE(html.find("inflight repro fz/findings/abc/input"), std::string::npos);
+  EXPECT_NE(html.find("not minimized: no re-run reproduced it"), std::string::npos);
+  EXPECT_NE(html.find("inflight minimize fz/findings/def/scenario.scn"), std::string::npos);
+  EXPECT_NE(html.find("outlived &lt;it&gt;"), std::string::npos) << "escaped";
+}
+
 TEST(Html, AGraphThatCannotBeDrawnShowsItsDotAndWhy) {
   auto failing = [](const std::string&) -> Result<std::string> {
     return SysError{ENOENT, "cannot run 'dot'"};
