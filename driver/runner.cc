@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/file_util.h"
+#include "base/log.h"
 #include "driver/batch.h"
 #include "driver/progress.h"
 #include "scenario/codec.h"
@@ -120,7 +121,25 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
                   const RunnerUi& ui, Report& report) {
   std::vector<Planned> planned;
   std::vector<BatchRun> runs;
-  for (size_t f = 0; f < files.size(); ++f)
+  for (size_t f = 0; f < files.size(); ++f) {
+    // `setuid second` needs root: in a user namespace the kernel refuses it (EINVAL), and
+    // a scenario that counts on it would be ruled a semantic fault of the kernel. It cannot
+    // run here: it is left out, and the report says so.
+    const Scenario& s = files[f].scenario;
+    if (report.sandbox.user_namespace &&
+        std::any_of(s.actions.begin(), s.actions.end(),
+                    [](const Action& a) { return a.op == Op::kSetuid; })) {
+      const std::string why = fmt::format(
+          "scenario {}: not run: `setuid second` needs root, and this sandbox runs in a user "
+          "namespace",
+          s.name);
+      if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
+          report.inactive_layers.end()) {
+        report.inactive_layers.push_back(why);
+        if (ui.progress) LogInfo("{}", why);
+      }
+      continue;
+    }
     for (RunMode m : plan.modes)
       for (uint32_t r = 0; r < plan.repeat; ++r) {
         planned.push_back({f, m, r, plan.seed + r});
@@ -129,6 +148,7 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         b.opt.seed = plan.seed + r;
         runs.push_back(b);
       }
+  }
 
   std::map<std::string, size_t> counts;
   for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)

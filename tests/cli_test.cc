@@ -264,6 +264,30 @@ TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
   EXPECT_EQ(r.status, 0) << "the oracle still sees planted leaks unprivileged: " << r.out;
 }
 
+TEST_F(CliKernel, ScenariosThatNeedRootAreLeftOutInAUserNamespaceAndSaySo) {
+  // `setuid second` cannot work in a user namespace (EINVAL): a scenario using it is not
+  // run there, and the report says which and why; it is not ruled a fault of the kernel.
+  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
+  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
+  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
+    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  TempDir d;
+  chmod(d.path().c_str(), 0777);
+  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                      Cli("run " + CorpusDir() + "/inflight_limit_unprivileged.scn " + CorpusDir() +
+                          "/self_ref_stream.scn -q --report " + d.path() + "/out"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
+  EXPECT_EQ(j["verdict"], "clean") << j["counts"].dump();
+  for (const auto& run : j["runs"]) EXPECT_EQ(run["scenario"], "self_ref_stream");
+  EXPECT_FALSE(j["runs"].empty());
+  bool said = false;
+  for (const auto& l : j["inactive_layers"])
+    said |= l.get<std::string>().find("scenario inflight_limit_unprivileged: not run: `setuid "
+                                      "second` needs root") != std::string::npos;
+  EXPECT_TRUE(said) << j["inactive_layers"].dump(1);
+}
+
 void InterruptMidRun(int sig) {
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   TempDir d;
