@@ -554,7 +554,7 @@ struct GraphProcess {
       struct stat st{};
       u = stat("/proc/self/ns/net", &st) == 0 ? static_cast<uid_t>(st.st_ino & 0x0fffffffu) : 1u;
     }
-    return 0x40000000u | (u & 0x3fffffffu);
+    return SecondUidOf(u);
   }
 
   void Send(uint16_t idx, const Action& a, int t) {

@@ -222,6 +222,9 @@ Status Sandbox::MakeSlot(Slot& slot) {
     auto a = MeasureInflightAllowance(slot.uid, slot.uid);
     if (a) {
       slot.allowance_baseline = *a;
+      auto a2 = MeasureInflightAllowance(SecondUidOf(slot.uid), SecondUidOf(slot.uid));
+      slot.uid2 = a2 ? SecondUidOf(slot.uid) : 0;
+      slot.allowance_baseline2 = a2 ? *a2 : 0;
     } else {
       accounting_ = false;
       accounting_why_ = a.error().Text();
@@ -593,6 +596,13 @@ void Sandbox::MaybeCheckAccounting(Slot& slot, RunResult& res, bool force) {
     return;
   }
   res.accounting_deficit = slot.allowance_baseline - *a;
+  if (slot.uid2) {
+    auto a2 = MeasureInflightAllowance(slot.uid2, slot.uid2);
+    if (a2 && slot.allowance_baseline2 - *a2 > res.accounting_deficit) {
+      res.accounting_deficit = slot.allowance_baseline2 - *a2;
+      res.uid = slot.uid2;  // the ruling names the uid that is short
+    }
+  }
   slot.runs_since_check = 0;
 }
 
@@ -662,6 +672,9 @@ int Sandbox::Serve(int in_fd, int out_fd) {
         auto a = MeasureInflightAllowance(slot.uid, slot.uid);
         if (!a) continue;
         summary.push_back({slot.uid, slot.runs_since_check, slot.allowance_baseline, *a});
+        if (!slot.uid2) continue;
+        auto a2 = MeasureInflightAllowance(slot.uid2, slot.uid2);
+        if (a2) summary.push_back({slot.uid2, slot.runs_since_check, slot.allowance_baseline2, *a2});
       }
       Send(MsgType::kSummary, EncodeSummary(summary));
       return ExitWith(kExitClean);

@@ -92,6 +92,9 @@ class Sandbox {
     std::unique_ptr<ObjectWitness> witness;  // of the pending run
     uint32_t uid = 0;                        // its graphs' uid (0: accounting off)
     int allowance_baseline = 0;              // the uid's allowance before its first run
+    // The graphs' second uid (`setuid second`), checked the same way (0: not measurable).
+    uint32_t uid2 = 0;
+    int allowance_baseline2 = 0;
     uint32_t runs_since_check = 0;
     std::unique_ptr<StressArea> stress;  // mapped at the slot's first stress epoch
   };

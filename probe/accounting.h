@@ -23,6 +23,11 @@ inline constexpr int kAllowanceLimit = 64;  // RLIMIT_NOFILE of the measuring pr
 // measure (e.g. a refusal other than ETOOMANYREFS).
 Result<int> MeasureInflightAllowance(uid_t uid, gid_t gid);
 
+// The second uid of a graph that runs as `uid` (`setuid second`, executor/graph.cc): the
+// same low bits with bit 30 set, so that it belongs to the slot alone too. For a graph
+// running as root (uid 0) the executor derives it from the network namespace instead.
+inline uid_t SecondUidOf(uid_t uid) { return 0x40000000u | (uid & 0x3fffffffu); }
+
 // Gives the calling process (root) the uid/gid while keeping its capabilities.
 // For graph roots; async-signal-safe. Returns false on failure.
 bool BecomeUidKeepingCaps(uid_t uid, gid_t gid);

@@ -344,27 +344,6 @@ TEST(Census, ParsesProtocolsForBothUnixLines) {
 namespace inflight {
 namespace {
 
-// Puts `n` descriptors in flight as `uid` into a socket whose other end this (root)
-// process keeps; returns that end (closing it releases them).
-UniqueFd HoldInFlightAs(uint32_t uid, int n) {
-  int sv[2];
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  UniqueFd keep(sv[1]);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(1);
-    int p[2];
-    if (pipe(p) != 0) _exit(1);
-    for (int i = 0; i < n; ++i)
-      if (SendWithFds(sv[0], &p[0], 1, nullptr, 0, 0) != 1) _exit(2);
-    _exit(0);
-  }
-  close(sv[0]);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  return keep;
-}
 
 TEST(Accounting, AllowanceDropsByWhatIsStillCountedAndComesBack) {
   if (geteuid() != 0) GTEST_SKIP() << "skipped: measuring another uid's allowance needs root";
@@ -374,7 +353,7 @@ TEST(Accounting, AllowanceDropsByWhatIsStillCountedAndComesBack) {
   EXPECT_GT(*fresh, 0);
   EXPECT_LE(*fresh, kAllowanceLimit + 1) << "the kernel stops the uid near its RLIMIT_NOFILE";
   {
-    UniqueFd held = HoldInFlightAs(uid, 5);  // a real leftover: 5 of the uid's in flight
+    UniqueFd held = testing::HoldInFlightAs(uid, 5);  // a real leftover: 5 of the uid's in flight
     auto now = MeasureInflightAllowance(uid, uid);
     ASSERT_TRUE(now.ok());
     EXPECT_EQ(*fresh - *now, 5) << "fires, and says how many are counted";

@@ -23,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/scm.h"
+#include "base/unique_fd.h"
+
 namespace inflight::testing {
 
 inline std::string CorpusDir() {
@@ -50,6 +53,28 @@ inline void WriteFile(const std::string& path, const std::string& text) {
   ASSERT_TRUE(f) << path;
   fputs(text.c_str(), f);
   fclose(f);
+}
+
+// Puts `n` descriptors in flight as `uid` into a socket whose other end this (root)
+// process keeps; returns that end (closing it releases them).
+inline UniqueFd HoldInFlightAs(uint32_t uid, int n) {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd keep(sv[1]);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(1);
+    int p[2];
+    if (pipe(p) != 0) _exit(1);
+    for (int i = 0; i < n; ++i)
+      if (SendWithFds(sv[0], &p[0], 1, nullptr, 0, 0) != 1) _exit(2);
+    _exit(0);
+  }
+  close(sv[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  return keep;
 }
 
 inline std::string NamespaceSkipReason() {
