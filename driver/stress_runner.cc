@@ -148,6 +148,8 @@ class Progress {
 // A finding's signatures (reports/finding_signature.h): a leak, one per leak class of
 // its leftovers by the labels the stressor logged them under; anything else, one.
 std::vector<std::string> StressSignatures(const Stressor& s, const RunRecord& rec) {
+  if (rec.verdict.kind == VerdictKind::kLoss)
+    return {fmt::format("loss|stress({})|messages", s.name)};
   if (rec.verdict.kind != VerdictKind::kLeak) return {RunSignature(rec)};
   std::map<std::string, std::string> class_of;  // label text -> leak class
   for (uint16_t i = 0; i < s.labels.size(); ++i)

@@ -179,6 +179,7 @@ void StressRun::Collect(RunResult& out) const {
   if (sh.skipped.load())
     o.skipped = std::string(sh.skip_reason, strnlen(sh.skip_reason, sizeof sh.skip_reason));
   o.faults_total = sh.note_counts[static_cast<size_t>(NoteKind::kFault)].load();
+  o.losses_total = sh.note_counts[static_cast<size_t>(NoteKind::kLoss)].load();
   std::vector<std::string> errors, hangs;
   const uint32_t kept = std::min<uint32_t>(sh.n_notes.load(), kMaxStressNotes);
   for (uint32_t i = 0; i < kept; ++i) {
@@ -197,6 +198,9 @@ void StressRun::Collect(RunResult& out) const {
         break;
       case NoteKind::kInfo:
         o.notes.push_back(std::move(text));
+        break;
+      case NoteKind::kLoss:
+        o.losses.push_back(std::move(text));
         break;
     }
   }

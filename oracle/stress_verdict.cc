@@ -41,6 +41,12 @@ Verdict RuleStress(const Stressor& s, const RunResult& r) {
       faults.push_back(fmt::format("... and {} more", o.faults_total - o.faults.size()));
     return faults;
   };
+  how.losses = [&] {
+    std::vector<std::string> losses = o.losses;
+    if (o.losses_total > o.losses.size())
+      losses.push_back(fmt::format("... and {} more", o.losses_total - o.losses.size()));
+    return losses;
+  };
   how.socket_leftovers = [&](const CensusDelta& d, std::vector<Leftover>& out) {
     for (const SocketInfo& so : d.new_sockets) {
       Leftover l;

@@ -43,6 +43,8 @@ constexpr auto kStressOutcomeFieldList = [](auto& io, auto& o) {
     io.U8(ob.worker);
   });
   io.U8(o.log_truncated);
+  io.List(o.losses, kMaxTexts, [&](auto& f) { io.Str(f); });
+  io.U32(o.losses_total);
 };
 
 }  // namespace

@@ -42,6 +42,8 @@ struct StressOutcome {
   std::vector<uint64_t> counters;   // in the stressor's counter-table order
   std::vector<std::string> faults;  // the kernel broke a rule the stressor checks
   uint32_t faults_total = 0;
+  std::vector<std::string> losses;  // messages a live process should have received
+  uint32_t losses_total = 0;
   std::vector<std::string> notes;     // information (parts that could not run here)
   std::vector<StressObject> objects;  // leftovers at a dirty checkpoint, by inode
   bool log_truncated = false;         // the object log filled up; later sockets are unnamed

@@ -126,7 +126,7 @@ void SccRound(StressContext& ctx, int type) {
   if (r.bytes >= 0 && r.n == 0 && (r.msg_flags & MSG_CTRUNC)) {
     ctx.Add(kSendFailed);
   } else if (r.bytes < 0 || r.n != 1 || Inode(bb) != b_ino) {
-    ctx.Fault(
+    ctx.Loss(
         "a dropped cycle was collected while a peeked descriptor kept it alive: "
         "recvmsg on the peeked socket gave %zd bytes, %d descriptors (%s) "
         "(CVE-2026-23394 shape)",

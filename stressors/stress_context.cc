@@ -127,6 +127,13 @@ void StressContext::Fault(const char* fmt, ...) {
   va_end(ap);
 }
 
+void StressContext::Loss(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  Note(NoteKind::kLoss, fmt, ap);
+  va_end(ap);
+}
+
 void StressContext::Error(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -26,7 +26,8 @@ enum class NoteKind : uint8_t {
   kError,  // the stressor itself failed (a bug of ours, exit 4)
   kHang,   // a stressor process did not stop after the epoch's deadline
   kInfo,   // worth reporting, not a finding (a part that could not run here)
-  kMaxValue = kInfo,
+  kLoss,   // a message sent to a queue a live process reaches did not arrive (a finding)
+  kMaxValue = kLoss,
 };
 
 struct StressNote {

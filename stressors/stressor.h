@@ -109,6 +109,9 @@ class StressContext {
 
   // Notes (printf-style, a few plain conversions only: no allocation after fork).
   void Fault(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+  // Data loss: what was sent to a queue that a live process still reaches is not there
+  // (the collector freed it: CVE-2021-0920, CVE-2026-23394 shapes). Ruled `loss`.
+  void Loss(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   void Error(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   void Info(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   // The whole stressor cannot run here (a missing resource): Run() should return.
