@@ -50,6 +50,13 @@ constexpr uint32_t kNoStep = 0xffffffffu;
 constexpr int64_t kKillWaitUs = 5'000'000;
 constexpr int64_t kBarrierWaitUs = 2'000'000;
 constexpr size_t kControlBytes = 4096;
+// SO_PASSRIGHTS (Linux 6.16, include/uapi/asm-generic/socket.h), for older libc headers;
+// kernels without it answer ENOPROTOOPT.
+#ifdef SO_PASSRIGHTS
+constexpr int kSoPassrights = SO_PASSRIGHTS;
+#else
+constexpr int kSoPassrights = 83;
+#endif
 // A send's control messages (descriptors plus a header and padding each) and recv cbuf=B.
 static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 <=
               kControlBytes);
@@ -535,6 +542,13 @@ struct GraphProcess {
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
           return Fail(idx, errno);
         return Returned(idx, static_cast<int>(syscall(SYS_capset, &hdr, none)));
+      }
+      case Op::kSetsockopt: {
+        int val = static_cast<int>(a.optval);
+        const int name = a.sockopt == SockOpt::kSndbuf   ? SO_SNDBUF
+                         : a.sockopt == SockOpt::kRcvbuf ? SO_RCVBUF
+                                                         : kSoPassrights;
+        return Returned(idx, setsockopt(t, SOL_SOCKET, name, &val, sizeof val));
       }
       case Op::kLimit: {
         rlimit lim{};

@@ -295,6 +295,12 @@ class Emitter {
         return fmt::format("\t{}({});\n", Use("do_dropcaps"), st);
       case Op::kLimit:
         return fmt::format("\t{}({}, {});\n", Use("do_limit_nofile"), st, a.nofile);
+      case Op::kSetsockopt:
+        return fmt::format("\t{}({}, {}, {}, {});\n", Use("do_setsockopt"), st, var(a.target),
+                           a.sockopt == SockOpt::kSndbuf   ? "SO_SNDBUF"
+                           : a.sockopt == SockOpt::kRcvbuf ? "SO_RCVBUF"
+                                                           : "SO_PASSRIGHTS",
+                           a.optval);
     }
     return "";
   }
@@ -346,13 +352,17 @@ class Emitter {
     for (size_t i = 0; i < s_.actions.size(); ++i) {
       const Action& a = s_.actions[i];
       if (!a.expect) continue;
-      const std::string name = *a.expect == 0 ? "success" : ErrnoName(*a.expect);
-      const bool known = *a.expect == 0 || ErrnoFromName(name).has_value();
-      expects += fmt::format("\t{{ {}, {}, {}, {} }},\n", i,
-                             *a.expect == 0 ? "0"
-                             : known        ? name
-                                            : std::to_string(*a.expect),
-                             CString(name), CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
+      std::string errs, names;
+      const std::vector<int> outcomes = ExpectedOutcomes(a);
+      for (int e : outcomes) {
+        const std::string name = e == 0 ? "success" : ErrnoName(e);
+        const bool known = e == 0 || ErrnoFromName(name).has_value();
+        errs += fmt::format("{}{}", errs.empty() ? "" : ", ",
+                            e == 0 ? "0" : known ? name : std::to_string(e));
+        names += (names.empty() ? "" : ", ") + CString(name);
+      }
+      expects += fmt::format("\t{{ {}, {}, {{ {} }}, {{ {} }}, {} }},\n", i, outcomes.size(), errs,
+                             names, CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
     }
     std::string out;
     if (!expects.empty())

@@ -22,7 +22,11 @@ struct Bounds {
   static constexpr uint16_t kMaxCbuf = 4096;          // recv cbuf=B: the executor's control buffer
   static constexpr uint16_t kMaxBytes = 4096;
   static constexpr uint16_t kMaxNofile = 1024;
+  static constexpr size_t kMaxExpectAlternatives = 4;  // expect=A|B|C|D
   static constexpr uint16_t kMaxBacklog = 128;
+  // setsockopt sndbuf=N, rcvbuf=N: 1 to this many bytes (the kernel doubles the value and
+  // raises it to its minimum; small buffers are what make sends fill a socket).
+  static constexpr uint32_t kMaxSockBuf = 65536;
   static constexpr uint32_t kMaxSleepMs = 10000;
   static constexpr size_t kMaxNameLen = 64;
   static constexpr size_t kMaxAddrLen = 32;

@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 35> kOpTable = {
+constexpr std::array<Op, 36> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -28,12 +28,14 @@ constexpr std::array<Op, 35> kOpTable = {
     Op::kEpoll,      Op::kEpollAdd,   Op::kPidfd,   Op::kIoUring,  Op::kTimerfd,
     Op::kSetuid,     Op::kDropCaps,   Op::kLimit,  // format 2
     Op::kSend,       Op::kRecv,                    // format 3: the extended send and recv
+    Op::kSetsockopt,                               // format 4
 };
 // clang-format on
 // Format 3's entries: the same op as before, then choices for what format 2 could not say
 // (a send beyond SCM_MAX_FD, empty control messages, more messages than descriptors; a
 // receive control buffer of exact bytes). Format 2's entries decode exactly as before.
 constexpr uint32_t kFirstExtended = 33;
+constexpr uint32_t kLastExtended = 34;
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -189,7 +191,7 @@ class Builder {
         c_.Pick(kOpTable.size(), want_ ? (NeedsExtended(*want_) ? ExtendedIndex(want_->op)
                                                                  : FirstIndex(want_->op))
                                        : 0);
-    ext_ = op_index >= kFirstExtended;
+    ext_ = op_index >= kFirstExtended && op_index <= kLastExtended;
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -250,6 +252,14 @@ class Builder {
         a.nofile = static_cast<uint16_t>(
             1 + c_.Number(Bounds::kMaxNofile - 1, 16, want_ ? want_->nofile - 1u : 0));
         break;
+      case Op::kSetsockopt:
+        a.sockopt = static_cast<SockOpt>(c_.Pick(static_cast<uint32_t>(SockOpt::kMaxValue) + 1,
+                                                 want_ ? static_cast<uint32_t>(want_->sockopt) : 0));
+        if (a.sockopt == SockOpt::kPassrights)
+          a.optval = c_.Pick(2, want_ ? want_->optval : 0);
+        else  // bytes: one byte picks 1..64 (the kernel's minimum), any size after the escape
+          a.optval = 1 + c_.Number(Bounds::kMaxSockBuf - 1, 64, want_ ? want_->optval - 1u : 0);
+        break;
       default:
         break;
     }
@@ -285,7 +295,7 @@ class Builder {
     return 0;
   }
   static uint32_t ExtendedIndex(Op op) {
-    for (uint32_t i = kFirstExtended; i < kOpTable.size(); ++i)
+    for (uint32_t i = kFirstExtended; i <= kLastExtended; ++i)
       if (kOpTable[i] == op) return i;
     return 0;
   }
@@ -413,7 +423,8 @@ bool SameAction(const Action& a, const Action& b) {
          a.addr == b.addr && a.rights == b.rights && a.flags == b.flags && a.cmsgs == b.cmsgs &&
          a.empty == b.empty && a.cbuf == b.cbuf &&
          a.bytes == b.bytes && a.ctrunc == b.ctrunc && a.nofile == b.nofile && a.max == b.max &&
-         a.backlog == b.backlog && a.sleep_ms == b.sleep_ms;
+         a.backlog == b.backlog && a.sleep_ms == b.sleep_ms && a.sockopt == b.sockopt &&
+         a.optval == b.optval;
 }
 
 }  // namespace
@@ -446,6 +457,7 @@ Scenario CodecForm(const Scenario& in) {
   for (size_t v = 0; v < s.vars.size(); ++v) s.vars[v] = "v" + std::to_string(v);
   for (Action& a : s.actions) {
     a.expect.reset();
+    a.expect_or.clear();
     a.comments.clear();
     a.note.clear();
     a.blank_before = false;

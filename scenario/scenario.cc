@@ -12,9 +12,11 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
     "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
+    "setsockopt",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
+constexpr std::array<std::string_view, 3> kSockOptNames = {"passrights", "sndbuf", "rcvbuf"};
 
 template <typename E, size_t N>
 std::optional<E> Lookup(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -30,6 +32,22 @@ uint32_t Scenario::RightsCount(const Action& a) {
   uint32_t n = 0;
   for (const Right& r : a.rights) n += r.count;
   return n;
+}
+
+std::vector<int> ExpectedOutcomes(const Action& a) {
+  std::vector<int> out;
+  if (!a.expect) return out;
+  out.push_back(*a.expect);
+  out.insert(out.end(), a.expect_or.begin(), a.expect_or.end());
+  return out;
+}
+
+bool ExpectAccepts(const Action& a, int err) {
+  if (!a.expect) return true;
+  if (*a.expect == err) return true;
+  for (int e : a.expect_or)
+    if (e == err) return true;
+  return false;
 }
 
 std::string_view OpName(Op op) {
@@ -68,6 +86,12 @@ std::string ObjectKindName(const Action& a, uint8_t out_index) {
 }
 std::string_view ShutHowName(ShutHow h) {
   return kShutHowNames[static_cast<size_t>(h)];
+}
+std::string_view SockOptName(SockOpt o) {
+  return kSockOptNames[static_cast<size_t>(o)];
+}
+std::optional<SockOpt> SockOptFromName(std::string_view name) {
+  return Lookup<SockOpt>(kSockOptNames, name);
 }
 std::optional<Op> OpFromName(std::string_view name) {
   return Lookup<Op>(kOpNames, name);
@@ -114,6 +138,7 @@ bool HasTarget(Op op) {
     case Op::kShutdown:
     case Op::kDup:
     case Op::kEpollAdd:
+    case Op::kSetsockopt:
       return true;
     default:
       return false;

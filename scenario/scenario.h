@@ -25,6 +25,10 @@ enum class SockType : uint8_t { kStream, kDgram, kSeqpacket, kMaxValue = kSeqpac
 
 enum class ShutHow : uint8_t { kRd, kWr, kRdWr, kMaxValue = kRdWr };
 
+// The socket options `setsockopt` sets (SOL_SOCKET): SO_PASSRIGHTS (Linux 6.16+; 0: the
+// socket refuses SCM_RIGHTS, a send of rights to it fails EPERM), SO_SNDBUF, SO_RCVBUF.
+enum class SockOpt : uint8_t { kPassrights, kSndbuf, kRcvbuf, kMaxValue = kRcvbuf };
+
 enum class Op : uint8_t {
   kSocketpair,  // a b = socketpair TYPE
   kSocket,      // s = socket TYPE
@@ -54,7 +58,8 @@ enum class Op : uint8_t {
   kSetuid,      // setuid second           (become the run's second uid, keeping capabilities)
   kDropCaps,    // dropcaps                (drop every capability of this process)
   kLimit,       // limit nofile=N          (setrlimit RLIMIT_NOFILE, soft limit, for good)
-  kMaxValue = kLimit,
+  kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N   (SOL_SOCKET)
+  kMaxValue = kSetsockopt,
 };
 
 // Flag bits of Action::flags.
@@ -101,7 +106,11 @@ struct Action {
   uint16_t max = 0;             // recv: most fds one receive expects (buffer size)
   uint16_t backlog = 0;         // listen
   uint32_t sleep_ms = 0;        // sleep
+  SockOpt sockopt = SockOpt::kPassrights;  // setsockopt: which option
+  uint32_t optval = 0;                     // setsockopt: its value
   std::optional<int> expect;    // expected errno; 0 means success. Unset: not checked.
+  std::vector<int> expect_or;   // expect=A|B: outcomes accepted besides *expect (kernels
+                                // differ); empty for a single expectation
 
   // Presentation, kept so that the text form round-trips exactly.
   std::vector<std::string> comments;  // full-line comments just above the action
@@ -128,6 +137,11 @@ struct Scenario {
   static uint32_t RightsCount(const Action& a);
 };
 
+// Every outcome expect= accepts, in the order written (0: success); empty: unchecked.
+std::vector<int> ExpectedOutcomes(const Action& a);
+// Whether outcome `err` (0: success) is one expect= accepts; true when unchecked.
+bool ExpectAccepts(const Action& a, int err);
+
 // Defaults the text form leaves out.
 struct Defaults {
   static constexpr uint16_t kSendBytes = 1;
@@ -143,6 +157,8 @@ std::string_view SockTypeName(SockType t);
 // end", "regular file", "memfd", ...; "" when the action creates no object of its own.
 std::string ObjectKindName(const Action& a, uint8_t out_index);
 std::string_view ShutHowName(ShutHow h);
+std::string_view SockOptName(SockOpt o);  // "passrights", "sndbuf", "rcvbuf"
+std::optional<SockOpt> SockOptFromName(std::string_view name);
 std::optional<Op> OpFromName(std::string_view name);
 std::optional<SockType> SockTypeFromName(std::string_view name);
 std::optional<ShutHow> ShutHowFromName(std::string_view name);

@@ -314,6 +314,12 @@ class Parser {
         a.target = Var(Next(c, "an epoll variable"), c.line);
         a.target2 = Var(Next(c, "the descriptor to add"), c.line);
         break;
+      case Op::kSetsockopt: {
+        a.target = Var(Next(c, "a socket variable"), c.line);
+        const Token& t = Next(c, "an option: passrights=0|1, sndbuf=N or rcvbuf=N");
+        ParseSockOpt(a, t, c.line);
+        break;
+      }
       case Op::kSleep: {
         const Token& t = Next(c, "milliseconds");
         a.sleep_ms = Number(t.text, Bounds::kMaxSleepMs, c.line, t.col, "sleep");
@@ -344,6 +350,25 @@ class Parser {
     if (a.op == Op::kLimit && a.nofile == 0)
       Fail(c.line, c.last.col + static_cast<uint32_t>(c.last.text.size()),
            "limit takes nofile=N (the process's RLIMIT_NOFILE from here on)");
+  }
+
+  // setsockopt's one option: passrights=0|1, sndbuf=N, rcvbuf=N (N: 1 to the bound).
+  void ParseSockOpt(Action& a, const Token& t, uint32_t line) {
+    const size_t eq = t.text.find('=');
+    const std::string_view key = t.text.substr(0, eq);
+    auto opt = SockOptFromName(key);
+    if (!opt || eq == std::string_view::npos)
+      Fail(line, t.col, "setsockopt takes one of passrights=0|1, sndbuf=N, rcvbuf=N");
+    const std::string_view value = t.text.substr(eq + 1);
+    const uint32_t vcol = t.col + static_cast<uint32_t>(eq) + 1;
+    a.sockopt = *opt;
+    if (*opt == SockOpt::kPassrights) {
+      a.optval = Number(value, 1, line, vcol, "passrights");
+    } else {
+      const char* what = *opt == SockOpt::kSndbuf ? "sndbuf" : "rcvbuf";
+      a.optval = Number(value, Bounds::kMaxSockBuf, line, vcol, what);
+      if (a.optval == 0) Fail(line, vcol, fmt::format("{} is at least 1", what));
+    }
   }
 
   void ParseRights(Action& a, Cursor& c) {
@@ -390,16 +415,42 @@ class Parser {
     };
     const bool send = a.op == Op::kSend, recv = a.op == Op::kRecv;
     if (key == "expect") {
-      if (!has_value) Fail(line, t.col, "expect=ok or expect=ERRNO, e.g. expect=EAGAIN");
+      if (!has_value)
+        Fail(line, t.col, "expect=ok or expect=ERRNO, e.g. expect=EAGAIN or expect=ok|ETOOMANYREFS");
       if (a.expect) Fail(line, t.col, "'expect' given twice");
-      if (value == "ok") {
-        a.expect = 0;
-      } else if (auto e = ErrnoFromName(value)) {
-        a.expect = *e;
-      } else {
-        Fail(line, vcol, fmt::format("unknown errno name '{}'", value));
+      std::vector<int> outcomes;
+      size_t from = 0;
+      for (;;) {
+        const size_t bar = value.find('|', from);
+        const std::string_view name =
+            value.substr(from, bar == std::string_view::npos ? std::string_view::npos : bar - from);
+        const uint32_t col = vcol + static_cast<uint32_t>(from);
+        int e = 0;
+        if (name == "ok") {
+          e = 0;
+        } else if (auto n = ErrnoFromName(name)) {
+          e = *n;
+        } else if (name.empty()) {
+          Fail(line, col, "an empty alternative in expect= (write expect=A|B)");
+        } else {
+          Fail(line, col, fmt::format("unknown errno name '{}'", name));
+        }
+        for (int seen : outcomes)
+          if (seen == e) Fail(line, col, fmt::format("'{}' listed twice in expect=", name));
+        outcomes.push_back(e);
+        if (outcomes.size() > Bounds::kMaxExpectAlternatives)
+          Fail(line, col,
+               fmt::format("expect= lists at most {} alternatives", Bounds::kMaxExpectAlternatives));
+        if (bar == std::string_view::npos) break;
+        from = bar + 1;
       }
+      a.expect = outcomes[0];
+      a.expect_or.assign(outcomes.begin() + 1, outcomes.end());
       return;
+    }
+    if (SockOptFromName(key)) {
+      if (a.op == Op::kSetsockopt) Fail(line, t.col, "setsockopt sets one option; write one action each");
+      need(false);
     }
     if (key == "oob") return need(send || recv), flag(kFlagOob);
     if (key == "dontwait") return need(send || recv), flag(kFlagDontwait);
@@ -549,10 +600,18 @@ std::string PrintAction(const Scenario& s, const Action& a) {
     case Op::kLimit:
       out += fmt::format(" nofile={}", a.nofile);
       break;
+    case Op::kSetsockopt:
+      var(a.target);
+      out += fmt::format(" {}={}", SockOptName(a.sockopt), a.optval);
+      break;
     default:
       break;
   }
-  if (a.expect) out += " expect=" + (*a.expect == 0 ? std::string("ok") : ErrnoName(*a.expect));
+  const std::vector<int> outcomes = ExpectedOutcomes(a);
+  for (size_t k = 0; k < outcomes.size(); ++k) {
+    out += k == 0 ? " expect=" : "|";
+    out += outcomes[k] == 0 ? std::string("ok") : ErrnoName(outcomes[k]);
+  }
   return out;
 }
 

@@ -54,6 +54,8 @@ struct Checker {
     if (a.op != Op::kSocketpair && a.op != Op::kSocket && a.type != SockType::kStream)
       clean = false;
     if (a.op != Op::kShutdown && a.how != ShutHow::kRdWr) clean = false;
+    if (a.op != Op::kSetsockopt && (a.sockopt != SockOpt::kPassrights || a.optval != 0))
+      clean = false;
     if (!clean) return Fail(i, fmt::format("'{}' has fields it does not use", OpName(a.op)));
     return std::nullopt;
   }
@@ -129,7 +131,20 @@ struct Checker {
       if ((a.flags & kFlagPeek) && a.op != Op::kRecv) return Fail(i, "'peek' is for recv");
       if ((a.flags & (kFlagOob | kFlagDontwait)) && a.op != Op::kRecv && a.op != Op::kSend)
         return Fail(i, "'oob' and 'dontwait' are for send and recv");
-      if (a.expect && (*a.expect < 0 || *a.expect > 4095)) return Fail(i, "bad expected errno");
+      if (!a.expect && !a.expect_or.empty())
+        return Fail(i, "expect= alternatives without a first one");
+      if (a.expect_or.size() + 1 > Bounds::kMaxExpectAlternatives)
+        return Fail(i, fmt::format("expect= lists at most {} alternatives",
+                                   Bounds::kMaxExpectAlternatives));
+      {
+        const std::vector<int> outcomes = ExpectedOutcomes(a);
+        for (size_t k = 0; k < outcomes.size(); ++k) {
+          if (outcomes[k] < 0 || outcomes[k] > 4095) return Fail(i, "bad expected errno");
+          for (size_t j = 0; j < k; ++j)
+            if (outcomes[j] == outcomes[k])
+              return Fail(i, "an outcome listed twice in expect=");
+        }
+      }
 
       // Per-op operands and bounds.
       switch (a.op) {
@@ -190,6 +205,15 @@ struct Checker {
         case Op::kLimit:
           if (a.nofile < 1 || a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("limit nofile is 1 to {}", Bounds::kMaxNofile));
+          break;
+        case Op::kSetsockopt:
+          if (a.sockopt > SockOpt::kMaxValue) return Fail(i, "unknown socket option");
+          if (a.sockopt == SockOpt::kPassrights && a.optval > 1)
+            return Fail(i, "passrights is 0 or 1");
+          if (a.sockopt != SockOpt::kPassrights &&
+              (a.optval < 1 || a.optval > Bounds::kMaxSockBuf))
+            return Fail(i, fmt::format("{} is 1 to {} bytes", SockOptName(a.sockopt),
+                                       Bounds::kMaxSockBuf));
           break;
         case Op::kSleep:
           if (a.sleep_ms > Bounds::kMaxSleepMs)

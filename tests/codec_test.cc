@@ -94,8 +94,8 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({35 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (35 entries since format 3)";
+  EXPECT_EQ(Decoded(Bytes({36 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (36 entries since format 4)";
 }
 
 TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {
@@ -115,6 +115,22 @@ TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {
             "p0: send v1 [v0*44] cmsgs=3\n");
   EXPECT_EQ(Decoded(Bytes({0, 0, 2, 1, 1, 0, 0, 4, 2})),
             "scenario decoded\n\np0: v0 v1 = socketpair stream\np0: send v1 [v0]\n");
+}
+
+TEST(CodecPinned, Format4AppendsSetsockopt) {
+  // socketpair | setsockopt: target v0, option passrights, value 1 | setsockopt: target v1,
+  // sndbuf, 1 + 63 | rcvbuf after the escape: 1 + 4095 (two bytes, little end first).
+  const std::string in = Bytes({0, 0, 35, 0, 0, 1, 35, 1, 1, 63, 35, 0, 2, 240, 0xff, 0x0f});
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 v1 = socketpair stream\n"
+      "p0: setsockopt v0 passrights=1\n"
+      "p0: setsockopt v1 sndbuf=64\n"
+      "p0: setsockopt v0 rcvbuf=4096\n";
+  EXPECT_EQ(Decoded(in), text);
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), in);
+  // With nothing open it spends its op byte only.
+  EXPECT_EQ(Decoded(Bytes({35, 16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
 }
 
 TEST(CodecPinned, Format2AppendsThePrivilegeWords) {

@@ -198,6 +198,29 @@ TEST_F(CsourceAgreement, EveryOperationAndAFaultAgree) {
   EXPECT_EQ(Set(rows.at("every_op_fault").c), "faultx3");
 }
 
+// expect=A|B on both sides: any listed outcome passes, none of them is a fault for both.
+TEST_F(CsourceAgreement, ExpectAlternativesAgree) {
+  TempDir d;
+  const std::string alt =
+      std::string(INFLIGHT_SOURCE_DIR) + "/tests/scenarios/expect_alternatives.scn";
+  std::string text = ReadFile(alt);
+  const std::string from = "p0: send b [a*2] expect=EINVAL|EPERM|ok",
+                    to = "p0: send b [a*2] expect=EINVAL|EBADF";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  text.replace(text.find("scenario expect_alternatives"), 28, "scenario expect_alternatives_fault");
+  const std::string fault = d.path() + "/expect_alternatives_fault.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({alt, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("expect_alternatives").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("expect_alternatives").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("expect_alternatives_fault").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("expect_alternatives_fault").c), "faultx3");
+}
+
 // A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
 // killer on both sides, by the sandbox and by the C program's supervisor: both clean.
 TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {

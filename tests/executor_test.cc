@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include <filesystem>
 #include <set>
@@ -322,6 +323,37 @@ TEST_F(Executor, KillsEndTheVictimWhateverUidsAndCapabilitiesTheyTook) {
     EXPECT_EQ(r.result.actions[6].status, ActionStatus::kOk) << "p2: kill p1";
     EXPECT_EQ(r.result.actions[11].status, ActionStatus::kOk) << "p3: kill p4";
   }
+}
+
+// setsockopt passrights=0 (SO_PASSRIGHTS, Linux 6.16): the socket refuses rights, a send of
+// rights to it fails EPERM, and passrights=1 takes it back; older kernels refuse the option
+// (ENOPROTOOPT) and the send goes through. sndbuf/rcvbuf succeed everywhere.
+TEST_F(Executor, PassrightsZeroRefusesRightsWhereTheKernelHasIt) {
+  utsname u{};
+  ASSERT_EQ(uname(&u), 0);
+  int major = 0, minor = 0;
+  ASSERT_EQ(sscanf(u.release, "%d.%d", &major, &minor), 2) << u.release;
+  const bool has = major > 6 || (major == 6 && minor >= 16);
+  SandboxPool pool(Options());
+  pool.Start();
+  Ran r = RunText(pool,
+                  "scenario passrights\n\np0: a b = socketpair stream\n"
+                  "p0: setsockopt a passrights=0\np0: send b [a]\n"
+                  "p0: setsockopt a passrights=1\np0: send b [a]\n"
+                  "p0: setsockopt b sndbuf=1\np0: setsockopt a rcvbuf=65536\n"
+                  "p0: close a\np0: close b\n");
+  EXPECT_EQ(r.verdict.kind, VerdictKind::kClean) << r.verdict.summary;
+  ASSERT_EQ(r.result.actions.size(), 9u);
+  auto err = [&](int i) {
+    const ActionOutcome& o = r.result.actions[i];
+    return o.status == ActionStatus::kOk ? 0 : o.status == ActionStatus::kFailed ? o.err : -1;
+  };
+  EXPECT_EQ(err(1), has ? 0 : ENOPROTOOPT) << u.release;
+  EXPECT_EQ(err(2), has ? EPERM : 0) << u.release;
+  EXPECT_EQ(err(3), has ? 0 : ENOPROTOOPT) << u.release;
+  EXPECT_EQ(err(4), 0);
+  EXPECT_EQ(err(5), 0);
+  EXPECT_EQ(err(6), 0);
 }
 
 TEST_F(Executor, BadRequestsAreErrorsNotCrashes) {

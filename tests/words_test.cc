@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "scenario/bounds.h"
 #include "scenario/codec.h"
@@ -165,6 +166,112 @@ TEST(Words, NestingDeeperThan63LevelsFitsTheActionBudget) {
   const uint32_t line = static_cast<uint32_t>(std::count(too_many.begin(), too_many.end(), '\n')) + 1;
   too_many += "p0: a0 = memfd\n";
   ExpectErrors({{too_many.c_str(), line, 10, "at most 1024 descriptors created"}});
+}
+
+
+// --- word 8: expectations that depend on the kernel ---------------------------------
+
+TEST(Words, ExpectAlternativesRoundTrip) {
+  const std::string canonical =
+      "scenario k\n\np0: a b = socketpair stream\np0: send a [b] expect=ok|ETOOMANYREFS\n"
+      "p0: recv b expect=EAGAIN|ok|EINVAL|EPERM\np0: close a expect=ok\n";
+  const Scenario s = ParseScenario(canonical);
+  EXPECT_EQ(PrintScenario(s), canonical);
+  ASSERT_TRUE(s.actions[1].expect.has_value());
+  EXPECT_EQ(*s.actions[1].expect, 0);
+  EXPECT_EQ(s.actions[1].expect_or, std::vector<int>{ETOOMANYREFS});
+  EXPECT_EQ(ExpectedOutcomes(s.actions[2]), (std::vector<int>{EAGAIN, 0, EINVAL, EPERM}));
+  EXPECT_TRUE(s.actions[3].expect_or.empty());
+  // Any listed outcome is accepted, nothing else; an unchecked action accepts anything.
+  EXPECT_TRUE(ExpectAccepts(s.actions[1], 0));
+  EXPECT_TRUE(ExpectAccepts(s.actions[1], ETOOMANYREFS));
+  EXPECT_FALSE(ExpectAccepts(s.actions[1], EINVAL));
+  EXPECT_TRUE(ExpectAccepts(s.actions[0], EINVAL));
+  // The codec drops expectations, alternatives too (a fuzzed scenario has none).
+  auto bytes = EncodeScenario(s);
+  ASSERT_TRUE(bytes.has_value());
+  const Scenario d = DecodeScenario(*bytes);
+  EXPECT_EQ(d, CodecForm(s));
+  for (const Action& a : d.actions) EXPECT_TRUE(ExpectedOutcomes(a).empty());
+}
+
+TEST(Words, ExpectAlternativesNameTheirBounds) {
+  const std::string head = "scenario k\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: send a [b] expect=ok|EPERM|EINVAL|EAGAIN|EBADF\n").c_str(), 4, 46,
+       "expect= lists at most 4 alternatives"},
+      {(head + "p0: send a [b] expect=ok|EPERM|ok\n").c_str(), 4, 32, "'ok' listed twice"},
+      {(head + "p0: send a [b] expect=EPERM|EPERM\n").c_str(), 4, 29, "'EPERM' listed twice"},
+      {(head + "p0: send a [b] expect=ok||EPERM\n").c_str(), 4, 26, "an empty alternative"},
+      {(head + "p0: send a [b] expect=ok|\n").c_str(), 4, 26, "an empty alternative"},
+      {(head + "p0: send a [b] expect=ok|ENOTANERRNO\n").c_str(), 4, 26,
+       "unknown errno name 'ENOTANERRNO'"},
+  });
+  // The validator holds the same bounds for scenarios no text made.
+  Scenario s = ParseScenario(head + "p0: send a [b] expect=ok\n");
+  s.actions[1].expect_or = {EPERM, EINVAL, EAGAIN, EBADF};
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("at most 4 alternatives"), std::string::npos) << err->message;
+  s.actions[1].expect_or = {EPERM, 0};
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("listed twice"), std::string::npos) << err->message;
+  s.actions[1].expect_or = {EPERM};
+  s.actions[1].expect.reset();
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("without a first one"), std::string::npos) << err->message;
+  s.actions[1].expect = 0;
+  s.actions[1].expect_or = {EPERM, EINVAL, EAGAIN};
+  EXPECT_FALSE(Validate(s).has_value());
+}
+
+// --- word 6: setsockopt --------------------------------------------------------------
+
+TEST(Words, SetsockoptRoundTrips) {
+  ExpectRoundTrip(
+      "scenario o\n\np0: a b = socketpair stream\n"
+      "p0: setsockopt a passrights=0 expect=ok|ENOPROTOOPT\np0: setsockopt a passrights=1\n"
+      "p0: setsockopt b sndbuf=1\np0: setsockopt b rcvbuf=65536\np0: r w = pipe\n"
+      "p0: setsockopt r sndbuf=4096 expect=ENOTSOCK\n");
+  const Scenario s = ParseScenario(
+      "scenario o\n\np0: a b = socketpair dgram\np0: setsockopt b rcvbuf=2048\n");
+  EXPECT_EQ(s.actions[1].op, Op::kSetsockopt);
+  EXPECT_EQ(s.actions[1].sockopt, SockOpt::kRcvbuf);
+  EXPECT_EQ(s.actions[1].optval, 2048u);
+}
+
+TEST(Words, SetsockoptNamesItsBounds) {
+  const std::string head = "scenario o\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: setsockopt a passrights=2\n").c_str(), 4, 29, "passrights is at most 1"},
+      {(head + "p0: setsockopt a sndbuf=65537\n").c_str(), 4, 25, "sndbuf is at most 65536"},
+      {(head + "p0: setsockopt a rcvbuf=0\n").c_str(), 4, 25, "rcvbuf is at least 1"},
+      {(head + "p0: setsockopt a rcvbuf=x\n").c_str(), 4, 25, "rcvbuf takes a decimal number"},
+      {(head + "p0: setsockopt a passcred=1\n").c_str(), 4, 18,
+       "setsockopt takes one of passrights=0|1, sndbuf=N, rcvbuf=N"},
+      {(head + "p0: setsockopt a\n").c_str(), 4, 17, "expected an option"},
+      {(head + "p0: setsockopt a sndbuf=8 rcvbuf=8\n").c_str(), 4, 27, "sets one option"},
+      {(head + "p0: send a [b] sndbuf=8\n").c_str(), 4, 16, "'send' does not take 'sndbuf'"},
+      {(head + "p0: setsockopt c sndbuf=8\n").c_str(), 4, 5, "'c' is not an open descriptor"},
+  });
+  // The validator holds the same bounds for scenarios no text made.
+  Scenario s = ParseScenario(head + "p0: setsockopt a passrights=1\n");
+  s.actions[1].optval = 2;
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("passrights is 0 or 1"), std::string::npos) << err->message;
+  s.actions[1].sockopt = SockOpt::kSndbuf;
+  s.actions[1].optval = Bounds::kMaxSockBuf + 1;
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("sndbuf is 1 to 65536 bytes"), std::string::npos) << err->message;
+  s.actions[0].optval = 1;  // a field socketpair does not use
+  s.actions[1].optval = 8;
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
 }
 
 }  // namespace

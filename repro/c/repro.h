@@ -37,6 +37,11 @@
 #define REPRO_MAX_VARS 64
 #define REPRO_MAX_RIGHTS 512 /* descriptors one send lists */
 
+/* SO_PASSRIGHTS (Linux 6.16) for older libc headers; older kernels: ENOPROTOOPT. */
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+
 /* Exit statuses, inflight's table. */
 enum {
 	REPRO_EXIT_CLEAN = 0,	/* CLEAN: every socket of the graph was freed */
@@ -114,6 +119,7 @@ void do_timerfd(int step, int out);
 void do_setuid_second(int step);
 void do_dropcaps(int step);
 void do_limit_nofile(int step, int n);
+void do_setsockopt(int step, int s, int name, int val);
 
 /* Lockstep: waits for this process's turn (leaves if it never comes). */
 void wait_turn(int self);
@@ -251,11 +257,18 @@ void clock_stop(struct collector_clock *c);
 
 /* ---- The supervisor (supervisor.c) ---- */
 
-/* A step with an expected result (err 0: success), as the scenario says. */
+/* Outcomes one expect= may list: expect=ok|ETOOMANYREFS (kernels differ). */
+#define REPRO_MAX_EXPECT 4
+
+/*
+ * A step with an expected result (0: success), as the scenario says: any of the
+ * nerr outcomes in err[] is accepted, err_names[] names them.
+ */
 struct repro_expect {
 	int step;
-	int err;
-	const char *err_name;
+	int nerr;
+	int err[REPRO_MAX_EXPECT];
+	const char *err_names[REPRO_MAX_EXPECT];
 	const char *text;
 };
 

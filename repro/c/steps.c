@@ -519,6 +519,16 @@ void do_dropcaps(int step)
 	step_record(step, syscall(SYS_capset, &hdr, none));
 }
 
+/* do_setsockopt: setsockopt s passrights=0|1, sndbuf=N or rcvbuf=N (SOL_SOCKET) */
+void do_setsockopt(int step, int s, int name, int val)
+{
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, setsockopt(var_fd[s], SOL_SOCKET, name, &val, sizeof(val)));
+}
+
 /* do_limit_nofile: limit nofile=N, this process's RLIMIT_NOFILE from here on */
 void do_limit_nofile(int step, int n)
 {
