@@ -71,7 +71,8 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
   cmd->add_option("--report", args->common.report_dir, "Folder for report.json")
       ->capture_default_str();
   cmd->add_option("--format", args->common.format, "Report files, comma-separated: json (report.json, always written), junit "
-                  "(junit.xml), ktap (report.ktap), html (report.html)")
+                  "(junit.xml), ktap (report.ktap), html (report.html)"
+                  "; ktap:- prints KTAP on stdout (everything else goes to stderr)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->common.quiet, "No progress line");
   cmd->add_flag("--no-sock-diag", args->common.no_sock_diag,
