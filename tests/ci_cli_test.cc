@@ -120,5 +120,28 @@ TEST(CiCli, KselftestTurnsCannotRunHereIntoSkip) {
   EXPECT_NE(out.find("ktap:-"), std::string::npos);
 }
 
+// -o has one meaning: where the output goes (a file or a folder), in every command.
+TEST(CiCli, DashOIsAlwaysTheOutput) {
+  size_t with_o = 0;
+  for (const std::string& c : HelpCommands()) {
+    const auto help = RunCommand(CliPath() + " " + c + " --help");
+    ASSERT_EQ(help.status, 0) << c;
+    std::istringstream in(help.out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("  -o,", 0) != 0) continue;
+      ++with_o;
+      EXPECT_TRUE(line.rfind("  -o,--out ", 0) == 0 || line.rfind("  -o,--output ", 0) == 0)
+          << c << ": " << line;
+    }
+  }
+  EXPECT_GE(with_o, 5u) << "csource, minimize, fuzz, encode, cover";
+  // stress's stressor options are -O; its old -o says so instead of being taken for a file.
+  TempDir d;
+  const auto r = RunCommand(CliPath() + " stress cycles -o cycles.nested=0 --report " + d.path());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("-O/--option"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/report.json"));
+}
+
 }  // namespace
 }  // namespace inflight
