@@ -19,6 +19,7 @@
 #include "driver/selftest.h"
 #include "driver/stress_runner.h"
 #include "reports/compare.h"
+#include "reports/ktap.h"
 #include "reports/writer.h"
 #include "vm/child_process.h"
 
@@ -67,6 +68,7 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
             if (std::string why = ParseReportFormats(args->common.format, formats); !why.empty())
               throw UsageError("--format: " + why);
             const std::string report_dir = args->common.report_dir;
+            if (formats.ktap_stdout) SetStdoutAsideForKtap();
             if (!report_dir.empty())
               if (auto s = PrepareReportDir(report_dir); !s)
                 throw UsageError(fmt::format("--report {}: {}", report_dir, s.error().Text()));
@@ -76,7 +78,7 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
             report.started_at = UtcNow();
             const int64_t start = NowMicros();
             SelftestResult r = RunSelftest(dir, args->common, !args->common.quiet);
-            if (!report_dir.empty()) {
+            if (!report_dir.empty() || formats.ktap_stdout) {
               DescribeLayers(r.hello, report);
               report.runs = std::move(r.runs);
               report.interrupted = Interrupted();
@@ -85,10 +87,12 @@ CommandEntry AddSelftestCommand(CLI::App& app, const std::vector<std::string>& a
                                           {"kernel_fails", r.kernel_fails},
                                           {"summary", r.summary},
                                           {"runs", r.details}};
-              if (auto s = WriteReport(report_dir, report, formats); !s) {
-                LogError("cannot write the report: {}", s.error().Text());
-                return kExitInternal;
-              }
+              if (formats.ktap_stdout) EmitKtap(ReportToKtap(report));
+              if (!report_dir.empty())
+                if (auto s = WriteReport(report_dir, report, formats); !s) {
+                  LogError("cannot write the report: {}", s.error().Text());
+                  return kExitInternal;
+                }
             }
             if (Interrupted()) return kExitInterrupted;
             fmt::print("inflight selftest: {}: {}{}\n",

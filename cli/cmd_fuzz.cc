@@ -71,7 +71,8 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
                   "do not stop the workers, are listed as known, and alone exit 0")
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", args->common.format, "Report files, comma-separated: json (report.json, always written), junit "
-                  "(junit.xml), ktap (report.ktap), html (report.html) into --out")
+                  "(junit.xml), ktap (report.ktap), html (report.html) into --out"
+                  "; ktap:- prints KTAP on stdout (everything else goes to stderr)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress line");
   return {cmd, [args, argv]() -> int {

@@ -40,7 +40,8 @@ void AddCommonRunOptions(CLI::App* cmd, CommonRunArgs& a, const std::string& rep
       ->capture_default_str();
   cmd->add_option("--format", a.format,
                   "Report files, comma-separated: json (report.json, always written), junit "
-                  "(junit.xml), ktap (report.ktap), html (report.html with reference graphs)")
+                  "(junit.xml), ktap (report.ktap), html (report.html with reference graphs)"
+                  "; ktap:- prints KTAP on stdout (everything else goes to stderr)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
   cmd->add_option("--accounting-every", a.accounting_every,

@@ -25,6 +25,7 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
     uint32_t workers = 1;
     uint64_t seed = 1;
     std::vector<std::string> settings;
+    std::vector<std::string> old_o;  // the retired -o (now -O)
     std::string timeout = "30s";
     bool no_object_log = false;
     CommonRunArgs common;
@@ -51,9 +52,12 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
                   "Seed: epoch e of worker w uses SEED + w*1000000 + e (the report has each "
                   "epoch's seed and a replay command)")
       ->capture_default_str();
-  cmd->add_option("-o,--option", args->settings,
+  cmd->add_option("-O,--option", args->settings,
                   "A stressor option, KEY=VALUE (every chosen stressor that has KEY) or "
                   "STRESSOR.KEY=VALUE; see --list NAME");
+  // -o names where output goes in every command (csource, minimize: a file; fuzz,
+  // encode, cover: a folder); stress's -o used to be --option. Not listed; says so.
+  cmd->add_option("-o", args->old_o)->group("");
   cmd->add_option("--timeout", args->timeout,
                   "Watchdog past an epoch's end: a stressor still running then is a hang")
       ->capture_default_str();
@@ -71,7 +75,8 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
   cmd->add_option("--report", args->common.report_dir, "Folder for report.json")
       ->capture_default_str();
   cmd->add_option("--format", args->common.format, "Report files, comma-separated: json (report.json, always written), junit "
-                  "(junit.xml), ktap (report.ktap), html (report.html)")
+                  "(junit.xml), ktap (report.ktap), html (report.html)"
+                  "; ktap:- prints KTAP on stdout (everything else goes to stderr)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->common.quiet, "No progress line");
   cmd->add_flag("--no-sock-diag", args->common.no_sock_diag,
@@ -86,12 +91,17 @@ CommandEntry AddStressCommand(CLI::App& app, const std::vector<std::string>& arg
                 "Do not record sockets by inode (faster; leftovers are then not named)");
   cmd->add_option("--hold", args->common.hold,
                   "TEST ONLY: every slot gets a listener at @ADDR that never accepts; with "
-                  "-o cycles.leak_to_holder=1 a ring is sent there, and the next checkpoint "
+                  "-O cycles.leak_to_holder=1 a ring is sent there, and the next checkpoint "
                   "must rule it a leak")
       ->check([](const std::string& a) {
         return IsAddress(a) ? std::string() : std::string("an address is [A-Za-z0-9_.-]{1,32}");
       });
   return {cmd, [args, argv]() -> int {
+            if (!args->old_o.empty())
+              throw UsageError(fmt::format(
+                  "stress: -o {}: a stressor option is -O/--option KEY=VALUE (-o names an "
+                  "output file or folder in the other commands)",
+                  args->old_o.front()));
             if (args->list) {
               fmt::print("{}", StressListText(args->names));
               return kExitClean;

@@ -10,6 +10,8 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/commands.h"
+#include "cli/manpage.h"
+#include "driver/run_session.h"
 #include "scenario/text.h"
 
 using namespace inflight;
@@ -71,20 +73,38 @@ std::string UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
   return "";
 }
 
-}  // namespace
+// kselftest's exit statuses (tools/testing/selftests/kselftest.h): 0 pass, 1 fail, 4 skip.
+// Under --kselftest "this machine cannot run it" is a skip (4), and a bug of ours, whose
+// usual status is that same 4, is a failure (1) so that it is never taken for a skip.
+int KselftestStatus(int status) {
+  switch (status) {
+    case kExitEnvironment:
+      return kKselftestSkip;
+    case kExitInternal:
+      return kExitFinding;
+    default:
+      return status;
+  }
+}
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv, bool& kselftest) {
   SetLogProgram("inflight");
   std::vector<std::string> args(argv, argv + argc);
   CLI::App app{
       "inflight: stress and fuzz AF_UNIX descriptor passing (SCM_RIGHTS) and rule on\n"
       "in-flight leaks. Exit status: 0 clean, 1 finding (leak, hang, fault), 2 bad usage or\n"
       "input, 3 this machine cannot run it, 4 a bug of inflight, 5 the kernel did not boot\n"
-      "(vm, gate), 6 timeout (vm, gate), 130 interrupted.",
+      "(vm, gate), 6 timeout (vm, gate), 7 incomplete comparison (compare, gate), 130\n"
+      "interrupted. With --kselftest: 4 (kselftest's skip) when this machine cannot run it,\n"
+      "1 for a bug of inflight. KTAP on stdout: --format ktap:- (run, check, stress, fuzz).",
       "inflight"};
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
+  app.add_flag("--kselftest", kselftest,
+               "kselftest exit statuses: 4 (skip) when this machine cannot run the command (no "
+               "namespaces, not root, a missing kernel facility) instead of 3, and 1 instead of "
+               "4 for a bug of inflight");
   app.set_version_flag("--version", "inflight " + InflightVersionLine(),
                        "Print the version and the git commit it was built from, and exit");
   const std::vector<CommandEntry> commands = {
@@ -98,6 +118,16 @@ int main(int argc, char** argv) {
       AddCoverCommand(app),
   };
   RefuseNegativeUnsigned(app);
+  // For the build (cli/CMakeLists.txt), not listed in --help: the man page and the bash
+  // completion, from the definitions above.
+  if (argc == 2 && args[1] == "--print-man-page") {
+    fmt::print("{}", ManPage(app, InflightVersionLine()));
+    return kExitClean;
+  }
+  if (argc == 2 && args[1] == "--print-bash-completion") {
+    fmt::print("{}", BashCompletion(app));
+    return kExitClean;
+  }
   if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {
     LogError("{}", unknown);
     return kExitUsage;
@@ -127,7 +157,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const EnvironmentError& e) {
     LogError("{}", e.what());
-    LogError("skipped: this machine cannot run it (exit status 3)");
+    LogError("skipped: this machine cannot run it (exit status {})",
+             kselftest ? KselftestStatus(kExitEnvironment) : kExitEnvironment);
+    EmitKtapSkipAll(e.what());
     return kExitEnvironment;
   } catch (const InternalError& e) {
     LogError("internal error (a bug of inflight): {}", e.what());
@@ -136,4 +168,12 @@ int main(int argc, char** argv) {
     LogError("internal error (a bug of inflight): {}", e.what());
     return kExitInternal;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool kselftest = false;
+  const int status = Main(argc, argv, kselftest);
+  return kselftest ? KselftestStatus(status) : status;
 }

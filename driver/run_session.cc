@@ -3,7 +3,11 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <map>
@@ -16,9 +20,54 @@
 #include "driver/runner.h"
 #include "probe/kmemleak.h"
 #include "reports/compare.h"
+#include "reports/ktap.h"
 #include "reports/writer.h"
 
 namespace inflight {
+
+namespace {
+
+// With --format ktap:-, the real stdout (a CLOEXEC copy); fd 1 is then stderr, so that
+// nothing but KTAP ever reaches the real stdout, whoever prints. -1 otherwise.
+int g_ktap_fd = -1;
+bool g_ktap_done = false;
+
+void WriteAll(int fd, const std::string& text) {
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stdout gone (a closed pipe): nothing more to say there
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void SetStdoutAsideForKtap() {
+  if (g_ktap_fd >= 0) return;
+  fflush(stdout);
+  g_ktap_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (g_ktap_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+    throw EnvironmentError(
+        fmt::format("--format ktap:-: cannot set stdout aside: {}", strerror(errno)));
+}
+
+void EmitKtap(const std::string& text) {
+  if (g_ktap_fd < 0 || g_ktap_done) return;
+  g_ktap_done = true;
+  WriteAll(g_ktap_fd, text);
+}
+
+bool EmitKtapSkipAll(const std::string& why) {
+  if (g_ktap_fd < 0 || g_ktap_done) return false;
+  std::string reason;
+  for (char c : why) reason += (c == '\n' || c == '#') ? ' ' : c;
+  EmitKtap("TAP version 13\n1..0 # SKIP " + reason + "\n");
+  return true;
+}
 
 RunSession::RunSession(std::string command, std::vector<std::string> argv,
                        const CommonRunArgs& args)
@@ -28,6 +77,7 @@ RunSession::RunSession(std::string command, std::vector<std::string> argv,
       global_tolerance_(args.global_tolerance) {
   if (std::string why = ParseReportFormats(args.format, formats_); !why.empty())
     throw UsageError("--format: " + why);
+  if (formats_.ktap_stdout) SetStdoutAsideForKtap();
   if (auto s = PrepareReportDir(dir_); !s)
     throw UsageError(fmt::format("--report {}: {}", dir_, s.error().Text()));
   if (!args.known.empty()) report_.known = LoadKnownFindings(args.known);  // UsageError
@@ -152,8 +202,10 @@ int RunSession::Finish(bool print_table, bool findings_only) {
   }
   if (Interrupted()) report_.interrupted = true;
   report_.duration_s = (NowMicros() - start_us_) / 1e6;
-  if (auto s = WriteReport(dir_, report_, formats_); !s) {
-    LogError("cannot write the report: {}", s.error().Text());
+  const Status written = WriteReport(dir_, report_, formats_);
+  if (formats_.ktap_stdout) EmitKtap(ReportToKtap(report_));
+  if (!written) {
+    LogError("cannot write the report: {}", written.error().Text());
     return kExitInternal;
   }
   if (print_table && !report_.runs.empty()) fmt::print("{}", SummaryTable(report_, findings_only));
@@ -237,6 +289,7 @@ int RunSession::Finish(bool print_table, bool findings_only) {
        {std::pair{formats_.junit, "junit.xml"}, std::pair{formats_.ktap, "report.ktap"},
         std::pair{formats_.html, "report.html"}})
     if (on) also += fmt::format("{}{}", also.empty() ? " (also " : ", ", name);
+  if (formats_.ktap_stdout) also += fmt::format("{}KTAP on stdout", also.empty() ? " (also " : ", ");
   if (!also.empty()) also += ")";
   const size_t unsettled = counts.at("unsettled");
   fmt::print(

@@ -14,9 +14,22 @@
 
 namespace inflight {
 
+// --format ktap:-: keeps the real stdout aside for KTAP and points fd 1 at stderr, so that
+// whatever else is printed (by us or by children) goes to stderr. Idempotent; throws
+// EnvironmentError when the descriptors cannot be set up. EmitKtap then prints the KTAP
+// there, once; it does nothing when stdout was not set aside.
+void SetStdoutAsideForKtap();
+void EmitKtap(const std::string& text);
+
+// With --format ktap:- and no KTAP printed yet: prints the skip-all plan ("1..0 # SKIP
+// why") on stdout, for a command that cannot run on this machine. False when not asked.
+bool EmitKtapSkipAll(const std::string& why);
+
 class RunSession {
  public:
   // Throws UsageError when the report folder cannot be written or --format is wrong.
+  // With --format ktap:- it sets the real stdout aside for KTAP and points fd 1 at stderr,
+  // so the summary and everything else printed goes to stderr.
   RunSession(std::string command, std::vector<std::string> argv, const CommonRunArgs& args);
   ~RunSession();
 

@@ -155,6 +155,11 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
     counts[VerdictName(static_cast<VerdictKind>(k))] = 0;
   ProgressLine progress(ui.progress, 100'000, 5'000'000);
   size_t done = 0;
+  // Records arrive in the order runs finish; they are put back in plan order (file order,
+  // then mode, then repeat) below, so reports (KTAP on stdout among them) list them the
+  // same way in every run, whatever the parallelism.
+  const size_t first_record = report.runs.size();
+  std::vector<size_t> plan_index;
   const bool finished = RunBatch(
       pool, runs,
       [&](size_t i, RunResult& res, Verdict& verdict) {
@@ -181,6 +186,7 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         rec.result = std::move(res);
         ++counts[VerdictName(rec.verdict.kind)];
         report.runs.push_back(std::move(rec));
+        plan_index.push_back(i);
         ++done;
         if (progress.Due(done == planned.size())) {
           const double secs = std::max(1e-6, (NowMicros() - progress.start_us()) / 1e6);
@@ -192,6 +198,14 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
       },
       ui.stop);
   progress.End();
+  std::vector<size_t> order(plan_index.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return plan_index[a] < plan_index[b]; });
+  std::vector<RunRecord> sorted;
+  sorted.reserve(order.size());
+  for (size_t k : order) sorted.push_back(std::move(report.runs[first_record + k]));
+  std::move(sorted.begin(), sorted.end(), report.runs.begin() + static_cast<long>(first_record));
   if (!finished) report.interrupted = true;
   return finished;
 }

@@ -102,6 +102,8 @@ std::string ReportToKtap(const Report& report) {
   }
   out += fmt::format("# Totals: pass:{} fail:{} xfail:{} xpass:0 skip:{} error:{}\n", pass, fail,
                      xfail, skip, error);
+  // The spec's way to say the run stopped before its end: the last line.
+  if (report.interrupted) out += "Bail out! interrupted\n";
   return out;
 }
 

@@ -4,6 +4,8 @@
 // TIMEOUT directive and runs ruled `error` (ours) the ERROR directive. A run whose outcome
 // the command planned (RunRecord::expected) is `ok` when the plan held, a planted finding
 // with the XFAIL directive (kselftest's expected failure), and `not ok` when it did not.
+// An interrupted command's KTAP lists the runs that finished and ends with the line
+// "Bail out! interrupted".
 #pragma once
 
 #include <string>

@@ -71,12 +71,14 @@ std::string ParseReportFormats(std::string_view text, ReportFormats& out) {
       out.junit = true;
     else if (f == "ktap")
       out.ktap = true;
+    else if (f == "ktap:-")
+      out.ktap_stdout = true;
     else if (f == "html")
       out.html = true;
     else
       return fmt::format(
-          "unknown format '{}' (formats: json, junit, ktap, html; e.g. "
-          "--format json,junit,ktap,html)",
+          "unknown format '{}' (formats: json, junit, ktap, html, and ktap:- for KTAP on "
+          "stdout; e.g. --format json,junit,ktap,html)",
           f);
   }
   return "";

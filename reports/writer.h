@@ -14,10 +14,14 @@ namespace inflight {
 struct ReportFormats {
   bool junit = false;  // junit.xml
   bool ktap = false;   // report.ktap
+  // "ktap:-": KTAP on stdout (the running command prints it when it ends; everything
+  // else it would print goes to stderr then). WriteReport does not write it.
+  bool ktap_stdout = false;
   bool html = false;   // report.html (graphs drawn with Graphviz's dot)
 };
 
-// Parses a --format list such as "json,junit,ktap,html" (json is implied). Returns ""
+// Parses a --format list such as "json,junit,ktap,html" (json is implied; "ktap:-" is
+// KTAP on stdout). Returns ""
 // on success, else what is wrong.
 std::string ParseReportFormats(std::string_view text, ReportFormats& out);
 

@@ -1,7 +1,7 @@
 // A checker for the KTAP subset the report writes (Documentation/dev-tools/ktap.rst):
 // a version line, a plan "1..N", result lines "ok|not ok <n> <description>[ # <directive>
 // ...]" numbered 1..N in order, description free of '#', directives from the spec's list,
-// and diagnostic lines "# ...". Returns one line per problem; empty when the text is valid.
+// diagnostic lines "# ...", and an optional last line "Bail out! <reason>". Returns one line per problem; empty when the text is valid.
 #pragma once
 
 #include <regex>
@@ -13,6 +13,7 @@ namespace inflight::testing {
 
 struct KtapSummary {
   size_t plan = 0, ok = 0, not_ok = 0, timeout = 0, error = 0;
+  std::string bail_out;  // the reason of a "Bail out!" line, "" when none
   std::vector<std::string> descriptions;  // in order
   std::vector<bool> passed;
 };
@@ -35,6 +36,14 @@ inline std::vector<std::string> CheckKtap(const std::string& text, KtapSummary* 
       problems.push_back("line " + std::to_string(lineno) + ": " + why + ": " + line);
     };
     std::smatch m;
+    if (!s.bail_out.empty()) {
+      bad("a line after \"Bail out!\"");
+      continue;
+    }
+    if (lineno > 1 && line.rfind("Bail out!", 0) == 0) {
+      s.bail_out = line.size() > 10 ? line.substr(10) : "(no reason)";
+      continue;
+    }
     if (lineno == 1) {
       if (!std::regex_match(line, version)) bad("the first line is not a version line");
       continue;

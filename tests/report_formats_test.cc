@@ -63,7 +63,7 @@ class ReportFormats : public ::testing::Test {
                                "/corpus -n 1 --settle 5s -q --report " + d + "/check_stress");
     stress_ =
         RunCommand(CliPath() + " stress cycles --duration 2s --checkpoint 1s --hold " +
-                   "inflight-hold -o cycles.leak_to_holder=1 -o cycles.nested=0 --settle 5s -q "
+                   "inflight-hold -O cycles.leak_to_holder=1 -O cycles.nested=0 --settle 5s -q "
                    "--report " +
                    d + "/stress");
     selftest_ =

@@ -208,10 +208,10 @@ TEST_F(StressKernel, CliListsAndRejectsBadUsage) {
   EXPECT_NE(r.out.find("CVE-2026-23394"), std::string::npos);
   TempDir d;
   EXPECT_EQ(RunCommand(Cli("stress frobnicate --report " + d.path())).status, 2);
-  r = RunCommand(Cli("stress storm -o storm.target=1 --report " + d.path()));
+  r = RunCommand(Cli("stress storm -O storm.target=1 --report " + d.path()));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("storm.target is 253..200000"), std::string::npos) << r.out;
-  EXPECT_EQ(RunCommand(Cli("stress -o nope=1 --report " + d.path())).status, 2);
+  EXPECT_EQ(RunCommand(Cli("stress -O nope=1 --report " + d.path())).status, 2);
   EXPECT_EQ(RunCommand(Cli("stress --duration soon --report " + d.path())).status, 2);
   EXPECT_FALSE(std::filesystem::exists(d.path() + "/report.json"));
 }
@@ -243,8 +243,8 @@ TEST_F(StressKernel, CliCleanRunWritesRatesAndEpochs) {
 TEST_F(StressKernel, CliHolderLeakExitsOneAndNamesIt) {
   TempDir d;
   auto r =
-      RunCommand(Cli("stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
-                     "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q "
+      RunCommand(Cli("stress cycles --hold inflight-hold -O cycles.leak_to_holder=1 "
+                     "-O cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q "
                      "--report " +
                      d.path()));
   EXPECT_EQ(r.status, 1) << r.out;
@@ -293,7 +293,7 @@ TEST_F(StressKernel, UnprivilegedRunsInsideAUserNamespaceAndSaysWhatIsSkipped) {
   TempDir d;
   chmod(d.path().c_str(), 0777);
   auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
-                      Cli("stress storm sockfd -o storm.target=3000 --duration 2s -q --report " +
+                      Cli("stress storm sockfd -O storm.target=3000 --duration 2s -q --report " +
                           d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("per-user limit checks skipped"), std::string::npos) << r.out;

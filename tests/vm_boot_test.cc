@@ -327,7 +327,7 @@ TEST_F(VmBoot, AKilledInflightTakesQemuWithItAndItsFolderGoesNextTime) {
 
 // What a stressor finds in the guest reaches the host's report.json, as run records the
 // gate compares: Debian 6.12 leaks nested cycles (kSccIndexBug) and `stress cycles` finds
-// them; without those shapes (-o cycles.nested=0) its checkpoints are clean. Against the
+// them; without those shapes (-O cycles.nested=0) its checkpoints are clean. Against the
 // clean run, the leaking one is worse by signature.
 TEST_F(VmBoot, AStressFindingInTheGuestReachesTheHostReportAndMakesItWorse) {
   INFLIGHT_REQUIRE_VM(kDebian612);
@@ -335,7 +335,7 @@ TEST_F(VmBoot, AStressFindingInTheGuestReachesTheHostReportAndMakesItWorse) {
   const std::string leak_dir = d_.path() + "/leak", clean_dir = d_.path() + "/clean";
   const int64_t start = NowMicros();
   auto leaky = Vm(fetched_, "", stress, leak_dir);
-  auto clean = Vm(fetched_, "", stress + " -o cycles.nested=0", clean_dir);
+  auto clean = Vm(fetched_, "", stress + " -O cycles.nested=0", clean_dir);
   EXPECT_LT(NowMicros() - start, 110'000'000) << "two boots and 8 s of stress";
   const auto lj = nlohmann::json::parse(ReadFile(leak_dir + "/report.json"));
   const auto cj = nlohmann::json::parse(ReadFile(clean_dir + "/report.json"));

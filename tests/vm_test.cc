@@ -314,11 +314,11 @@ TEST(VmGuestPlan, RefusesWhatCannotRunInside) {
 
 TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
   TempDir d;
-  auto stress = PlanGuestRun({"stress", "cycles", "-o", "cycles.nested=0", "--duration", "4s"},
+  auto stress = PlanGuestRun({"stress", "cycles", "-O", "cycles.nested=0", "--duration", "4s"},
                              d.path(), "/c");
   EXPECT_TRUE(stress.writes_report);
   EXPECT_EQ(stress.args,
-            (std::vector<std::string>{"stress", "cycles", "-o", "cycles.nested=0", "--duration",
+            (std::vector<std::string>{"stress", "cycles", "-O", "cycles.nested=0", "--duration",
                                       "4s", "--report", kGuestReportDir}))
       << "its checkpoints come back in report.json";
   EXPECT_FALSE(PlanGuestRun({"stress", "--list"}, d.path(), "/c").writes_report)
@@ -331,8 +331,8 @@ TEST(VmGuestPlan, StressFuzzAndOtherReportsComeBack) {
             (std::vector<std::string>{"fuzz", "--duration", "20s", "--out", kGuestReportDir}));
   for (const char* out : {"--out", "--out=x", "-o", "-ox"})
     EXPECT_THROW(PlanGuestRun({"fuzz", out, "x"}, d.path(), "/c"), UsageError) << out;
-  EXPECT_NO_THROW(PlanGuestRun({"stress", "-o", "cycles.nested=0"}, d.path(), "/c"))
-      << "stress's -o is an option, not an output";
+  EXPECT_NO_THROW(PlanGuestRun({"stress", "-O", "cycles.nested=0"}, d.path(), "/c"))
+      << "stress's -O is a stressor option, not an output";
 
   EXPECT_TRUE(fuzz.fuzzes) << "graph_fuzzer goes in, the whole out folder comes back";
   EXPECT_FALSE(fuzz.resumes);
