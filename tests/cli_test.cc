@@ -430,7 +430,7 @@ TEST_F(CliKernel, SigtermStopsALongRunWithinASecond) {
 TEST_F(CliKernel, SigtermStopsStressWithinASecond) {
   TempDir d;
   const Stopped s =
-      SignalOnceStarted({CliPath(), "stress", "cycles", "-o", "cycles.nested=0", "--duration",
+      SignalOnceStarted({CliPath(), "stress", "cycles", "-O", "cycles.nested=0", "--duration",
                          "60s", "--checkpoint", "500ms", "--report", d.path() + "/out"},
                         d.path() + "/log", std::regex("checkpoints [1-9]"), SIGTERM);
   EXPECT_EQ(s.status, 130) << s.log;

@@ -267,8 +267,8 @@ TEST_F(StressKernel, CliHolderLeakKnownExitsZeroAndSaysKnown) {
   const std::string sig = "leak|stress(cycles: leaked_to_holder (test only))|stream socket";
   WriteFile(d.path() + "/known.txt", "# the test-only holder\n" + sig + "\n");
   WriteFile(d.path() + "/other.txt", "leak|cycle(self)|socket\n");
-  const std::string cmd = "stress cycles --hold inflight-hold -o cycles.leak_to_holder=1 "
-                          "-o cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q ";
+  const std::string cmd = "stress cycles --hold inflight-hold -O cycles.leak_to_holder=1 "
+                          "-O cycles.nested=0 --duration 2s --checkpoint 1s --settle 5s -q ";
   auto r = RunCommand(Cli(cmd + "--report " + d.path() + "/a --known " + d.path() + "/known.txt"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("KNOWN FINDINGS ONLY"), std::string::npos) << r.out;
@@ -308,7 +308,7 @@ void InterruptMidStress(int sig) {
   TempDir d;
   pid_t pid =
       Spawn({CliPath(), "stress", "kill", "storm", "sockfd", "--workers", "2", "--duration", "60s",
-             "--checkpoint", "1s", "-o", "storm.target=4000", "--report", d.path() + "/out"},
+             "--checkpoint", "1s", "-O", "storm.target=4000", "--report", d.path() + "/out"},
             d.path() + "/log");
   usleep(3'500'000);  // epochs have finished; the next ones are mid-flight
   ASSERT_EQ(kill(pid, sig), 0);

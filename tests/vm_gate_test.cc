@@ -279,6 +279,27 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// Data-loss eyes in the stressors (issue 13): the peek stressor's dropped cycles, kept
+// alive by a peeked descriptor, must still hold their message. A collector that frees
+// what a live process reaches loses it: ruled `loss` (loss|stress(peek)|messages); the
+// correct kernel stays clean.
+TEST_F(VmGateKernels, AStressorSeesMessagesLostByACollectorThatFreesReachableQueues) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const testing::SuiteKernels built = testing::FindSuiteKernels({"gc-frees-reachable"});
+  if (!built.skip.empty()) GTEST_SKIP() << "skipped: " << built.skip;
+  const std::string args = "stress peek --duration 8s --checkpoint 4s --settle 20s";
+  auto bad = Vm(built.Image("gc-frees-reachable"), args, d_.path() + "/bad");
+  EXPECT_EQ(bad.status, kExitFinding) << bad.out;
+  const auto j = nlohmann::json::parse(ReadFile(d_.path() + "/bad/report.json"));
+  bool lost = false;
+  for (const auto& run : j["runs"])
+    if (run["verdict"] == "loss")
+      for (const auto& sig : run["signatures"]) lost |= sig == "loss|stress(peek)|messages";
+  EXPECT_TRUE(lost) << j["runs"].dump(1).substr(0, 4000);
+  auto good = Vm(kernels_.correct, args, d_.path() + "/good");
+  EXPECT_EQ(good.status, 0) << good.out;
+}
+
 // One signature class per planted kernel (issue 15): the same 13 scenarios (the classes of
 // every planted bug) run in a guest of each planted kernel, lockstep, twice; each kernel's
 // set of finding signatures holds its own class and the sets differ pairwise, so a
