@@ -247,33 +247,29 @@ TEST_F(CliKernel, SelftestPasses) {
 }
 
 TEST_F(CliKernel, UnprivilegedUsersRunInsideAUserNamespace) {
-  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
-  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
-  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
-    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  if (const std::string why = testing::WhyNoUnprivilegedRun(); !why.empty())
+    GTEST_SKIP() << "skipped: " << why;
   TempDir d;
   chmod(d.path().c_str(), 0777);
   auto r = RunCommand(
-      "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+      testing::kAsNobody +
       Cli("run " + CorpusDir() + "/controls --mode both -q --report " + d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;
   auto j = nlohmann::json::parse(ReadFile(d.path() + "/out/report.json"));
   EXPECT_TRUE(j["user_namespace"].get<bool>());
   EXPECT_EQ(j["verdict"], "clean");
-  r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " + Cli("selftest -q"));
+  r = RunCommand(testing::kAsNobody + Cli("selftest -q"));
   EXPECT_EQ(r.status, 0) << "the oracle still sees planted leaks unprivileged: " << r.out;
 }
 
 TEST_F(CliKernel, ScenariosThatNeedRootAreLeftOutInAUserNamespaceAndSaySo) {
   // `setuid second` cannot work in a user namespace (EINVAL): a scenario using it is not
   // run there, and the report says which and why; it is not ruled a fault of the kernel.
-  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
-  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
-  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
-    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  if (const std::string why = testing::WhyNoUnprivilegedRun(); !why.empty())
+    GTEST_SKIP() << "skipped: " << why;
   TempDir d;
   chmod(d.path().c_str(), 0777);
-  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+  auto r = RunCommand(testing::kAsNobody +
                       Cli("run " + CorpusDir() + "/inflight_limit_unprivileged.scn " + CorpusDir() +
                           "/self_ref_stream.scn -q --report " + d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;

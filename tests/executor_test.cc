@@ -200,19 +200,18 @@ TEST_F(Executor, TheSecondUidIsAccountedToo) {
   pool.Start();
   if (!pool.hello().accounting)
     GTEST_SKIP() << "skipped: accounting is inactive here: " << pool.hello().accounting_why;
-  Ran clean = RunText(pool,
-                      "scenario second_clean\n\np0: fork p1\np1: setuid second expect=ok\n"
-                      "p1: a b = socketpair stream\np1: r w = pipe\np1: send a [r w]\n"
-                      "p1: x y = recv b\n");
+  // A clean graph whose descriptors go in flight as the second uid.
+  const std::string second_clean =
+      "scenario second_clean\n\np0: fork p1\np1: setuid second expect=ok\n"
+      "p1: a b = socketpair stream\np1: r w = pipe\np1: send a [r w]\n";
+  Ran clean = RunText(pool, second_clean + "p1: x y = recv b\n");
   ASSERT_EQ(clean.verdict.kind, VerdictKind::kClean) << clean.verdict.summary;
   EXPECT_EQ(clean.result.accounting_deficit, 0);
   // Three of the second uid's descriptors held in flight outside the graph (a real
   // leftover the census cannot see: another process's queue): the next clean run's check
   // fires and names the second uid.
   UniqueFd held = testing::HoldInFlightAs(SecondUidOf(clean.result.uid), 3);
-  Ran next = RunText(pool,
-                     "scenario second_clean\n\np0: fork p1\np1: setuid second expect=ok\n"
-                     "p1: a b = socketpair stream\n");
+  Ran next = RunText(pool, second_clean);
   ASSERT_EQ(next.verdict.kind, VerdictKind::kLeak) << next.verdict.summary;
   EXPECT_EQ(next.result.accounting_deficit, 3) << next.verdict.summary;
   EXPECT_EQ(next.result.uid, SecondUidOf(clean.result.uid)) << "the short uid is named";
@@ -221,9 +220,7 @@ TEST_F(Executor, TheSecondUidIsAccountedToo) {
   // Checked at the end (the sandbox's last word) when not after every run: balanced.
   SandboxPool later(Options());
   later.Start();
-  Ran again = RunText(later,
-                      "scenario second_clean\n\np0: fork p1\np1: setuid second expect=ok\n"
-                      "p1: a b = socketpair stream\np1: r w = pipe\np1: send a [r w]\n");
+  Ran again = RunText(later, second_clean);
   ASSERT_EQ(again.verdict.kind, VerdictKind::kClean) << again.verdict.summary;
   later.Finish();
   bool second = false;

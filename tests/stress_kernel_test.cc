@@ -286,13 +286,11 @@ TEST_F(StressKernel, CliHolderLeakKnownExitsZeroAndSaysKnown) {
 }
 
 TEST_F(StressKernel, UnprivilegedRunsInsideAUserNamespaceAndSaysWhatIsSkipped) {
-  if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to an unprivileged user";
-  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "skipped: no setpriv";
-  if (RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true").status != 0)
-    GTEST_SKIP() << "skipped: unprivileged user namespaces are off on this kernel";
+  if (const std::string why = testing::WhyNoUnprivilegedRun(); !why.empty())
+    GTEST_SKIP() << "skipped: " << why;
   TempDir d;
   chmod(d.path().c_str(), 0777);
-  auto r = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+  auto r = RunCommand(testing::kAsNobody +
                       Cli("stress storm sockfd -O storm.target=3000 --duration 2s -q --report " +
                           d.path() + "/out"));
   EXPECT_EQ(r.status, 0) << r.out;

@@ -142,6 +142,19 @@ inline CommandResult RunCommand(const std::string& cmdline) {
 }
 
 // Number of open descriptors of this process.
+// Tests of unprivileged use run inflight as nobody through setpriv (prefix of a command).
+inline constexpr const char* kAsNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+
+// Why an unprivileged run cannot be tried here ("" when it can): we are not root (to
+// switch users), there is no setpriv, or unprivileged user namespaces are off.
+inline std::string WhyNoUnprivilegedRun() {
+  if (geteuid() != 0) return "needs root to switch to an unprivileged user";
+  if (RunCommand("command -v setpriv").status != 0) return "no setpriv";
+  if (RunCommand(std::string(kAsNobody) + "unshare -U true").status != 0)
+    return "unprivileged user namespaces are off on this kernel";
+  return "";
+}
+
 inline int CountOpenFds() {
   int n = 0;
   for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
