@@ -14,10 +14,10 @@ enum ExitCode : int {
   kExitIncomplete = 7,     // inflight compare/gate: B (the candidate) does not cover what A ran:
                            // interrupted, no runs, scenarios missing or far fewer runs, runs
                            // without a decided verdict, or its report did not come back
-  kExitInterrupted = 130,
+  kExitInterrupted = 130,  // SIGINT/SIGTERM: partial results were written, then stopped
   // Only under `inflight --kselftest` (cli/main.cc): kselftest's KSFT_SKIP, which replaces
   // kExitEnvironment there (and kExitInternal becomes kExitFinding, never a skip).
-  kKselftestSkip = 4,  // SIGINT/SIGTERM: partial results were written, then stopped
+  kKselftestSkip = 4,
 };
 
 }  // namespace inflight

@@ -875,7 +875,8 @@ class FuzzSession {
     fmt::print("{}", s);
     fflush(stdout);
     const int status = session.Finish(false);
-    if (interrupted) return kExitInterrupted;
+    // A Ctrl-C during the re-runs or the minimization interrupts the job too.
+    if (interrupted || Stopped()) return kExitInterrupted;
     size_t fresh = 0;  // the session printed which are known, which new
     for (const auto& [sig, f] : findings_) fresh += !known_.Has(sig);
     if (fresh || lost_crashes_) return kExitFinding;

@@ -53,8 +53,9 @@ struct ReproMinimizeOptions {
 };
 
 // For `inflight repro --minimize` and fuzz finding folders: the smallest scenario found
-// whose every run is ruled `kind` (with `signature`, when set); `s` itself when nothing smaller reproduces. When stop() says so the pool is
-// stopped and the smallest found so far is returned.
+// whose every run is ruled `kind` (with `signature`, when set); `s` itself when nothing
+// smaller reproduces. When stop() says so the pool is stopped and the smallest found so
+// far is returned.
 Scenario MinimizeScenario(SandboxPool& pool, const Scenario& s, const ReproMinimizeOptions& opt);
 
 }  // namespace inflight
