@@ -100,16 +100,17 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
     if (!out[u].empty() && !carried[u]) heads.insert(kind_of(u));
   if (!heads.empty()) return fmt::format("chain|{}", fmt::join(heads, ","));
   // Leftovers alone: in flight once (the queue that held them is gone), or never.
-  std::set<std::string> classes, kinds;
+  std::set<std::string> classes, kinds, orphan_kinds;
   for (size_t u = 0; u < N; ++u) {
     if (!g.nodes[live[u]].leftover) continue;
-    classes.insert(ever_in_flight.count(u) ? "orphan" : "never-in-flight");
-    kinds.insert(kind_of(u));
+    const bool orphan = ever_in_flight.count(u) > 0;
+    classes.insert(orphan ? "orphan" : "never-in-flight");
+    (orphan ? orphan_kinds : kinds).insert(kind_of(u));
   }
   // Leftovers the graph has no node for.
   std::set<uint64_t> drawn;
   for (size_t i : live) drawn.insert(g.nodes[i].ino);
-  bool accounting = false;
+  bool accounting = false, unplaced_socket = false;
   for (const Leftover& l : v.leftovers) {
     if (IsEmbryo(l) || (l.ino && drawn.count(l.ino))) continue;
     if (l.what == "in-flight accounting") {
@@ -118,7 +119,12 @@ std::string LeakClassOf(const RefGraph& g, const Verdict& v) {
     }
     classes.insert("unplaced");
     kinds.insert(l.what);
+    if (l.what.find("socket") != std::string::npos) unplaced_socket = true;
   }
+  // A socket the table no longer lists is the only queue that can still hold what was in
+  // flight: the orphans are its passengers, and like a cycle's they are not the bug (a
+  // kernel keeping closed sockets' queues is one signature whatever they were loaded with).
+  if (!unplaced_socket) kinds.insert(orphan_kinds.begin(), orphan_kinds.end());
   if (classes.empty() && accounting) return "accounting|";
   if (classes.empty()) return "unplaced|";
   return fmt::format("{}|{}", fmt::join(classes, "+"), fmt::join(kinds, ","));

@@ -108,6 +108,18 @@ TEST(LeakClass, EmbryosChainsOrphans) {
   EXPECT_EQ(G().Obj("q", "stream socket", false).Obj("f", "memfd").Edges({"q>f"}).Class(),
             "orphan|memfd");
   EXPECT_EQ(G().Obj("f", "memfd").Class(), "never-in-flight|memfd");
+  // Orphans beside a socket the table no longer lists are its queue's passengers: one
+  // signature whatever they were (dgram-close-keeps-queue's four scenarios load memfds,
+  // pipes and sockets).
+  for (const char* passenger : {"memfd", "pipe read end", "dgram socket"}) {
+    G kept = G().Obj("q", "dgram socket", false).Obj("f", passenger).Edges({"q>f"});
+    kept.v.leftovers.push_back(Leftover{.what = "unix sockets outside the socket table"});
+    EXPECT_EQ(kept.Class(), "orphan+unplaced|unix sockets outside the socket table") << passenger;
+  }
+  // Without such a socket the orphan's kind stays: it is what the bug kept.
+  G tmpfs = G().Obj("q", "dgram socket", false).Obj("f", "memfd").Edges({"q>f"});
+  tmpfs.v.leftovers.push_back(Leftover{.what = "inodes in use on the run's tmpfs"});
+  EXPECT_EQ(tmpfs.Class(), "orphan+unplaced|inodes in use on the run's tmpfs,memfd");
   G acc;
   acc.v.leftovers.push_back(Leftover{.what = "in-flight accounting"});
   EXPECT_EQ(acc.Class(), "accounting|");
