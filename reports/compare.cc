@@ -389,6 +389,13 @@ std::vector<DistinctFinding> DistinctFindings(const Report& report) {
   return out;
 }
 
+std::vector<DistinctFinding> FindingsBesideRuns(const Report& report) {
+  std::vector<DistinctFinding> out;
+  for (DistinctFinding& f : DistinctFindings(report))
+    if (f.runs.empty()) out.push_back(std::move(f));
+  return out;
+}
+
 bool KnownFinding(const Report& report, const RunRecord& run) {
   if (report.known.comment.empty() || !IsFinding(run.verdict.kind)) return false;
   for (const std::string& sig : RecordSignatures(run))

@@ -43,6 +43,10 @@ struct DistinctFinding {
   std::string example;                 // what to read first: a run's summary, the finding's text
 };
 std::vector<DistinctFinding> DistinctFindings(const Report& report);
+// The distinct findings no run carries: the command's own (in-flight accounting, global
+// counts, kmemleak) and a fuzzer's. KTAP and JUnit give each a test of its own, so that a
+// consumer reading only them misses none.
+std::vector<DistinctFinding> FindingsBesideRuns(const Report& report);
 
 // A run ruled a finding whose every signature is known (Report::known): expected.
 bool KnownFinding(const Report& report, const RunRecord& run);

@@ -102,6 +102,13 @@ std::string ReportToJUnit(const Report& report) {
     failures += IsFailure(report, r);
     skipped += IsSkipped(report, r);
   }
+  // The findings no run carries (the command's checks, a fuzzer's finds): a suite of their
+  // own, one test each, so that a consumer of JUnit alone sees every finding.
+  const std::vector<DistinctFinding> beside = FindingsBesideRuns(report);
+  size_t beside_known = 0;
+  for (const DistinctFinding& f : beside) beside_known += report.known.Has(f.signature);
+  failures += beside.size() - beside_known;
+  skipped += beside_known;
   std::string timestamp = report.started_at;
   if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();  // UTC, see below
 
@@ -109,7 +116,8 @@ std::string ReportToJUnit(const Report& report) {
   out += fmt::format(
       "<testsuites name=\"inflight {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
       "skipped=\"{}\" time=\"{:.3f}\">\n",
-      XmlEscape(report.command), report.runs.size(), failures, errors, skipped, report.duration_s);
+      XmlEscape(report.command), report.runs.size() + beside.size(), failures, errors, skipped,
+      report.duration_s);
   for (const std::string& name : order) {
     const auto& runs = suites[name];
     size_t f = 0, e = 0, sk = 0;
@@ -136,6 +144,26 @@ std::string ReportToJUnit(const Report& report) {
     if (report.interrupted) prop("interrupted", "true");
     out += "    </properties>\n";
     for (const RunRecord* r : runs) out += TestCase(report, *r);
+    out += "  </testsuite>\n";
+  }
+  if (!beside.empty()) {
+    out += fmt::format(
+        "  <testsuite name=\"findings\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
+        "skipped=\"{}\" time=\"0\" timestamp=\"{}\">\n",
+        beside.size(), beside.size() - beside_known, beside_known, XmlEscape(timestamp));
+    for (const DistinctFinding& f : beside) {
+      out += fmt::format(
+          "    <testcase classname=\"inflight.{}.findings\" name=\"{}\" time=\"0\">\n",
+          XmlEscape(report.command), XmlEscape("finding " + f.signature));
+      if (report.known.Has(f.signature))
+        out += fmt::format("      <skipped message=\"{}\">{}</skipped>\n",
+                           XmlEscape("known finding (" + report.known.file + "): " + f.signature),
+                           XmlEscape(f.example));
+      else
+        out += fmt::format("      <failure type=\"finding\" message=\"{}\">{}</failure>\n",
+                           XmlEscape(f.signature), XmlEscape(f.example));
+      out += "    </testcase>\n";
+    }
     out += "  </testsuite>\n";
   }
   out += "</testsuites>\n";

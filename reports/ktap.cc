@@ -34,8 +34,9 @@ void Diagnostic(std::string& out, std::string_view text) {
 }  // namespace
 
 std::string ReportToKtap(const Report& report) {
+  const std::vector<DistinctFinding> beside = FindingsBesideRuns(report);
   std::string out = "TAP version 13\n";
-  out += fmt::format("1..{}\n", report.runs.size());
+  out += fmt::format("1..{}\n", report.runs.size() + beside.size());
   Diagnostic(out,
              fmt::format("inflight {}: {} run(s) on Linux {}, census {}, inflight {}", report.command,
                          report.runs.size(), report.sandbox.kernel, report.sandbox.census_method,
@@ -99,6 +100,22 @@ std::string ReportToKtap(const Report& report) {
       out += fmt::format("not ok {} {} # TIMEOUT {}\n", n, desc, OneLine(r.verdict.summary));
     else
       out += fmt::format("not ok {} {}\n", n, desc);
+  }
+  // Then the findings no run carries (the command's checks, a fuzzer's finds), one test
+  // each, so that a consumer of KTAP alone sees every finding the exit status counts.
+  for (const DistinctFinding& f : beside) {
+    ++n;
+    const std::string desc = OneLine("finding " + f.signature);
+    Diagnostic(out, f.example);
+    if (report.known.Has(f.signature)) {
+      ++xfail;
+      const std::string& why = report.known.comment.at(f.signature);
+      out += fmt::format("ok {} {} # XFAIL known: {}{}\n", n, desc, OneLine(f.signature),
+                         why.empty() ? "" : " (" + OneLine(why) + ")");
+      continue;
+    }
+    ++fail;
+    out += fmt::format("not ok {} {}\n", n, desc);
   }
   out += fmt::format("# Totals: pass:{} fail:{} xfail:{} xpass:0 skip:{} error:{}\n", pass, fail,
                      xfail, skip, error);

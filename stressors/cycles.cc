@@ -55,6 +55,7 @@ enum Counter : size_t {
   kSendFailed,
   kChurnCloses,
   kTriggers,
+  kHeldChecks,
 };
 constexpr StressCounter kCounters[] = {
     {"shapes", "shapes built and dropped (garbage for the collector)"},
@@ -67,6 +68,9 @@ constexpr StressCounter kCounters[] = {
     {"send_failed", "sends refused otherwise (EAGAIN, ENOBUFS, ...)"},
     {"churn_closes", "unrelated sockets closed by the churners"},
     {"gc_triggers", "collector runs forced (self-referencing pairs released)"},
+    {"held_checks",
+     "held sockets whose queue still held every message sent to it when dropped (a "
+     "message missing is data loss: the collector freed a queue a live process reached)"},
 };
 
 enum Label : uint16_t {
@@ -150,6 +154,18 @@ struct Shape {
   int n_edges = 0;
   Edge e[kMaxE];
   int midway_after = -1;  // force a collection after this many edges
+  // What Build's sends queued into each vertex's socket.
+  int sent_into[kMaxV] = {};
+  bool oob_into[kMaxV] = {};
+};
+
+// A socket a builder keeps open a while after dropping the rest of its shape. Its queue is
+// reachable through the open descriptor, so it must still hold every message sent to it
+// when it is dropped: `expect` messages (-1: not checked, e.g. an OOB edge went in).
+struct Held {
+  int fd = -1;
+  int expect = -1;
+  uint16_t label = 0;
 };
 
 struct Builder {
@@ -157,14 +173,12 @@ struct Builder {
   int worker;
   bool oob_ok = true;
   uint64_t listeners_made = 0;
-  int held[kHeld];
+  Held held[kHeld];
   int n_held = 0;
   int nested_left = 0;
   bool leaked = false;
 
-  Builder(StressContext& c, int w) : ctx(c), worker(w) {
-    for (int& h : held) h = -1;
-  }
+  Builder(StressContext& c, int w) : ctx(c), worker(w) {}
 
   int RandomType() { return TypeOf(ctx.Rand()); }
 
@@ -197,15 +211,21 @@ struct Builder {
   }
 
   void SendEdge(Shape& sh, const Edge& e) {
+    const bool sent = SendEdgeOnce(sh, e);
+    if (sent) ++sh.sent_into[e.to];
+  }
+
+  bool SendEdgeOnce(Shape& sh, const Edge& e) {
     int fds[kMaxFdsPerMsg];
     const int n = e.copies < 1 ? 1 : e.copies;
     for (int k = 0; k < n; ++k) fds[k] = sh.v[e.from].r;
     const bool oob = e.oob && oob_ok && sh.v[e.to].type == SOCK_STREAM;
     const ssize_t r = SendFds(sh.v[e.to].s, fds, n, MSG_DONTWAIT | (oob ? MSG_OOB : 0));
+    if (oob) sh.oob_into[e.to] = true;  // a refused one may still have been half queued
     if (r >= 0) {
       ctx.Add(kEdges);
       if (oob) ctx.Add(kOobSends);
-      return;
+      return true;
     }
     if (errno == ETOOMANYREFS) {
       ctx.Add(kTooManyRefs);
@@ -218,19 +238,52 @@ struct Builder {
     } else {
       ctx.Error("sendmsg(edge %d->%d): %s", e.from, e.to, ErrName(errno));
     }
+    return false;
   }
 
-  void Hold(int fd) {
+  void Hold(const Held& h) {
     if (n_held == kHeld) {
-      Close(held[0]);
+      Drop(held[0]);
       for (int i = 1; i < kHeld; ++i) held[i - 1] = held[i];
       n_held = kHeld - 1;
     }
-    held[n_held++] = fd;
+    held[n_held++] = h;
+  }
+
+  // Receives what the held socket's queue holds, then closes it: fewer messages than were
+  // sent to it is data loss (a correct collector never empties a queue that an open
+  // descriptor reaches). Every message carries descriptors, so each receive takes one.
+  void Drop(Held& h) {
+    if (h.expect > 0) {
+      ctx.SetOp("checking a held socket's queue");
+      int fds[kMaxFdsPerMsg];
+      int got = 0;
+      Received r;
+      while (got < h.expect) {
+        r = RecvFds(h.fd, fds, kMaxFdsPerMsg, MSG_DONTWAIT);
+        if (r.bytes <= 0 && r.n == 0) break;
+        CloseAll(fds, r.n);
+        ++got;
+      }
+      if (got < h.expect)
+        ctx.Loss(
+            "%s: a socket kept open after its shape was dropped had %d of the %d messages "
+            "sent to it in its queue (the last receive: %zd bytes, %s): the collector freed a "
+            "queue a live process still reached",
+            kLabels[h.label], got, h.expect, r.bytes, r.bytes < 0 ? ErrName(r.err) : "end");
+      else
+        ctx.Add(kHeldChecks);
+    }
+    Close(h.fd);
+    h.fd = -1;
   }
 
   void Build(Shape& sh) {
     ctx.SetOp("building a shape");
+    for (int i = 0; i < kMaxV; ++i) {
+      sh.sent_into[i] = 0;
+      sh.oob_into[i] = false;
+    }
     int made = 0;
     for (; made < sh.n; ++made) {
       if (!MakeVertex(sh.v[made], sh.v[made].type, sh.v[made].listener)) break;
@@ -266,7 +319,11 @@ struct Builder {
     const bool hold = made > 0 && ctx.Chance(static_cast<uint32_t>(ctx.Opt(kHoldPermille)));
     for (int i = 0; i < n; ++i) {
       if (hold && i == 0) {
-        Hold(order[i]);
+        Held h{order[i], -1, sh.label};
+        for (int k = 0; k < made; ++k)  // the queue of an embryo is not the listener's
+          if (sh.v[k].r == order[i] && !sh.v[k].listener && !sh.oob_into[k] && made == sh.n)
+            h.expect = sh.sent_into[k];
+        Hold(h);
       } else {
         close(order[i]);
       }
@@ -466,7 +523,7 @@ struct Builder {
       Pick(sh);
       Build(sh);
     }
-    for (int i = 0; i < n_held; ++i) Close(held[i]);
+    for (int i = 0; i < n_held; ++i) Drop(held[i]);
   }
 };
 

@@ -245,6 +245,71 @@ TEST(JUnit, OneTestcasePerRunAndFailuresForFindings) {
   EXPECT_EQ(xml.find("<never>"), std::string::npos) << "text is escaped";
 }
 
+// A check whose runs are all clean but whose own checks and fuzz smoke found something:
+// KTAP and JUnit carry those findings too (a consumer of either alone missed them before),
+// and a known one is expected there as in the runs.
+Report CheckWithFindingsBesideRuns() {
+  Report rep;
+  rep.command = "check";
+  rep.started_at = "2025-01-02T03:04:05Z";
+  rep.sandbox.kernel = "6.18.0-test";
+  rep.runs.push_back(CleanRun("hold_socket", 1));
+  rep.command_findings.push_back("in-flight accounting: uid 1000 can pass 3 fewer descriptors");
+  rep.command_findings.push_back("fuzz smoke: 1 finding(s), see fuzz/report.json");
+  rep.extra["fuzz_smoke"] = {{"signatures", {"leak|cycle(nested)|socket"}}};
+  return rep;
+}
+
+TEST(Ktap, FindingsBesideTheRunsAreTestsToo) {
+  Report rep = CheckWithFindingsBesideRuns();
+  std::string ktap = ReportToKtap(rep);
+  testing::KtapSummary s;
+  auto problems = testing::CheckKtap(ktap, &s);
+  EXPECT_TRUE(problems.empty()) << problems.front() << "\n" << ktap;
+  EXPECT_EQ(s.plan, 3u) << ktap;
+  EXPECT_EQ(s.passed, (std::vector<bool>{true, false, false})) << ktap;
+  EXPECT_NE(ktap.find("not ok 2 finding leak|cycle(nested)|socket\n"), std::string::npos) << ktap;
+  EXPECT_NE(ktap.find("not ok 3 finding command|in-flight accounting\n"), std::string::npos)
+      << ktap;
+  EXPECT_NE(ktap.find("# in-flight accounting: uid 1000 can pass 3 fewer descriptors\n"),
+            std::string::npos)
+      << ktap;
+  EXPECT_NE(ktap.find("# Totals: pass:1 fail:2 xfail:0"), std::string::npos) << ktap;
+
+  rep.known.file = "k.txt";
+  rep.known.comment["command|in-flight accounting"] = "the leak's count";
+  ktap = ReportToKtap(rep);
+  problems = testing::CheckKtap(ktap, &s);
+  EXPECT_TRUE(problems.empty()) << problems.front() << "\n" << ktap;
+  EXPECT_NE(ktap.find("ok 3 finding command|in-flight accounting # XFAIL known: "
+                      "command|in-flight accounting (the leak's count)\n"),
+            std::string::npos)
+      << ktap;
+  EXPECT_NE(ktap.find("# Totals: pass:1 fail:1 xfail:1"), std::string::npos) << ktap;
+}
+
+TEST(JUnit, FindingsBesideTheRunsAreTestsToo) {
+  Report rep = CheckWithFindingsBesideRuns();
+  std::string xml = ReportToJUnit(rep);
+  EXPECT_NE(xml.find("<testsuites name=\"inflight check\" tests=\"3\" failures=\"2\" errors=\"0\" "
+                     "skipped=\"0\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"findings\" tests=\"2\" failures=\"2\""), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<failure type=\"finding\" message=\"command|in-flight accounting\">"),
+            std::string::npos)
+      << xml;
+  rep.known.file = "k.txt";
+  rep.known.comment["leak|cycle(nested)|socket"] = "";
+  xml = ReportToJUnit(rep);
+  EXPECT_NE(xml.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<skipped message=\"known finding (k.txt): leak|cycle(nested)|socket\">"),
+            std::string::npos)
+      << xml;
+}
+
 // The selftest's report: controls whose outcome was planned. A planted leak the oracle
 // named, and a clean control, pass; a planted leak it missed fails.
 Report SelftestReport() {
