@@ -79,7 +79,9 @@ constexpr StressCounter kCounters[] = {
     {"rounds", "fill, hold and drain rounds"},
     {"sockets", "sockets created and put in flight"},
     {"sends", "sendmsg calls carrying descriptors"},
-    {"drained_recv", "rounds drained by receiving everything"},
+    {"drained_recv",
+     "rounds drained by receiving everything (every message sent to a carrier must come "
+     "back: one missing is data loss)"},
     {"drained_close", "rounds drained by closing the carriers"},
     {"drained_gc", "rounds left to the collector"},
     {"full_stops", "fills stopped early: every carrier full (or no memory)"},
@@ -107,6 +109,7 @@ struct Filler {
   int carriers[64][2];
   int n_carriers;
   int64_t mine = 0;  // what this filler has in flight now
+  int64_t messages = 0;  // messages sent to the carriers this round
 
   explicit Filler(StressContext& c) : ctx(c), n_carriers(static_cast<int>(c.Opt(kCarriers))) {
     for (auto& p : carriers) p[0] = p[1] = -1;
@@ -119,6 +122,7 @@ struct Filler {
   }
 
   bool OpenCarriers() {
+    messages = 0;
     for (int i = 0; i < n_carriers; ++i) {
       if (!Pair(SOCK_STREAM, carriers[i], true)) {
         ctx.Error("socketpair(carrier): %s", ErrName(errno));
@@ -189,6 +193,7 @@ struct Filler {
         return;
       }
       ctx.Add(kSends);
+      ++messages;
       ctx.Add(kSockets, static_cast<uint64_t>(n));
       ctx.Add(kInFlight, static_cast<uint64_t>(k));
       Account(k);
@@ -211,10 +216,12 @@ struct Filler {
       case 1: {
         ctx.SetOp("draining by receive");
         int fds[kMaxFdsPerMsg];
+        int64_t got = 0;  // each message carries descriptors, so each receive takes one
         for (int i = 0; i < n_carriers; ++i) {
           for (;;) {
             Received r = RecvFds(carriers[i][0], fds, kMaxFdsPerMsg, MSG_DONTWAIT);
             if (r.bytes <= 0) break;
+            ++got;
             if (r.n > 0 && fds[r.n - 1] - fds[0] == r.n - 1 && fds[r.n - 1] < 1000)
               syscall(SYS_close_range, static_cast<unsigned>(fds[0]),
                       static_cast<unsigned>(fds[r.n - 1]), 0u);
@@ -224,6 +231,11 @@ struct Filler {
           Close(carriers[i][0]);
           Close(carriers[i][1]);
         }
+        // The carriers stayed open all along: nothing may have taken their messages.
+        if (got < messages)
+          ctx.Loss("storm: %lld of the %lld messages sent to this filler's open carriers came "
+                   "back when drained: the collector freed queues a live process still reached",
+                   static_cast<long long>(got), static_cast<long long>(messages));
         ctx.Add(kDrainedRecv);
         break;
       }
