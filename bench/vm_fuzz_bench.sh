@@ -16,7 +16,8 @@
 #
 # Usage: bench/vm_fuzz_bench.sh [ttff VARIANT... | execs | lines]
 #   (default: ttff gc-skips-cycles gc-skips-cycles-kcov gc-collects-nothing
-#   gc-collects-nothing-kcov peek-no-barrier peek-no-barrier-kcov debian)
+#   gc-collects-nothing-kcov peek-no-barrier peek-no-barrier-kcov gc-frees-reachable
+#   dgram-close-keeps-queue debian)
 # Environment: BUILD (default ./build), REPEAT (default 3), DURATION (the longest a ttff
 #   run may fuzz, default 10m), VMOPTS (extra inflight vm options for every run; the
 #   peek-no-barrier kernels always get --cpus 2: the race needs two CPUs), EXEC_DURATION
@@ -45,6 +46,11 @@ seeds_for() {
       echo "--seeds $c/closed_in_flight_not_cycle.scn --seeds $c/embryo_accept_with_rights.scn" ;;
     peek-no-barrier)      # no MSG_PEEK of rights at all
       echo "--exclude kill_holder_of_peeked peek_copies_of_every_kind peek_race_two_procs peek_then_close" ;;
+    gc-frees-reachable)   # a live socket's cycle: what the collector must spare
+      echo "--exclude gc_spares_live_cycles cycle_reachable_from_live" ;;
+    dgram-close-keeps-queue)  # no dgram socket at all (any dgram queue closed with rights in it)
+      local f
+      for f in "$c"/*.scn; do grep -q dgram "$f" || printf -- '--seeds %s ' "$f"; done ;;
     pristine | debian)    # the scc_index leak: nested cycles
       echo "--exclude mixed_lowpoint_stream nested_cycles_gc_midway nested_cycles_figure8" ;;
     *) echo "" ;;
@@ -84,7 +90,8 @@ PY
 ttff() {
   local variants=("$@")
   [ ${#variants[@]} -gt 0 ] || variants=(gc-skips-cycles gc-skips-cycles-kcov gc-collects-nothing
-    gc-collects-nothing-kcov peek-no-barrier peek-no-barrier-kcov debian)
+    gc-collects-nothing-kcov peek-no-barrier peek-no-barrier-kcov gc-frees-reachable
+    dgram-close-keeps-queue debian)
   echo "time to first finding: REPEAT=$repeat, cap DURATION=$duration per run, --stop-at-first"
   printf '%-26s %-8s %-12s %s\n' kernel guided "first, s" "runs: s (guest execs/s, kernel PCs)"
   for v in "${variants[@]}"; do

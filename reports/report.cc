@@ -40,10 +40,44 @@ VerdictKind Report::Worst() const {
   return worst;
 }
 
+namespace {
+
+// `extra.fuzz.findings` of `inflight fuzz`: what the fuzzer found, whether or not a re-run
+// reproduced it (a finding that did not is still one: the fuzzer's run ruled it).
+const nlohmann::json* FuzzFindings(const nlohmann::json& extra) {
+  auto it = extra.find("fuzz");
+  if (it == extra.end() || !it->is_object()) return nullptr;
+  auto f = it->find("findings");
+  return f != it->end() && f->is_array() ? &*f : nullptr;
+}
+
+}  // namespace
+
 size_t Report::Findings() const {
   size_t n = command_findings.size();
   for (const RunRecord& r : runs) n += IsFinding(r.verdict.kind) ? 1 : 0;
+  if (const nlohmann::json* f = FuzzFindings(extra)) n += f->size();
   return n;
+}
+
+VerdictKind Report::Overall() const {
+  const VerdictKind worst = Worst();
+  if (worst == VerdictKind::kError || worst == VerdictKind::kHang) return worst;
+  if (!command_findings.empty()) return VerdictKind::kLeak;
+  if (worst != VerdictKind::kClean && worst != VerdictKind::kUnsettled) return worst;
+  if (const nlohmann::json* f = FuzzFindings(extra); f && !f->empty()) {
+    VerdictKind v = VerdictKind::kLeak;
+    for (const auto& finding : *f) {
+      const std::string name = finding.is_object() ? finding.value("verdict", "") : "";
+      for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+        if (name == VerdictName(static_cast<VerdictKind>(k)) &&
+            VerdictSeverity(static_cast<VerdictKind>(k)) > VerdictSeverity(VerdictKind::kClean))
+          v = static_cast<VerdictKind>(k);
+      break;  // the first finding's verdict names the report
+    }
+    return v;
+  }
+  return worst;
 }
 
 bool RunPassed(const RunRecord& r) {
@@ -189,10 +223,7 @@ nlohmann::json ReportToJson(const Report& r) {
       {"layers", r.layers},
       {"inactive_layers", r.inactive_layers},
       {"interrupted", r.interrupted},
-      {"verdict", r.command_findings.empty() || r.Worst() == VerdictKind::kError ||
-                          r.Worst() == VerdictKind::kHang
-                      ? VerdictName(r.Worst())
-                      : VerdictName(VerdictKind::kLeak)},
+      {"verdict", VerdictName(r.Overall())},
       {"command_findings", r.command_findings},
       {"counts", std::move(counts)},
       {"runs", std::move(runs)},

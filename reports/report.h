@@ -67,8 +67,12 @@ struct Report {
   std::map<std::string, size_t> Counts() const;
   // Worst verdict of the runs: error > hang > leak > fault > clean.
   VerdictKind Worst() const;
-  // Runs ruled leak, hang or fault, plus command findings.
+  // Runs ruled leak, hang or fault, plus command findings, plus a fuzzer's findings
+  // (`extra.fuzz.findings`: `inflight fuzz` keeps them there, re-run or not).
   size_t Findings() const;
+  // The verdict of the report as a whole: the worst run's, or a finding's when runs are
+  // clean but the command or its fuzzer found something.
+  VerdictKind Overall() const;
 };
 
 nlohmann::json RunRecordToJson(const RunRecord& r, bool full);

@@ -288,6 +288,26 @@ TEST(Ktap, FindingsBesideTheRunsAreTestsToo) {
   EXPECT_NE(ktap.find("# Totals: pass:1 fail:1 xfail:1"), std::string::npos) << ktap;
 }
 
+// `inflight fuzz --repro 0` (or a finding no re-run reproduced): its findings live in
+// extra.fuzz only. The report is not clean for it: report.json's verdict, the finding count
+// that picks the summary's word, and the HTML badge (each said CLEAN before).
+TEST(Report, AFuzzFindingWithoutRunsIsNotClean) {
+  Report rep;
+  rep.command = "fuzz";
+  rep.extra["fuzz"] = {{"findings", {{{"signature", "loss|recv|messages"}, {"verdict", "loss"}}}}};
+  EXPECT_EQ(rep.Findings(), 1u);
+  EXPECT_EQ(rep.Overall(), VerdictKind::kLoss);
+  EXPECT_EQ(ReportToJson(rep)["verdict"], "loss");
+  const std::string html = ReportToHtml(rep, FakeSvg);
+  EXPECT_NE(html.find("id=\"verdict\">FINDINGS<"), std::string::npos) << html.substr(0, 2000);
+  rep.extra["fuzz"]["findings"] = nlohmann::json::array();
+  EXPECT_EQ(rep.Findings(), 0u);
+  EXPECT_EQ(ReportToJson(rep)["verdict"], "clean");
+  // A command finding beside clean runs is a leak, as before.
+  rep.command_findings.push_back("in-flight accounting: uid 5 short by 2");
+  EXPECT_EQ(ReportToJson(rep)["verdict"], "leak");
+}
+
 TEST(JUnit, FindingsBesideTheRunsAreTestsToo) {
   Report rep = CheckWithFindingsBesideRuns();
   std::string xml = ReportToJUnit(rep);

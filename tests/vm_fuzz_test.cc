@@ -1,12 +1,10 @@
 // `inflight vm -- fuzz`: graph_fuzzer (the static build) inside a TCG guest on kernels
 // built for the suite (vm/build-kernels.sh). A kernel whose collector skips cycles of two
 // or more sockets is found from seeds without such a cycle; the correct kernel fuzzes
-// clean; a guest that panics in the middle is a finding that carries the inputs it ran
-// last, and the fuzz goes on in a new guest; the corpus, findings and logs come back into the host's --report folder, and a
+// clean for 2 minutes (issue 13's acceptance, in CI too); a guest that panics in the
+// middle is a finding that carries the inputs it ran last, and the fuzz goes on in a new
+// guest; the corpus, findings and logs come back into the host's --report folder, and a
 // second boot with --resume goes on with them.
-//
-// INFLIGHT_VM_FULL=1 is the acceptance run: the correct kernel is fuzzed for 2 minutes
-// (CI: 30 s, to keep the whole suite under its time budget).
 #include <gtest/gtest.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,11 +42,6 @@ const Kernels& Built() {
     return Kernels{s.Image("correct"), s.Image("gc-skips-cycles"), s.skip};
   }();
   return k;
-}
-
-bool Full() {
-  const char* v = getenv("INFLIGHT_VM_FULL");
-  return v && *v && strcmp(v, "0") != 0;
 }
 
 // Seeds without a cycle of two or more sockets: what the broken collector gets wrong must
@@ -149,7 +142,7 @@ TEST_F(VmFuzz, FindsACollectorThatSkipsCyclesFromSeedsWithoutOne) {
 TEST_F(VmFuzz, TheCorrectKernelFuzzesCleanAndResumeGoesOnAcrossBoots) {
   INFLIGHT_REQUIRE_KERNELS();
   const std::string dir = d_.path() + "/clean";
-  const std::string duration = Full() ? "2m" : "30s";
+  const std::string duration = "2m";
   auto r = Vm(kernels_.correct, "fuzz -q --duration " + duration, dir);
   EXPECT_EQ(r.status, kExitClean) << r.out;
   auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
@@ -220,10 +213,14 @@ TEST_F(VmFuzz, AFleetOfTwoCountsEachFindingOnceWithTheGuestsThatFoundIt) {
   INFLIGHT_REQUIRE_KERNELS();
   const std::string dir = d_.path() + "/fleet";
   auto r =
-      Vm(kernels_.skips_cycles, "fuzz --duration 40s --repro 2 -q" + SeedArgs(), dir, " --vms 2");
+      Vm(kernels_.skips_cycles, "fuzz --duration 40s --repro 0 -q" + SeedArgs(), dir, " --vms 2");
   EXPECT_EQ(r.status, kExitFinding) << r.out;
   const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
   ASSERT_TRUE(j.contains("fuzz")) << r.out;
+  // No re-runs: the guests' runs are empty, and the finds alone make the verdict (it said
+  // clean before, beside exit status 1).
+  EXPECT_EQ(j["runs"].size(), 0u);
+  EXPECT_EQ(j["verdict"], "leak") << j["fuzz"]["findings"].dump(1);
   const auto& f = j["fuzz"];
   EXPECT_EQ(f["guests"], 2);
   ASSERT_EQ(f["per_guest"].size(), 2u);
@@ -259,7 +256,7 @@ TEST_F(VmFuzz, AFleetOfTwoCountsEachFindingOnceWithTheGuestsThatFoundIt) {
 TEST_F(VmFuzz, AFleetOfTwoOnTheCorrectKernelFindsNothingAndSharesItsCorpus) {
   INFLIGHT_REQUIRE_KERNELS();
   const std::string dir = d_.path() + "/fleet-clean";
-  auto r = Vm(kernels_.correct, "fuzz --duration 40s -q", dir, " --vms 2");
+  auto r = Vm(kernels_.correct, "fuzz --duration 30s -q", dir, " --vms 2");
   EXPECT_EQ(r.status, kExitClean) << r.out;
   const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
   ASSERT_TRUE(j.contains("fuzz")) << r.out;

@@ -188,6 +188,15 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
   fuzz["corpus"] = CorpusNames(cfg.dir + "/corpus").size();
   fuzz["findings"] = fj;
   fuzz["finding_hits"] = hits;
+  // The guests' runs may all be clean while the fuzzers found something (their finds live
+  // in the fuzz section): the fleet's verdict is then the first finding's, never clean.
+  if ((worst == VerdictKind::kClean || worst == VerdictKind::kUnsettled) && !findings.empty()) {
+    j["verdict"] = VerdictName(VerdictKind::kLeak);
+    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+      if (findings.front().verdict == VerdictName(static_cast<VerdictKind>(k)) &&
+          VerdictSeverity(static_cast<VerdictKind>(k)) > VerdictSeverity(VerdictKind::kClean))
+        j["verdict"] = findings.front().verdict;
+  }
   fuzz["per_guest"] = per_guest;
   fuzz.erase("workers");
   j["fuzz"] = fuzz;
