@@ -250,28 +250,14 @@ TEST_F(VmFuzz, AFleetOfTwoCountsEachFindingOnceWithTheGuestsThatFoundIt) {
   EXPECT_EQ(seen.size(), by_guests.size()) << "every guest's signature, once";
   EXPECT_TRUE(cycle) << "the planted leak: " << f["findings"].dump(1);
   EXPECT_GE(Files(dir + "/corpus"), 4u) << "the union of the guests' corpora";
-  fprintf(stderr, "fleet of 2: %.1f execs/s in all\n", f["execs_per_s"].get<double>());
-}
-
-TEST_F(VmFuzz, AFleetOfTwoOnTheCorrectKernelFindsNothingAndSharesItsCorpus) {
-  INFLIGHT_REQUIRE_KERNELS();
-  const std::string dir = d_.path() + "/fleet-clean";
-  auto r = Vm(kernels_.correct, "fuzz --duration 30s -q", dir, " --vms 2");
-  EXPECT_EQ(r.status, kExitClean) << r.out;
-  const auto j = nlohmann::json::parse(ReadFile(dir + "/report.json"));
-  ASSERT_TRUE(j.contains("fuzz")) << r.out;
-  EXPECT_TRUE(j["fuzz"]["findings"].empty()) << j["fuzz"]["findings"].dump(1);
-  EXPECT_EQ(j["verdict"], "clean");
+  // The corpus is shared while they run: a guest was given what the other found.
   size_t given = 0;
-  for (const auto& g : j["fuzz"]["per_guest"]) {
-    EXPECT_EQ(g["end"], "completed") << g.dump();
+  for (const auto& g : f["per_guest"]) {
     EXPECT_GT(g["execs"].get<uint64_t>(), 0u) << g.dump();
     given += g["corpus_given"].get<size_t>();
   }
-  EXPECT_GT(given, 0u) << "a guest was given what the other found: " << r.out;
-  EXPECT_GE(Files(dir + "/corpus"), j["fuzz"]["seeds"].get<size_t>());
-  fprintf(stderr, "fleet of 2, clean: %.1f execs/s in all, %zu corpus file(s) exchanged\n",
-          j["fuzz"]["execs_per_s"].get<double>(), given);
+  EXPECT_GT(given, 0u) << r.out;
+  fprintf(stderr, "fleet of 2: %.1f execs/s in all\n", f["execs_per_s"].get<double>());
 }
 
 }  // namespace
