@@ -46,7 +46,8 @@ struct Checker {
     bool clean = true;
     if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
     if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1 || a.empty != 0)) clean = false;
-    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0)) clean = false;
+    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0 || !a.same.empty()))
+      clean = false;
     if (a.op != Op::kRecv && a.op != Op::kLimit && a.nofile != 0) clean = false;
     if (a.op != Op::kListen && a.backlog != 0) clean = false;
     if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
@@ -201,6 +202,21 @@ struct Checker {
             return Fail(i, "ctrunc and cbuf both size the control buffer: give one");
           if (a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
+          if (a.same.size() > Bounds::kMaxSameSlots)
+            return Fail(i, fmt::format("is= names at most {} slots", Bounds::kMaxSameSlots));
+          if (a.same.size() > a.out.size())
+            return Fail(i, fmt::format("is= names {} slot(s), recv binds {} variable(s): one "
+                                       "name per output",
+                                       a.same.size(), a.out.size()));
+          for (VarId v : a.same) {
+            if (v == kNoVar) continue;
+            if (v >= s.vars.size()) return Fail(i, "variable index out of range");
+            if (!CreationOf(s, idx, v))
+              return Fail(i, fmt::format("is=: no action above creates '{}' (an output of "
+                                         "socketpair, socket, accept, pipe, file, memfd, "
+                                         "eventfd, epoll, pidfd, io_uring or timerfd)",
+                                         VarName(v)));
+          }
           break;
         case Op::kLimit:
           if (a.nofile < 1 || a.nofile > Bounds::kMaxNofile)
