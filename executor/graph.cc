@@ -659,9 +659,10 @@ struct GraphProcess {
                               : room > 0  ? CMSG_LEN(room * sizeof(int))
                                           : 0;
     if (controllen > 0) {
-      msg.msg_control = control;
+      msg.msg_control = (a.flags & kFlagFaultCbuf) ? g.fault_page_ : control;
       msg.msg_controllen = controllen;
     }
+    if (a.flags & kFlagFaultData) iov.iov_base = g.fault_page_;
     const int before = lockstep ? CountFds() : -1;
     rlimit old{};
     if (a.nofile) {
@@ -678,7 +679,9 @@ struct GraphProcess {
     // Take every installed descriptor, also under MSG_CTRUNC: the named outputs first;
     // the rest stay open in this process until it exits.
     uint16_t got = 0;
-    if (msg.msg_controllen > 0) {
+    // A faulting control buffer cannot be read back: what the kernel installed anyway
+    // shows in the descriptor count (`installed`).
+    if (msg.msg_controllen > 0 && !(a.flags & kFlagFaultCbuf)) {
       for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
         const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -801,6 +804,9 @@ Graph::Graph() {
   void* p = mmap(nullptr, shared_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   shared_ = new (p) Shared();
+  // recv fault=cbuf|data: a buffer the kernel cannot write (EFAULT), not a wild pointer.
+  fault_page_ = mmap(nullptr, kControlBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (fault_page_ == MAP_FAILED) throw std::bad_alloc();
 }
 
 Graph::~Graph() {
@@ -808,6 +814,7 @@ Graph::~Graph() {
     shared_->~Shared();
     munmap(shared_, shared_size_);
   }
+  if (fault_page_) munmap(fault_page_, kControlBytes);
 }
 
 void Graph::Prepare(const Scenario& s, const RunOptions& opt) {

@@ -353,8 +353,8 @@ std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
             want_fds = m.q.front().fds;
             m.q.pop_front();
           }
-          const bool cut =
-              a.ctrunc >= 0 || a.cbuf >= 0 || a.nofile != 0 || (o.msg_flags & MSG_CTRUNC);
+          const bool cut = a.ctrunc >= 0 || a.cbuf >= 0 || a.nofile != 0 ||
+                           (a.flags & kFlagFaultCbuf) || (o.msg_flags & MSG_CTRUNC);
           if (o.ret < want_bytes)
             loss(i, fmt::format("{} data byte(s) lost: expected {}, got {}", want_bytes - o.ret,
                                 want_bytes, o.ret));

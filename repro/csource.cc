@@ -247,17 +247,22 @@ class Emitter {
         const std::string controllen = a.cbuf >= 0 ? std::to_string(a.cbuf)
                                        : room > 0  ? fmt::format("CMSG_LEN({} * sizeof(int))", room)
                                                    : std::string("0");
+        const bool fcbuf = a.flags & kFlagFaultCbuf, fdata = a.flags & kFlagFaultData;
+        const std::string fault = fcbuf && fdata ? "REPRO_FAULT_CBUF | REPRO_FAULT_DATA"
+                                  : fcbuf        ? "REPRO_FAULT_CBUF"
+                                  : fdata        ? "REPRO_FAULT_DATA"
+                                                 : "0";
         if (a.out.empty())
-          return fmt::format("\t{}({}, {}, NULL, 0, {}, {}, {}, {});\n", Use("do_recv"), st,
-                             var(a.target), flags, controllen, a.bytes, a.nofile);
+          return fmt::format("\t{}({}, {}, NULL, 0, {}, {}, {}, {}, {});\n", Use("do_recv"), st,
+                             var(a.target), flags, controllen, a.bytes, a.nofile, fault);
         std::string outs;
         for (VarId v : a.out) outs += (outs.empty() ? "" : ", ") + var(v);
         if (a.same.empty())
           return fmt::format(
               "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n\n"
-              "\t\t{}({}, {}, outs, {}, {}, {}, {}, {});\n\t}}\n",
+              "\t\t{}({}, {}, outs, {}, {}, {}, {}, {}, {});\n\t}}\n",
               outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen, a.bytes,
-              a.nofile);
+              a.nofile, fault);
         // is=: the object each output must hold, by the key of its creation (2 * step +
         // output), checked right after the receive.
         std::string keys;
@@ -269,10 +274,10 @@ class Emitter {
         return fmt::format(
             "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n"
             "\t\tstatic const int same[] = {{ {} }}; /* is= */\n\n"
-            "\t\t{}({}, {}, outs, {}, {}, {}, {}, {});\n"
+            "\t\t{}({}, {}, outs, {}, {}, {}, {}, {}, {});\n"
             "\t\tsame_check({}, outs, same, {});\n\t}}\n",
             outs, keys, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen,
-            a.bytes, a.nofile, st, a.same.size());
+            a.bytes, a.nofile, fault, st, a.same.size());
       }
       case Op::kClose:
         return fmt::format("\t{}({}, {});\n", Use("do_close"), st, var(a.target));

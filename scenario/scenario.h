@@ -42,7 +42,7 @@ enum class Op : uint8_t {
   kEventfd,     // e = eventfd
   kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [empty=N] [bytes=N]
   kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K|cbuf=B] [nofile=N] [max=N] [bytes=N]
-                //   [is=a,b]
+                //   [fault=cbuf|data|cbuf,data] [is=a,b]
   kClose,       // close a
   kShutdown,    // shutdown s rd|wr|rdwr
   kDup,         // y = dup x
@@ -68,6 +68,9 @@ enum ActionFlag : uint8_t {
   kFlagOob = 1 << 0,       // MSG_OOB
   kFlagDontwait = 1 << 1,  // MSG_DONTWAIT (free-run; lockstep never blocks anyway)
   kFlagPeek = 1 << 2,      // MSG_PEEK
+  // recv fault=cbuf|data: the control / data buffer is a PROT_NONE page (EFAULT paths)
+  kFlagFaultCbuf = 1 << 3,
+  kFlagFaultData = 1 << 4,
 };
 
 // One entry of a send's rights list: `var` passed `count` times in a row ("a*3").

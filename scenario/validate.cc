@@ -128,7 +128,10 @@ struct Checker {
       }
       if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
       if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
-      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek)) return Fail(i, "unknown flag");
+      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData))
+        return Fail(i, "unknown flag");
+      if ((a.flags & (kFlagFaultCbuf | kFlagFaultData)) && a.op != Op::kRecv)
+        return Fail(i, "'fault' is for recv");
       if ((a.flags & kFlagPeek) && a.op != Op::kRecv) return Fail(i, "'peek' is for recv");
       if ((a.flags & (kFlagOob | kFlagDontwait)) && a.op != Op::kRecv && a.op != Op::kSend)
         return Fail(i, "'oob' and 'dontwait' are for send and recv");
@@ -202,6 +205,10 @@ struct Checker {
             return Fail(i, "ctrunc and cbuf both size the control buffer: give one");
           if (a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
+          if ((a.flags & kFlagFaultCbuf) && (a.cbuf == 0 || (a.cbuf < 0 && a.ctrunc == 0)))
+            return Fail(i, "fault=cbuf needs a control buffer (not ctrunc=0 or cbuf=0)");
+          if ((a.flags & kFlagFaultData) && a.bytes == 0)
+            return Fail(i, "fault=data needs a data buffer (bytes=1 or more)");
           if (a.same.size() > Bounds::kMaxSameSlots)
             return Fail(i, fmt::format("is= names at most {} slots", Bounds::kMaxSameSlots));
           if (a.same.size() > a.out.size())

@@ -334,5 +334,40 @@ TEST(Words, IsNamesItsBounds) {
   EXPECT_NE(err->message.find("is= names at most 253 slots"), std::string::npos) << err->message;
 }
 
+
+// --- word 4: receive buffers that fault (fault=cbuf|data) -------------------------------
+
+TEST(Words, FaultingBuffersRoundTrip) {
+  const std::string canonical =
+      "scenario f\n\np0: a b = socketpair stream\np0: m = memfd\np0: send a [m] bytes=16\n"
+      "p0: x = recv b bytes=16 fault=cbuf expect=ok\np0: recv b cbuf=24 fault=cbuf\n"
+      "p0: recv b ctrunc=1 fault=cbuf,data\np0: y = recv b peek fault=data is=m\n";
+  EXPECT_EQ(PrintScenario(ParseScenario(canonical)), canonical);
+  const Scenario s = ParseScenario(
+      "scenario f\n\np0: a b = socketpair stream\np0: recv b fault=data,cbuf\n");
+  EXPECT_EQ(s.actions[1].flags, kFlagFaultCbuf | kFlagFaultData);
+  EXPECT_EQ(PrintAction(s, s.actions[1]), "recv b fault=cbuf,data");
+}
+
+TEST(Words, FaultingBuffersNameTheirBounds) {
+  const std::string head = "scenario f\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: recv a fault=\n").c_str(), 4, 18, "fault= is cbuf, data or cbuf,data"},
+      {(head + "p0: recv a fault=ctrl\n").c_str(), 4, 18, "fault= is cbuf, data or cbuf,data"},
+      {(head + "p0: recv a fault=cbuf,cbuf\n").c_str(), 4, 23, "'cbuf' listed twice in fault="},
+      {(head + "p0: recv a fault=cbuf fault=data\n").c_str(), 4, 23, "'fault' given twice"},
+      {(head + "p0: send a [b] fault=data\n").c_str(), 4, 16, "'send' does not take 'fault'"},
+      {(head + "p0: recv a ctrunc=0 fault=cbuf\n").c_str(), 4, 5,
+       "fault=cbuf needs a control buffer"},
+      {(head + "p0: recv a cbuf=0 fault=cbuf\n").c_str(), 4, 5, "fault=cbuf needs a control buffer"},
+      {(head + "p0: recv a bytes=0 fault=data\n").c_str(), 4, 5, "fault=data needs a data buffer"},
+  });
+  Scenario s = ParseScenario(head + "p0: close a\n");
+  s.actions[1].flags = kFlagFaultCbuf;  // only recv has buffers to fault
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("'fault' is for recv"), std::string::npos) << err->message;
+}
+
 }  // namespace
 }  // namespace inflight

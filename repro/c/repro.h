@@ -126,8 +126,11 @@ void do_memfd(int step, int out);
 void do_eventfd(int step, int out);
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 	     int ncmsgs, int nempty, int flags, int bytes);
+/* recv fault=: which buffers are a PROT_NONE page (EFAULT paths) */
+#define REPRO_FAULT_CBUF 1
+#define REPRO_FAULT_DATA 2
 void do_recv(int step, int s, const int *outs, int nouts, int flags,
-	     int controllen, int bytes, int nofile);
+	     int controllen, int bytes, int nofile, int fault);
 void do_close(int step, int v);
 void do_shutdown(int step, int s, int how);
 void do_dup(int step, int v, int out);

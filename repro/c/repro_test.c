@@ -400,7 +400,7 @@ static void test_send_recv(void)
 	/* r, w, w in one message: the receiver has room for one (MSG_CTRUNC) */
 	do_send(2, 1, rights, twice, 2, 1, 0, 0, 1);
 	before = open_fds();
-	do_recv(3, 0, two, 2, 0, CMSG_LEN(1 * sizeof(int)), 1, 0);
+	do_recv(3, 0, two, 2, 0, CMSG_LEN(1 * sizeof(int)), 1, 0, 0);
 	EXPECT("recv_ctrunc_installs_only_what_fits",
 	       sh->status[3] == STEP_OK && is_fifo(var_fd[5]) &&
 		       var_fd[6] == -1 && open_fds() == before + 1,
@@ -409,14 +409,14 @@ static void test_send_recv(void)
 	/* the same over two control messages, room for all and more */
 	do_send(4, 1, rights, twice, 2, 2, 0, 0, 3);
 	before = open_fds();
-	do_recv(5, 0, many, 3, MSG_PEEK, CMSG_LEN(253 * sizeof(int)), 3, 0);
+	do_recv(5, 0, many, 3, MSG_PEEK, CMSG_LEN(253 * sizeof(int)), 3, 0, 0);
 	EXPECT("recv_peek_installs_every_copy",
 	       sh->status[4] == STEP_OK && sh->status[5] == STEP_OK &&
 		       open_fds() == before + 3 && is_fifo(var_fd[9]),
 	       "status=%d/%d fds %d -> %d", sh->status[4], sh->status[5],
 	       before, open_fds());
-	do_recv(6, 0, one, 1, 0, CMSG_LEN(1 * sizeof(int)), 3, 1); /* RLIMIT_NOFILE 1: nothing fits */
-	do_recv(7, 0, NULL, 0, 0, 0, 1, 0);
+	do_recv(6, 0, one, 1, 0, CMSG_LEN(1 * sizeof(int)), 3, 1, 0); /* RLIMIT_NOFILE 1: nothing fits */
+	do_recv(7, 0, NULL, 0, 0, 0, 1, 0, 0);
 	EXPECT("recv_of_an_empty_queue_fails_with_eagain",
 	       sh->status[6] == STEP_OK && sh->status[7] == STEP_FAILED &&
 		       sh->err[7] == EAGAIN,
@@ -436,7 +436,7 @@ static void test_send_recv(void)
 
 		/* an empty SCM_RIGHTS message first, r, then an empty one (cmsgs=2) */
 		do_send(11, 1, rights, r_once, 1, 2, 1, 0, 1);
-		do_recv(12, 0, got, 1, 0, CMSG_LEN(253 * sizeof(int)), 1, 0);
+		do_recv(12, 0, got, 1, 0, CMSG_LEN(253 * sizeof(int)), 1, 0, 0);
 		EXPECT("send_with_empty_rights_messages_passes_the_rest",
 		       sh->status[11] == STEP_OK && sh->status[12] == STEP_OK &&
 			       is_fifo(var_fd[11]),
@@ -449,7 +449,7 @@ static void test_send_recv(void)
 		/* a header-only control buffer: the descriptor is dropped */
 		do_send(14, 1, rights, r_once, 1, 1, 0, 0, 1);
 		before = open_fds();
-		do_recv(15, 0, dropped, 1, 0, CMSG_LEN(0), 1, 0);
+		do_recv(15, 0, dropped, 1, 0, CMSG_LEN(0), 1, 0, 0);
 		EXPECT("recv_header_only_buffer_installs_nothing",
 		       sh->status[15] == STEP_OK && var_fd[12] == -1 &&
 			       open_fds() == before,

@@ -358,11 +358,14 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
  * order, any more stay open in this process until it exits. The control buffer
  * is controllen bytes (0: none; room for fewer descriptors than were sent:
  * MSG_CTRUNC, the kernel drops the rest); nofile > 0 lowers RLIMIT_NOFILE for
- * the call (what does not fit is dropped too).
+ * the call (what does not fit is dropped too). fault (REPRO_FAULT_*) points
+ * the control or data buffer at a PROT_NONE page: the kernel's copy-out fails
+ * (EFAULT), and the descriptors it could not hand over must not stay open.
  */
 void do_recv(int step, int s, const int *outs, int nouts, int flags,
-	     int controllen, int bytes, int nofile)
+	     int controllen, int bytes, int nofile, int fault)
 {
+	static void *fault_page = MAP_FAILED;
 	static char data[4096];
 	static union {
 		char buf[4096];
@@ -388,6 +391,17 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags,
 		msg.msg_control = control.buf;
 		msg.msg_controllen = (size_t)controllen;
 	}
+	if (fault && fault_page == MAP_FAILED)
+		fault_page = mmap(NULL, 4096, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fault && fault_page == MAP_FAILED) {
+		perror("mmap");
+		exit(REPRO_EXIT_ERROR);
+	}
+	if ((fault & REPRO_FAULT_CBUF) && controllen > 0)
+		msg.msg_control = fault_page;
+	if (fault & REPRO_FAULT_DATA)
+		iov.iov_base = fault_page;
 	if (nofile > 0) {
 		getrlimit(RLIMIT_NOFILE, &old);
 		low = old;
@@ -400,7 +414,8 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags,
 		setrlimit(RLIMIT_NOFILE, &old);
 	errno = err;
 	step_record(step, r);
-	if (r < 0 || msg.msg_controllen == 0)
+	/* a faulting control buffer cannot be read back */
+	if (r < 0 || msg.msg_controllen == 0 || (fault & REPRO_FAULT_CBUF))
 		return;
 	for (h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
 		int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
