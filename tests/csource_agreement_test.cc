@@ -254,6 +254,32 @@ TEST_F(CsourceAgreement, IsIdentityChecksAgree) {
       << c.out;
 }
 
+// recv fault=: both sides point the buffers at a PROT_NONE page. FreeBSD's expectation for
+// a faulting control buffer (EFAULT) is not Linux's (the data, MSG_CTRUNC, no descriptor):
+// a fault for both.
+TEST_F(CsourceAgreement, FaultingBuffersAgree) {
+  TempDir d;
+  const std::string copyout =
+      std::string(INFLIGHT_SOURCE_DIR) + "/corpus/freebsd_passfd_copyout_rights_error.scn";
+  std::string text = ReadFile(copyout);
+  const std::string from = "x = recv b cbuf=24 bytes=16 fault=cbuf expect=ok",
+                    to = "x = recv b cbuf=24 bytes=16 fault=cbuf expect=EFAULT";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  const std::string name = "scenario freebsd_passfd_copyout_rights_error";
+  text.replace(text.find(name), name.size(), "scenario copyout_freebsd_errno");
+  const std::string fault = d.path() + "/copyout_freebsd_errno.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({copyout, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_copyout_rights_error").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_copyout_rights_error").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("copyout_freebsd_errno").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("copyout_freebsd_errno").c), "faultx3");
+}
+
 // A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
 // killer on both sides, by the sandbox and by the C program's supervisor: both clean.
 TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {
