@@ -144,7 +144,7 @@ class Emitter {
  *   LEAK       collector passes freed nothing more of what is left,   exit 1
  *              or none completed by SETTLE_MS (the collector is stalled)
  *   HANG       the graph did not end within TIMEOUT_MS                exit 1
- *   FAULT      a step's result differed from its expect=              exit 1
+ *   FAULT      a step's result differed from its expect= (or is=)     exit 1
  *   UNSETTLED  the census still changing at SETTLE_MS: no verdict     exit 3
  *   SKIP       no network namespace (or /proc/net) here               exit 3
  *   ERROR      a graph process died or a fork failed                  exit 4
