@@ -303,6 +303,26 @@ struct GraphProcess {
     e.dev = static_cast<uint32_t>(st.st_dev);
     e.ino = st.st_ino;
     e.key = object;
+    e.mode = e.tag = 0;
+    if (g.identities_ && (type == EventType::kCreated || type == EventType::kReceived))
+      Identify(f, st, e);
+  }
+
+  // What an is= check compares besides the inode (ObjectEvent::mode, tag).
+  static void Identify(int f, const struct stat& st, ObjectEvent& e) {
+    const int fl = fcntl(f, F_GETFL);
+    e.mode = static_cast<uint32_t>(st.st_mode & S_IFMT) |
+             static_cast<uint32_t>(fl >= 0 ? (fl & O_ACCMODE) : 0);
+    char path[48], link[128];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", f);
+    const ssize_t n = readlink(path, link, sizeof link);
+    constexpr char kAnon[] = "anon_inode:";
+    if (n > 0 && static_cast<size_t>(n) >= sizeof kAnon - 1 &&
+        memcmp(link, kAnon, sizeof kAnon - 1) == 0) {
+      uint32_t h = 2166136261u;  // FNV-1a
+      for (ssize_t k = 0; k < n; ++k) h = (h ^ static_cast<uint8_t>(link[k])) * 16777619u;
+      e.tag = h | 1u;  // never 0, the "not recorded" value
+    }
   }
   void Bind(uint16_t idx, uint8_t out_index, int f) {
     const VarId v = s.actions[idx].out[out_index];
@@ -347,6 +367,7 @@ struct GraphProcess {
     e.dev = 0;
     e.ino = 0;
     e.key = key;
+    e.mode = e.tag = 0;
   }
 
   bool SendProbe(int probe, uint64_t key) {
@@ -638,9 +659,10 @@ struct GraphProcess {
                               : room > 0  ? CMSG_LEN(room * sizeof(int))
                                           : 0;
     if (controllen > 0) {
-      msg.msg_control = control;
+      msg.msg_control = (a.flags & kFlagFaultCbuf) ? g.fault_page_ : control;
       msg.msg_controllen = controllen;
     }
+    if (a.flags & kFlagFaultData) iov.iov_base = g.fault_page_;
     const int before = lockstep ? CountFds() : -1;
     rlimit old{};
     if (a.nofile) {
@@ -657,7 +679,9 @@ struct GraphProcess {
     // Take every installed descriptor, also under MSG_CTRUNC: the named outputs first;
     // the rest stay open in this process until it exits.
     uint16_t got = 0;
-    if (msg.msg_controllen > 0) {
+    // A faulting control buffer cannot be read back: what the kernel installed anyway
+    // shows in the descriptor count (`installed`).
+    if (msg.msg_controllen > 0 && !(a.flags & kFlagFaultCbuf)) {
       for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
         const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -780,6 +804,9 @@ Graph::Graph() {
   void* p = mmap(nullptr, shared_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   shared_ = new (p) Shared();
+  // recv fault=cbuf|data: a buffer the kernel cannot write (EFAULT), not a wild pointer.
+  fault_page_ = mmap(nullptr, kControlBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (fault_page_ == MAP_FAILED) throw std::bad_alloc();
 }
 
 Graph::~Graph() {
@@ -787,6 +814,7 @@ Graph::~Graph() {
     shared_->~Shared();
     munmap(shared_, shared_size_);
   }
+  if (fault_page_) munmap(fault_page_, kControlBytes);
 }
 
 void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
@@ -796,6 +824,8 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
   for (size_t i = 0; i < s.actions.size(); ++i)
     proc_actions_[s.actions[i].proc].push_back(static_cast<uint16_t>(i));
   ends_.assign(s.procs.size(), ProcOutcome{});
+  identities_ = false;
+  for (const Action& a : s.actions) identities_ |= !a.same.empty();
   Shared& sh = *shared_;
   sh.step.store(0);
   sh.epoch.store(0);

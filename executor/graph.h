@@ -94,6 +94,8 @@ class Graph {
   RunOptions opt_;
   std::vector<std::vector<uint16_t>> proc_actions_;  // per process: its action indices
   std::vector<ProcOutcome> ends_;                    // filled by OnReaped
+  void* fault_page_ = nullptr;  // PROT_NONE: recv fault=cbuf|data points a buffer here
+  bool identities_ = false;  // some recv has is=: log what identifies created and received objects
 };
 
 }  // namespace inflight

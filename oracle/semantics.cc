@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -74,6 +75,62 @@ struct Log {
   }
 };
 
+bool SameObject(const ObjectEvent& x, const ObjectEvent& y) {
+  return x.dev == y.dev && x.ino == y.ino && x.mode == y.mode && x.tag == y.tag;
+}
+
+// "'a' (stream socket created by action 2)"
+std::string Made(const Scenario& s, const ObjectEvent& c) {
+  const Action& a = s.actions[c.action];
+  const std::string var = c.index < a.out.size() ? s.vars[a.out[c.index]] : "?";
+  return fmt::format("'{}' ({} created by action {})", var, ObjectKindName(a, c.index), c.action);
+}
+
+// recv is=: output k holds the object the last creation of same[k] above made. Objects
+// are compared by st_dev, st_ino, type and access mode, and an anonymous inode's kind
+// (ObjectEvent::mode, tag), as logged when each was created and when it arrived.
+void CheckSame(const Scenario& s, const RunResult& r, size_t n,
+               const std::function<void(size_t, const std::string&)>& fault) {
+  std::map<std::pair<int, int>, const ObjectEvent*> created, received;
+  for (const ObjectEvent& e : r.events) {
+    if (e.type == EventType::kCreated) created.emplace(std::pair{e.action, e.index}, &e);
+    if (e.type == EventType::kReceived) received.emplace(std::pair{e.action, e.index}, &e);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Action& a = s.actions[i];
+    if (a.op != Op::kRecv || a.same.empty() || r.actions[i].status != ActionStatus::kOk) continue;
+    for (size_t k = 0; k < a.same.size(); ++k) {
+      if (a.same[k] == kNoVar) continue;
+      const auto from = CreationOf(s, i, a.same[k]);
+      if (!from) continue;
+      auto want = created.find({from->action, from->out_index});
+      if (want == created.end()) continue;  // not created (refused, skipped): nothing to compare
+      const ObjectEvent& w = *want->second;
+      auto got = received.find({static_cast<int>(i), static_cast<int>(k)});
+      if (got == received.end()) {
+        fault(i, fmt::format("slot {} ('{}'): nothing arrived, expected {}", k,
+                             s.vars[a.out[k]], Made(s, w)));
+        continue;
+      }
+      const ObjectEvent& g = *got->second;
+      if (SameObject(g, w)) continue;
+      // Name what arrived: the one object created alike, if there is one.
+      std::vector<const ObjectEvent*> alike;
+      for (const auto& [where, c] : created)
+        if (SameObject(*c, g)) alike.push_back(c);
+      std::string what;
+      if (alike.size() == 1)
+        what = Made(s, *alike[0]);
+      else if (alike.empty())
+        what = fmt::format("inode {} (no object this scenario created)", g.ino);
+      else
+        what = fmt::format("one of {} objects alike, e.g. {}", alike.size(), Made(s, *alike[0]));
+      fault(i, fmt::format("slot {} ('{}') holds {}, not {}", k, s.vars[a.out[k]], what,
+                           Made(s, w)));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r) {
@@ -99,6 +156,7 @@ std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r) {
   }
 
   if (r.events_truncated) return faults;  // the object log is incomplete
+  CheckSame(s, r, n, fault);
   const Log log(s, r);
   for (size_t i = 0; i < n; ++i) {
     const Action& a = s.actions[i];
@@ -295,8 +353,8 @@ std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
             want_fds = m.q.front().fds;
             m.q.pop_front();
           }
-          const bool cut =
-              a.ctrunc >= 0 || a.cbuf >= 0 || a.nofile != 0 || (o.msg_flags & MSG_CTRUNC);
+          const bool cut = a.ctrunc >= 0 || a.cbuf >= 0 || a.nofile != 0 ||
+                           (a.flags & kFlagFaultCbuf) || (o.msg_flags & MSG_CTRUNC);
           if (o.ret < want_bytes)
             loss(i, fmt::format("{} data byte(s) lost: expected {}, got {}", want_bytes - o.ret,
                                 want_bytes, o.ret));

@@ -5,7 +5,10 @@
 //   by MSG_CTRUNC or a full descriptor table is installed anyway);
 // * a received descriptor is an object that was sent toward that socket (for sockets
 //   whose peer is known: both ends of a socketpair);
-// * MSG_PEEK installs the same objects the next real receive from that socket gets.
+// * MSG_PEEK installs the same objects the next real receive from that socket gets;
+// * a recv's is=a,b: output k holds the object the last creation of that name made
+//   (st_dev, st_ino, file type, access mode and an anonymous inode's kind, logged at
+//   creation and arrival: a creator may have closed its descriptor long before).
 //
 // Objects are compared by inode; anonymous-inode objects (eventfd, epoll, timerfd,
 // io_uring share one inode) cannot be told apart that way and are skipped. Free-run

@@ -144,7 +144,7 @@ class Emitter {
  *   LEAK       collector passes freed nothing more of what is left,   exit 1
  *              or none completed by SETTLE_MS (the collector is stalled)
  *   HANG       the graph did not end within TIMEOUT_MS                exit 1
- *   FAULT      a step's result differed from its expect=              exit 1
+ *   FAULT      a step's result differed from its expect= (or is=)     exit 1
  *   UNSETTLED  the census still changing at SETTLE_MS: no verdict     exit 3
  *   SKIP       no network namespace (or /proc/net) here               exit 3
  *   ERROR      a graph process died or a fork failed                  exit 4
@@ -247,16 +247,37 @@ class Emitter {
         const std::string controllen = a.cbuf >= 0 ? std::to_string(a.cbuf)
                                        : room > 0  ? fmt::format("CMSG_LEN({} * sizeof(int))", room)
                                                    : std::string("0");
+        const bool fcbuf = a.flags & kFlagFaultCbuf, fdata = a.flags & kFlagFaultData;
+        const std::string fault = fcbuf && fdata ? "REPRO_FAULT_CBUF | REPRO_FAULT_DATA"
+                                  : fcbuf        ? "REPRO_FAULT_CBUF"
+                                  : fdata        ? "REPRO_FAULT_DATA"
+                                                 : "0";
         if (a.out.empty())
-          return fmt::format("\t{}({}, {}, NULL, 0, {}, {}, {}, {});\n", Use("do_recv"), st,
-                             var(a.target), flags, controllen, a.bytes, a.nofile);
+          return fmt::format("\t{}({}, {}, NULL, 0, {}, {}, {}, {}, {});\n", Use("do_recv"), st,
+                             var(a.target), flags, controllen, a.bytes, a.nofile, fault);
         std::string outs;
         for (VarId v : a.out) outs += (outs.empty() ? "" : ", ") + var(v);
+        if (a.same.empty())
+          return fmt::format(
+              "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n\n"
+              "\t\t{}({}, {}, outs, {}, {}, {}, {}, {}, {});\n\t}}\n",
+              outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen, a.bytes,
+              a.nofile, fault);
+        // is=: the object each output must hold, by the key of its creation (2 * step +
+        // output), checked right after the receive.
+        std::string keys;
+        for (VarId v : a.same) {
+          const auto c = v == kNoVar ? std::nullopt : CreationOf(s_, i, v);
+          keys += (keys.empty() ? "" : ", ") +
+                  (c ? fmt::format("2 * {} + {}", c->action, c->out_index) : std::string("-1"));
+        }
         return fmt::format(
-            "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n\n"
-            "\t\t{}({}, {}, outs, {}, {}, {}, {}, {});\n\t}}\n",
-            outs, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen, a.bytes,
-            a.nofile);
+            "\t{{\n\t\tstatic const int outs[] = {{ {} }};\n"
+            "\t\tstatic const int same[] = {{ {} }}; /* is= */\n\n"
+            "\t\t{}({}, {}, outs, {}, {}, {}, {}, {}, {});\n"
+            "\t\tsame_check({}, outs, same, {});\n\t}}\n",
+            outs, keys, Use("do_recv"), st, var(a.target), a.out.size(), flags, controllen,
+            a.bytes, a.nofile, fault, st, a.same.size());
       }
       case Op::kClose:
         return fmt::format("\t{}({}, {});\n", Use("do_close"), st, var(a.target));
@@ -364,7 +385,34 @@ class Emitter {
       expects += fmt::format("\t{{ {}, {}, {{ {} }}, {{ {} }}, {} }},\n", i, outcomes.size(), errs,
                              names, CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
     }
+    // is=: the receives that check their outputs, and a name for every object created.
+    std::string sames, made;
+    for (size_t i = 0; i < s_.actions.size(); ++i) {
+      const Action& a = s_.actions[i];
+      if (CreatesObject(a.op))
+        for (size_t k = 0; k < a.out.size(); ++k)
+          made += fmt::format("\t[2 * {} + {}] = {},\n", i, k,
+                              CString(fmt::format("'{}' ({} created by step {})",
+                                                  s_.vars[a.out[k]], ObjectKindName(a, k), i)));
+      if (a.op != Op::kRecv || a.same.empty()) continue;
+      std::string keys, names;
+      for (size_t k = 0; k < a.same.size(); ++k) {
+        const auto c = a.same[k] == kNoVar ? std::nullopt : CreationOf(s_, i, a.same[k]);
+        keys += (k ? ", " : "") +
+                (c ? fmt::format("2 * {} + {}", c->action, c->out_index) : std::string("-1"));
+        names += (k ? ", " : "") + CString("'" + s_.vars[a.out[k]] + "'");
+      }
+      sames += fmt::format(
+          "\t{{ {}, {}, (const int[]){{ {} }}, (const char *const[]){{ {} }}, {} }},\n", i,
+          a.same.size(), keys, names, CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
+    }
     std::string out;
+    if (!sames.empty())
+      out +=
+          "\n/* Receives with is=: which object each output must hold (2 * creating step\n"
+          " * + output; -1: unchecked), and a name for each object created. */\n"
+          "static const struct repro_same sames[] = {\n" +
+          sames + "};\n\nstatic const char *const made_names[2 * NSTEPS] = {\n" + made + "};\n";
     if (!expects.empty())
       out +=
           "\n/* Steps with an expected result (0: success), as the scenario says. */\n"
@@ -378,7 +426,7 @@ int main(void)
 		.nsteps = NSTEPS,
 		.run_root = run_{},
 		.expects = {},
-		.nexpects = {},
+		.nexpects = {},{}
 		.timeout_ms = TIMEOUT_MS,
 		.settle_ms = SETTLE_MS,
 	}};
@@ -387,7 +435,11 @@ int main(void)
 }}
 )",
                        s_.procs[0], expects.empty() ? "NULL" : "expects",
-                       expects.empty() ? "0" : "sizeof(expects) / sizeof(expects[0])");
+                       expects.empty() ? "0" : "sizeof(expects) / sizeof(expects[0])",
+                       sames.empty() ? ""
+                                     : "\n\t\t.sames = sames,\n"
+                                       "\t\t.nsames = sizeof(sames) / sizeof(sames[0]),\n"
+                                       "\t\t.made_names = made_names,");
     return out;
   }
 

@@ -120,6 +120,8 @@ constexpr auto kRunResultFields = [](auto& io, auto& res) {
     io.U32(e.dev);
     io.U64(e.ino);
     io.U64(e.key);
+    io.U32(e.mode);
+    io.U32(e.tag);
   });
   io.U8(res.events_truncated);
   io.U8(res.settle);

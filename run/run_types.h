@@ -91,6 +91,13 @@ struct ObjectEvent {
   // dup of it); kUnknownKey for descriptors it received. Anonymous-inode objects
   // (eventfd, epoll, ...) share one inode, so only the key tells them apart.
   uint64_t key = kUnknownKey;
+  // For is= (recv identity checks), on kCreated and kReceived events of scenarios that
+  // have one, else 0: the file type bits of st_mode with the open file's access mode
+  // (O_ACCMODE: a pipe's two ends share one inode), and for anonymous-inode objects a
+  // hash of their /proc/self/fd link ("anon_inode:[eventfd]": one inode serves every
+  // eventfd, epoll, timerfd, ... so it tells their kinds apart, not two of a kind).
+  uint32_t mode = 0;
+  uint32_t tag = 0;
   static constexpr uint64_t kUnknownKey = ~0ull;
   bool operator==(const ObjectEvent&) const = default;
 };

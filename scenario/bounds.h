@@ -23,6 +23,8 @@ struct Bounds {
   static constexpr uint16_t kMaxBytes = 4096;
   static constexpr uint16_t kMaxNofile = 1024;
   static constexpr size_t kMaxExpectAlternatives = 4;  // expect=A|B|C|D
+  // recv is=a,b: one name per output (so at most what one receive binds, SCM_MAX_FD).
+  static constexpr size_t kMaxSameSlots = kScmMaxFd;
   static constexpr uint16_t kMaxBacklog = 128;
   // setsockopt sndbuf=N, rcvbuf=N: 1 to this many bytes (the kernel doubles the value and
   // raises it to its minimum; small buffers are what make sends fill a socket).

@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 36> kOpTable = {
+constexpr std::array<Op, 37> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -29,6 +29,7 @@ constexpr std::array<Op, 36> kOpTable = {
     Op::kSetuid,     Op::kDropCaps,   Op::kLimit,  // format 2
     Op::kSend,       Op::kRecv,                    // format 3: the extended send and recv
     Op::kSetsockopt,                               // format 4
+    Op::kRecv,                                     // format 5: a recv whose buffers fault
 };
 // clang-format on
 // Format 3's entries: the same op as before, then choices for what format 2 could not say
@@ -36,6 +37,8 @@ constexpr std::array<Op, 36> kOpTable = {
 // receive control buffer of exact bytes). Format 2's entries decode exactly as before.
 constexpr uint32_t kFirstExtended = 33;
 constexpr uint32_t kLastExtended = 34;
+// Format 5's entry: the extended recv, then which of its buffers fault (fault=cbuf|data).
+constexpr uint32_t kFaultRecv = 36;
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -188,10 +191,12 @@ class Builder {
   // bytes for it are spent and no action is added.
   std::optional<Action> Build() {
     const uint32_t op_index =
-        c_.Pick(kOpTable.size(), want_ ? (NeedsExtended(*want_) ? ExtendedIndex(want_->op)
-                                                                 : FirstIndex(want_->op))
+        c_.Pick(kOpTable.size(), want_ ? (Faults(*want_)          ? kFaultRecv
+                                          : NeedsExtended(*want_) ? ExtendedIndex(want_->op)
+                                                                  : FirstIndex(want_->op))
                                        : 0);
-    ext_ = op_index >= kFirstExtended && op_index <= kLastExtended;
+    fault_ = op_index == kFaultRecv;
+    ext_ = (op_index >= kFirstExtended && op_index <= kLastExtended) || fault_;
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -299,6 +304,9 @@ class Builder {
       if (kOpTable[i] == op) return i;
     return 0;
   }
+  static bool Faults(const Action& a) {
+    return a.op == Op::kRecv && (a.flags & (kFlagFaultCbuf | kFlagFaultData));
+  }
   // Whether an action says what only format 3's entries can.
   static bool NeedsExtended(const Action& a) {
     if (a.op == Op::kSend)
@@ -401,19 +409,31 @@ class Builder {
     a.bytes = (mods & 64)
                   ? static_cast<uint16_t>(c_.Number(Bounds::kMaxBytes, 8, want_ ? want_->bytes : 0))
                   : Defaults::kRecvBytes;
-    if (ext_) {
+    // Format 5's recv first says whether it takes an exact control buffer at all.
+    if (ext_ && (!fault_ || c_.Pick(2, want_ && want_->cbuf >= 0 ? 1 : 0))) {
       // A control buffer of exact bytes; it replaces ctrunc. Mostly around the header and
       // a few descriptors (a byte below the escape picks 0..63), any size after it.
       a.cbuf = static_cast<int16_t>(
           c_.Number(Bounds::kMaxCbuf, 64, want_ ? static_cast<uint32_t>(want_->cbuf) : 0));
       a.ctrunc = -1;
     }
+    if (fault_) {
+      // 1: the control buffer faults, 2: the data buffer, 3: both; a buffer of no bytes
+      // cannot fault, so its bit is dropped.
+      uint32_t want = 0;
+      if (want_)
+        want = ((want_->flags & kFlagFaultCbuf) ? 1u : 0u) | ((want_->flags & kFlagFaultData) ? 2u : 0u);
+      const uint32_t bits = 1 + c_.Pick(3, want > 0 ? want - 1 : 0);
+      if ((bits & 1) && a.cbuf != 0 && !(a.cbuf < 0 && a.ctrunc == 0)) a.flags |= kFlagFaultCbuf;
+      if ((bits & 2) && a.bytes != 0) a.flags |= kFlagFaultData;
+    }
   }
 
   State& st_;
   Chooser& c_;
   const Action* want_;
-  bool ext_ = false;  // a format 3 entry: the extended send or recv
+  bool ext_ = false;    // a format 3 entry: the extended send or recv (or format 5's recv)
+  bool fault_ = false;  // format 5's recv: its buffers may fault
 };
 
 // Compares what the codec keeps of an action.
@@ -447,6 +467,7 @@ Scenario DecodeScenario(const uint8_t* data, size_t size) {
 
 Scenario CodecForm(const Scenario& in) {
   Scenario s = in;
+  for (Action& a : s.actions) a.same.clear();  // is= is an assertion, like expect=
   Canonicalize(s);
   s.name = kDecodedScenarioName;
   s.about.clear();

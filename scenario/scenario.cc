@@ -1,6 +1,7 @@
 // Keyword tables for the scenario model.
 #include "scenario/scenario.h"
 
+#include <algorithm>
 #include <array>
 
 namespace inflight {
@@ -124,6 +125,20 @@ int OutputArity(Op op) {
     default:
       return 0;
   }
+}
+
+bool CreatesObject(Op op) {
+  return op != Op::kDup && OutputArity(op) > 0;
+}
+
+std::optional<Creation> CreationOf(const Scenario& s, size_t before, VarId v) {
+  for (size_t i = std::min(before, s.actions.size()); i-- > 0;) {
+    const Action& a = s.actions[i];
+    if (!CreatesObject(a.op)) continue;
+    for (size_t k = 0; k < a.out.size(); ++k)
+      if (a.out[k] == v) return Creation{static_cast<uint16_t>(i), static_cast<uint8_t>(k)};
+  }
+  return std::nullopt;
 }
 
 bool HasTarget(Op op) {

@@ -42,6 +42,7 @@ enum class Op : uint8_t {
   kEventfd,     // e = eventfd
   kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [empty=N] [bytes=N]
   kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K|cbuf=B] [nofile=N] [max=N] [bytes=N]
+                //   [fault=cbuf|data|cbuf,data] [is=a,b]
   kClose,       // close a
   kShutdown,    // shutdown s rd|wr|rdwr
   kDup,         // y = dup x
@@ -67,6 +68,9 @@ enum ActionFlag : uint8_t {
   kFlagOob = 1 << 0,       // MSG_OOB
   kFlagDontwait = 1 << 1,  // MSG_DONTWAIT (free-run; lockstep never blocks anyway)
   kFlagPeek = 1 << 2,      // MSG_PEEK
+  // recv fault=cbuf|data: the control / data buffer is a PROT_NONE page (EFAULT paths)
+  kFlagFaultCbuf = 1 << 3,
+  kFlagFaultData = 1 << 4,
 };
 
 // One entry of a send's rights list: `var` passed `count` times in a row ("a*3").
@@ -108,6 +112,9 @@ struct Action {
   uint32_t sleep_ms = 0;        // sleep
   SockOpt sockopt = SockOpt::kPassrights;  // setsockopt: which option
   uint32_t optval = 0;                     // setsockopt: its value
+  std::vector<VarId> same;      // recv is=a,-,c: output k must hold the object the last
+                                // creation of same[k] above made (kNoVar, "-": unchecked).
+                                // An assertion like expect=: not in the codec's form
   std::optional<int> expect;    // expected errno; 0 means success. Unset: not checked.
   std::vector<int> expect_or;   // expect=A|B: outcomes accepted besides *expect (kernels
                                 // differ); empty for a single expectation
@@ -162,6 +169,17 @@ std::optional<SockOpt> SockOptFromName(std::string_view name);
 std::optional<Op> OpFromName(std::string_view name);
 std::optional<SockType> SockTypeFromName(std::string_view name);
 std::optional<ShutHow> ShutHowFromName(std::string_view name);
+
+// Whether an op makes new objects (socketpair, socket, accept, pipe, file, memfd,
+// eventfd, epoll, pidfd, io_uring, timerfd); dup and recv bind objects made elsewhere.
+bool CreatesObject(Op op);
+// The object `v` names for an is= check of action `before`: the last action above it in
+// the file's order that created an object into `v` (its index, and which output).
+struct Creation {
+  uint16_t action = 0;
+  uint8_t out_index = 0;
+};
+std::optional<Creation> CreationOf(const Scenario& s, size_t before, VarId v);
 
 // How many variables an op binds: exact for most, 0..max for recv (returns -1).
 int OutputArity(Op op);

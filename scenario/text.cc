@@ -480,6 +480,45 @@ class Parser {
     } else if (key == "max") {
       need(recv);
       a.max = static_cast<uint16_t>(Number(value, Bounds::kScmMaxFd, line, vcol, "max"));
+    } else if (key == "fault") {
+      need(recv);
+      if (a.flags & (kFlagFaultCbuf | kFlagFaultData)) Fail(line, t.col, "'fault' given twice");
+      // fault=cbuf, fault=data or fault=cbuf,data: those buffers are a PROT_NONE page.
+      uint8_t bits = 0;
+      size_t from = 0;
+      for (;;) {
+        const size_t comma = value.find(',', from);
+        const std::string_view name = value.substr(
+            from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
+        const uint32_t col = vcol + static_cast<uint32_t>(from);
+        const uint8_t bit = name == "cbuf"   ? kFlagFaultCbuf
+                            : name == "data" ? kFlagFaultData
+                                             : 0;
+        if (bit == 0) Fail(line, col, "fault= is cbuf, data or cbuf,data");
+        if (bits & bit) Fail(line, col, fmt::format("'{}' listed twice in fault=", name));
+        bits |= bit;
+        if (comma == std::string_view::npos) break;
+        from = comma + 1;
+      }
+      a.flags |= bits;
+    } else if (key == "is") {
+      need(recv);
+      if (!a.same.empty()) Fail(line, t.col, "'is' given twice");
+      // is=a,-,c: one variable name (or '-', unchecked) per output, from the first.
+      size_t from = 0;
+      for (;;) {
+        const size_t comma = value.find(',', from);
+        const std::string_view name = value.substr(
+            from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
+        const uint32_t col = vcol + static_cast<uint32_t>(from);
+        if (name.empty())
+          Fail(line, col, "is= lists variable names or '-', comma-separated: is=a,-,c");
+        if (a.same.size() >= Bounds::kMaxSameSlots)
+          Fail(line, col, fmt::format("is= names at most {} slots", Bounds::kMaxSameSlots));
+        a.same.push_back(name == "-" ? kNoVar : Var(Token{name, col}, line));
+        if (comma == std::string_view::npos) break;
+        from = comma + 1;
+      }
     } else if (key == "backlog") {
       need(a.op == Op::kListen);
       a.backlog = static_cast<uint16_t>(Number(value, Bounds::kMaxBacklog, line, vcol, "backlog"));
@@ -570,6 +609,14 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       if (a.nofile != 0) out += fmt::format(" nofile={}", a.nofile);
       if (a.max != Defaults::kRecvMax) out += fmt::format(" max={}", a.max);
       if (a.bytes != Defaults::kRecvBytes) out += fmt::format(" bytes={}", a.bytes);
+      if (a.flags & (kFlagFaultCbuf | kFlagFaultData)) {
+        const bool cbuf = a.flags & kFlagFaultCbuf, data = a.flags & kFlagFaultData;
+        out += cbuf && data ? " fault=cbuf,data" : cbuf ? " fault=cbuf" : " fault=data";
+      }
+      for (size_t k = 0; k < a.same.size(); ++k) {
+        out += k == 0 ? " is=" : ",";
+        out += a.same[k] == kNoVar ? std::string("-") : s.vars[a.same[k]];
+      }
       break;
     case Op::kAccept:
     case Op::kClose:
@@ -661,6 +708,7 @@ void Canonicalize(Scenario& s) {
     var(a.target);
     var(a.target2);
     for (Right& r : a.rights) var(r.var);
+    for (VarId& v : a.same) var(v);  // kNoVar ('-') stays
   }
   for (size_t p = 0; p < s.procs.size(); ++p)  // never-acting processes keep a place
     if (pmap[p] < 0) procs.push_back(s.procs[p]);

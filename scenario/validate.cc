@@ -46,7 +46,8 @@ struct Checker {
     bool clean = true;
     if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
     if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1 || a.empty != 0)) clean = false;
-    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0)) clean = false;
+    if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0 || !a.same.empty()))
+      clean = false;
     if (a.op != Op::kRecv && a.op != Op::kLimit && a.nofile != 0) clean = false;
     if (a.op != Op::kListen && a.backlog != 0) clean = false;
     if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
@@ -127,7 +128,10 @@ struct Checker {
       }
       if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
       if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
-      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek)) return Fail(i, "unknown flag");
+      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData))
+        return Fail(i, "unknown flag");
+      if ((a.flags & (kFlagFaultCbuf | kFlagFaultData)) && a.op != Op::kRecv)
+        return Fail(i, "'fault' is for recv");
       if ((a.flags & kFlagPeek) && a.op != Op::kRecv) return Fail(i, "'peek' is for recv");
       if ((a.flags & (kFlagOob | kFlagDontwait)) && a.op != Op::kRecv && a.op != Op::kSend)
         return Fail(i, "'oob' and 'dontwait' are for send and recv");
@@ -201,6 +205,25 @@ struct Checker {
             return Fail(i, "ctrunc and cbuf both size the control buffer: give one");
           if (a.nofile > Bounds::kMaxNofile)
             return Fail(i, fmt::format("nofile is at most {}", Bounds::kMaxNofile));
+          if ((a.flags & kFlagFaultCbuf) && (a.cbuf == 0 || (a.cbuf < 0 && a.ctrunc == 0)))
+            return Fail(i, "fault=cbuf needs a control buffer (not ctrunc=0 or cbuf=0)");
+          if ((a.flags & kFlagFaultData) && a.bytes == 0)
+            return Fail(i, "fault=data needs a data buffer (bytes=1 or more)");
+          if (a.same.size() > Bounds::kMaxSameSlots)
+            return Fail(i, fmt::format("is= names at most {} slots", Bounds::kMaxSameSlots));
+          if (a.same.size() > a.out.size())
+            return Fail(i, fmt::format("is= names {} slot(s), recv binds {} variable(s): one "
+                                       "name per output",
+                                       a.same.size(), a.out.size()));
+          for (VarId v : a.same) {
+            if (v == kNoVar) continue;
+            if (v >= s.vars.size()) return Fail(i, "variable index out of range");
+            if (!CreationOf(s, idx, v))
+              return Fail(i, fmt::format("is=: no action above creates '{}' (an output of "
+                                         "socketpair, socket, accept, pipe, file, memfd, "
+                                         "eventfd, epoll, pidfd, io_uring or timerfd)",
+                                         VarName(v)));
+          }
           break;
         case Op::kLimit:
           if (a.nofile < 1 || a.nofile > Bounds::kMaxNofile)

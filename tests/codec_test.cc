@@ -90,12 +90,32 @@ TEST(CodecPinned, ImpossibleOpsSpendOnlyTheirOpByte) {
             "p0: v4 v5 = socketpair stream\n");
 }
 
+// Format 5's recv (op byte 36): the extended recv's choices, then which buffers fault.
+TEST(CodecPinned, Format5RecvFaults) {
+  // socketpair stream; recv (36) on v1, no outputs, no modifiers, an exact cbuf=16, fault
+  // pick 0 (cbuf), 2 (both).
+  EXPECT_EQ(Decoded(Bytes({0, 0, 36, 1, 0, 0, 1, 16, 0})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\n"
+            "p0: recv v1 cbuf=16 fault=cbuf\n");
+  EXPECT_EQ(Decoded(Bytes({0, 0, 36, 1, 0, 0, 1, 16, 2})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\n"
+            "p0: recv v1 cbuf=16 fault=cbuf,data\n");
+  // A control buffer of 0 bytes cannot fault: only the data buffer does.
+  EXPECT_EQ(Decoded(Bytes({0, 0, 36, 1, 0, 0, 1, 0, 2})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\n"
+            "p0: recv v1 cbuf=0 fault=data\n");
+  // No exact buffer: the recv keeps its default one (room for 253).
+  EXPECT_EQ(Decoded(Bytes({0, 0, 36, 1, 0, 0, 0, 1})),
+            "scenario decoded\n\np0: v0 v1 = socketpair stream\n"
+            "p0: recv v1 fault=data\n");
+}
+
 TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({36 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (36 entries since format 4)";
+  EXPECT_EQ(Decoded(Bytes({37 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (37 entries since format 5)";
 }
 
 TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {

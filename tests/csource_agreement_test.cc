@@ -221,6 +221,65 @@ TEST_F(CsourceAgreement, ExpectAlternativesAgree) {
   EXPECT_EQ(Set(rows.at("expect_alternatives_fault").c), "faultx3");
 }
 
+// recv is= on both sides: every kind of object arrives as itself (clean); two slots that
+// name each other's object (a pipe's two ends, which share one inode; an eventfd and a
+// timerfd, which share one anonymous inode) are a fault for both.
+TEST_F(CsourceAgreement, IsIdentityChecksAgree) {
+  TempDir d;
+  const std::string same =
+      std::string(INFLIGHT_SOURCE_DIR) + "/corpus/freebsd_passfd_samefile_every_kind.scn";
+  std::string text = ReadFile(same);
+  const std::string from = "is=s1,q2,k,w,r,f,m,e,ep,t,pd", to = "is=s1,q2,k,r,w,f,m,t,ep,e,pd";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  const std::string name = "scenario freebsd_passfd_samefile_every_kind";
+  text.replace(text.find(name), name.size(), "scenario samefile_fault");
+  const std::string fault = d.path() + "/samefile_fault.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({same, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_samefile_every_kind").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_samefile_every_kind").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("samefile_fault").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("samefile_fault").c), "faultx3");
+  // The C program names the first slot that failed and both objects (inflight names
+  // every such slot: semantics_test).
+  auto c = RunCommand(CliPath() + " csource " + fault + " -o " + d.path() + "/sf.c && cc -o " +
+                      d.path() + "/sf " + d.path() + "/sf.c && " + kTimeout + d.path() + "/sf");
+  EXPECT_NE(c.out.find("slot 3 ('x4') holds 'w' (pipe write end created by step 9), not 'r' "
+                       "(pipe read end created by step 9)"),
+            std::string::npos)
+      << c.out;
+}
+
+// recv fault=: both sides point the buffers at a PROT_NONE page. FreeBSD's expectation for
+// a faulting control buffer (EFAULT) is not Linux's (the data, MSG_CTRUNC, no descriptor):
+// a fault for both.
+TEST_F(CsourceAgreement, FaultingBuffersAgree) {
+  TempDir d;
+  const std::string copyout =
+      std::string(INFLIGHT_SOURCE_DIR) + "/corpus/freebsd_passfd_copyout_rights_error.scn";
+  std::string text = ReadFile(copyout);
+  const std::string from = "x = recv b cbuf=24 bytes=16 fault=cbuf expect=ok",
+                    to = "x = recv b cbuf=24 bytes=16 fault=cbuf expect=EFAULT";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  const std::string name = "scenario freebsd_passfd_copyout_rights_error";
+  text.replace(text.find(name), name.size(), "scenario copyout_freebsd_errno");
+  const std::string fault = d.path() + "/copyout_freebsd_errno.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({copyout, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_copyout_rights_error").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("freebsd_passfd_copyout_rights_error").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("copyout_freebsd_errno").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("copyout_freebsd_errno").c), "faultx3");
+}
+
 // A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
 // killer on both sides, by the sandbox and by the C program's supervisor: both clean.
 TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {

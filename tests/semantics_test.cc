@@ -2,7 +2,9 @@
 // results a correct kernel gives.
 #include "oracle/semantics.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -270,6 +272,66 @@ p0: recv b
   auto losses = LostMessages(s, r);
   ASSERT_EQ(losses.size(), 1u);
   EXPECT_NE(losses[0].find("action 7"), std::string::npos) << losses[0];
+}
+
+
+// recv is=: the object each output must hold, by what was logged at its creation. A
+// pipe's two ends share one inode; their access modes tell them apart.
+TEST(Semantics, IsComparesWhatArrivedWithWhatWasCreated) {
+  const Scenario s = ParseScenario(R"(scenario same
+about test
+
+p0: a b = socketpair stream
+p0: r w = pipe
+p0: send a [r w]
+p0: x y = recv b is=r,w
+)");
+  RunResult r;
+  r.actions.assign(4, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+  auto ev = [](uint16_t action, EventType t, uint8_t index, uint64_t ino, uint32_t mode) {
+    ObjectEvent e = Fixture::Ev(action, t, index, ino);
+    e.mode = mode;
+    return e;
+  };
+  const uint32_t rd = S_IFIFO | O_RDONLY, wr = S_IFIFO | O_WRONLY, sock = S_IFSOCK | O_RDWR;
+  r.events = {ev(0, EventType::kCreated, 0, 10, sock), ev(0, EventType::kCreated, 1, 11, sock),
+              ev(1, EventType::kCreated, 0, 30, rd),   ev(1, EventType::kCreated, 1, 30, wr),
+              ev(3, EventType::kReceived, 0, 30, rd),  ev(3, EventType::kReceived, 1, 30, wr)};
+  EXPECT_TRUE(SemanticFaults(s, r).empty());
+
+  RunResult swapped = r;  // the ends arrived the other way round
+  swapped.events[4].mode = wr;
+  swapped.events[5].mode = rd;
+  auto faults = SemanticFaults(s, swapped);
+  ASSERT_EQ(faults.size(), 2u);
+  EXPECT_NE(faults[0].find("action 3"), std::string::npos) << faults[0];
+  EXPECT_NE(faults[0].find("slot 0 ('x') holds 'w' (pipe write end created by action 1), not "
+                           "'r' (pipe read end created by action 1)"),
+            std::string::npos)
+      << faults[0];
+
+  RunResult stranger = r;  // an object no action of the scenario created
+  stranger.events[5].ino = 99;
+  faults = SemanticFaults(s, stranger);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("slot 1 ('y') holds inode 99 (no object this scenario created)"),
+            std::string::npos)
+      << faults[0];
+
+  RunResult one = r;  // only one descriptor arrived
+  one.events.pop_back();
+  faults = SemanticFaults(s, one);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("slot 1 ('y'): nothing arrived, expected 'w'"), std::string::npos)
+      << faults[0];
+
+  RunResult failed = one;  // a failed receive is expect='s to judge, not is='s
+  failed.actions[3] = {ActionStatus::kFailed, EAGAIN, -1, 0, 0, -1};
+  EXPECT_TRUE(SemanticFaults(s, failed).empty());
+
+  RunResult unmade = swapped;  // the pipe was never made (refused): nothing to compare
+  unmade.events.erase(unmade.events.begin() + 2, unmade.events.begin() + 4);
+  EXPECT_TRUE(SemanticFaults(s, unmade).empty());
 }
 
 }  // namespace

@@ -274,5 +274,100 @@ TEST(Words, SetsockoptNamesItsBounds) {
   EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
 }
 
+
+// --- word 9: identity assertions on receive (is=) ---------------------------------------
+
+TEST(Words, IsRoundTripsAndStaysOutOfTheCodec) {
+  const std::string canonical =
+      "scenario i\n\np0: a b = socketpair stream\np0: r w = pipe\np0: e = eventfd\n"
+      "p0: send a [w r e] bytes=3\np0: close w\n"
+      "p0: x y z = recv b max=3 bytes=3 is=w,-,e expect=ok\n"
+      "p0: w = memfd\np0: send a [w]\np0: v = recv b is=w\n";
+  ExpectRoundTrip(canonical);
+  const Scenario s = ParseScenario(canonical);
+  const Action& recv = s.actions[5];
+  ASSERT_EQ(recv.same.size(), 3u);
+  EXPECT_EQ(s.vars[recv.same[0]], "w");
+  EXPECT_EQ(recv.same[1], kNoVar);
+  // The last creation above names the object: the pipe's write end at action 5, the
+  // memfd that took the name over at action 8.
+  auto c = CreationOf(s, 5, recv.same[0]);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->action, 1);
+  EXPECT_EQ(c->out_index, 1);
+  c = CreationOf(s, 8, s.actions[8].same[0]);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->action, 6);
+  // An assertion like expect=: the fuzzer's form has none.
+  for (const Action& a : CodecForm(s).actions) EXPECT_TRUE(a.same.empty());
+}
+
+TEST(Words, IsNamesItsBounds) {
+  const std::string head = "scenario i\n\np0: a b = socketpair stream\n";
+  std::string many = head + "p0: x = recv b is=";
+  for (int k = 0; k < 254; ++k) many += k ? ",a" : "a";
+  many += "\n";
+  ExpectErrors({
+      {(head + "p0: x = recv b is=\n").c_str(), 4, 19, "is= lists variable names or '-'"},
+      {(head + "p0: x y = recv b is=a,,b\n").c_str(), 4, 23, "is= lists variable names or '-'"},
+      {(head + "p0: x = recv b is=zz\n").c_str(), 4, 9, "no action above creates 'zz'"},
+      {(head + "p0: x = recv b is=a,b\n").c_str(), 4, 9,
+       "is= names 2 slot(s), recv binds 1 variable(s)"},
+      {(head + "p0: send a [b] is=a\n").c_str(), 4, 16, "'send' does not take 'is'"},
+      {(head + "p0: x = recv b is=a is=b\n").c_str(), 4, 21, "'is' given twice"},
+      {(head + "p0: c = dup a\np0: x = recv b is=c\n").c_str(), 5, 9,
+       "no action above creates 'c'"},
+      {(head + "p0: x = recv b is=m\np0: m = memfd\n").c_str(), 4, 9,
+       "no action above creates 'm'"},
+      {many.c_str(), 4, 19 + 2 * 253, "is= names at most 253 slots"},
+  });
+  // The validator holds the same bounds for scenarios no text made.
+  Scenario s = ParseScenario(head + "p0: x = recv b is=a\np0: close a\n");
+  s.actions[2].same = {0};  // close takes no is=
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
+  s.actions[2].same.clear();
+  s.actions[1].same.assign(Bounds::kMaxSameSlots + 1, kNoVar);
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("is= names at most 253 slots"), std::string::npos) << err->message;
+}
+
+
+// --- word 4: receive buffers that fault (fault=cbuf|data) -------------------------------
+
+TEST(Words, FaultingBuffersRoundTrip) {
+  const std::string canonical =
+      "scenario f\n\np0: a b = socketpair stream\np0: m = memfd\np0: send a [m] bytes=16\n"
+      "p0: x = recv b bytes=16 fault=cbuf expect=ok\np0: recv b cbuf=24 fault=cbuf\n"
+      "p0: recv b ctrunc=1 fault=cbuf,data\np0: y = recv b peek fault=data is=m\n";
+  ExpectRoundTrip(canonical);  // the fuzzer's form too (codec format 5)
+  const Scenario s = ParseScenario(
+      "scenario f\n\np0: a b = socketpair stream\np0: recv b fault=data,cbuf\n");
+  EXPECT_EQ(s.actions[1].flags, kFlagFaultCbuf | kFlagFaultData);
+  EXPECT_EQ(PrintAction(s, s.actions[1]), "recv b fault=cbuf,data");
+}
+
+TEST(Words, FaultingBuffersNameTheirBounds) {
+  const std::string head = "scenario f\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: recv a fault=\n").c_str(), 4, 18, "fault= is cbuf, data or cbuf,data"},
+      {(head + "p0: recv a fault=ctrl\n").c_str(), 4, 18, "fault= is cbuf, data or cbuf,data"},
+      {(head + "p0: recv a fault=cbuf,cbuf\n").c_str(), 4, 23, "'cbuf' listed twice in fault="},
+      {(head + "p0: recv a fault=cbuf fault=data\n").c_str(), 4, 23, "'fault' given twice"},
+      {(head + "p0: send a [b] fault=data\n").c_str(), 4, 16, "'send' does not take 'fault'"},
+      {(head + "p0: recv a ctrunc=0 fault=cbuf\n").c_str(), 4, 5,
+       "fault=cbuf needs a control buffer"},
+      {(head + "p0: recv a cbuf=0 fault=cbuf\n").c_str(), 4, 5, "fault=cbuf needs a control buffer"},
+      {(head + "p0: recv a bytes=0 fault=data\n").c_str(), 4, 5, "fault=data needs a data buffer"},
+  });
+  Scenario s = ParseScenario(head + "p0: close a\n");
+  s.actions[1].flags = kFlagFaultCbuf;  // only recv has buffers to fault
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("'fault' is for recv"), std::string::npos) << err->message;
+}
+
 }  // namespace
 }  // namespace inflight

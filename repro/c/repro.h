@@ -54,6 +54,13 @@ enum {
 
 enum { STEP_NOT_RUN, STEP_OK, STEP_FAILED, STEP_SKIPPED };
 
+/* An object as is= compares it (steps.c: ident_of); made: recorded. */
+struct repro_ident {
+	uint64_t dev, ino;
+	uint32_t mode, tag;
+	int made;
+};
+
 /* Shared (MAP_SHARED) by every process of the graph and the supervisor. */
 struct repro_shared {
 	sem_t turn[REPRO_MAX_PROCS]; /* posted when it is that process's turn */
@@ -67,6 +74,11 @@ struct repro_shared {
 	long timeout_ms;	     /* the graph's watchdog */
 	int status[REPRO_MAX_STEPS]; /* STEP_* */
 	int err[REPRO_MAX_STEPS];    /* errno of a failed step */
+	/* each object as the step that created it made it (output 0 or 1) */
+	struct repro_ident made[REPRO_MAX_STEPS][2];
+	/* recv is=: 1 + the first output that did not hold its object */
+	int same_bad[REPRO_MAX_STEPS];
+	struct repro_ident same_got[REPRO_MAX_STEPS]; /* what it held */
 };
 extern struct repro_shared *sh;
 
@@ -86,6 +98,18 @@ void step_skip(int step);
 /* An abstract AF_UNIX address (a NUL, then the name): private to the netns. */
 socklen_t abstract_addr(struct sockaddr_un *sun, const char *name);
 
+/* Records what identifies output `index` of creating step `step`. */
+void ident_note(int step, int index, int fd);
+/*
+ * recv is=: after the step, output k (var_fd[outs[k]]) must hold the object
+ * keys[k] names (2 * creating step + output; -1: unchecked); the first that
+ * does not is noted in sh->same_bad and sh->same_got.
+ */
+void same_check(int step, const int *outs, const int *keys, int n);
+/* The first object created that is identical to `got` (its key), -1: none;
+ * *count: how many are. */
+int same_which(const struct repro_ident *got, int *count);
+
 /* Waits (5 s at most) until `pid` is dead: its pidfd, else /proc/PID/stat. */
 void wait_dead(pid_t pid, int pidfd);
 
@@ -102,8 +126,11 @@ void do_memfd(int step, int out);
 void do_eventfd(int step, int out);
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 	     int ncmsgs, int nempty, int flags, int bytes);
+/* recv fault=: which buffers are a PROT_NONE page (EFAULT paths) */
+#define REPRO_FAULT_CBUF 1
+#define REPRO_FAULT_DATA 2
 void do_recv(int step, int s, const int *outs, int nouts, int flags,
-	     int controllen, int bytes, int nofile);
+	     int controllen, int bytes, int nofile, int fault);
 void do_close(int step, int v);
 void do_shutdown(int step, int s, int how);
 void do_dup(int step, int v, int out);
@@ -272,11 +299,24 @@ struct repro_expect {
 	const char *text;
 };
 
+/* A recv with is=: slot k must hold the object keys[k] names (-1: unchecked). */
+struct repro_same {
+	int step;
+	int nslots;
+	const int *keys;
+	const char *const *slot_names; /* the outputs' variables */
+	const char *text;
+};
+
 struct repro_scenario {
 	int nprocs, nsteps;
 	void (*run_root)(void); /* the root process's function */
 	const struct repro_expect *expects;
 	int nexpects;
+	const struct repro_same *sames;
+	int nsames;
+	/* by key (2 * step + output): "'a' (stream socket created by step 2)" */
+	const char *const *made_names;
 	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
 	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
 };
@@ -285,6 +325,8 @@ int64_t now_us(void);
 void sleep_us(int64_t us);
 /* Prints each step run whose result is not its expect=; returns how many. */
 int check_expects(const struct repro_expect *e, int n);
+/* Prints each is= slot that did not hold its object; returns how many. */
+int check_sames(const struct repro_scenario *s);
 /* Runs the graph in a netns of its own, settles, prints the verdict. */
 int repro_main(const struct repro_scenario *s);
 

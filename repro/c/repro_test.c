@@ -400,7 +400,7 @@ static void test_send_recv(void)
 	/* r, w, w in one message: the receiver has room for one (MSG_CTRUNC) */
 	do_send(2, 1, rights, twice, 2, 1, 0, 0, 1);
 	before = open_fds();
-	do_recv(3, 0, two, 2, 0, CMSG_LEN(1 * sizeof(int)), 1, 0);
+	do_recv(3, 0, two, 2, 0, CMSG_LEN(1 * sizeof(int)), 1, 0, 0);
 	EXPECT("recv_ctrunc_installs_only_what_fits",
 	       sh->status[3] == STEP_OK && is_fifo(var_fd[5]) &&
 		       var_fd[6] == -1 && open_fds() == before + 1,
@@ -409,14 +409,14 @@ static void test_send_recv(void)
 	/* the same over two control messages, room for all and more */
 	do_send(4, 1, rights, twice, 2, 2, 0, 0, 3);
 	before = open_fds();
-	do_recv(5, 0, many, 3, MSG_PEEK, CMSG_LEN(253 * sizeof(int)), 3, 0);
+	do_recv(5, 0, many, 3, MSG_PEEK, CMSG_LEN(253 * sizeof(int)), 3, 0, 0);
 	EXPECT("recv_peek_installs_every_copy",
 	       sh->status[4] == STEP_OK && sh->status[5] == STEP_OK &&
 		       open_fds() == before + 3 && is_fifo(var_fd[9]),
 	       "status=%d/%d fds %d -> %d", sh->status[4], sh->status[5],
 	       before, open_fds());
-	do_recv(6, 0, one, 1, 0, CMSG_LEN(1 * sizeof(int)), 3, 1); /* RLIMIT_NOFILE 1: nothing fits */
-	do_recv(7, 0, NULL, 0, 0, 0, 1, 0);
+	do_recv(6, 0, one, 1, 0, CMSG_LEN(1 * sizeof(int)), 3, 1, 0); /* RLIMIT_NOFILE 1: nothing fits */
+	do_recv(7, 0, NULL, 0, 0, 0, 1, 0, 0);
 	EXPECT("recv_of_an_empty_queue_fails_with_eagain",
 	       sh->status[6] == STEP_OK && sh->status[7] == STEP_FAILED &&
 		       sh->err[7] == EAGAIN,
@@ -436,7 +436,7 @@ static void test_send_recv(void)
 
 		/* an empty SCM_RIGHTS message first, r, then an empty one (cmsgs=2) */
 		do_send(11, 1, rights, r_once, 1, 2, 1, 0, 1);
-		do_recv(12, 0, got, 1, 0, CMSG_LEN(253 * sizeof(int)), 1, 0);
+		do_recv(12, 0, got, 1, 0, CMSG_LEN(253 * sizeof(int)), 1, 0, 0);
 		EXPECT("send_with_empty_rights_messages_passes_the_rest",
 		       sh->status[11] == STEP_OK && sh->status[12] == STEP_OK &&
 			       is_fifo(var_fd[11]),
@@ -449,12 +449,57 @@ static void test_send_recv(void)
 		/* a header-only control buffer: the descriptor is dropped */
 		do_send(14, 1, rights, r_once, 1, 1, 0, 0, 1);
 		before = open_fds();
-		do_recv(15, 0, dropped, 1, 0, CMSG_LEN(0), 1, 0);
+		do_recv(15, 0, dropped, 1, 0, CMSG_LEN(0), 1, 0, 0);
 		EXPECT("recv_header_only_buffer_installs_nothing",
 		       sh->status[15] == STEP_OK && var_fd[12] == -1 &&
 			       open_fds() == before,
 		       "status=%d fds %d -> %d", sh->status[15], before,
 		       open_fds());
+	}
+	{
+		/* is=: a pipe's two ends share one inode; the access mode tells */
+		static const int ends[] = { 14, 13 }, ones[] = { 1, 1 };
+		static const int outs[] = { 15, 16 }, out1[] = { 17 };
+		static const int right[] = { 2 * 16 + 1, 2 * 16 + 0 };
+		static const int wrong[] = { 2 * 16 + 0 };
+
+		do_pipe(16, 13, 14);
+		do_send(17, 1, ends, ones, 2, 1, 0, 0, 1);
+		do_recv(18, 0, outs, 2, 0, CMSG_LEN(2 * sizeof(int)), 1, 0, 0);
+		same_check(18, outs, right, 2);
+		EXPECT("is_holds_for_the_objects_sent",
+		       sh->status[18] == STEP_OK && sh->same_bad[18] == 0 &&
+			       sh->made[16][1].made,
+		       "status=%d bad=%d", sh->status[18], sh->same_bad[18]);
+		do_send(19, 1, ends, ones, 1, 1, 0, 0, 1);
+		do_recv(20, 0, out1, 1, 0, CMSG_LEN(1 * sizeof(int)), 1, 0, 0);
+		same_check(20, out1, wrong, 1);
+		EXPECT("is_tells_a_pipes_ends_apart",
+		       sh->same_bad[20] == 1 &&
+			       (sh->same_got[20].mode & O_ACCMODE) == O_WRONLY,
+		       "bad=%d mode=%#x", sh->same_bad[20],
+		       sh->same_got[20].mode);
+
+		/* fault=cbuf: the data and MSG_CTRUNC, nothing installed */
+		do_send(21, 1, ends, ones, 2, 1, 0, 0, 1);
+		before = open_fds();
+		do_recv(22, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0,
+			REPRO_FAULT_CBUF);
+		EXPECT("fault_cbuf_installs_nothing",
+		       sh->status[22] == STEP_OK && open_fds() == before,
+		       "status=%d err=%d fds %d -> %d", sh->status[22],
+		       sh->err[22], before, open_fds());
+		/* fault=data on a datagram: EFAULT, the message is gone */
+		do_send(23, 1, ends, ones, 2, 1, 0, 0, 1);
+		do_recv(24, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0,
+			REPRO_FAULT_DATA);
+		do_recv(25, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0, 0);
+		EXPECT("fault_data_on_a_datagram_is_efault_and_drops_it",
+		       sh->status[24] == STEP_FAILED && sh->err[24] == EFAULT &&
+			       sh->status[25] == STEP_FAILED &&
+			       sh->err[25] == EAGAIN,
+		       "status=%d/%d err=%d/%d", sh->status[24],
+		       sh->status[25], sh->err[24], sh->err[25]);
 	}
 	for (int v = 0; v < REPRO_MAX_VARS; v++)
 		if (var_fd[v] >= 0)

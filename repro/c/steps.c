@@ -66,6 +66,89 @@ void wait_dead(pid_t pid, int pidfd)
 	}
 }
 
+/* What an is= check compares: st_dev, st_ino, the file type with the open
+ * file's access mode (a pipe's ends share one inode), and for an anonymous
+ * inode (one serves every eventfd, epoll, timerfd, ...) a hash of its
+ * /proc/self/fd link, which names its kind. */
+static void ident_of(int fd, struct repro_ident *id)
+{
+	static const char anon[] = "anon_inode:";
+	struct stat st;
+	char path[48], link[128];
+	ssize_t n;
+	int fl = fcntl(fd, F_GETFL);
+
+	memset(id, 0, sizeof(*id));
+	if (fstat(fd, &st) != 0)
+		return;
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	id->mode = (uint32_t)(st.st_mode & S_IFMT) |
+		   (uint32_t)(fl >= 0 ? (fl & O_ACCMODE) : 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n >= (ssize_t)sizeof(anon) - 1 &&
+	    memcmp(link, anon, sizeof(anon) - 1) == 0) {
+		uint32_t h = 2166136261u; /* FNV-1a */
+
+		for (ssize_t k = 0; k < n; k++)
+			h = (h ^ (unsigned char)link[k]) * 16777619u;
+		id->tag = h | 1u;
+	}
+	id->made = 1;
+}
+
+void ident_note(int step, int index, int fd)
+{
+	ident_of(fd, &sh->made[step][index]);
+}
+
+static int ident_same(const struct repro_ident *a, const struct repro_ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mode == b->mode &&
+	       a->tag == b->tag;
+}
+
+void same_check(int step, const int *outs, const int *keys, int n)
+{
+	struct repro_ident got;
+
+	if (sh->status[step] != STEP_OK)
+		return;
+	for (int k = 0; k < n; k++) {
+		const struct repro_ident *want;
+
+		if (keys[k] < 0)
+			continue;
+		want = &sh->made[keys[k] / 2][keys[k] % 2];
+		if (!want->made)
+			continue; /* not created (refused, skipped) */
+		memset(&got, 0, sizeof(got));
+		if (var_fd[outs[k]] >= 0)
+			ident_of(var_fd[outs[k]], &got);
+		if (got.made && ident_same(&got, want))
+			continue;
+		sh->same_bad[step] = k + 1;
+		sh->same_got[step] = got;
+		return;
+	}
+}
+
+int same_which(const struct repro_ident *got, int *count)
+{
+	int first = -1;
+
+	*count = 0;
+	for (int s = 0; s < REPRO_MAX_STEPS; s++)
+		for (int i = 0; i < 2; i++)
+			if (sh->made[s][i].made && ident_same(&sh->made[s][i], got)) {
+				if (first < 0)
+					first = 2 * s + i;
+				(*count)++;
+			}
+	return first;
+}
+
 /* do_socketpair: a b = socketpair TYPE */
 void do_socketpair(int step, int type, int out0, int out1)
 {
@@ -76,6 +159,8 @@ void do_socketpair(int step, int type, int out0, int out1)
 	if (r == 0) {
 		var_fd[out0] = sv[0];
 		var_fd[out1] = sv[1];
+		ident_note(step, 0, sv[0]);
+		ident_note(step, 1, sv[1]);
 	}
 }
 
@@ -85,8 +170,10 @@ void do_socket(int step, int type, int out)
 	int s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	step_record(step, s);
-	if (s >= 0)
+	if (s >= 0) {
 		var_fd[out] = s;
+		ident_note(step, 0, s);
+	}
 }
 
 /* do_bind: bind s @NAME */
@@ -136,8 +223,10 @@ void do_accept(int step, int s, int out)
 	}
 	c = accept4(var_fd[s], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	step_record(step, c);
-	if (c >= 0)
+	if (c >= 0) {
 		var_fd[out] = c;
+		ident_note(step, 0, c);
+	}
 }
 
 /* do_pipe: r w = pipe */
@@ -150,6 +239,8 @@ void do_pipe(int step, int out0, int out1)
 	if (r == 0) {
 		var_fd[out0] = p[0];
 		var_fd[out1] = p[1];
+		ident_note(step, 0, p[0]);
+		ident_note(step, 1, p[1]);
 	}
 }
 
@@ -161,8 +252,10 @@ void do_file(int step, int out)
 	if (f < 0)
 		f = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	step_record(step, f);
-	if (f >= 0)
+	if (f >= 0) {
 		var_fd[out] = f;
+		ident_note(step, 0, f);
+	}
 }
 
 /* do_memfd: m = memfd */
@@ -171,8 +264,10 @@ void do_memfd(int step, int out)
 	int m = (int)syscall(SYS_memfd_create, "inflight", MFD_CLOEXEC);
 
 	step_record(step, m);
-	if (m >= 0)
+	if (m >= 0) {
 		var_fd[out] = m;
+		ident_note(step, 0, m);
+	}
 }
 
 /* do_eventfd: e = eventfd */
@@ -181,8 +276,10 @@ void do_eventfd(int step, int out)
 	int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	step_record(step, e);
-	if (e >= 0)
+	if (e >= 0) {
 		var_fd[out] = e;
+		ident_note(step, 0, e);
+	}
 }
 
 /*
@@ -261,11 +358,14 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
  * order, any more stay open in this process until it exits. The control buffer
  * is controllen bytes (0: none; room for fewer descriptors than were sent:
  * MSG_CTRUNC, the kernel drops the rest); nofile > 0 lowers RLIMIT_NOFILE for
- * the call (what does not fit is dropped too).
+ * the call (what does not fit is dropped too). fault (REPRO_FAULT_*) points
+ * the control or data buffer at a PROT_NONE page: the kernel's copy-out fails
+ * (EFAULT), and the descriptors it could not hand over must not stay open.
  */
 void do_recv(int step, int s, const int *outs, int nouts, int flags,
-	     int controllen, int bytes, int nofile)
+	     int controllen, int bytes, int nofile, int fault)
 {
+	static void *fault_page = MAP_FAILED;
 	static char data[4096];
 	static union {
 		char buf[4096];
@@ -291,6 +391,17 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags,
 		msg.msg_control = control.buf;
 		msg.msg_controllen = (size_t)controllen;
 	}
+	if (fault && fault_page == MAP_FAILED)
+		fault_page = mmap(NULL, 4096, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fault && fault_page == MAP_FAILED) {
+		perror("mmap");
+		exit(REPRO_EXIT_ERROR);
+	}
+	if ((fault & REPRO_FAULT_CBUF) && controllen > 0)
+		msg.msg_control = fault_page;
+	if (fault & REPRO_FAULT_DATA)
+		iov.iov_base = fault_page;
 	if (nofile > 0) {
 		getrlimit(RLIMIT_NOFILE, &old);
 		low = old;
@@ -303,7 +414,8 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags,
 		setrlimit(RLIMIT_NOFILE, &old);
 	errno = err;
 	step_record(step, r);
-	if (r < 0 || msg.msg_controllen == 0)
+	/* a faulting control buffer cannot be read back */
+	if (r < 0 || msg.msg_controllen == 0 || (fault & REPRO_FAULT_CBUF))
 		return;
 	for (h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
 		int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -419,8 +531,10 @@ void do_epoll(int step, int out)
 	int e = epoll_create1(EPOLL_CLOEXEC);
 
 	step_record(step, e);
-	if (e >= 0)
+	if (e >= 0) {
 		var_fd[out] = e;
+		ident_note(step, 0, e);
+	}
 }
 
 /* do_epoll_add: epoll_add ep x, watch x for input */
@@ -450,6 +564,7 @@ void do_pidfd(int step, int other, int out)
 	if (p >= 0) {
 		fcntl(p, F_SETFD, FD_CLOEXEC);
 		var_fd[out] = p;
+		ident_note(step, 0, p);
 	}
 }
 
@@ -462,8 +577,10 @@ void do_io_uring(int step, int out)
 	memset(params, 0, sizeof(params));
 	u = (int)syscall(SYS_io_uring_setup, 1, params);
 	step_record(step, u);
-	if (u >= 0)
+	if (u >= 0) {
 		var_fd[out] = u;
+		ident_note(step, 0, u);
+	}
 }
 
 /* do_timerfd: t = timerfd */
@@ -472,8 +589,10 @@ void do_timerfd(int step, int out)
 	int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
 	step_record(step, t);
-	if (t >= 0)
+	if (t >= 0) {
 		var_fd[out] = t;
+		ident_note(step, 0, t);
+	}
 }
 
 /*

@@ -125,6 +125,37 @@ int check_expects(const struct repro_expect *e, int n)
 	return faults;
 }
 
+int check_sames(const struct repro_scenario *s)
+{
+	int faults = 0;
+
+	for (int i = 0; i < s->nsames; i++) {
+		const struct repro_same *e = &s->sames[i];
+		const struct repro_ident *got = &sh->same_got[e->step];
+		int k = sh->same_bad[e->step] - 1, count = 0, which;
+
+		if (k < 0 || k >= e->nslots)
+			continue;
+		printf("fault: step %d (%s): slot %d (%s) ", e->step, e->text, k,
+		       e->slot_names[k]);
+		which = got->made ? same_which(got, &count) : -1;
+		if (!got->made)
+			printf("nothing arrived");
+		else if (which < 0)
+			printf("holds inode %llu (no object this scenario created)",
+			       (unsigned long long)got->ino);
+		else if (count == 1)
+			printf("holds %s", s->made_names[which]);
+		else
+			printf("holds one of %d objects alike, e.g. %s", count,
+			       s->made_names[which]);
+		printf(", %s %s\n", got->made ? "not" : "expected",
+		       s->made_names[e->keys[k]]);
+		faults++;
+	}
+	return faults;
+}
+
 /*
  * Forks the graph's root as a process group of its own and reaps every graph
  * process (orphans come back to us: we are their subreaper); kills them all
@@ -293,6 +324,7 @@ int repro_main(const struct repro_scenario *s)
 		return REPRO_EXIT_FINDING;
 	}
 	faults = check_expects(s->expects, s->nexpects);
+	faults += check_sames(s);
 
 	r = settle(&clk, &st, &base, &now, now_us(), s->settle_ms, &out);
 	clock_stop(&clk);
