@@ -57,8 +57,10 @@ constexpr int kSoPassrights = SO_PASSRIGHTS;
 #else
 constexpr int kSoPassrights = 83;
 #endif
-// A send's control messages (descriptors plus a header and padding each) and recv cbuf=B.
-static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 <=
+// A send's control messages (descriptors plus a header and padding each, and one
+// SCM_CREDENTIALS message) and recv cbuf=B.
+static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 +
+                  CMSG_SPACE(sizeof(ucred)) <=
               kControlBytes);
 static_assert(Bounds::kMaxCbuf <= kControlBytes);
 
@@ -129,6 +131,7 @@ struct alignas(64) SharedProc {
   std::atomic<int32_t> pid;
   std::atomic<int32_t> current;    // action in progress, -1 between actions
   std::atomic<uint32_t> barriers;  // free-run: barriers reached
+  std::atomic<uint32_t> uid, gid;  // its real uid and gid (what SCM_CREDENTIALS carries)
 };
 
 struct SharedAction {
@@ -138,6 +141,9 @@ struct SharedAction {
   uint16_t fds;
   uint32_t msg_flags;
   int16_t installed;
+  uint8_t creds;  // recv: ActionOutcome::creds
+  int32_t cred_pid;
+  uint32_t cred_uid, cred_gid;
 };
 
 struct Graph::Shared {
@@ -186,6 +192,8 @@ struct GraphProcess {
     uint32_t expected = kProcNone;
     Me().state.compare_exchange_strong(expected, kProcRunning);
     Me().pid.store(getpid());
+    Me().uid.store(getuid());
+    Me().gid.store(getgid());
     uint64_t seed = g.opt_.seed ^ (0x5bd1e995ull * (p + 1));
     rng = SplitMix(seed);
     if (g.opt_.kcov) {
@@ -534,7 +542,10 @@ struct GraphProcess {
       }
       case Op::kSetuid: {
         const uid_t second = SecondUid();
-        return BecomeUidKeepingCaps(second, second) ? Ok(idx) : Fail(idx, errno);
+        if (!BecomeUidKeepingCaps(second, second)) return Fail(idx, errno);
+        Me().uid.store(getuid());
+        Me().gid.store(getgid());
+        return Ok(idx);
       }
       case Op::kDropCaps: {
         __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -545,9 +556,10 @@ struct GraphProcess {
       }
       case Op::kSetsockopt: {
         int val = static_cast<int>(a.optval);
-        const int name = a.sockopt == SockOpt::kSndbuf   ? SO_SNDBUF
-                         : a.sockopt == SockOpt::kRcvbuf ? SO_RCVBUF
-                                                         : kSoPassrights;
+        const int name = a.sockopt == SockOpt::kSndbuf     ? SO_SNDBUF
+                         : a.sockopt == SockOpt::kRcvbuf   ? SO_RCVBUF
+                         : a.sockopt == SockOpt::kPasscred ? SO_PASSCRED
+                                                           : kSoPassrights;
         return Returned(idx, setsockopt(t, SOL_SOCKET, name, &val, sizeof val));
       }
       case Op::kLimit: {
@@ -579,13 +591,15 @@ struct GraphProcess {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (n > 0 || a.empty > 0) {
+    if (n > 0 || a.empty > 0 || a.creds != CredsAt::kNone) {
       // a.empty SCM_RIGHTS messages with no descriptor first, then n descriptors split into
       // a.cmsgs messages, the first ones one longer (more messages than descriptors: the
-      // last ones carry none).
+      // last ones carry none); creds=before|after: this process's own credentials in an
+      // SCM_CREDENTIALS message before or after all of them.
       const uint32_t chunks = n > 0 ? a.cmsgs : 0, base = n > 0 ? n / chunks : 0,
                      extra = n > 0 ? n % chunks : 0;
       size_t ri = 0, rc = 0, off = 0;
+      if (a.creds == CredsAt::kBefore) off = PutCreds(off);
       for (uint32_t c = 0; c < a.empty; ++c) {
         auto* h = reinterpret_cast<cmsghdr*>(control + off);
         h->cmsg_level = SOL_SOCKET;
@@ -609,6 +623,7 @@ struct GraphProcess {
         }
         off += CMSG_SPACE(k * sizeof(int));
       }
+      if (a.creds == CredsAt::kAfter) off = PutCreds(off);
       msg.msg_control = control;
       msg.msg_controllen = off;
     }
@@ -623,6 +638,18 @@ struct GraphProcess {
             key[a.rights[k].var]);
     }
     Ok(idx, static_cast<int32_t>(r));
+  }
+
+  // Writes an SCM_CREDENTIALS message with this process's pid, uid and gid at `off` of the
+  // control buffer; returns the offset after it.
+  size_t PutCreds(size_t off) {
+    auto* h = reinterpret_cast<cmsghdr*>(control + off);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof(ucred));
+    ucred me{getpid(), getuid(), getgid()};
+    memcpy(CMSG_DATA(h), &me, sizeof me);
+    return off + CMSG_SPACE(sizeof(ucred));
   }
 
   void Recv(uint16_t idx, const Action& a, int t) {
@@ -657,8 +684,24 @@ struct GraphProcess {
     // Take every installed descriptor, also under MSG_CTRUNC: the named outputs first;
     // the rest stay open in this process until it exits.
     uint16_t got = 0;
+    SharedAction& out = sh->actions[idx];
+    out.creds = 0;
     if (msg.msg_controllen > 0) {
       for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
+          // The kernel puts it first; MSG_CTRUNC may have cut it short.
+          if (h->cmsg_len < CMSG_LEN(sizeof(ucred))) {
+            out.creds = 2;
+            continue;
+          }
+          ucred c;
+          memcpy(&c, CMSG_DATA(h), sizeof c);
+          out.creds = 1;
+          out.cred_pid = c.pid;
+          out.cred_uid = c.uid;
+          out.cred_gid = c.gid;
+          continue;
+        }
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
         const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         const int* in = reinterpret_cast<const int*>(CMSG_DATA(h));
@@ -809,6 +852,8 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     sp.pid.store(0);
     sp.current.store(-1);
     sp.barriers.store(0);
+    sp.uid.store(0);
+    sp.gid.store(0);
   }
   for (size_t i = 0; i < s.actions.size(); ++i) {
     SharedAction& a = sh.actions[i];
@@ -817,6 +862,9 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     a.fds = 0;
     a.msg_flags = 0;
     a.installed = -1;
+    a.creds = 0;
+    a.cred_pid = 0;
+    a.cred_uid = a.cred_gid = 0;
   }
 }
 
@@ -939,8 +987,17 @@ void Graph::Collect(RunResult& out) const {
     o.fds = a.fds;
     o.msg_flags = a.msg_flags;
     o.installed = a.installed;
+    o.creds = a.creds;
+    o.cred_pid = a.cred_pid;
+    o.cred_uid = a.cred_uid;
+    o.cred_gid = a.cred_gid;
   }
   out.procs = ends_;
+  for (size_t p = 0; p < out.procs.size() && p < Bounds::kMaxProcs; ++p) {
+    out.procs[p].pid = sh.procs[p].pid.load();
+    out.procs[p].uid = sh.procs[p].uid.load();
+    out.procs[p].gid = sh.procs[p].gid.load();
+  }
   const uint32_t n = sh.n_events.load();
   out.events_truncated = n > kMaxEvents;
   out.events.assign(sh.events, sh.events + std::min<size_t>(n, kMaxEvents));

@@ -5,7 +5,10 @@
 //   by MSG_CTRUNC or a full descriptor table is installed anyway);
 // * a received descriptor is an object that was sent toward that socket (for sockets
 //   whose peer is known: both ends of a socketpair);
-// * MSG_PEEK installs the same objects the next real receive from that socket gets.
+// * MSG_PEEK installs the same objects the next real receive from that socket gets;
+// * a receive with creds=PROC got a whole SCM_CREDENTIALS message naming PROC's pid, and
+//   its uid and gid as PROC ended (the graph's processes share their namespaces, so the
+//   receiver sees the sender's own numbers).
 //
 // Objects are compared by inode; anonymous-inode objects (eventfd, epoll, timerfd,
 // io_uring share one inode) cannot be told apart that way and are skipped. Free-run

@@ -16,7 +16,9 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
-constexpr std::array<std::string_view, 3> kSockOptNames = {"passrights", "sndbuf", "rcvbuf"};
+constexpr std::array<std::string_view, 4> kSockOptNames = {"passrights", "sndbuf", "rcvbuf",
+                                                           "passcred"};
+constexpr std::array<std::string_view, 3> kCredsAtNames = {"", "before", "after"};
 
 template <typename E, size_t N>
 std::optional<E> Lookup(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -92,6 +94,13 @@ std::string_view SockOptName(SockOpt o) {
 }
 std::optional<SockOpt> SockOptFromName(std::string_view name) {
   return Lookup<SockOpt>(kSockOptNames, name);
+}
+std::string_view CredsAtName(CredsAt c) {
+  return kCredsAtNames[static_cast<size_t>(c)];
+}
+std::optional<CredsAt> CredsAtFromName(std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  return Lookup<CredsAt>(kCredsAtNames, name);
 }
 std::optional<Op> OpFromName(std::string_view name) {
   return Lookup<Op>(kOpNames, name);

@@ -67,6 +67,12 @@ struct repro_shared {
 	long timeout_ms;	     /* the graph's watchdog */
 	int status[REPRO_MAX_STEPS]; /* STEP_* */
 	int err[REPRO_MAX_STEPS];    /* errno of a failed step */
+	/* who each process is (note_identity), for recv creds=PROC */
+	uid_t uid[REPRO_MAX_PROCS];
+	gid_t gid[REPRO_MAX_PROCS];
+	/* a receive's SCM_CREDENTIALS: 0 none, 1 whole, 2 cut short (MSG_CTRUNC) */
+	int creds[REPRO_MAX_STEPS];
+	struct ucred cred[REPRO_MAX_STEPS];
 };
 extern struct repro_shared *sh;
 
@@ -100,8 +106,10 @@ void do_pipe(int step, int out0, int out1);
 void do_file(int step, int out);
 void do_memfd(int step, int out);
 void do_eventfd(int step, int out);
+/* creds: CREDS_NONE, or an SCM_CREDENTIALS message before or after the rights */
+enum { CREDS_NONE, CREDS_BEFORE, CREDS_AFTER };
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
-	     int ncmsgs, int nempty, int flags, int bytes);
+	     int ncmsgs, int nempty, int flags, int bytes, int creds);
 void do_recv(int step, int s, const int *outs, int nouts, int flags,
 	     int controllen, int bytes, int nofile);
 void do_close(int step, int v);
@@ -121,6 +129,9 @@ void do_dropcaps(int step);
 void do_limit_nofile(int step, int n);
 void do_setsockopt(int step, int s, int name, int val);
 
+
+/* Notes process p's real uid and gid (what SCM_CREDENTIALS carries; turns.c). */
+void note_identity(int p);
 /* Lockstep: waits for this process's turn (leaves if it never comes). */
 void wait_turn(int self);
 /* Hands the turn to process `next` (-1: the graph is done). */
@@ -272,11 +283,21 @@ struct repro_expect {
 	const char *text;
 };
 
+/* recv creds=PROC: the step's SCM_CREDENTIALS must name process proc. */
+struct repro_creds_expect {
+	int step;
+	int proc;
+	const char *proc_name;
+	const char *text;
+};
+
 struct repro_scenario {
 	int nprocs, nsteps;
 	void (*run_root)(void); /* the root process's function */
 	const struct repro_expect *expects;
 	int nexpects;
+	const struct repro_creds_expect *creds_expects;
+	int ncreds_expects;
 	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
 	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
 };
@@ -285,6 +306,8 @@ int64_t now_us(void);
 void sleep_us(int64_t us);
 /* Prints each step run whose result is not its expect=; returns how many. */
 int check_expects(const struct repro_expect *e, int n);
+/* Prints each receive whose credentials are not its creds=PROC's; returns how many. */
+int check_creds(const struct repro_creds_expect *e, int n);
 /* Runs the graph in a netns of its own, settles, prints the verdict. */
 int repro_main(const struct repro_scenario *s);
 
