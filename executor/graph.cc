@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -24,6 +25,7 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -532,6 +534,29 @@ struct GraphProcess {
         int f = static_cast<int>(syscall(SYS_io_uring_setup, 1, &p));
         if (f < 0) return Fail(idx, errno);
         Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kDevnull: {
+        int f = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kPty: {
+        // The master from /dev/ptmx, unlocked, and its peer by TIOCGPTPEER (no path: the
+        // terminal's /dev/pts name may not be visible here).
+        int m = open("/dev/ptmx", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (m < 0) return Fail(idx, errno);
+        int unlock = 0;
+        int peer = -1;
+        if (ioctl(m, TIOCSPTLCK, &unlock) != 0 ||
+            (peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+          const int err = errno;
+          close(m);
+          return Fail(idx, err);
+        }
+        Bind(idx, 0, m);
+        Bind(idx, 1, peer);
         return Ok(idx);
       }
       case Op::kTimerfd: {

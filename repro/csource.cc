@@ -298,6 +298,11 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_io_uring"), st, var(a.out[0]));
       case Op::kTimerfd:
         return fmt::format("\t{}({}, {});\n", Use("do_timerfd"), st, var(a.out[0]));
+      case Op::kDevnull:
+        return fmt::format("\t{}({}, {});\n", Use("do_devnull"), st, var(a.out[0]));
+      case Op::kPty:
+        return fmt::format("\t{}({}, {}, {});\n", Use("do_pty"), st, var(a.out[0]),
+                           var(a.out[1]));
       case Op::kSetuid:
         return fmt::format("\t{}({});\n", Use("do_setuid_second"), st) +
                (ChecksCreds() ? fmt::format("\t{}({});\n", "note_identity", P(a.proc))

@@ -12,7 +12,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
     "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
-    "setsockopt",
+    "setsockopt", "devnull", "pty",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
@@ -77,6 +77,10 @@ std::string ObjectKindName(const Action& a, uint8_t out_index) {
       return "io_uring";
     case Op::kTimerfd:
       return "timerfd";
+    case Op::kDevnull:
+      return "character device (/dev/null)";
+    case Op::kPty:
+      return out_index == 0 ? "pty master" : "pty terminal";
     case Op::kSocketpair:
     case Op::kSocket:
       return std::string(SockTypeName(a.type)) + " socket";
@@ -116,6 +120,7 @@ int OutputArity(Op op) {
   switch (op) {
     case Op::kSocketpair:
     case Op::kPipe:
+    case Op::kPty:
       return 2;
     case Op::kSocket:
     case Op::kAccept:
@@ -127,6 +132,7 @@ int OutputArity(Op op) {
     case Op::kPidfd:
     case Op::kIoUring:
     case Op::kTimerfd:
+    case Op::kDevnull:
       return 1;
     case Op::kRecv:
       return -1;

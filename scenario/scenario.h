@@ -65,7 +65,9 @@ enum class Op : uint8_t {
   kDropCaps,    // dropcaps                (drop every capability of this process)
   kLimit,       // limit nofile=N          (setrlimit RLIMIT_NOFILE, soft limit, for good)
   kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N | passcred=0|1  (SOL_SOCKET)
-  kMaxValue = kSetsockopt,
+  kDevnull,     // d = devnull             (open /dev/null: a character device)
+  kPty,         // m t = pty               (a pseudo-terminal: /dev/ptmx and its peer)
+  kMaxValue = kPty,
 };
 
 // Flag bits of Action::flags.

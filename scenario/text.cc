@@ -342,6 +342,8 @@ class Parser {
       case Op::kTimerfd:
       case Op::kDropCaps:
       case Op::kLimit:
+      case Op::kDevnull:
+      case Op::kPty:
         break;
     }
     while (c.More()) {

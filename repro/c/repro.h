@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -28,6 +29,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,8 @@ void do_setuid_second(int step);
 void do_dropcaps(int step);
 void do_limit_nofile(int step, int n);
 void do_setsockopt(int step, int s, int name, int val);
+void do_devnull(int step, int out);
+void do_pty(int step, int master, int peer);
 
 
 /* Notes process p's real uid and gid (what SCM_CREDENTIALS carries; turns.c). */

@@ -561,6 +561,43 @@ void do_setsockopt(int step, int s, int name, int val)
 	step_record(step, setsockopt(var_fd[s], SOL_SOCKET, name, &val, sizeof(val)));
 }
 
+/* do_devnull: d = devnull, /dev/null opened for reading and writing */
+void do_devnull(int step, int out)
+{
+	int f = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	step_record(step, f);
+	if (f >= 0)
+		var_fd[out] = f;
+}
+
+/*
+ * do_pty: m t = pty, a pseudo-terminal: the master from /dev/ptmx, unlocked,
+ * and its terminal by TIOCGPTPEER (no /dev/pts path needed)
+ */
+void do_pty(int step, int master, int peer)
+{
+	int unlock = 0, m, t = -1, err;
+
+	m = open("/dev/ptmx", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (m < 0) {
+		step_record(step, -1);
+		return;
+	}
+	if (ioctl(m, TIOCSPTLCK, &unlock) != 0 ||
+	    (t = ioctl(m, TIOCGPTPEER,
+		       O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		err = errno;
+		close(m);
+		errno = err;
+		step_record(step, -1);
+		return;
+	}
+	step_record(step, 0);
+	var_fd[master] = m;
+	var_fd[peer] = t;
+}
+
 /* do_limit_nofile: limit nofile=N, this process's RLIMIT_NOFILE from here on */
 void do_limit_nofile(int step, int n)
 {
