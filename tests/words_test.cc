@@ -335,5 +335,52 @@ TEST(Words, CredentialsNameTheirBounds) {
   EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
 }
 
+// The fuzzer reaches the credentials words through format 6's entries only; format 4's
+// setsockopt still chooses among its three options.
+TEST(Words, CredentialsAreInTheByteForm) {
+  // socketpair | format 6 send: target v1, one entry v0 once, no mods, no empty message,
+  // creds after | format 6 setsockopt: target v1, option 3 (passcred), value 1 | format 4
+  // setsockopt with the same bytes: option 3 % 3 is passrights.
+  const std::string in = {0, 0, 36, 1, 1, 0, 0, 0, 0, 2, 37, 1, 3, 1, 35, 1, 3, 1};
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 v1 = socketpair stream\n"
+      "p0: send v1 [v0] creds=after\n"
+      "p0: setsockopt v1 passcred=1\n"
+      "p0: setsockopt v1 passrights=1\n";
+  EXPECT_EQ(PrintScenario(DecodeScenario(in)), text);
+  std::string canonical = in;
+  canonical[16] = 0;  // the encoder writes passrights as option 0
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), canonical);
+}
+
+
+TEST(Words, CredentialsRoundTripThroughTheByteForm) {
+  const std::string canonical =
+      "scenario c\n\np0: a b = socketpair stream\np0: setsockopt b passcred=1 expect=ok\n"
+      "p0: fork p1\np1: send a [b] creds=before\np1: send a [a*2] cmsgs=2 empty=1 creds=after\n"
+      "p0: x = recv b creds=p1 expect=ok\n";
+  ExpectRoundTrip(canonical);
+  // creds=PROC is an assertion: the byte form drops it, and keeps where credentials go.
+  const Scenario d = DecodeScenario(*EncodeScenario(ParseScenario(canonical)));
+  EXPECT_EQ(d.actions[5].cred_proc, kNoProc);
+  EXPECT_EQ(d.actions[3].creds, CredsAt::kBefore);
+  EXPECT_EQ(d.actions[4].creds, CredsAt::kAfter);
+  EXPECT_EQ(d.actions[1].sockopt, SockOpt::kPasscred);
+}
+
+// Format 6 also makes device files: devnull binds one descriptor, pty two.
+TEST(Words, DevicesAreInTheByteForm) {
+  const std::string in = {38, 39, 0, 0, 2, 4, 1, 1, static_cast<char>(240), 2, 0};
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 = devnull\n"
+      "p0: v1 v2 = pty\n"
+      "p0: v3 v4 = socketpair stream\n"
+      "p0: send v4 [v1*3]\n";
+  EXPECT_EQ(PrintScenario(DecodeScenario(in)), text);
+  ExpectRoundTrip(text);
+}
+
 }  // namespace
 }  // namespace inflight
