@@ -1,7 +1,11 @@
 // Planning, dispatching and ruling runs; progress; the summary table.
 #include "driver/runner.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,6 +112,22 @@ void DescribeLayers(const Hello& h, Report& report) {
 
 namespace {
 
+// Whether this machine can make a pseudo-terminal as the executor does (/dev/ptmx, then its
+// peer by TIOCGPTPEER); "" if so, else why not. A guest without devpts mounted cannot.
+std::string PtyMissing() {
+  const int m = open("/dev/ptmx", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (m < 0) return fmt::format("/dev/ptmx cannot be opened ({})", strerror(errno));
+  int unlock = 0;
+  int peer = -1;
+  std::string why;
+  if (ioctl(m, TIOCSPTLCK, &unlock) != 0 ||
+      (peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+    why = fmt::format("no terminal for /dev/ptmx ({})", strerror(errno));
+  if (peer >= 0) close(peer);
+  close(m);
+  return why;
+}
+
 struct Planned {
   size_t file;
   RunMode mode;
@@ -139,6 +159,23 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         if (ui.progress) LogInfo("{}", why);
       }
       continue;
+    }
+    // `pty` needs the machine's pseudo-terminals (a guest may have no devpts): where they
+    // cannot be made, the kernel's refusal says nothing about descriptors in flight.
+    if (std::any_of(s.actions.begin(), s.actions.end(),
+                    [](const Action& a) { return a.op == Op::kPty; })) {
+      static const std::string pty_missing = PtyMissing();
+      if (!pty_missing.empty()) {
+        const std::string why =
+            fmt::format("scenario {}: not run: `pty` needs pseudo-terminals: {}", s.name,
+                        pty_missing);
+        if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
+            report.inactive_layers.end()) {
+          report.inactive_layers.push_back(why);
+          if (ui.progress) LogInfo("{}", why);
+        }
+        continue;
+      }
     }
     for (RunMode m : plan.modes)
       for (uint32_t r = 0; r < plan.repeat; ++r) {

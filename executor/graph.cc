@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -24,6 +25,7 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,8 +59,10 @@ constexpr int kSoPassrights = SO_PASSRIGHTS;
 #else
 constexpr int kSoPassrights = 83;
 #endif
-// A send's control messages (descriptors plus a header and padding each) and recv cbuf=B.
-static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 <=
+// A send's control messages (descriptors plus a header and padding each, and one
+// SCM_CREDENTIALS message) and recv cbuf=B.
+static_assert(Bounds::kMaxRightsPerSend * sizeof(int) + Bounds::kMaxCmsgs * 2 * 16 +
+                  CMSG_SPACE(sizeof(ucred)) <=
               kControlBytes);
 static_assert(Bounds::kMaxCbuf <= kControlBytes);
 
@@ -129,6 +133,7 @@ struct alignas(64) SharedProc {
   std::atomic<int32_t> pid;
   std::atomic<int32_t> current;    // action in progress, -1 between actions
   std::atomic<uint32_t> barriers;  // free-run: barriers reached
+  std::atomic<uint32_t> uid, gid;  // its real uid and gid (what SCM_CREDENTIALS carries)
 };
 
 struct SharedAction {
@@ -138,6 +143,9 @@ struct SharedAction {
   uint16_t fds;
   uint32_t msg_flags;
   int16_t installed;
+  uint8_t creds;  // recv: ActionOutcome::creds
+  int32_t cred_pid;
+  uint32_t cred_uid, cred_gid;
 };
 
 struct Graph::Shared {
@@ -186,6 +194,8 @@ struct GraphProcess {
     uint32_t expected = kProcNone;
     Me().state.compare_exchange_strong(expected, kProcRunning);
     Me().pid.store(getpid());
+    Me().uid.store(getuid());
+    Me().gid.store(getgid());
     uint64_t seed = g.opt_.seed ^ (0x5bd1e995ull * (p + 1));
     rng = SplitMix(seed);
     if (g.opt_.kcov) {
@@ -547,6 +557,29 @@ struct GraphProcess {
         Bind(idx, 0, f);
         return Ok(idx);
       }
+      case Op::kDevnull: {
+        int f = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (f < 0) return Fail(idx, errno);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
+      case Op::kPty: {
+        // The master from /dev/ptmx, unlocked, and its peer by TIOCGPTPEER (no path: the
+        // terminal's /dev/pts name may not be visible here).
+        int m = open("/dev/ptmx", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (m < 0) return Fail(idx, errno);
+        int unlock = 0;
+        int peer = -1;
+        if (ioctl(m, TIOCSPTLCK, &unlock) != 0 ||
+            (peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+          const int err = errno;
+          close(m);
+          return Fail(idx, err);
+        }
+        Bind(idx, 0, m);
+        Bind(idx, 1, peer);
+        return Ok(idx);
+      }
       case Op::kTimerfd: {
         int f = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (f < 0) return Fail(idx, errno);
@@ -555,7 +588,10 @@ struct GraphProcess {
       }
       case Op::kSetuid: {
         const uid_t second = SecondUid();
-        return BecomeUidKeepingCaps(second, second) ? Ok(idx) : Fail(idx, errno);
+        if (!BecomeUidKeepingCaps(second, second)) return Fail(idx, errno);
+        Me().uid.store(getuid());
+        Me().gid.store(getgid());
+        return Ok(idx);
       }
       case Op::kDropCaps: {
         __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -566,9 +602,10 @@ struct GraphProcess {
       }
       case Op::kSetsockopt: {
         int val = static_cast<int>(a.optval);
-        const int name = a.sockopt == SockOpt::kSndbuf   ? SO_SNDBUF
-                         : a.sockopt == SockOpt::kRcvbuf ? SO_RCVBUF
-                                                         : kSoPassrights;
+        const int name = a.sockopt == SockOpt::kSndbuf     ? SO_SNDBUF
+                         : a.sockopt == SockOpt::kRcvbuf   ? SO_RCVBUF
+                         : a.sockopt == SockOpt::kPasscred ? SO_PASSCRED
+                                                           : kSoPassrights;
         return Returned(idx, setsockopt(t, SOL_SOCKET, name, &val, sizeof val));
       }
       case Op::kLimit: {
@@ -600,13 +637,15 @@ struct GraphProcess {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (n > 0 || a.empty > 0) {
+    if (n > 0 || a.empty > 0 || a.creds != CredsAt::kNone) {
       // a.empty SCM_RIGHTS messages with no descriptor first, then n descriptors split into
       // a.cmsgs messages, the first ones one longer (more messages than descriptors: the
-      // last ones carry none).
+      // last ones carry none); creds=before|after: this process's own credentials in an
+      // SCM_CREDENTIALS message before or after all of them.
       const uint32_t chunks = n > 0 ? a.cmsgs : 0, base = n > 0 ? n / chunks : 0,
                      extra = n > 0 ? n % chunks : 0;
       size_t ri = 0, rc = 0, off = 0;
+      if (a.creds == CredsAt::kBefore) off = PutCreds(off);
       for (uint32_t c = 0; c < a.empty; ++c) {
         auto* h = reinterpret_cast<cmsghdr*>(control + off);
         h->cmsg_level = SOL_SOCKET;
@@ -630,6 +669,7 @@ struct GraphProcess {
         }
         off += CMSG_SPACE(k * sizeof(int));
       }
+      if (a.creds == CredsAt::kAfter) off = PutCreds(off);
       msg.msg_control = control;
       msg.msg_controllen = off;
     }
@@ -644,6 +684,18 @@ struct GraphProcess {
             key[a.rights[k].var]);
     }
     Ok(idx, static_cast<int32_t>(r));
+  }
+
+  // Writes an SCM_CREDENTIALS message with this process's pid, uid and gid at `off` of the
+  // control buffer; returns the offset after it.
+  size_t PutCreds(size_t off) {
+    auto* h = reinterpret_cast<cmsghdr*>(control + off);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof(ucred));
+    ucred me{getpid(), getuid(), getgid()};
+    memcpy(CMSG_DATA(h), &me, sizeof me);
+    return off + CMSG_SPACE(sizeof(ucred));
   }
 
   void Recv(uint16_t idx, const Action& a, int t) {
@@ -679,10 +731,26 @@ struct GraphProcess {
     // Take every installed descriptor, also under MSG_CTRUNC: the named outputs first;
     // the rest stay open in this process until it exits.
     uint16_t got = 0;
+    SharedAction& out = sh->actions[idx];
+    out.creds = 0;
     // A faulting control buffer cannot be read back: what the kernel installed anyway
     // shows in the descriptor count (`installed`).
     if (msg.msg_controllen > 0 && !(a.flags & kFlagFaultCbuf)) {
       for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
+          // The kernel puts it first; MSG_CTRUNC may have cut it short.
+          if (h->cmsg_len < CMSG_LEN(sizeof(ucred))) {
+            out.creds = 2;
+            continue;
+          }
+          ucred c;
+          memcpy(&c, CMSG_DATA(h), sizeof c);
+          out.creds = 1;
+          out.cred_pid = c.pid;
+          out.cred_uid = c.uid;
+          out.cred_gid = c.gid;
+          continue;
+        }
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
         const size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         const int* in = reinterpret_cast<const int*>(CMSG_DATA(h));
@@ -839,6 +907,8 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     sp.pid.store(0);
     sp.current.store(-1);
     sp.barriers.store(0);
+    sp.uid.store(0);
+    sp.gid.store(0);
   }
   for (size_t i = 0; i < s.actions.size(); ++i) {
     SharedAction& a = sh.actions[i];
@@ -847,6 +917,9 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     a.fds = 0;
     a.msg_flags = 0;
     a.installed = -1;
+    a.creds = 0;
+    a.cred_pid = 0;
+    a.cred_uid = a.cred_gid = 0;
   }
 }
 
@@ -969,8 +1042,17 @@ void Graph::Collect(RunResult& out) const {
     o.fds = a.fds;
     o.msg_flags = a.msg_flags;
     o.installed = a.installed;
+    o.creds = a.creds;
+    o.cred_pid = a.cred_pid;
+    o.cred_uid = a.cred_uid;
+    o.cred_gid = a.cred_gid;
   }
   out.procs = ends_;
+  for (size_t p = 0; p < out.procs.size() && p < Bounds::kMaxProcs; ++p) {
+    out.procs[p].pid = sh.procs[p].pid.load();
+    out.procs[p].uid = sh.procs[p].uid.load();
+    out.procs[p].gid = sh.procs[p].gid.load();
+  }
   const uint32_t n = sh.n_events.load();
   out.events_truncated = n > kMaxEvents;
   out.events.assign(sh.events, sh.events + std::min<size_t>(n, kMaxEvents));

@@ -155,6 +155,30 @@ std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r) {
       fault(i, fmt::format("expected {}, got {}", ExpectedText(a), ExpectText(err)));
   }
 
+  for (size_t i = 0; i < n; ++i) {  // recv creds=PROC: whose credentials arrived
+    const Action& a = s.actions[i];
+    const ActionOutcome& o = r.actions[i];
+    if (a.op != Op::kRecv || a.cred_proc == kNoProc || o.status != ActionStatus::kOk) continue;
+    const std::string& who = s.procs[a.cred_proc];
+    if (o.creds == 0) {
+      fault(i, fmt::format("expected the credentials of {}, no SCM_CREDENTIALS message arrived",
+                           who));
+      continue;
+    }
+    if (o.creds != 1) {
+      fault(i, fmt::format("expected the credentials of {}, the SCM_CREDENTIALS message was cut "
+                           "short (MSG_CTRUNC)",
+                           who));
+      continue;
+    }
+    if (a.cred_proc >= r.procs.size() || r.procs[a.cred_proc].pid <= 0) continue;  // unknown
+    const ProcOutcome& p = r.procs[a.cred_proc];
+    if (o.cred_pid != p.pid || o.cred_uid != p.uid || o.cred_gid != p.gid)
+      fault(i, fmt::format("expected the credentials of {} (pid {}, uid {}, gid {}), got pid {}, "
+                           "uid {}, gid {}",
+                           who, p.pid, p.uid, p.gid, o.cred_pid, o.cred_uid, o.cred_gid));
+  }
+
   if (r.events_truncated) return faults;  // the object log is incomplete
   CheckSame(s, r, n, fault);
   const Log log(s, r);
@@ -265,6 +289,12 @@ std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r) {
         case Op::kAccept:
         case Op::kShutdown:
           if (target == 0) return {};  // cannot tell which socket: no model at all
+          lose_track(target);
+          break;
+        case Op::kSetsockopt:
+          // SO_PASSCRED: a stream receive no longer glues messages of different senders.
+          if (a.sockopt != SockOpt::kPasscred) break;
+          if (target == 0) return {};
           lose_track(target);
           break;
         case Op::kSend: {

@@ -9,6 +9,9 @@
 // * a recv's is=a,b: output k holds the object the last creation of that name made
 //   (st_dev, st_ino, file type, access mode and an anonymous inode's kind, logged at
 //   creation and arrival: a creator may have closed its descriptor long before).
+// * a receive with creds=PROC got a whole SCM_CREDENTIALS message naming PROC's pid, and
+//   its uid and gid as PROC ended (the graph's processes share their namespaces, so the
+//   receiver sees the sender's own numbers).
 //
 // Objects are compared by inode; anonymous-inode objects (eventfd, epoll, timerfd,
 // io_uring share one inode) cannot be told apart that way and are skipped. Free-run

@@ -150,6 +150,8 @@ class Builder {
       case Op::kPidfd:
       case Op::kIoUring:
       case Op::kTimerfd:
+      case Op::kDevnull:
+      case Op::kPty:
         Create(i, a, events);
         break;
       case Op::kBind:

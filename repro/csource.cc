@@ -184,6 +184,12 @@ class Emitter {
     return out;
   }
 
+  bool ChecksCreds() const {
+    for (const Action& a : s_.actions)
+      if (a.op == Op::kRecv && a.cred_proc != kNoProc) return true;
+    return false;
+  }
+
   std::string Use(const char* helper) {
     needed_.insert(helper);
     return helper;
@@ -221,9 +227,12 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_eventfd"), st, var(a.out[0]));
       case Op::kSend: {
         std::string flags = a.flags & kFlagOob ? "MSG_OOB" : "0";
+        const char* creds = a.creds == CredsAt::kBefore  ? "CREDS_BEFORE"
+                            : a.creds == CredsAt::kAfter ? "CREDS_AFTER"
+                                                         : "CREDS_NONE";
         if (a.rights.empty())
-          return fmt::format("\t{}({}, {}, NULL, NULL, 0, 1, {}, {}, {});\n", Use("do_send"), st,
-                             var(a.target), a.empty, flags, a.bytes);
+          return fmt::format("\t{}({}, {}, NULL, NULL, 0, 1, {}, {}, {}, {});\n", Use("do_send"),
+                             st, var(a.target), a.empty, flags, a.bytes, creds);
         std::string vars, counts;
         for (const Right& r : a.rights) {
           vars += (vars.empty() ? "" : ", ") + var(r.var);
@@ -232,9 +241,9 @@ class Emitter {
         return fmt::format(
             "\t{{\n\t\tstatic const int vars[] = {{ {} }};\n"
             "\t\tstatic const int counts[] = {{ {} }};\n\n"
-            "\t\t{}({}, {}, vars, counts, {}, {}, {}, {}, {});\n\t}}\n",
+            "\t\t{}({}, {}, vars, counts, {}, {}, {}, {}, {}, {});\n\t}}\n",
             vars, counts, Use("do_send"), st, var(a.target), a.rights.size(), a.cmsgs, a.empty,
-            flags, a.bytes);
+            flags, a.bytes, creds);
       }
       case Op::kRecv: {
         std::string flags;
@@ -310,15 +319,23 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_io_uring"), st, var(a.out[0]));
       case Op::kTimerfd:
         return fmt::format("\t{}({}, {});\n", Use("do_timerfd"), st, var(a.out[0]));
+      case Op::kDevnull:
+        return fmt::format("\t{}({}, {});\n", Use("do_devnull"), st, var(a.out[0]));
+      case Op::kPty:
+        return fmt::format("\t{}({}, {}, {});\n", Use("do_pty"), st, var(a.out[0]),
+                           var(a.out[1]));
       case Op::kSetuid:
-        return fmt::format("\t{}({});\n", Use("do_setuid_second"), st);
+        return fmt::format("\t{}({});\n", Use("do_setuid_second"), st) +
+               (ChecksCreds() ? fmt::format("\t{}({});\n", "note_identity", P(a.proc))
+                              : std::string());
       case Op::kDropCaps:
         return fmt::format("\t{}({});\n", Use("do_dropcaps"), st);
       case Op::kLimit:
         return fmt::format("\t{}({}, {});\n", Use("do_limit_nofile"), st, a.nofile);
       case Op::kSetsockopt:
         return fmt::format("\t{}({}, {}, {}, {});\n", Use("do_setsockopt"), st, var(a.target),
-                           a.sockopt == SockOpt::kSndbuf   ? "SO_SNDBUF"
+                           a.sockopt == SockOpt::kSndbuf     ? "SO_SNDBUF"
+                           : a.sockopt == SockOpt::kPasscred ? "SO_PASSCRED"
                            : a.sockopt == SockOpt::kRcvbuf ? "SO_RCVBUF"
                                                            : "SO_PASSRIGHTS",
                            a.optval);
@@ -336,6 +353,8 @@ class Emitter {
           out += fmt::format(": forked by {} at step {}. */\n", s_.procs[s_.actions[i].proc], i);
     }
     out += fmt::format("static void run_{}(void)\n{{\n", s_.procs[p]);
+    if (ChecksCreds())  // who it is, for the receives' creds=PROC
+      out += fmt::format("\t{}({});\n\n", "note_identity", P(p));
     bool ended = false;
     bool first = true;
     for (uint32_t i = 0; i < s_.actions.size(); ++i) {
@@ -406,6 +425,14 @@ class Emitter {
           "\t{{ {}, {}, (const int[]){{ {} }}, (const char *const[]){{ {} }}, {} }},\n", i,
           a.same.size(), keys, names, CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
     }
+    std::string creds;
+    for (size_t i = 0; i < s_.actions.size(); ++i) {
+      const Action& a = s_.actions[i];
+      if (a.op != Op::kRecv || a.cred_proc == kNoProc) continue;
+      creds += fmt::format("\t{{ {}, {}, {}, {} }},\n", i, P(a.cred_proc),
+                           CString(s_.procs[a.cred_proc]),
+                           CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
+    }
     std::string out;
     if (!sames.empty())
       out +=
@@ -418,6 +445,11 @@ class Emitter {
           "\n/* Steps with an expected result (0: success), as the scenario says. */\n"
           "static const struct repro_expect expects[] = {\n" +
           expects + "};\n";
+    if (!creds.empty())
+      out +=
+          "\n/* Receives whose SCM_CREDENTIALS must name a process (creds=PROC). */\n"
+          "static const struct repro_creds_expect creds_expects[] = {\n" +
+          creds + "};\n";
     out += fmt::format(R"(
 int main(void)
 {{
@@ -436,10 +468,13 @@ int main(void)
 )",
                        s_.procs[0], expects.empty() ? "NULL" : "expects",
                        expects.empty() ? "0" : "sizeof(expects) / sizeof(expects[0])",
-                       sames.empty() ? ""
-                                     : "\n\t\t.sames = sames,\n"
-                                       "\t\t.nsames = sizeof(sames) / sizeof(sames[0]),\n"
-                                       "\t\t.made_names = made_names,");
+                       (sames.empty() ? std::string()
+                                      : std::string("\n\t\t.sames = sames,\n"
+                                                    "\t\t.nsames = sizeof(sames) / sizeof(sames[0]),\n"
+                                                    "\t\t.made_names = made_names,")) +
+                           (creds.empty() ? ""
+                                          : "\n\t\t.creds_expects = creds_expects,\n\t\t.ncreds_expects = "
+                                            "sizeof(creds_expects) / sizeof(creds_expects[0]),"));
     return out;
   }
 

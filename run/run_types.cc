@@ -106,11 +106,18 @@ constexpr auto kRunResultFields = [](auto& io, auto& res) {
     io.U16(a.fds);
     io.U32(a.msg_flags);
     io.U16(a.installed);
+    io.U8(a.creds);
+    io.I32(a.cred_pid);
+    io.U32(a.cred_uid);
+    io.U32(a.cred_gid);
   });
   io.List(res.procs, Bounds::kMaxProcs, [&](auto& p) {
     io.U8(p.end);
     io.I32(p.wait_status);
     io.I32(p.action);
+    io.I32(p.pid);
+    io.U32(p.uid);
+    io.U32(p.gid);
   });
   io.List(res.events, kMaxEventsOnWire, [&](auto& e) {
     io.U16(e.action);

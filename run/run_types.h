@@ -41,6 +41,11 @@ struct ActionOutcome {
   uint16_t fds = 0;        // recv: descriptors in the control messages
   uint32_t msg_flags = 0;  // recv: msg_flags (MSG_CTRUNC, ...)
   int16_t installed = -1;  // recv in lockstep: descriptors the fd table gained; -1 unmeasured
+  // recv: the SCM_CREDENTIALS message (SO_PASSCRED): 0 none arrived, 1 one arrived whole
+  // (its pid, uid, gid below, as the receiver sees them), 2 one cut short by MSG_CTRUNC.
+  uint8_t creds = 0;
+  int32_t cred_pid = 0;
+  uint32_t cred_uid = 0, cred_gid = 0;
   bool operator==(const ActionOutcome&) const = default;
 };
 
@@ -57,6 +62,9 @@ struct ProcOutcome {
   ProcEnd end = ProcEnd::kNeverStarted;
   int32_t wait_status = 0;
   int32_t action = -1;  // the action it was running when it ended, -1 if none
+  // Who it was (for recv creds=PROC): its pid, and its real uid and gid as it ended.
+  int32_t pid = 0;
+  uint32_t uid = 0, gid = 0;
   bool operator==(const ProcOutcome&) const = default;
 };
 

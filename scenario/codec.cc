@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 37> kOpTable = {
+constexpr std::array<Op, 41> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -30,6 +30,8 @@ constexpr std::array<Op, 37> kOpTable = {
     Op::kSend,       Op::kRecv,                    // format 3: the extended send and recv
     Op::kSetsockopt,                               // format 4
     Op::kRecv,                                     // format 5: a recv whose buffers fault
+    Op::kSend,       Op::kSetsockopt,              // format 6: credentials,
+    Op::kDevnull,    Op::kPty,                     //   device files
 };
 // clang-format on
 // Format 3's entries: the same op as before, then choices for what format 2 could not say
@@ -39,6 +41,12 @@ constexpr uint32_t kFirstExtended = 33;
 constexpr uint32_t kLastExtended = 34;
 // Format 5's entry: the extended recv, then which of its buffers fault (fault=cbuf|data).
 constexpr uint32_t kFaultRecv = 36;
+// Format 6's entries: the extended send that may also carry an SCM_CREDENTIALS message
+// (before or after its rights), and setsockopt with every option (format 4's entry keeps
+// choosing among its three).
+constexpr uint32_t kCredsSend = 37;
+constexpr uint32_t kEverySockopt = 38;
+constexpr uint32_t kFormat4Sockopts = 3;
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -192,11 +200,14 @@ class Builder {
   std::optional<Action> Build() {
     const uint32_t op_index =
         c_.Pick(kOpTable.size(), want_ ? (Faults(*want_)          ? kFaultRecv
-                                          : NeedsExtended(*want_) ? ExtendedIndex(want_->op)
+                                          : NeedsExtended(*want_) ? ExtendedIndex(*want_)
                                                                   : FirstIndex(want_->op))
                                        : 0);
     fault_ = op_index == kFaultRecv;
-    ext_ = (op_index >= kFirstExtended && op_index <= kLastExtended) || fault_;
+    ext_ = (op_index >= kFirstExtended && op_index <= kLastExtended) || fault_ ||
+           op_index == kCredsSend;
+    creds_ = op_index == kCredsSend;
+    every_sockopt_ = op_index == kEverySockopt;
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -258,9 +269,10 @@ class Builder {
             1 + c_.Number(Bounds::kMaxNofile - 1, 16, want_ ? want_->nofile - 1u : 0));
         break;
       case Op::kSetsockopt:
-        a.sockopt = static_cast<SockOpt>(c_.Pick(static_cast<uint32_t>(SockOpt::kMaxValue) + 1,
-                                                 want_ ? static_cast<uint32_t>(want_->sockopt) : 0));
-        if (a.sockopt == SockOpt::kPassrights)
+        a.sockopt = static_cast<SockOpt>(
+            c_.Pick(every_sockopt_ ? static_cast<uint32_t>(SockOpt::kMaxValue) + 1 : kFormat4Sockopts,
+                    want_ ? static_cast<uint32_t>(want_->sockopt) : 0));
+        if (a.sockopt == SockOpt::kPassrights || a.sockopt == SockOpt::kPasscred)
           a.optval = c_.Pick(2, want_ ? want_->optval : 0);
         else  // bytes: one byte picks 1..64 (the kernel's minimum), any size after the escape
           a.optval = 1 + c_.Number(Bounds::kMaxSockBuf - 1, 64, want_ ? want_->optval - 1u : 0);
@@ -299,16 +311,20 @@ class Builder {
       if (kOpTable[i] == op) return i;
     return 0;
   }
-  static uint32_t ExtendedIndex(Op op) {
+  static uint32_t ExtendedIndex(const Action& a) {
+    if (a.op == Op::kSend && a.creds != CredsAt::kNone) return kCredsSend;
+    if (a.op == Op::kSetsockopt) return kEverySockopt;
     for (uint32_t i = kFirstExtended; i <= kLastExtended; ++i)
-      if (kOpTable[i] == op) return i;
+      if (kOpTable[i] == a.op) return i;
     return 0;
   }
   static bool Faults(const Action& a) {
     return a.op == Op::kRecv && (a.flags & (kFlagFaultCbuf | kFlagFaultData));
   }
-  // Whether an action says what only format 3's entries can.
+  // Whether an action says what only format 3's (or 6's) entries can.
   static bool NeedsExtended(const Action& a) {
+    if (a.op == Op::kSetsockopt) return static_cast<uint32_t>(a.sockopt) >= kFormat4Sockopts;
+    if (a.op == Op::kSend && a.creds != CredsAt::kNone) return true;
     if (a.op == Op::kSend)
       return a.empty != 0 || Scenario::RightsCount(a) > Bounds::kScmMaxFd ||
              a.cmsgs > std::max<uint32_t>(Scenario::RightsCount(a), 1);
@@ -381,6 +397,9 @@ class Builder {
       const uint32_t room = Bounds::kMaxCmsgs - (n > 0 ? a.cmsgs : 0u);
       a.empty = static_cast<uint16_t>(c_.Pick(room + 1, want_ ? want_->empty : 0));
     }
+    if (creds_)  // format 6: where the SCM_CREDENTIALS message goes (none, before, after)
+      a.creds = static_cast<CredsAt>(c_.Pick(static_cast<uint32_t>(CredsAt::kMaxValue) + 1,
+                                             want_ ? static_cast<uint32_t>(want_->creds) : 0));
   }
 
   void Recv(Action& a) {
@@ -432,8 +451,10 @@ class Builder {
   State& st_;
   Chooser& c_;
   const Action* want_;
-  bool ext_ = false;    // a format 3 entry: the extended send or recv (or format 5's recv)
-  bool fault_ = false;  // format 5's recv: its buffers may fault
+  bool ext_ = false;  // a format 3 entry: the extended send or recv (or format 5's recv, 6's send)
+  bool fault_ = false;          // format 5's recv: its buffers may fault
+  bool creds_ = false;          // format 6's send: it may carry credentials
+  bool every_sockopt_ = false;  // format 6's setsockopt: every option
 };
 
 // Compares what the codec keeps of an action.
@@ -444,7 +465,7 @@ bool SameAction(const Action& a, const Action& b) {
          a.empty == b.empty && a.cbuf == b.cbuf &&
          a.bytes == b.bytes && a.ctrunc == b.ctrunc && a.nofile == b.nofile && a.max == b.max &&
          a.backlog == b.backlog && a.sleep_ms == b.sleep_ms && a.sockopt == b.sockopt &&
-         a.optval == b.optval;
+         a.optval == b.optval && a.creds == b.creds;
 }
 
 }  // namespace
@@ -479,6 +500,7 @@ Scenario CodecForm(const Scenario& in) {
   for (Action& a : s.actions) {
     a.expect.reset();
     a.expect_or.clear();
+    a.cred_proc = kNoProc;  // an assertion, like expect=
     a.comments.clear();
     a.note.clear();
     a.blank_before = false;

@@ -36,7 +36,8 @@ inline Scenario DecodeScenario(std::string_view bytes) {
 }
 
 // What the codec keeps of a valid scenario: processes p0.., variables v0.. in order of
-// first appearance, no presentation, no expect=, the name kDecodedScenarioName.
+// first appearance, no presentation, no expect= and no recv creds=PROC (assertions), the
+// name kDecodedScenarioName.
 Scenario CodecForm(const Scenario& s);
 
 // Bytes that decode to CodecForm(s). `s` must pass Validate(); returns nullopt otherwise.

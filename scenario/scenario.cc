@@ -13,11 +13,13 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
     "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
-    "setsockopt",
+    "setsockopt", "devnull", "pty",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
-constexpr std::array<std::string_view, 3> kSockOptNames = {"passrights", "sndbuf", "rcvbuf"};
+constexpr std::array<std::string_view, 4> kSockOptNames = {"passrights", "sndbuf", "rcvbuf",
+                                                           "passcred"};
+constexpr std::array<std::string_view, 3> kCredsAtNames = {"", "before", "after"};
 
 template <typename E, size_t N>
 std::optional<E> Lookup(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -76,6 +78,10 @@ std::string ObjectKindName(const Action& a, uint8_t out_index) {
       return "io_uring";
     case Op::kTimerfd:
       return "timerfd";
+    case Op::kDevnull:
+      return "character device (/dev/null)";
+    case Op::kPty:
+      return out_index == 0 ? "pty master" : "pty terminal";
     case Op::kSocketpair:
     case Op::kSocket:
       return std::string(SockTypeName(a.type)) + " socket";
@@ -94,6 +100,13 @@ std::string_view SockOptName(SockOpt o) {
 std::optional<SockOpt> SockOptFromName(std::string_view name) {
   return Lookup<SockOpt>(kSockOptNames, name);
 }
+std::string_view CredsAtName(CredsAt c) {
+  return kCredsAtNames[static_cast<size_t>(c)];
+}
+std::optional<CredsAt> CredsAtFromName(std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  return Lookup<CredsAt>(kCredsAtNames, name);
+}
 std::optional<Op> OpFromName(std::string_view name) {
   return Lookup<Op>(kOpNames, name);
 }
@@ -108,6 +121,7 @@ int OutputArity(Op op) {
   switch (op) {
     case Op::kSocketpair:
     case Op::kPipe:
+    case Op::kPty:
       return 2;
     case Op::kSocket:
     case Op::kAccept:
@@ -119,6 +133,7 @@ int OutputArity(Op op) {
     case Op::kPidfd:
     case Op::kIoUring:
     case Op::kTimerfd:
+    case Op::kDevnull:
       return 1;
     case Op::kRecv:
       return -1;

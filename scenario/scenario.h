@@ -26,8 +26,13 @@ enum class SockType : uint8_t { kStream, kDgram, kSeqpacket, kMaxValue = kSeqpac
 enum class ShutHow : uint8_t { kRd, kWr, kRdWr, kMaxValue = kRdWr };
 
 // The socket options `setsockopt` sets (SOL_SOCKET): SO_PASSRIGHTS (Linux 6.16+; 0: the
-// socket refuses SCM_RIGHTS, a send of rights to it fails EPERM), SO_SNDBUF, SO_RCVBUF.
-enum class SockOpt : uint8_t { kPassrights, kSndbuf, kRcvbuf, kMaxValue = kRcvbuf };
+// socket refuses SCM_RIGHTS, a send of rights to it fails EPERM), SO_SNDBUF, SO_RCVBUF,
+// SO_PASSCRED (1: each receive gets an SCM_CREDENTIALS message first).
+enum class SockOpt : uint8_t { kPassrights, kSndbuf, kRcvbuf, kPasscred, kMaxValue = kPasscred };
+
+// Where a send puts its SCM_CREDENTIALS message (the sender's own pid, uid and gid) among
+// its SCM_RIGHTS messages: none, before every other message, after every other message.
+enum class CredsAt : uint8_t { kNone, kBefore, kAfter, kMaxValue = kAfter };
 
 enum class Op : uint8_t {
   kSocketpair,  // a b = socketpair TYPE
@@ -40,9 +45,9 @@ enum class Op : uint8_t {
   kFile,        // f = file                (O_TMPFILE on the sandbox tmpfs)
   kMemfd,       // m = memfd
   kEventfd,     // e = eventfd
-  kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [empty=N] [bytes=N]
+  kSend,        // send s [a b*3] [oob] [dontwait] [cmsgs=N] [empty=N] [creds=before|after] [bytes=N]
   kRecv,        // x y = recv s [peek] [oob] [dontwait] [ctrunc=K|cbuf=B] [nofile=N] [max=N] [bytes=N]
-                //   [fault=cbuf|data|cbuf,data] [is=a,b]
+                //   [fault=cbuf|data|cbuf,data] [is=a,b] [creds=PROC]
   kClose,       // close a
   kShutdown,    // shutdown s rd|wr|rdwr
   kDup,         // y = dup x
@@ -59,8 +64,10 @@ enum class Op : uint8_t {
   kSetuid,      // setuid second           (become the run's second uid, keeping capabilities)
   kDropCaps,    // dropcaps                (drop every capability of this process)
   kLimit,       // limit nofile=N          (setrlimit RLIMIT_NOFILE, soft limit, for good)
-  kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N   (SOL_SOCKET)
-  kMaxValue = kSetsockopt,
+  kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N | passcred=0|1  (SOL_SOCKET)
+  kDevnull,     // d = devnull             (open /dev/null: a character device)
+  kPty,         // m t = pty               (a pseudo-terminal: /dev/ptmx and its peer)
+  kMaxValue = kPty,
 };
 
 // Flag bits of Action::flags.
@@ -102,6 +109,7 @@ struct Action {
   uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
                                 // (more than the descriptors: the last ones carry none)
   uint16_t empty = 0;           // send: SCM_RIGHTS messages with no descriptor, first
+  CredsAt creds = CredsAt::kNone;  // send: an SCM_CREDENTIALS message, and where
   uint16_t bytes = 0;           // send: payload bytes; recv: buffer bytes (see Defaults)
   int16_t ctrunc = -1;          // recv: control buffer sized for this many fds; -1: for max
   int16_t cbuf = -1;            // recv: control buffer of exactly this many bytes; -1: unset
@@ -110,6 +118,8 @@ struct Action {
   uint16_t max = 0;             // recv: most fds one receive expects (buffer size)
   uint16_t backlog = 0;         // listen
   uint32_t sleep_ms = 0;        // sleep
+  ProcId cred_proc = kNoProc;   // recv creds=PROC: the SCM_CREDENTIALS that must arrive are
+                                // PROC's (its pid, uid, gid); an assertion, like expect=
   SockOpt sockopt = SockOpt::kPassrights;  // setsockopt: which option
   uint32_t optval = 0;                     // setsockopt: its value
   std::vector<VarId> same;      // recv is=a,-,c: output k must hold the object the last
@@ -164,7 +174,9 @@ std::string_view SockTypeName(SockType t);
 // end", "regular file", "memfd", ...; "" when the action creates no object of its own.
 std::string ObjectKindName(const Action& a, uint8_t out_index);
 std::string_view ShutHowName(ShutHow h);
-std::string_view SockOptName(SockOpt o);  // "passrights", "sndbuf", "rcvbuf"
+std::string_view SockOptName(SockOpt o);  // "passrights", "sndbuf", "rcvbuf", "passcred"
+std::string_view CredsAtName(CredsAt c);  // "", "before", "after"
+std::optional<CredsAt> CredsAtFromName(std::string_view name);
 std::optional<SockOpt> SockOptFromName(std::string_view name);
 std::optional<Op> OpFromName(std::string_view name);
 std::optional<SockType> SockTypeFromName(std::string_view name);

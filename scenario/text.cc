@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -341,6 +342,8 @@ class Parser {
       case Op::kTimerfd:
       case Op::kDropCaps:
       case Op::kLimit:
+      case Op::kDevnull:
+      case Op::kPty:
         break;
     }
     while (c.More()) {
@@ -352,18 +355,20 @@ class Parser {
            "limit takes nofile=N (the process's RLIMIT_NOFILE from here on)");
   }
 
-  // setsockopt's one option: passrights=0|1, sndbuf=N, rcvbuf=N (N: 1 to the bound).
+  // setsockopt's one option: passrights=0|1, passcred=0|1, sndbuf=N, rcvbuf=N (N: 1 to the
+  // bound).
   void ParseSockOpt(Action& a, const Token& t, uint32_t line) {
     const size_t eq = t.text.find('=');
     const std::string_view key = t.text.substr(0, eq);
     auto opt = SockOptFromName(key);
     if (!opt || eq == std::string_view::npos)
-      Fail(line, t.col, "setsockopt takes one of passrights=0|1, sndbuf=N, rcvbuf=N");
+      Fail(line, t.col,
+           "setsockopt takes one of passrights=0|1, sndbuf=N, rcvbuf=N, passcred=0|1");
     const std::string_view value = t.text.substr(eq + 1);
     const uint32_t vcol = t.col + static_cast<uint32_t>(eq) + 1;
     a.sockopt = *opt;
-    if (*opt == SockOpt::kPassrights) {
-      a.optval = Number(value, 1, line, vcol, "passrights");
+    if (*opt == SockOpt::kPassrights || *opt == SockOpt::kPasscred) {
+      a.optval = Number(value, 1, line, vcol, SockOptName(*opt).data());
     } else {
       const char* what = *opt == SockOpt::kSndbuf ? "sndbuf" : "rcvbuf";
       a.optval = Number(value, Bounds::kMaxSockBuf, line, vcol, what);
@@ -477,6 +482,18 @@ class Parser {
       if (a.nofile != 0) Fail(line, t.col, "'nofile' given twice");
       a.nofile = static_cast<uint16_t>(Number(value, Bounds::kMaxNofile, line, vcol, "nofile"));
       if (a.nofile == 0) Fail(line, vcol, "nofile is at least 1");
+    } else if (key == "creds" && send) {
+      if (a.creds != CredsAt::kNone) Fail(line, t.col, "'creds' given twice");
+      auto at = CredsAtFromName(value);
+      if (!at) Fail(line, vcol, "a send's creds= is 'before' or 'after' (its rights messages)");
+      a.creds = *at;
+    } else if (key == "creds" && recv) {
+      if (a.cred_proc != kNoProc) Fail(line, t.col, "'creds' given twice");
+      auto it = std::find(s_.procs.begin(), s_.procs.end(), value);
+      if (it == s_.procs.end())
+        Fail(line, vcol,
+             fmt::format("creds={} names no process of the graph so far", value));
+      a.cred_proc = static_cast<ProcId>(it - s_.procs.begin());
     } else if (key == "max") {
       need(recv);
       a.max = static_cast<uint16_t>(Number(value, Bounds::kScmMaxFd, line, vcol, "max"));
@@ -596,6 +613,7 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       if (a.flags & kFlagDontwait) out += " dontwait";
       if (a.cmsgs != 1) out += fmt::format(" cmsgs={}", a.cmsgs);
       if (a.empty != 0) out += fmt::format(" empty={}", a.empty);
+      if (a.creds != CredsAt::kNone) out += fmt::format(" creds={}", CredsAtName(a.creds));
       if (a.bytes != Defaults::kSendBytes) out += fmt::format(" bytes={}", a.bytes);
       break;
     }
@@ -617,6 +635,8 @@ std::string PrintAction(const Scenario& s, const Action& a) {
         out += k == 0 ? " is=" : ",";
         out += a.same[k] == kNoVar ? std::string("-") : s.vars[a.same[k]];
       }
+      if (a.cred_proc != kNoProc)
+        out += " creds=" + (a.cred_proc < s.procs.size() ? s.procs[a.cred_proc] : std::string("?"));
       break;
     case Op::kAccept:
     case Op::kClose:
@@ -705,6 +725,7 @@ void Canonicalize(Scenario& s) {
     proc(a.proc);
     for (VarId& v : a.out) var(v);
     if (a.op == Op::kFork || a.op == Op::kKill || a.op == Op::kPidfd) proc(a.other);
+    if (a.op == Op::kRecv) proc(a.cred_proc);
     var(a.target);
     var(a.target2);
     for (Right& r : a.rights) var(r.var);

@@ -57,6 +57,8 @@ struct Checker {
     if (a.op != Op::kShutdown && a.how != ShutHow::kRdWr) clean = false;
     if (a.op != Op::kSetsockopt && (a.sockopt != SockOpt::kPassrights || a.optval != 0))
       clean = false;
+    if (a.op != Op::kSend && a.creds != CredsAt::kNone) clean = false;
+    if (a.op != Op::kRecv && a.cred_proc != kNoProc) clean = false;
     if (!clean) return Fail(i, fmt::format("'{}' has fields it does not use", OpName(a.op)));
     return std::nullopt;
   }
@@ -189,9 +191,13 @@ struct Checker {
                                        Bounds::kMaxCmsgs));
           if (a.bytes > Bounds::kMaxBytes)
             return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
+          if (a.creds > CredsAt::kMaxValue) return Fail(i, "creds is before or after");
           break;
         }
         case Op::kRecv:
+          if (a.cred_proc != kNoProc && (a.cred_proc >= s.procs.size() ||
+                                         state[a.cred_proc] == ProcState::kNotStarted))
+            return Fail(i, "creds= names a process that has not started here");
           if (a.bytes > Bounds::kMaxBytes)
             return Fail(i, fmt::format("bytes is at most {}", Bounds::kMaxBytes));
           if (a.max < 1 || a.max > Bounds::kScmMaxFd)
@@ -231,9 +237,10 @@ struct Checker {
           break;
         case Op::kSetsockopt:
           if (a.sockopt > SockOpt::kMaxValue) return Fail(i, "unknown socket option");
-          if (a.sockopt == SockOpt::kPassrights && a.optval > 1)
-            return Fail(i, "passrights is 0 or 1");
-          if (a.sockopt != SockOpt::kPassrights &&
+          if ((a.sockopt == SockOpt::kPassrights || a.sockopt == SockOpt::kPasscred) &&
+              a.optval > 1)
+            return Fail(i, fmt::format("{} is 0 or 1", SockOptName(a.sockopt)));
+          if ((a.sockopt == SockOpt::kSndbuf || a.sockopt == SockOpt::kRcvbuf) &&
               (a.optval < 1 || a.optval > Bounds::kMaxSockBuf))
             return Fail(i, fmt::format("{} is 1 to {} bytes", SockOptName(a.sockopt),
                                        Bounds::kMaxSockBuf));

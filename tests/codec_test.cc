@@ -114,8 +114,8 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({37 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (37 entries since format 5)";
+  EXPECT_EQ(Decoded(Bytes({41 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (41 entries since format 6)";
 }
 
 TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {

@@ -280,6 +280,29 @@ TEST_F(CsourceAgreement, FaultingBuffersAgree) {
   EXPECT_EQ(Set(rows.at("copyout_freebsd_errno").c), "faultx3");
 }
 
+// recv creds=PROC on both sides: the sender's credentials pass, none arriving (the receiver
+// turned SO_PASSCRED off) is a fault for both.
+TEST_F(CsourceAgreement, CredentialsAgree) {
+  TempDir d;
+  const std::string scn = CorpusDir() + "/creds_cut_short_drops_rights.scn";
+  std::string text = ReadFile(scn);
+  const std::string from = "p0: z = recv b creds=p0 expect=ok";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "p0: setsockopt b passcred=0\n" + from);
+  text.replace(text.find("scenario creds_cut_short_drops_rights"), 37,
+               "scenario creds_cut_short_drops_rights_fault");
+  const std::string fault = d.path() + "/creds_fault.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({scn, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("creds_cut_short_drops_rights").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("creds_cut_short_drops_rights").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("creds_cut_short_drops_rights_fault").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("creds_cut_short_drops_rights_fault").c), "faultx3");
+}
+
 // A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
 // killer on both sides, by the sandbox and by the C program's supervisor: both clean.
 TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {

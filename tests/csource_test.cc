@@ -72,7 +72,7 @@ p0: close b
   ASSERT_FALSE(p0.empty() || p1.empty() || p2.empty()) << c;
   // After step 1 (fork p1) the turn goes to p1, after step 2 back to p0, ...
   EXPECT_NE(p0.find("do_fork(1, P_p1, run_p1);\n\tpass_turn(P_p1);"), std::string::npos) << p0;
-  EXPECT_NE(p1.find("do_send(2, V_b, vars, counts, 1, 1, 0, 0, 1);\n\t}\n\tpass_turn(P_p0);"),
+  EXPECT_NE(p1.find("do_send(2, V_b, vars, counts, 1, 1, 0, 0, 1, CREDS_NONE);\n\t}\n\tpass_turn(P_p0);"),
             std::string::npos)
       << p1;
   EXPECT_NE(p2.find("do_close(4, V_a);\n\tpass_turn(P_p0);"), std::string::npos) << p2;
@@ -83,7 +83,7 @@ p0: close b
   EXPECT_NE(p0.find("wait_turn(P_p0);\n\tend_process(-1);"), std::string::npos) << p0;
   // Of the action helpers, only what is used is emitted (repro.h declares them all).
   EXPECT_NE(c.find("void do_send(int step, int s, const int *vars, const int *counts, int nvars,"
-                   "\n\t     int ncmsgs, int nempty, int flags, int bytes)\n{"),
+                   "\n\t     int ncmsgs, int nempty, int flags, int bytes, int creds)\n{"),
             std::string::npos);
   EXPECT_EQ(c.find("do_recv: x y = recv s"), std::string::npos);
   EXPECT_EQ(c.find("void do_pipe(int step, int out0, int out1)\n{"), std::string::npos);

@@ -334,5 +334,60 @@ p0: x y = recv b is=r,w
   EXPECT_TRUE(SemanticFaults(s, unmade).empty());
 }
 
+// recv creds=PROC: a whole SCM_CREDENTIALS message naming PROC's pid, uid and gid.
+TEST(Semantics, CredentialsOfAnotherProcessOrNoneAreAFault) {
+  const Scenario s = ParseScenario(
+      "scenario c\n\np0: a b = socketpair stream\np0: setsockopt b passcred=1\np0: fork p1\n"
+      "p1: send a [] creds=after\np0: recv b creds=p1\n");
+  RunResult r;
+  r.actions.assign(5, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+  r.procs.resize(2);
+  r.procs[0].pid = 40;
+  r.procs[1].pid = 41;
+  r.procs[1].uid = r.procs[1].gid = 1000;
+  r.procs[0].uid = r.procs[0].gid = 1000;
+  ActionOutcome& o = r.actions[4];
+  o.creds = 1;
+  o.cred_pid = 41;
+  o.cred_uid = o.cred_gid = 1000;
+  EXPECT_TRUE(SemanticFaults(s, r).empty());
+  o.cred_pid = 40;  // p0's
+  auto faults = SemanticFaults(s, r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("expected the credentials of p1 (pid 41, uid 1000, gid 1000), got pid "
+                           "40"),
+            std::string::npos)
+      << faults[0];
+  o.cred_pid = 41;
+  o.cred_gid = 0;
+  EXPECT_EQ(SemanticFaults(s, r).size(), 1u);
+  o.creds = 0;
+  faults = SemanticFaults(s, r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("no SCM_CREDENTIALS message arrived"), std::string::npos) << faults[0];
+  o.creds = 2;
+  faults = SemanticFaults(s, r);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_NE(faults[0].find("cut short"), std::string::npos) << faults[0];
+  // Nothing received (EAGAIN): nothing to check.
+  o.status = ActionStatus::kFailed;
+  o.err = EAGAIN;
+  EXPECT_TRUE(SemanticFaults(s, r).empty());
+}
+
+// SO_PASSCRED stops a stream receive from gluing messages of different senders: the loss
+// model stops following that socket rather than call the shorter read a loss.
+TEST(LostMessages, PasscredStopsTheStreamModel) {
+  const Scenario s = ParseScenario(
+      "scenario c\n\np0: a b = socketpair stream\np0: setsockopt b passcred=1\np0: fork p1\n"
+      "p1: send a []\np0: send a []\np0: recv b\n");
+  RunResult r;
+  r.actions.assign(6, ActionOutcome{ActionStatus::kOk, 0, 0, 0, 0, -1});
+  r.actions[3].ret = r.actions[4].ret = 1;
+  r.actions[5].ret = 1;  // one sender's byte: the other's is a message of its own
+  r.events = {Fixture::Ev(0, EventType::kCreated, 0, 10), Fixture::Ev(0, EventType::kCreated, 1, 11)};
+  EXPECT_TRUE(LostMessages(s, r).empty());
+}
+
 }  // namespace
 }  // namespace inflight

@@ -128,6 +128,13 @@ TEST(Wire, EveryMessageRoundTripsThroughItsFieldList) {
   RunResult r = Sample();
   r.actions[0].installed = -1;
   r.actions[1].msg_flags = MSG_CTRUNC;
+  r.actions[1].creds = 1;
+  r.actions[1].cred_pid = 4242;
+  r.actions[1].cred_uid = 1001;
+  r.actions[1].cred_gid = 1002;
+  r.procs[0].pid = 77;
+  r.procs[0].uid = 1003;
+  r.procs[0].gid = 1004;
   r.events[0].key = ObjectKey(1, 0);
   r.events.push_back({3, EventType::kWitnessed, 2, 0, ObjectKey(1, 0), 5});
   r.events_truncated = true;

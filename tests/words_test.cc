@@ -249,7 +249,7 @@ TEST(Words, SetsockoptNamesItsBounds) {
       {(head + "p0: setsockopt a sndbuf=65537\n").c_str(), 4, 25, "sndbuf is at most 65536"},
       {(head + "p0: setsockopt a rcvbuf=0\n").c_str(), 4, 25, "rcvbuf is at least 1"},
       {(head + "p0: setsockopt a rcvbuf=x\n").c_str(), 4, 25, "rcvbuf takes a decimal number"},
-      {(head + "p0: setsockopt a passcred=1\n").c_str(), 4, 18,
+      {(head + "p0: setsockopt a passsec=1\n").c_str(), 4, 18,
        "setsockopt takes one of passrights=0|1, sndbuf=N, rcvbuf=N"},
       {(head + "p0: setsockopt a\n").c_str(), 4, 17, "expected an option"},
       {(head + "p0: setsockopt a sndbuf=8 rcvbuf=8\n").c_str(), 4, 27, "sets one option"},
@@ -367,6 +367,114 @@ TEST(Words, FaultingBuffersNameTheirBounds) {
   auto err = Validate(s);
   ASSERT_TRUE(err.has_value());
   EXPECT_NE(err->message.find("'fault' is for recv"), std::string::npos) << err->message;
+}
+
+// --- word 1: credentials beside rights -----------------------------------------------
+
+TEST(Words, CredentialsRoundTrip) {
+  const std::string canonical =
+      "scenario c\n\np0: a b = socketpair stream\np0: setsockopt b passcred=1 expect=ok\n"
+      "p0: setsockopt a passcred=0\np0: fork p1\np1: send a [b] creds=before\n"
+      "p1: send a [a*2] cmsgs=2 empty=1 creds=after bytes=8\np1: send a [] creds=before\n"
+      "p0: x = recv b creds=p1 expect=ok\np0: recv b cbuf=20 creds=p0\n";
+  const Scenario s = ParseScenario(canonical);
+  EXPECT_EQ(PrintScenario(s), canonical);
+  EXPECT_EQ(s.actions[1].sockopt, SockOpt::kPasscred);
+  EXPECT_EQ(s.actions[1].optval, 1u);
+  EXPECT_EQ(s.actions[4].creds, CredsAt::kBefore);
+  EXPECT_EQ(s.actions[5].creds, CredsAt::kAfter);
+  EXPECT_EQ(s.actions[7].cred_proc, 1);
+  EXPECT_EQ(s.actions[8].cred_proc, 0);
+}
+
+TEST(Words, CredentialsNameTheirBounds) {
+  const std::string head = "scenario c\n\np0: a b = socketpair stream\n";
+  ExpectErrors({
+      {(head + "p0: send a [b] creds=middle\n").c_str(), 4, 22,
+       "a send's creds= is 'before' or 'after'"},
+      {(head + "p0: send a [b] creds=\n").c_str(), 4, 22, "a send's creds= is 'before' or 'after'"},
+      {(head + "p0: send a [b] creds=before creds=after\n").c_str(), 4, 29, "'creds' given twice"},
+      {(head + "p0: recv b creds=p1\n").c_str(), 4, 18, "creds=p1 names no process of the graph"},
+      {(head + "p0: recv b creds=p0 creds=p0\n").c_str(), 4, 21, "'creds' given twice"},
+      {(head + "p0: close a creds=before\n").c_str(), 4, 13, "unknown option 'creds' for 'close'"},
+      {(head + "p0: setsockopt a passcred=2\n").c_str(), 4, 27, "passcred is at most 1"},
+      {(head + "p0: setsockopt a passcred\n").c_str(), 4, 18, "setsockopt takes one of"},
+  });
+  // The validator holds the same rules for scenarios no text made.
+  Scenario s = ParseScenario(head + "p0: setsockopt a passcred=1\np0: send a [b] creds=after\n"
+                                    "p0: recv b creds=p0\n");
+  EXPECT_FALSE(Validate(s).has_value());
+  s.actions[1].optval = 2;
+  auto err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("passcred is 0 or 1"), std::string::npos) << err->message;
+  s.actions[1].optval = 1;
+  s.actions[2].creds = static_cast<CredsAt>(3);
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("creds is before or after"), std::string::npos) << err->message;
+  s.actions[2].creds = CredsAt::kAfter;
+  s.actions[3].cred_proc = 1;  // no such process
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("has not started"), std::string::npos) << err->message;
+  s.actions[3].cred_proc = kNoProc;
+  s.actions[2].cred_proc = 0;  // a send does not assert credentials
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
+  s.actions[2].cred_proc = kNoProc;
+  s.actions[3].creds = CredsAt::kBefore;  // a receive does not send credentials
+  err = Validate(s);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("fields it does not use"), std::string::npos) << err->message;
+}
+
+// The fuzzer reaches the credentials words through format 6's entries only; format 4's
+// setsockopt still chooses among its three options.
+TEST(Words, CredentialsAreInTheByteForm) {
+  // socketpair | format 6 send: target v1, one entry v0 once, no mods, no empty message,
+  // creds after | format 6 setsockopt: target v1, option 3 (passcred), value 1 | format 4
+  // setsockopt with the same bytes: option 3 % 3 is passrights.
+  const std::string in = {0, 0, 37, 1, 1, 0, 0, 0, 0, 2, 38, 1, 3, 1, 35, 1, 3, 1};
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 v1 = socketpair stream\n"
+      "p0: send v1 [v0] creds=after\n"
+      "p0: setsockopt v1 passcred=1\n"
+      "p0: setsockopt v1 passrights=1\n";
+  EXPECT_EQ(PrintScenario(DecodeScenario(in)), text);
+  std::string canonical = in;
+  canonical[16] = 0;  // the encoder writes passrights as option 0
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), canonical);
+}
+
+
+TEST(Words, CredentialsRoundTripThroughTheByteForm) {
+  const std::string canonical =
+      "scenario c\n\np0: a b = socketpair stream\np0: setsockopt b passcred=1 expect=ok\n"
+      "p0: fork p1\np1: send a [b] creds=before\np1: send a [a*2] cmsgs=2 empty=1 creds=after\n"
+      "p0: x = recv b creds=p1 expect=ok\n";
+  ExpectRoundTrip(canonical);
+  // creds=PROC is an assertion: the byte form drops it, and keeps where credentials go.
+  const Scenario d = DecodeScenario(*EncodeScenario(ParseScenario(canonical)));
+  EXPECT_EQ(d.actions[5].cred_proc, kNoProc);
+  EXPECT_EQ(d.actions[3].creds, CredsAt::kBefore);
+  EXPECT_EQ(d.actions[4].creds, CredsAt::kAfter);
+  EXPECT_EQ(d.actions[1].sockopt, SockOpt::kPasscred);
+}
+
+// Format 6 also makes device files: devnull binds one descriptor, pty two.
+TEST(Words, DevicesAreInTheByteForm) {
+  const std::string in = {38, 39, 0, 0, 2, 4, 1, 1, static_cast<char>(240), 2, 0};
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 = devnull\n"
+      "p0: v1 v2 = pty\n"
+      "p0: v3 v4 = socketpair stream\n"
+      "p0: send v4 [v1*3]\n";
+  EXPECT_EQ(PrintScenario(DecodeScenario(in)), text);
+  ExpectRoundTrip(text);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -28,6 +29,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +81,12 @@ struct repro_shared {
 	/* recv is=: 1 + the first output that did not hold its object */
 	int same_bad[REPRO_MAX_STEPS];
 	struct repro_ident same_got[REPRO_MAX_STEPS]; /* what it held */
+	/* who each process is (note_identity), for recv creds=PROC */
+	uid_t uid[REPRO_MAX_PROCS];
+	gid_t gid[REPRO_MAX_PROCS];
+	/* a receive's SCM_CREDENTIALS: 0 none, 1 whole, 2 cut short (MSG_CTRUNC) */
+	int creds[REPRO_MAX_STEPS];
+	struct ucred cred[REPRO_MAX_STEPS];
 };
 extern struct repro_shared *sh;
 
@@ -124,8 +132,10 @@ void do_pipe(int step, int out0, int out1);
 void do_file(int step, int out);
 void do_memfd(int step, int out);
 void do_eventfd(int step, int out);
+/* creds: CREDS_NONE, or an SCM_CREDENTIALS message before or after the rights */
+enum { CREDS_NONE, CREDS_BEFORE, CREDS_AFTER };
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
-	     int ncmsgs, int nempty, int flags, int bytes);
+	     int ncmsgs, int nempty, int flags, int bytes, int creds);
 /* recv fault=: which buffers are a PROT_NONE page (EFAULT paths) */
 #define REPRO_FAULT_CBUF 1
 #define REPRO_FAULT_DATA 2
@@ -147,7 +157,12 @@ void do_setuid_second(int step);
 void do_dropcaps(int step);
 void do_limit_nofile(int step, int n);
 void do_setsockopt(int step, int s, int name, int val);
+void do_devnull(int step, int out);
+void do_pty(int step, int master, int peer);
 
+
+/* Notes process p's real uid and gid (what SCM_CREDENTIALS carries; turns.c). */
+void note_identity(int p);
 /* Lockstep: waits for this process's turn (leaves if it never comes). */
 void wait_turn(int self);
 /* Hands the turn to process `next` (-1: the graph is done). */
@@ -308,6 +323,14 @@ struct repro_same {
 	const char *text;
 };
 
+/* recv creds=PROC: the step's SCM_CREDENTIALS must name process proc. */
+struct repro_creds_expect {
+	int step;
+	int proc;
+	const char *proc_name;
+	const char *text;
+};
+
 struct repro_scenario {
 	int nprocs, nsteps;
 	void (*run_root)(void); /* the root process's function */
@@ -317,6 +340,8 @@ struct repro_scenario {
 	int nsames;
 	/* by key (2 * step + output): "'a' (stream socket created by step 2)" */
 	const char *const *made_names;
+	const struct repro_creds_expect *creds_expects;
+	int ncreds_expects;
 	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
 	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
 };
@@ -327,6 +352,8 @@ void sleep_us(int64_t us);
 int check_expects(const struct repro_expect *e, int n);
 /* Prints each is= slot that did not hold its object; returns how many. */
 int check_sames(const struct repro_scenario *s);
+/* Prints each receive whose credentials are not its creds=PROC's; returns how many. */
+int check_creds(const struct repro_creds_expect *e, int n);
 /* Runs the graph in a netns of its own, settles, prints the verdict. */
 int repro_main(const struct repro_scenario *s);
 

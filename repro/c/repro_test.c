@@ -398,7 +398,7 @@ static void test_send_recv(void)
 	       "status %d %d", sh->status[0], sh->status[1]);
 
 	/* r, w, w in one message: the receiver has room for one (MSG_CTRUNC) */
-	do_send(2, 1, rights, twice, 2, 1, 0, 0, 1);
+	do_send(2, 1, rights, twice, 2, 1, 0, 0, 1, CREDS_NONE);
 	before = open_fds();
 	do_recv(3, 0, two, 2, 0, CMSG_LEN(1 * sizeof(int)), 1, 0, 0);
 	EXPECT("recv_ctrunc_installs_only_what_fits",
@@ -407,7 +407,7 @@ static void test_send_recv(void)
 	       "status=%d fds %d -> %d", sh->status[3], before, open_fds());
 
 	/* the same over two control messages, room for all and more */
-	do_send(4, 1, rights, twice, 2, 2, 0, 0, 3);
+	do_send(4, 1, rights, twice, 2, 2, 0, 0, 3, CREDS_NONE);
 	before = open_fds();
 	do_recv(5, 0, many, 3, MSG_PEEK, CMSG_LEN(253 * sizeof(int)), 3, 0, 0);
 	EXPECT("recv_peek_installs_every_copy",
@@ -423,7 +423,7 @@ static void test_send_recv(void)
 	       "status=%d/%d err=%d", sh->status[6], sh->status[7], sh->err[7]);
 
 	do_close(8, 3);
-	do_send(9, 1, rights, twice, 2, 1, 0, 0, 1); /* w is closed */
+	do_send(9, 1, rights, twice, 2, 1, 0, 0, 1, CREDS_NONE); /* w is closed */
 	do_close(10, 3);
 	EXPECT("steps_without_their_descriptor_are_skipped",
 	       sh->status[8] == STEP_OK && sh->status[9] == STEP_SKIPPED &&
@@ -435,19 +435,19 @@ static void test_send_recv(void)
 		static const int got[] = { 11 }, dropped[] = { 12 };
 
 		/* an empty SCM_RIGHTS message first, r, then an empty one (cmsgs=2) */
-		do_send(11, 1, rights, r_once, 1, 2, 1, 0, 1);
+		do_send(11, 1, rights, r_once, 1, 2, 1, 0, 1, CREDS_NONE);
 		do_recv(12, 0, got, 1, 0, CMSG_LEN(253 * sizeof(int)), 1, 0, 0);
 		EXPECT("send_with_empty_rights_messages_passes_the_rest",
 		       sh->status[11] == STEP_OK && sh->status[12] == STEP_OK &&
 			       is_fifo(var_fd[11]),
 		       "status=%d/%d", sh->status[11], sh->status[12]);
 		/* beyond SCM_MAX_FD: the kernel's EINVAL, nothing queued */
-		do_send(13, 1, rights, r_300, 1, 1, 0, 0, 1);
+		do_send(13, 1, rights, r_300, 1, 1, 0, 0, 1, CREDS_NONE);
 		EXPECT("send_beyond_scm_max_fd_is_einval",
 		       sh->status[13] == STEP_FAILED && sh->err[13] == EINVAL,
 		       "status=%d err=%d", sh->status[13], sh->err[13]);
 		/* a header-only control buffer: the descriptor is dropped */
-		do_send(14, 1, rights, r_once, 1, 1, 0, 0, 1);
+		do_send(14, 1, rights, r_once, 1, 1, 0, 0, 1, CREDS_NONE);
 		before = open_fds();
 		do_recv(15, 0, dropped, 1, 0, CMSG_LEN(0), 1, 0, 0);
 		EXPECT("recv_header_only_buffer_installs_nothing",

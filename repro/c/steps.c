@@ -289,10 +289,26 @@ void do_eventfd(int step, int out)
  * messages than descriptors the last ones carry none), and `bytes` bytes of
  * payload. Up to REPRO_MAX_RIGHTS descriptors: more than SCM_MAX_FD (253) is
  * the kernel's to refuse (EINVAL). Skipped when s or a descriptor to pass is
- * not open.
+ * not open. creds (CREDS_BEFORE, CREDS_AFTER) adds an SCM_CREDENTIALS message
+ * with this process's own pid, uid and gid before or after all the others.
  */
+static size_t put_creds(char *buf, size_t off)
+{
+	struct cmsghdr *h = (struct cmsghdr *)(buf + off);
+	struct ucred me;
+
+	me.pid = getpid();
+	me.uid = getuid();
+	me.gid = getgid();
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_CREDENTIALS;
+	h->cmsg_len = CMSG_LEN(sizeof(me));
+	memcpy(CMSG_DATA(h), &me, sizeof(me));
+	return off + CMSG_SPACE(sizeof(me));
+}
+
 void do_send(int step, int s, const int *vars, const int *counts, int nvars,
-	     int ncmsgs, int nempty, int flags, int bytes)
+	     int ncmsgs, int nempty, int flags, int bytes, int creds)
 {
 	static char payload[4096];
 	static union {
@@ -323,8 +339,10 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	if (n > 0 || nempty > 0) {
+	if (n > 0 || nempty > 0 || creds != CREDS_NONE) {
 		memset(control.buf, 0, sizeof(control.buf));
+		if (creds == CREDS_BEFORE)
+			off = put_creds(control.buf, off);
 		for (int c = 0; c < nempty; c++) {
 			struct cmsghdr *h =
 				(struct cmsghdr *)(control.buf + off);
@@ -346,6 +364,8 @@ void do_send(int step, int s, const int *vars, const int *counts, int nvars,
 			used += k;
 			off += CMSG_SPACE(k * sizeof(int));
 		}
+		if (creds == CREDS_AFTER)
+			off = put_creds(control.buf, off);
 		msg.msg_control = control.buf;
 		msg.msg_controllen = off;
 	}
@@ -421,6 +441,18 @@ void do_recv(int step, int s, const int *outs, int nouts, int flags,
 		int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 		int in[253];
 
+		if (h->cmsg_level == SOL_SOCKET &&
+		    h->cmsg_type == SCM_CREDENTIALS) {
+			/* first of all; MSG_CTRUNC may have cut it short */
+			if (h->cmsg_len < CMSG_LEN(sizeof(struct ucred))) {
+				sh->creds[step] = 2;
+				continue;
+			}
+			memcpy(&sh->cred[step], CMSG_DATA(h),
+			       sizeof(struct ucred));
+			sh->creds[step] = 1;
+			continue;
+		}
 		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
 			continue;
 		memcpy(in, CMSG_DATA(h), (k < 253 ? k : 253) * sizeof(int));
@@ -646,6 +678,43 @@ void do_setsockopt(int step, int s, int name, int val)
 		return;
 	}
 	step_record(step, setsockopt(var_fd[s], SOL_SOCKET, name, &val, sizeof(val)));
+}
+
+/* do_devnull: d = devnull, /dev/null opened for reading and writing */
+void do_devnull(int step, int out)
+{
+	int f = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	step_record(step, f);
+	if (f >= 0)
+		var_fd[out] = f;
+}
+
+/*
+ * do_pty: m t = pty, a pseudo-terminal: the master from /dev/ptmx, unlocked,
+ * and its terminal by TIOCGPTPEER (no /dev/pts path needed)
+ */
+void do_pty(int step, int master, int peer)
+{
+	int unlock = 0, m, t = -1, err;
+
+	m = open("/dev/ptmx", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (m < 0) {
+		step_record(step, -1);
+		return;
+	}
+	if (ioctl(m, TIOCSPTLCK, &unlock) != 0 ||
+	    (t = ioctl(m, TIOCGPTPEER,
+		       O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		err = errno;
+		close(m);
+		errno = err;
+		step_record(step, -1);
+		return;
+	}
+	step_record(step, 0);
+	var_fd[master] = m;
+	var_fd[peer] = t;
 }
 
 /* do_limit_nofile: limit nofile=N, this process's RLIMIT_NOFILE from here on */

@@ -101,6 +101,39 @@ static void print_expected(const struct repro_expect *e)
 		printf("%s%s", k ? " or " : "", e->err_names[k]);
 }
 
+int check_creds(const struct repro_creds_expect *e, int n)
+{
+	int faults = 0;
+
+	for (int i = 0; i < n; i++) {
+		int s = e[i].step, p = e[i].proc;
+		const struct ucred *c = &sh->cred[s];
+
+		if (sh->status[s] != STEP_OK)
+			continue;
+		if (sh->creds[s] != 1) {
+			printf("fault: step %d (%s): expected the credentials of "
+			       "%s, %s\n",
+			       s, e[i].text, e[i].proc_name,
+			       sh->creds[s] ? "the SCM_CREDENTIALS message was "
+					      "cut short (MSG_CTRUNC)"
+					    : "no SCM_CREDENTIALS message arrived");
+			faults++;
+		} else if (sh->pid[p] > 0 &&
+			   (c->pid != sh->pid[p] || c->uid != sh->uid[p] ||
+			    c->gid != sh->gid[p])) {
+			printf("fault: step %d (%s): expected the credentials of "
+			       "%s (pid %d, uid %u, gid %u), got pid %d, uid %u, "
+			       "gid %u\n",
+			       s, e[i].text, e[i].proc_name, (int)sh->pid[p],
+			       (unsigned)sh->uid[p], (unsigned)sh->gid[p],
+			       (int)c->pid, (unsigned)c->uid, (unsigned)c->gid);
+			faults++;
+		}
+	}
+	return faults;
+}
+
 int check_expects(const struct repro_expect *e, int n)
 {
 	int faults = 0;
@@ -323,7 +356,8 @@ int repro_main(const struct repro_scenario *s)
 		       s->timeout_ms);
 		return REPRO_EXIT_FINDING;
 	}
-	faults = check_expects(s->expects, s->nexpects);
+	faults = check_expects(s->expects, s->nexpects) +
+		 check_creds(s->creds_expects, s->ncreds_expects);
 	faults += check_sames(s);
 
 	r = settle(&clk, &st, &base, &now, now_us(), s->settle_ms, &out);

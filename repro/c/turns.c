@@ -66,3 +66,10 @@ void fresh_uid(void)
 	data[1].effective = data[1].permitted;
 	syscall(SYS_capset, &hdr, data);
 }
+
+/* Who process p is (its real uid and gid), for a receive's creds=PROC. */
+void note_identity(int p)
+{
+	sh->uid[p] = getuid();
+	sh->gid[p] = getgid();
+}
