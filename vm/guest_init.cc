@@ -372,6 +372,9 @@ int main() {
   MountOne("devtmpfs", "/dev", "devtmpfs");
   MountOne("proc", "/proc", "proc");
   MountOne("sysfs", "/sys", "sysfs");
+  // Pseudo-terminals (the scenario language's `pty`): /dev/ptmx opens the devpts mounted
+  // beside it, at /dev/pts, and fails without one.
+  MountOne("devpts", "/dev/pts", "devpts");
   // debugfs holds kmemleak and kcov where the kernel has them; a kernel without it is fine.
   mkdir("/sys/kernel/debug", 0755);
   mount("debugfs", "/sys/kernel/debug", "debugfs", MS_NOSUID, nullptr);

@@ -464,14 +464,14 @@ static void test_send_recv(void)
 		static const int wrong[] = { 2 * 16 + 0 };
 
 		do_pipe(16, 13, 14);
-		do_send(17, 1, ends, ones, 2, 1, 0, 0, 1);
+		do_send(17, 1, ends, ones, 2, 1, 0, 0, 1, CREDS_NONE);
 		do_recv(18, 0, outs, 2, 0, CMSG_LEN(2 * sizeof(int)), 1, 0, 0);
 		same_check(18, outs, right, 2);
 		EXPECT("is_holds_for_the_objects_sent",
 		       sh->status[18] == STEP_OK && sh->same_bad[18] == 0 &&
 			       sh->made[16][1].made,
 		       "status=%d bad=%d", sh->status[18], sh->same_bad[18]);
-		do_send(19, 1, ends, ones, 1, 1, 0, 0, 1);
+		do_send(19, 1, ends, ones, 1, 1, 0, 0, 1, CREDS_NONE);
 		do_recv(20, 0, out1, 1, 0, CMSG_LEN(1 * sizeof(int)), 1, 0, 0);
 		same_check(20, out1, wrong, 1);
 		EXPECT("is_tells_a_pipes_ends_apart",
@@ -481,7 +481,7 @@ static void test_send_recv(void)
 		       sh->same_got[20].mode);
 
 		/* fault=cbuf: the data and MSG_CTRUNC, nothing installed */
-		do_send(21, 1, ends, ones, 2, 1, 0, 0, 1);
+		do_send(21, 1, ends, ones, 2, 1, 0, 0, 1, CREDS_NONE);
 		before = open_fds();
 		do_recv(22, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0,
 			REPRO_FAULT_CBUF);
@@ -490,7 +490,7 @@ static void test_send_recv(void)
 		       "status=%d err=%d fds %d -> %d", sh->status[22],
 		       sh->err[22], before, open_fds());
 		/* fault=data on a datagram: EFAULT, the message is gone */
-		do_send(23, 1, ends, ones, 2, 1, 0, 0, 1);
+		do_send(23, 1, ends, ones, 2, 1, 0, 0, 1, CREDS_NONE);
 		do_recv(24, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0,
 			REPRO_FAULT_DATA);
 		do_recv(25, 0, NULL, 0, 0, CMSG_LEN(2 * sizeof(int)), 1, 0, 0);
