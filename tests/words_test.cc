@@ -466,7 +466,7 @@ TEST(Words, CredentialsRoundTripThroughTheByteForm) {
 
 // Format 6 also makes device files: devnull binds one descriptor, pty two.
 TEST(Words, DevicesAreInTheByteForm) {
-  const std::string in = {38, 39, 0, 0, 2, 4, 1, 1, static_cast<char>(240), 2, 0};
+  const std::string in = {39, 40, 0, 0, 2, 4, 1, 1, static_cast<char>(240), 2, 0};
   const std::string text =
       "scenario decoded\n\n"
       "p0: v0 = devnull\n"
