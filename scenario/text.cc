@@ -49,6 +49,20 @@ std::string CommentText(std::string_view after_hash) {
   return std::string(TrimRight(after_hash));
 }
 
+// Calls fn(item, column) for each comma-separated item of a key's value (fault=cbuf,data,
+// is=a,-,c); `col` is the value's first column. Empty items are passed on, for fn to judge.
+template <typename Fn>
+void ForEachListItem(std::string_view value, uint32_t col, Fn&& fn) {
+  size_t from = 0;
+  for (;;) {
+    const size_t comma = value.find(',', from);
+    fn(value.substr(from, comma == std::string_view::npos ? std::string_view::npos : comma - from),
+       col + static_cast<uint32_t>(from));
+    if (comma == std::string_view::npos) return;
+    from = comma + 1;
+  }
+}
+
 // Splits on blanks; '[' and ']' are tokens of their own.
 std::vector<Token> Tokenize(std::string_view body) {
   std::vector<Token> out;
@@ -502,40 +516,26 @@ class Parser {
       if (a.flags & (kFlagFaultCbuf | kFlagFaultData)) Fail(line, t.col, "'fault' given twice");
       // fault=cbuf, fault=data or fault=cbuf,data: those buffers are a PROT_NONE page.
       uint8_t bits = 0;
-      size_t from = 0;
-      for (;;) {
-        const size_t comma = value.find(',', from);
-        const std::string_view name = value.substr(
-            from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
-        const uint32_t col = vcol + static_cast<uint32_t>(from);
+      ForEachListItem(value, vcol, [&](std::string_view name, uint32_t col) {
         const uint8_t bit = name == "cbuf"   ? kFlagFaultCbuf
                             : name == "data" ? kFlagFaultData
                                              : 0;
         if (bit == 0) Fail(line, col, "fault= is cbuf, data or cbuf,data");
         if (bits & bit) Fail(line, col, fmt::format("'{}' listed twice in fault=", name));
         bits |= bit;
-        if (comma == std::string_view::npos) break;
-        from = comma + 1;
-      }
+      });
       a.flags |= bits;
     } else if (key == "is") {
       need(recv);
       if (!a.same.empty()) Fail(line, t.col, "'is' given twice");
       // is=a,-,c: one variable name (or '-', unchecked) per output, from the first.
-      size_t from = 0;
-      for (;;) {
-        const size_t comma = value.find(',', from);
-        const std::string_view name = value.substr(
-            from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
-        const uint32_t col = vcol + static_cast<uint32_t>(from);
+      ForEachListItem(value, vcol, [&](std::string_view name, uint32_t col) {
         if (name.empty())
           Fail(line, col, "is= lists variable names or '-', comma-separated: is=a,-,c");
         if (a.same.size() >= Bounds::kMaxSameSlots)
           Fail(line, col, fmt::format("is= names at most {} slots", Bounds::kMaxSameSlots));
         a.same.push_back(name == "-" ? kNoVar : Var(Token{name, col}, line));
-        if (comma == std::string_view::npos) break;
-        from = comma + 1;
-      }
+      });
     } else if (key == "backlog") {
       need(a.op == Op::kListen);
       a.backlog = static_cast<uint16_t>(Number(value, Bounds::kMaxBacklog, line, vcol, "backlog"));
