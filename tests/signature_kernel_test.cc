@@ -88,6 +88,7 @@ const std::map<std::string, std::string> kExpected = {
     {"gc_vs_connect_inflight_listener", "cycle(simple,embryo)|embryo,socket"},
     {"inflight_all_kinds_in_cycle", "cycle(simple)|socket"},
     {"inflight_file_memfd_eventfd", "cycle(simple)|socket"},
+    {"inflight_limit_given_back_by_collection", "cycle(self)|socket"},
     {"inflight_limit_privileged_exempt", "chain|stream socket"},
     {"inflight_limit_unprivileged", "chain|dgram socket,stream socket"},
     {"inflight_pipe_ends", "cycle(self)|socket"},
