@@ -134,6 +134,7 @@ const std::map<std::string, std::string> kExpected = {
     {"seqpacket_listener_embryo", "cycle(simple,embryo)|embryo,socket"},
     {"shutdown_after_send", "cycle(simple)|socket"},
     {"shutdown_before_send", "cycle(self)|socket"},
+    {"sndbuf_fill_partial_send", "cycle(self)|socket"},
     {"timerfd_in_cycle", "cycle(simple)|socket"},
     {"triangle_dgram", "cycle(simple)|socket"},
     {"triangle_stream", "cycle(simple)|socket"},
