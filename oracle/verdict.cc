@@ -29,6 +29,12 @@ const char* VerdictName(VerdictKind k) {
   return "?";
 }
 
+std::optional<VerdictKind> VerdictFromName(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    if (name == VerdictName(static_cast<VerdictKind>(k))) return static_cast<VerdictKind>(k);
+  return std::nullopt;
+}
+
 bool IsFinding(VerdictKind k) {
   return k == VerdictKind::kLeak || k == VerdictKind::kHang || k == VerdictKind::kFault ||
          k == VerdictKind::kLoss;

@@ -148,11 +148,9 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
         if (!f.empty() && f[0] != '/') run["file"] = folder + "/" + f;
       }
       const std::string v = run.value("verdict", "");
-      for (int kk = 0; kk <= static_cast<int>(VerdictKind::kMaxValue); ++kk) {
-        const auto kind = static_cast<VerdictKind>(kk);
-        if (v != VerdictName(kind)) continue;
+      if (const auto kind = VerdictFromName(v)) {
         ++counts[v];
-        if (VerdictSeverity(kind) > VerdictSeverity(worst)) worst = kind;
+        if (VerdictSeverity(*kind) > VerdictSeverity(worst)) worst = *kind;
       }
       runs.push_back(std::move(run));
     }
@@ -219,10 +217,9 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
   // in the fuzz section): the fleet's verdict is then the first finding's, never clean.
   if ((worst == VerdictKind::kClean || worst == VerdictKind::kUnsettled) && !findings.empty()) {
     j["verdict"] = VerdictName(VerdictKind::kLeak);
-    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
-      if (findings.front().verdict == VerdictName(static_cast<VerdictKind>(k)) &&
-          VerdictSeverity(static_cast<VerdictKind>(k)) > VerdictSeverity(VerdictKind::kClean))
-        j["verdict"] = findings.front().verdict;
+    if (const auto k = VerdictFromName(findings.front().verdict);
+        k && VerdictSeverity(*k) > VerdictSeverity(VerdictKind::kClean))
+      j["verdict"] = findings.front().verdict;
   }
   fuzz["per_guest"] = per_guest;
   fuzz.erase("workers");
