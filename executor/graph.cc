@@ -417,6 +417,10 @@ struct GraphProcess {
   socklen_t Address(const Action& a, sockaddr_un& sun) {
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
+    if (a.flags & kFlagPath) {  // relative: the graph runs in its slot's tmpfs directory
+      memcpy(sun.sun_path, a.addr.data(), a.addr.size());
+      return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + a.addr.size() + 1);
+    }
     memcpy(sun.sun_path + 1, a.addr.data(), a.addr.size());  // abstract: leading NUL
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + a.addr.size());
   }
@@ -454,6 +458,8 @@ struct GraphProcess {
         socklen_t len = Address(a, sun);
         return Returned(idx, bind(t, reinterpret_cast<sockaddr*>(&sun), len));
       }
+      case Op::kUnlink:  // relative to the slot's tmpfs, as bind and connect
+        return Returned(idx, unlink(a.addr.c_str()));
       case Op::kListen:
         return Returned(idx, listen(t, a.backlog));
       case Op::kConnect: {

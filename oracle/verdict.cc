@@ -277,8 +277,10 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     if (r.tmpfs_inodes_excess > alive_files) {
       Leftover l;
       l.what = "inodes in use on the run's tmpfs";
-      l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
-                             r.tmpfs_inodes_excess, alive_files);
+      l.detail = fmt::format(
+          "{} more than the empty slot, beyond the {} alive witnessed file(s) and the paths "
+          "still linked: a file, or a socket bound to a path since unlinked, never released",
+          r.tmpfs_inodes_excess, alive_files);
       out.push_back(std::move(l));
     }
   };

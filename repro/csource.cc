@@ -207,11 +207,15 @@ class Emitter {
         return fmt::format("\t{}({}, {}, {});\n", Use("do_socket"), st, CSockType(a.type),
                            var(a.out[0]));
       case Op::kBind:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_bind"), st, var(a.target),
-                           CString(a.addr));
+        return fmt::format("\t{}({}, {}, {});\n",
+                           Use(a.flags & kFlagPath ? "do_bind_path" : "do_bind"), st,
+                           var(a.target), CString(a.addr));
       case Op::kConnect:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_connect"), st, var(a.target),
-                           CString(a.addr));
+        return fmt::format("\t{}({}, {}, {});\n",
+                           Use(a.flags & kFlagPath ? "do_connect_path" : "do_connect"), st,
+                           var(a.target), CString(a.addr));
+      case Op::kUnlink:
+        return fmt::format("\t{}({}, {});\n", Use("do_unlink"), st, CString(a.addr));
       case Op::kListen:
         return fmt::format("\t{}({}, {}, {});\n", Use("do_listen"), st, var(a.target), a.backlog);
       case Op::kAccept:
@@ -433,7 +437,18 @@ class Emitter {
                            CString(s_.procs[a.cred_proc]),
                            CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
     }
+    // The paths (./NAME) the scenario names: the C program removes them at the end.
+    std::set<std::string> path_set;
+    for (const Action& a : s_.actions)
+      if (a.flags & kFlagPath) path_set.insert(a.addr);
+    std::string paths;
+    for (const std::string& p : path_set) paths += "\t" + CString(p) + ",\n";
     std::string out;
+    if (!paths.empty())
+      out +=
+          "\n/* The paths (./NAME) the scenario names, in a directory of the run's own. */\n"
+          "static const char *const paths[] = {\n" +
+          paths + "};\n";
     if (!sames.empty())
       out +=
           "\n/* Receives with is=: which object each output must hold (2 * creating step\n"
@@ -474,7 +489,10 @@ int main(void)
                                                     "\t\t.made_names = made_names,")) +
                            (creds.empty() ? ""
                                           : "\n\t\t.creds_expects = creds_expects,\n\t\t.ncreds_expects = "
-                                            "sizeof(creds_expects) / sizeof(creds_expects[0]),"));
+                                            "sizeof(creds_expects) / sizeof(creds_expects[0]),") +
+                           (paths.empty() ? ""
+                                          : "\n\t\t.paths = paths,\n\t\t.npaths = "
+                                            "sizeof(paths) / sizeof(paths[0]),"));
     return out;
   }
 

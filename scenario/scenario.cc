@@ -13,7 +13,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
     "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
-    "setsockopt", "devnull", "pty",
+    "setsockopt", "devnull", "pty", "unlink",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
@@ -51,6 +51,10 @@ bool ExpectAccepts(const Action& a, int err) {
   for (int e : a.expect_or)
     if (e == err) return true;
   return false;
+}
+
+std::string AddressText(const Action& a) {
+  return ((a.flags & kFlagPath) ? "./" : "@") + a.addr;
 }
 
 std::string_view OpName(Op op) {

@@ -37,9 +37,10 @@ enum class CredsAt : uint8_t { kNone, kBefore, kAfter, kMaxValue = kAfter };
 enum class Op : uint8_t {
   kSocketpair,  // a b = socketpair TYPE
   kSocket,      // s = socket TYPE
-  kBind,        // bind s @ADDR            (abstract address, private to the sandbox)
+  kBind,        // bind s @ADDR | ./PATH   (abstract address, private to the sandbox; or a
+                //                          path in the run's own directory)
   kListen,      // listen s [backlog=N]
-  kConnect,     // connect s @ADDR         (to a listener: queues an embryo)
+  kConnect,     // connect s @ADDR | ./PATH (to a listener: queues an embryo)
   kAccept,      // c = accept s
   kPipe,        // r w = pipe
   kFile,        // f = file                (O_TMPFILE on the sandbox tmpfs)
@@ -67,7 +68,8 @@ enum class Op : uint8_t {
   kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N | passcred=0|1  (SOL_SOCKET)
   kDevnull,     // d = devnull             (open /dev/null: a character device)
   kPty,         // m t = pty               (a pseudo-terminal: /dev/ptmx and its peer)
-  kMaxValue = kPty,
+  kUnlink,      // unlink ./PATH           (a path in the run's own directory)
+  kMaxValue = kUnlink,
 };
 
 // Flag bits of Action::flags.
@@ -78,6 +80,10 @@ enum ActionFlag : uint8_t {
   // recv fault=cbuf|data: the control / data buffer is a PROT_NONE page (EFAULT paths)
   kFlagFaultCbuf = 1 << 3,
   kFlagFaultData = 1 << 4,
+  // bind, connect: the address is ./NAME, a path in the run's own directory (the sandbox
+  // slot's tmpfs; the C reproducer's private directory), not an abstract @NAME. Always
+  // set on unlink.
+  kFlagPath = 1 << 5,
 };
 
 // One entry of a send's rights list: `var` passed `count` times in a row ("a*3").
@@ -103,7 +109,8 @@ struct Action {
   ProcId other = kNoProc;             // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
   ShutHow how = ShutHow::kRdWr;       // shutdown
-  std::string addr;             // bind, connect: abstract name without the '@'
+  std::string addr;             // bind, connect, unlink: the name without '@' or './'
+                                // (kFlagPath says which)
   std::vector<Right> rights;    // send
   uint8_t flags = 0;            // ActionFlag bits
   uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
@@ -166,6 +173,9 @@ struct Defaults {
   static constexpr uint16_t kRecvMax = 253;  // SCM_MAX_FD
   static constexpr uint16_t kBacklog = 16;
 };
+
+// An address as the text form writes it: "@NAME" or "./NAME" (kFlagPath).
+std::string AddressText(const Action& a);
 
 // Keyword tables shared by the parser, the printer and reports.
 std::string_view OpName(Op op);
