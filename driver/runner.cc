@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -128,6 +129,14 @@ std::string PtyMissing() {
   return why;
 }
 
+// Whether this kernel makes AF_INET6 sockets; "" if so, else why not (built without IPv6).
+std::string Inet6Missing() {
+  const int f = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (f < 0) return fmt::format("no AF_INET6 sockets ({})", strerror(errno));
+  close(f);
+  return "";
+}
+
 struct Planned {
   size_t file;
   RunMode mode;
@@ -169,6 +178,23 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         const std::string why =
             fmt::format("scenario {}: not run: `pty` needs pseudo-terminals: {}", s.name,
                         pty_missing);
+        if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
+            report.inactive_layers.end()) {
+          report.inactive_layers.push_back(why);
+          if (ui.progress) LogInfo("{}", why);
+        }
+        continue;
+      }
+    }
+    // `inet tcp6|udp6` needs a kernel with IPv6: without it, EAFNOSUPPORT says nothing about
+    // descriptors in flight.
+    if (std::any_of(s.actions.begin(), s.actions.end(), [](const Action& a) {
+          return a.op == Op::kInet && (a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6);
+        })) {
+      static const std::string inet6_missing = Inet6Missing();
+      if (!inet6_missing.empty()) {
+        const std::string why = fmt::format(
+            "scenario {}: not run: `inet tcp6|udp6` needs IPv6: {}", s.name, inet6_missing);
         if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
             report.inactive_layers.end()) {
           report.inactive_layers.push_back(why);

@@ -586,6 +586,17 @@ struct GraphProcess {
         Bind(idx, 1, peer);
         return Ok(idx);
       }
+      case Op::kInet: {
+        // Unbound and unconnected: the run's network namespace has only its loopback,
+        // down, so these sockets go nowhere; `listen` autobinds an ephemeral port.
+        const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+        const bool tcp = a.inet == InetKind::kTcp || a.inet == InetKind::kTcp6;
+        int f = socket(v6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SockFlags(), 0);
+        if (f < 0) return Fail(idx, errno);
+        Tune(f);
+        Bind(idx, 0, f);
+        return Ok(idx);
+      }
       case Op::kTimerfd: {
         int f = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (f < 0) return Fail(idx, errno);

@@ -152,6 +152,7 @@ class Builder {
       case Op::kTimerfd:
       case Op::kDevnull:
       case Op::kPty:
+      case Op::kInet:
         Create(i, a, events);
         break;
       case Op::kBind:

@@ -325,6 +325,13 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_timerfd"), st, var(a.out[0]));
       case Op::kDevnull:
         return fmt::format("\t{}({}, {});\n", Use("do_devnull"), st, var(a.out[0]));
+      case Op::kInet: {
+        const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+        const bool tcp = a.inet == InetKind::kTcp || a.inet == InetKind::kTcp6;
+        return fmt::format("\t{}({}, {}, {}, {});\n", Use("do_inet"), st,
+                           v6 ? "AF_INET6" : "AF_INET", tcp ? "SOCK_STREAM" : "SOCK_DGRAM",
+                           var(a.out[0]));
+      }
       case Op::kPty:
         return fmt::format("\t{}({}, {}, {});\n", Use("do_pty"), st, var(a.out[0]),
                            var(a.out[1]));

@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 44> kOpTable = {
+constexpr std::array<Op, 45> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -33,6 +33,7 @@ constexpr std::array<Op, 44> kOpTable = {
     Op::kSend,       Op::kSetsockopt,              // format 6: credentials,
     Op::kDevnull,    Op::kPty,                     //   device files
     Op::kBind,       Op::kConnect,  Op::kUnlink,   // format 7: paths (./NAME)
+    Op::kInet,                                     // format 8: inet sockets
 };
 // clang-format on
 // Format 3's entries: the same op as before, then choices for what format 2 could not say
@@ -229,6 +230,10 @@ class Builder {
       case Op::kSocket:
         a.type = static_cast<SockType>(c_.Pick(static_cast<uint32_t>(SockType::kMaxValue) + 1,
                                                want_ ? static_cast<uint32_t>(want_->type) : 0));
+        break;
+      case Op::kInet:  // format 8
+        a.inet = static_cast<InetKind>(c_.Pick(static_cast<uint32_t>(InetKind::kMaxValue) + 1,
+                                                want_ ? static_cast<uint32_t>(want_->inet) : 0));
         break;
       case Op::kBind:
       case Op::kConnect:
@@ -477,7 +482,8 @@ class Builder {
 // Compares what the codec keeps of an action.
 bool SameAction(const Action& a, const Action& b) {
   return a.op == b.op && a.proc == b.proc && a.out == b.out && a.target == b.target &&
-         a.target2 == b.target2 && a.other == b.other && a.type == b.type && a.how == b.how &&
+         a.target2 == b.target2 && a.other == b.other && a.type == b.type && a.inet == b.inet &&
+         a.how == b.how &&
          a.addr == b.addr && a.rights == b.rights && a.flags == b.flags && a.cmsgs == b.cmsgs &&
          a.empty == b.empty && a.cbuf == b.cbuf &&
          a.bytes == b.bytes && a.ctrunc == b.ctrunc && a.nofile == b.nofile && a.max == b.max &&

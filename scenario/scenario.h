@@ -25,6 +25,9 @@ enum class SockType : uint8_t { kStream, kDgram, kSeqpacket, kMaxValue = kSeqpac
 
 enum class ShutHow : uint8_t { kRd, kWr, kRdWr, kMaxValue = kRdWr };
 
+// The AF_INET / AF_INET6 sockets `inet` makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM).
+enum class InetKind : uint8_t { kTcp, kUdp, kTcp6, kUdp6, kMaxValue = kUdp6 };
+
 // The socket options `setsockopt` sets (SOL_SOCKET): SO_PASSRIGHTS (Linux 6.16+; 0: the
 // socket refuses SCM_RIGHTS, a send of rights to it fails EPERM), SO_SNDBUF, SO_RCVBUF,
 // SO_PASSCRED (1: each receive gets an SCM_CREDENTIALS message first).
@@ -69,7 +72,8 @@ enum class Op : uint8_t {
   kDevnull,     // d = devnull             (open /dev/null: a character device)
   kPty,         // m t = pty               (a pseudo-terminal: /dev/ptmx and its peer)
   kUnlink,      // unlink ./PATH           (a path in the run's own directory)
-  kMaxValue = kUnlink,
+  kInet,        // s = inet tcp|udp|tcp6|udp6  (an AF_INET/AF_INET6 socket, unbound)
+  kMaxValue = kInet,
 };
 
 // Flag bits of Action::flags.
@@ -108,6 +112,7 @@ struct Action {
   VarId target2 = kNoVar;             // epoll_add: the descriptor added to the epoll
   ProcId other = kNoProc;             // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
+  InetKind inet = InetKind::kTcp;     // inet
   ShutHow how = ShutHow::kRdWr;       // shutdown
   std::string addr;             // bind, connect, unlink: the name without '@' or './'
                                 // (kFlagPath says which)
@@ -180,6 +185,8 @@ std::string AddressText(const Action& a);
 // Keyword tables shared by the parser, the printer and reports.
 std::string_view OpName(Op op);
 std::string_view SockTypeName(SockType t);
+std::string_view InetKindName(InetKind k);  // "tcp", "udp", "tcp6", "udp6"
+std::optional<InetKind> InetKindFromName(std::string_view name);
 // What output `out_index` of `a` is, in reports and verdicts: "stream socket", "pipe read
 // end", "regular file", "memfd", ...; "" when the action creates no object of its own.
 std::string ObjectKindName(const Action& a, uint8_t out_index);
@@ -193,7 +200,7 @@ std::optional<SockType> SockTypeFromName(std::string_view name);
 std::optional<ShutHow> ShutHowFromName(std::string_view name);
 
 // Whether an op makes new objects (socketpair, socket, accept, pipe, file, memfd,
-// eventfd, epoll, pidfd, io_uring, timerfd); dup and recv bind objects made elsewhere.
+// eventfd, epoll, pidfd, io_uring, timerfd, devnull, pty, inet); dup and recv bind objects made elsewhere.
 bool CreatesObject(Op op);
 // The object `v` names for an is= check of action `before`: the last action above it in
 // the file's order that created an object into `v` (its index, and which output).

@@ -281,6 +281,13 @@ class Parser {
         a.type = *type;
         break;
       }
+      case Op::kInet: {
+        const Token& t = Next(c, "an inet socket kind: tcp, udp, tcp6 or udp6");
+        auto kind = InetKindFromName(t.text);
+        if (!kind) Fail(c.line, t.col, "inet takes tcp, udp, tcp6 or udp6");
+        a.inet = *kind;
+        break;
+      }
       case Op::kBind:
       case Op::kConnect: {
         a.target = Var(Next(c, "a socket variable"), c.line);
@@ -615,6 +622,10 @@ std::string PrintAction(const Scenario& s, const Action& a) {
     case Op::kSocket:
       out += ' ';
       out += SockTypeName(a.type);
+      break;
+    case Op::kInet:
+      out += ' ';
+      out += InetKindName(a.inet);
       break;
     case Op::kBind:
     case Op::kConnect:

@@ -55,6 +55,7 @@ struct Checker {
     if (!addressed && !a.addr.empty()) clean = false;
     if (a.op != Op::kSocketpair && a.op != Op::kSocket && a.type != SockType::kStream)
       clean = false;
+    if (a.op != Op::kInet && a.inet != InetKind::kTcp) clean = false;
     if (a.op != Op::kShutdown && a.how != ShutHow::kRdWr) clean = false;
     if (a.op != Op::kSetsockopt && (a.sockopt != SockOpt::kPassrights || a.optval != 0))
       clean = false;
@@ -131,6 +132,7 @@ struct Checker {
       }
       if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
       if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
+      if (a.inet > InetKind::kMaxValue) return Fail(i, "unknown inet socket kind (tcp, udp, tcp6, udp6)");
       if (a.flags &
           ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData | kFlagPath))
         return Fail(i, "unknown flag");

@@ -114,8 +114,8 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({44 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (44 entries since format 7)";
+  EXPECT_EQ(Decoded(Bytes({45 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (45 entries since format 8)";
 }
 
 // Format 7's entries (op bytes 41 to 43): bind and connect to a path, unlink; each reads

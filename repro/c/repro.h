@@ -164,6 +164,7 @@ void do_limit_nofile(int step, int n);
 void do_setsockopt(int step, int s, int name, int val);
 void do_devnull(int step, int out);
 void do_pty(int step, int master, int peer);
+void do_inet(int step, int domain, int type, int out);
 
 
 /* Notes process p's real uid and gid (what SCM_CREDENTIALS carries; turns.c). */

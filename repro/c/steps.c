@@ -726,6 +726,21 @@ void do_setsockopt(int step, int s, int name, int val)
 	step_record(step, setsockopt(var_fd[s], SOL_SOCKET, name, &val, sizeof(val)));
 }
 
+/*
+ * do_inet: s = inet tcp|udp|tcp6|udp6, an unbound AF_INET or AF_INET6 socket
+ * (domain AF_INET or AF_INET6, type SOCK_STREAM or SOCK_DGRAM)
+ */
+void do_inet(int step, int domain, int type, int out)
+{
+	int s = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	step_record(step, s);
+	if (s >= 0) {
+		var_fd[out] = s;
+		ident_note(step, 0, s);
+	}
+}
+
 /* do_devnull: d = devnull, /dev/null opened for reading and writing */
 void do_devnull(int step, int out)
 {
