@@ -198,14 +198,15 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
       for (const Action& a : s.actions) {
         if (a.op != Op::kInet) continue;
         const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
-        if (!inet_missing.empty()) missing = inet_missing;
-        else if (v6 && !inet6_missing.empty()) missing = inet6_missing;
+        if (!inet_missing.empty())
+          missing = inet_missing;
+        else if (v6 && !inet6_missing.empty())
+          missing = inet6_missing;
         if (!missing.empty()) break;
       }
       if (!missing.empty()) {
-        const std::string why =
-            fmt::format("scenario {}: not run: `inet` needs this socket family: {}", s.name,
-                        missing);
+        const std::string why = fmt::format(
+            "scenario {}: not run: `inet` needs this socket family: {}", s.name, missing);
         if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
             report.inactive_layers.end()) {
           report.inactive_layers.push_back(why);

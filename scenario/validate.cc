@@ -132,7 +132,8 @@ struct Checker {
       }
       if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
       if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
-      if (a.inet > InetKind::kMaxValue) return Fail(i, "unknown inet socket kind (tcp, udp, tcp6, udp6)");
+      if (a.inet > InetKind::kMaxValue)
+        return Fail(i, "unknown inet socket kind (tcp, udp, tcp6, udp6)");
       if (a.flags &
           ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData | kFlagPath))
         return Fail(i, "unknown flag");

@@ -163,8 +163,7 @@ TEST_F(InetPassengers, SameGraphWithoutTheHolderIsClean) {
 TEST_F(InetPassengers, CorpusGraphsAreClean) {
   SandboxPool pool(InetOptions());
   pool.Start();
-  std::vector<std::string> files = {"inet_sockets_in_garbage_cycle",
-                                    "freebsd_unix_gc_listen_inet"};
+  std::vector<std::string> files = {"inet_sockets_in_garbage_cycle", "freebsd_unix_gc_listen_inet"};
   if (HasIpv6()) files.push_back("inet6_sockets_in_flight");
   for (const std::string& f : files)
     for (RunMode mode : {RunMode::kLockstep, RunMode::kFree}) {

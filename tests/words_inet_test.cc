@@ -42,7 +42,8 @@ TEST(WordsInet, InetNamesItsErrors) {
     const char* message;
   };
   const std::vector<Bad> bad = {
-      {"scenario i\n\np0: t = inet\n", 3, 13, "expected an inet socket kind: tcp, udp, tcp6 or udp6"},
+      {"scenario i\n\np0: t = inet\n", 3, 13,
+       "expected an inet socket kind: tcp, udp, tcp6 or udp6"},
       {"scenario i\n\np0: t = inet sctp\n", 3, 14, "inet takes tcp, udp, tcp6 or udp6"},
       {"scenario i\n\np0: t = inet stream\n", 3, 14, "inet takes tcp, udp, tcp6 or udp6"},
       {"scenario i\n\np0: inet tcp\n", 3, 5, "'inet' binds 1 variable(s)"},
