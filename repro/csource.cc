@@ -482,7 +482,7 @@ int main(void)
 		.expects = {},
 		.nexpects = {},{}
 		.timeout_ms = TIMEOUT_MS,
-		.settle_ms = SETTLE_MS,
+		.settle_ms = SETTLE_MS,{}
 	}};
 
 	return repro_main(&scenario);
@@ -499,8 +499,23 @@ int main(void)
                                             "sizeof(creds_expects) / sizeof(creds_expects[0]),") +
                            (paths.empty() ? ""
                                           : "\n\t\t.paths = paths,\n\t\t.npaths = "
-                                            "sizeof(paths) / sizeof(paths[0]),"));
+                                            "sizeof(paths) / sizeof(paths[0]),"),
+                       InetFamilies());
     return out;
+  }
+
+  // `.inet_families = ...,` for a graph with inet steps (the program skips on a kernel
+  // without their families), else nothing.
+  std::string InetFamilies() const {
+    bool inet = false, inet6 = false;
+    for (const Action& a : s_.actions) {
+      if (a.op != Op::kInet) continue;
+      inet = true;
+      inet6 = inet6 || a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+    }
+    if (!inet) return "";
+    return inet6 ? "\n\t\t.inet_families = REPRO_INET | REPRO_INET6,"
+                 : "\n\t\t.inet_families = REPRO_INET,";
   }
 
   // The library's code after the scenario: every file but repro.h, and of steps.c only

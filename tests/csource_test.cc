@@ -246,5 +246,21 @@ TEST(Csource, CommandExitsTwoOnBadInputAndWritesNothing) {
   EXPECT_NE(testing::ReadFile(d.path() + "/ok.c").find("int main(void)"), std::string::npos);
 }
 
+// inet steps: the helper makes the family and type the kind names, and the program
+// declares the families it needs, so a kernel without them skips it (exit 3) instead of
+// ruling its EAFNOSUPPORT a fault.
+TEST(Csource, InetStepsNameTheirFamilies) {
+  const std::string c = EmitCSource(ParseScenario("scenario i\n\np0: t = inet tcp\n"
+                                                  "p0: u = inet udp6\np0: listen t\n"),
+                                    {});
+  EXPECT_NE(c.find("do_inet(0, AF_INET, SOCK_STREAM, "), std::string::npos);
+  EXPECT_NE(c.find("do_inet(1, AF_INET6, SOCK_DGRAM, "), std::string::npos);
+  EXPECT_NE(c.find(".inet_families = REPRO_INET | REPRO_INET6,"), std::string::npos);
+  const std::string v4 = EmitCSource(ParseScenario("scenario i\n\np0: u = inet udp\n"), {});
+  EXPECT_NE(v4.find(".inet_families = REPRO_INET,"), std::string::npos);
+  const std::string none = EmitCSource(ParseScenario("scenario i\n\np0: f = file\n"), {});
+  EXPECT_EQ(none.find(".inet_families ="), std::string::npos);
+}
+
 }  // namespace
 }  // namespace inflight

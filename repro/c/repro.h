@@ -354,7 +354,13 @@ struct repro_scenario {
 	int npaths;
 	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
 	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
+	/* REPRO_INET (any inet step) | REPRO_INET6 (tcp6, udp6): the families
+	 * the graph's inet steps make; a kernel without one cannot run it (SKIP) */
+	int inet_families;
 };
+
+#define REPRO_INET 1
+#define REPRO_INET6 2
 
 int64_t now_us(void);
 void sleep_us(int64_t us);

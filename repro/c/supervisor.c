@@ -317,6 +317,24 @@ static int settle(struct collector_clock *clk, struct settler *st,
 	}
 }
 
+/*
+ * Whether this kernel makes sockets of `family`; prints SKIP and why if not (a
+ * kernel built without TCP/IP or IPv6 says nothing of descriptors in flight).
+ */
+static int family_available(int family, const char *name)
+{
+	int f = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (f < 0) {
+		printf("SKIP: this kernel makes no %s sockets (%s), and the "
+		       "graph's inet steps need them\n",
+		       name, strerror(errno));
+		return 0;
+	}
+	close(f);
+	return 1;
+}
+
 static int run_and_rule(const struct repro_scenario *s);
 
 int repro_main(const struct repro_scenario *s)
@@ -369,6 +387,11 @@ static int run_and_rule(const struct repro_scenario *s)
 		       strerror(errno));
 		return REPRO_EXIT_NO_VERDICT;
 	}
+	if ((s->inet_families & REPRO_INET &&
+	     !family_available(AF_INET, "AF_INET")) ||
+	    (s->inet_families & REPRO_INET6 &&
+	     !family_available(AF_INET6, "AF_INET6")))
+		return REPRO_EXIT_NO_VERDICT;
 	if (enter_netns() != 0) {
 		printf("SKIP: cannot make a network namespace (%s): run "
 		       "as root, or allow unprivileged user namespaces\n",
