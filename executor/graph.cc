@@ -246,8 +246,9 @@ struct GraphProcess {
         break;
       case 6:
       case 7: {
-        volatile uint64_t sink = 0;
-        for (uint64_t k = 0; k < ((r >> 8) & 2047); ++k) sink += k;
+        volatile uint64_t sink = 0;  // a busy wait the compiler keeps
+        for (uint64_t k = 0; k < ((r >> 8) & 2047); ++k) sink = sink + k;
+        (void)sink;
         break;
       }
       default:
