@@ -123,8 +123,8 @@ std::vector<std::string> FreeRunLosses(const Scenario& s, const RunResult& r) {
         limits = true;
         break;
       case Op::kSend:
-        if ((a.flags & kFlagOob) || (o.status == ActionStatus::kFailed && o.err != EAGAIN &&
-                                     o.err != ETOOMANYREFS))
+        if ((a.flags & kFlagOob) ||
+            (o.status == ActionStatus::kFailed && o.err != EAGAIN && o.err != ETOOMANYREFS))
           spoil(f.target[i]);
         break;
       case Op::kRecv: {
@@ -135,7 +135,7 @@ std::vector<std::string> FreeRunLosses(const Scenario& s, const RunResult& r) {
             (o.status == ActionStatus::kFailed && o.err != EAGAIN)) {
           spoil(via);
         } else if (o.status == ActionStatus::kOk && !(a.flags & kFlagPeek)) {
-          if (!stream && a.bytes == 0) spoil(via);            // a datagram taken unseen
+          if (!stream && a.bytes == 0) spoil(via);                       // a datagram taken unseen
           if (o.ret > 0 && !got.count(static_cast<int>(i))) spoil(via);  // not reported
           if (stream && a.bytes == 0) no_fd_rule.insert(via);
         }
@@ -276,8 +276,7 @@ std::vector<std::string> FreeRunLosses(const Scenario& s, const RunResult& r) {
       }
       const size_t k = static_cast<size_t>(owner[t]);
       if (Scenario::RightsCount(s.actions[k]) == 0) continue;
-      if (carrier >= 0 || r.actions[k].status != ActionStatus::kOk ||
-          f.PeerOf(f.target[k]) != q)
+      if (carrier >= 0 || r.actions[k].status != ActionStatus::kOk || f.PeerOf(f.target[k]) != q)
         decidable = false;
       carrier = static_cast<int>(k);
     }

@@ -73,8 +73,7 @@ TEST(FreeRunTickets, ReceivesReportTheTicketsTheyGotAndTheRulingReadsThem) {
     if (t.action == 6) AddTicket(t.tickets, ticket[4]);
   const auto losses = FreeRunLosses(s, r);
   ASSERT_EQ(losses.size(), 1u);
-  EXPECT_NE(losses[0].find("got the message of action 4, but the one action 2"),
-            std::string::npos)
+  EXPECT_NE(losses[0].find("got the message of action 4, but the one action 2"), std::string::npos)
       << losses[0];
 }
 

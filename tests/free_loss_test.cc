@@ -113,8 +113,7 @@ TEST(FreeLoss, ALaterMessageWithoutAnEarlierOneIsALoss) {
   const auto losses = run.Losses();
   ASSERT_EQ(losses.size(), 1u) << Joined(losses);
   EXPECT_NE(losses[0].find("action 4"), std::string::npos) << losses[0];
-  EXPECT_NE(losses[0].find("got the message of action 2, but the one action 1"),
-            std::string::npos)
+  EXPECT_NE(losses[0].find("got the message of action 2, but the one action 1"), std::string::npos)
       << losses[0];
 }
 
