@@ -21,10 +21,6 @@ namespace inflight {
 
 namespace {
 
-// A guest fuzz that goes down is booted again at most this often, and not for less time.
-constexpr size_t kMaxFuzzBoots = 20;
-constexpr int64_t kMinFuzzBootMs = 20'000;
-
 constexpr uint32_t kDefaultTimeoutMs = 600'000;
 
 // The --duration of a `fuzz` inside (10m when not given), or nullopt for another command.
@@ -202,52 +198,33 @@ CommandEntry AddVmCommand(CLI::App& app, const std::vector<std::string>& argv) {
             InstallInterruptHandlers();
             const std::string started_at = UtcNow();
             const int64_t t0 = NowMicros();
-            VmOutcome o = RunVm(c);
             // A fuzz whose guest went down (panic, hang) goes on in a new guest for the time
-            // left, with --resume: that boot's report folder is kept as boot-N/, its
-            // kernel-fault records (with the inputs it ran last) join the final report.
-            const auto fuzz_ms = GuestFuzzDurationMs(c.guest_args);
-            std::vector<std::pair<std::string, VmOutcome>> down;
-            while (fuzz_ms && (o.end == VmEnd::kCrashed || o.end == VmEnd::kHang) &&
-                   !Interrupted() && down.size() < kMaxFuzzBoots) {
-              const int64_t left_ms = int64_t{*fuzz_ms} - (NowMicros() - t0) / 1000;
-              if (left_ms < kMinFuzzBootMs) break;
-              const std::string sub = fmt::format("boot-{}", down.size() + 1);
-              if (auto s = PrepareReportDir(args->report_dir + "/" + sub); !s)
-                throw InternalError(s.error().Text());
-              // Its corpus and findings so far (sent while it ran) go where --resume takes
-              // them from.
-              WriteReturnedFiles(args->report_dir, o.files);
-              o.files.clear();
-              WriteVmReportFolder(args->report_dir + "/" + sub, c, o, argv, started_at);
-              fmt::print(
-                  "inflight vm: the guest went down while fuzzing ({}); kept in {}/{}; going "
-                  "on in a new guest for {} s with --resume\n",
-                  o.why, args->report_dir, sub, left_ms / 1000);
-              fflush(stdout);
-              down.emplace_back(sub, std::move(o));
-              c.guest_args = GuestFuzzResumed(c.guest_args, static_cast<uint32_t>(left_ms));
-              o = RunVm(c);
+            // left, with --resume (vm/fleet.h); other commands boot once.
+            FuzzBoots boots;
+            if (const auto fuzz_ms = GuestFuzzDurationMs(c.guest_args)) {
+              FuzzBootsConfig b;
+              b.dir = args->report_dir;
+              b.fuzz_ms = *fuzz_ms;
+              b.started_us = t0;
+              b.started_at = started_at;
+              b.argv = argv;
+              b.stop = [] { return Interrupted(); };
+              b.on_down = [&](const std::string& sub, int64_t left_ms, const VmOutcome& o) {
+                fmt::print(
+                    "inflight vm: the guest went down while fuzzing ({}); kept in {}/{}; going "
+                    "on in a new guest for {} s with --resume\n",
+                    o.why, args->report_dir, sub, left_ms / 1000);
+                fflush(stdout);
+              };
+              RunFuzzBoots(c, b, boots);
+            } else {
+              boots.last = RunVm(c);
             }
+            const VmOutcome& o = boots.last;
             nlohmann::json report =
                 WriteVmReportFolder(args->report_dir, c, o, argv, started_at);
-            int status = VmExitStatus(o);
-            if (!down.empty()) {
-              nlohmann::json boots = nlohmann::json::array();
-              for (const auto& [sub, earlier] : down) {
-                AppendKernelRecords(report, earlier, sub);
-                boots.push_back({{"folder", sub},
-                                 {"end", VmEndName(earlier.end)},
-                                 {"why", earlier.why}});
-              }
-              report["vm"]["earlier_boots"] = boots;
-              report["duration_s"] = (NowMicros() - t0) / 1e6;
-              if (auto s = WriteFileAtomically(args->report_dir + "/report.json",
-                                               report.dump(2) + "\n");
-                  !s)
-                throw InternalError(s.error().Text());
-              if (status == kExitClean) status = kExitFinding;  // the guest that went down
-            }
+            if (!boots.down.empty()) report["duration_s"] = (NowMicros() - t0) / 1e6;
+            const int status = FoldEarlierBoots(report, args->report_dir, boots, VmExitStatus(o));
             fmt::print("{}", DescribeVmOutcome(o));
             fmt::print(
                 "inflight vm: {}: {}; {} runs, verdict {}; report: {}/report.json, kernel "

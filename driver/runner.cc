@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -128,6 +129,17 @@ std::string PtyMissing() {
   return why;
 }
 
+// Whether this kernel makes sockets of `family` (AF_INET, AF_INET6); "" if so, else why
+// not (a kernel built without TCP/IP or without IPv6, as small guest kernels are).
+std::string FamilyMissing(int family) {
+  const int f = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (f < 0)
+    return fmt::format("no {} sockets ({})", family == AF_INET ? "AF_INET" : "AF_INET6",
+                       strerror(errno));
+  close(f);
+  return "";
+}
+
 struct Planned {
   size_t file;
   RunMode mode;
@@ -169,6 +181,32 @@ bool RunScenarios(SandboxPool& pool, const std::vector<ScenarioFile>& files, con
         const std::string why =
             fmt::format("scenario {}: not run: `pty` needs pseudo-terminals: {}", s.name,
                         pty_missing);
+        if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
+            report.inactive_layers.end()) {
+          report.inactive_layers.push_back(why);
+          if (ui.progress) LogInfo("{}", why);
+        }
+        continue;
+      }
+    }
+    // `inet` needs a kernel with TCP/IP (and IPv6 for tcp6, udp6): without it,
+    // EAFNOSUPPORT says nothing about descriptors in flight.
+    {
+      static const std::string inet_missing = FamilyMissing(AF_INET);
+      static const std::string inet6_missing = FamilyMissing(AF_INET6);
+      std::string missing;
+      for (const Action& a : s.actions) {
+        if (a.op != Op::kInet) continue;
+        const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+        if (!inet_missing.empty())
+          missing = inet_missing;
+        else if (v6 && !inet6_missing.empty())
+          missing = inet6_missing;
+        if (!missing.empty()) break;
+      }
+      if (!missing.empty()) {
+        const std::string why = fmt::format(
+            "scenario {}: not run: `inet` needs this socket family: {}", s.name, missing);
         if (std::find(report.inactive_layers.begin(), report.inactive_layers.end(), why) ==
             report.inactive_layers.end()) {
           report.inactive_layers.push_back(why);

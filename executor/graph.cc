@@ -419,6 +419,10 @@ struct GraphProcess {
   socklen_t Address(const Action& a, sockaddr_un& sun) {
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
+    if (a.flags & kFlagPath) {  // relative: the graph runs in its slot's tmpfs directory
+      memcpy(sun.sun_path, a.addr.data(), a.addr.size());
+      return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + a.addr.size() + 1);
+    }
     memcpy(sun.sun_path + 1, a.addr.data(), a.addr.size());  // abstract: leading NUL
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + a.addr.size());
   }
@@ -456,6 +460,8 @@ struct GraphProcess {
         socklen_t len = Address(a, sun);
         return Returned(idx, bind(t, reinterpret_cast<sockaddr*>(&sun), len));
       }
+      case Op::kUnlink:  // relative to the slot's tmpfs, as bind and connect
+        return Returned(idx, unlink(a.addr.c_str()));
       case Op::kListen:
         return Returned(idx, listen(t, a.backlog));
       case Op::kConnect: {
@@ -580,6 +586,17 @@ struct GraphProcess {
         }
         Bind(idx, 0, m);
         Bind(idx, 1, peer);
+        return Ok(idx);
+      }
+      case Op::kInet: {
+        // Unbound and unconnected: the run's network namespace has only its loopback,
+        // down, so these sockets go nowhere; `listen` autobinds an ephemeral port.
+        const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+        const bool tcp = a.inet == InetKind::kTcp || a.inet == InetKind::kTcp6;
+        int f = socket(v6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SockFlags(), 0);
+        if (f < 0) return Fail(idx, errno);
+        Tune(f);
+        Bind(idx, 0, f);
         return Ok(idx);
       }
       case Op::kTimerfd: {

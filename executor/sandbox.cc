@@ -413,6 +413,14 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
     Emit(res);
     return true;
   }
+  // The paths the last run left linked (it ended clean: a dirty slot is made anew), so
+  // that this one's bind ./NAME finds its name free.
+  if (auto st = ClearDirectory(slot.dir.Get()); !st) {
+    res.status = RunStatus::kSetupError;
+    res.error = st.error().Text();
+    Emit(res);
+    return true;
+  }
   auto witness = ObjectWitness::Create();
   if (!witness) {
     res.status = RunStatus::kSetupError;
@@ -498,7 +506,11 @@ Result<bool> Sandbox::CheckSlot(Slot& slot, Census& census, RunResult& res, bool
   auto used = UsedInodes(slot.dir.Get());
   if (!used) return used.error();
   const int64_t ours = slot.witness ? static_cast<int64_t>(slot.witness->ProbesOn(slot.dev)) : 0;
-  res.tmpfs_inodes_excess = *used - slot.inodes_baseline - ours;
+  // Paths still linked (bind ./NAME) hold an inode each, expected whatever their socket
+  // did; an unlinked path's inode stays in use only while its socket lives.
+  auto linked = LinkedEntries(slot.dir.Get());
+  if (!linked) return linked.error();
+  res.tmpfs_inodes_excess = *used - slot.inodes_baseline - ours - *linked;
   return clean && res.tmpfs_inodes_excess <= 0;
 }
 

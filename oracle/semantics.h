@@ -36,7 +36,7 @@ std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r);
 // ctrunc= or nofile=), fewer data bytes, or nothing at all while the model holds a
 // message, is a loss. The model stops for a socket where the kernel may drop messages by
 // design or it cannot follow: out-of-band data, connect, bind, listen, accept or
-// shutdown on either end, a failed send from it (a datagram peer gone purges its queue),
+// shutdown on either end, SO_PASSCRED or SO_SNDBUF set on either, a failed send from it (a datagram peer gone purges its queue),
 // a receive error other than EAGAIN. A stream receive into a zero-byte buffer returns 0
 // with data queued: it is not ruled on. One line per loss, each naming its action.
 std::vector<std::string> LostMessages(const Scenario& s, const RunResult& r);

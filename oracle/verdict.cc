@@ -30,6 +30,12 @@ const char* VerdictName(VerdictKind k) {
   return "?";
 }
 
+std::optional<VerdictKind> VerdictFromName(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
+    if (name == VerdictName(static_cast<VerdictKind>(k))) return static_cast<VerdictKind>(k);
+  return std::nullopt;
+}
+
 bool IsFinding(VerdictKind k) {
   return k == VerdictKind::kLeak || k == VerdictKind::kHang || k == VerdictKind::kFault ||
          k == VerdictKind::kLoss;
@@ -272,8 +278,10 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
     if (r.tmpfs_inodes_excess > alive_files) {
       Leftover l;
       l.what = "inodes in use on the run's tmpfs";
-      l.detail = fmt::format("{} more than the empty slot, beyond the {} alive witnessed file(s)",
-                             r.tmpfs_inodes_excess, alive_files);
+      l.detail = fmt::format(
+          "{} more than the empty slot, beyond the {} alive witnessed file(s) and the paths "
+          "still linked: a file, or a socket bound to a path since unlinked, never released",
+          r.tmpfs_inodes_excess, alive_files);
       out.push_back(std::move(l));
     }
   };

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "run/run_types.h"
@@ -29,6 +31,9 @@ enum class VerdictKind : uint8_t {
   kMaxValue = kLoss,
 };
 const char* VerdictName(VerdictKind k);
+// The kind a report names (report.json's "verdict"), or nullopt for a name this build
+// does not know.
+std::optional<VerdictKind> VerdictFromName(std::string_view name);
 bool IsFinding(VerdictKind k);  // leak, hang, fault, loss
 
 struct Leftover {

@@ -1,6 +1,8 @@
 // Witness epoll, OFD-lock probes and tmpfs inode counts (see liveness.h).
 #include "probe/liveness.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -120,6 +122,47 @@ Result<int64_t> UsedInodes(int fd) {
   struct statfs sf {};
   if (fstatfs(fd, &sf) != 0) return Errno("fstatfs(slot tmpfs)");
   return static_cast<int64_t>(sf.f_files) - static_cast<int64_t>(sf.f_ffree);
+}
+
+namespace {
+
+// Calls fn(name) for every entry of `dir_fd` but "." and "..", from a fresh listing.
+template <typename Fn>
+Status ForEachEntry(int dir_fd, Fn&& fn) {
+  const int d = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) return Errno("open(slot directory)");
+  DIR* dir = fdopendir(d);
+  if (!dir) {
+    close(d);
+    return Errno("fdopendir(slot directory)");
+  }
+  errno = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) fn(e->d_name);
+    errno = 0;
+  }
+  const int err = errno;
+  closedir(dir);
+  if (err != 0) return SysError{err, "readdir(slot directory)"};
+  return {};
+}
+
+}  // namespace
+
+Result<int64_t> LinkedEntries(int dir_fd) {
+  int64_t n = 0;
+  if (auto s = ForEachEntry(dir_fd, [&](const char*) { ++n; }); !s) return s.error();
+  return n;
+}
+
+Status ClearDirectory(int dir_fd) {
+  std::vector<std::string> names;
+  if (auto s = ForEachEntry(dir_fd, [&](const char* name) { names.emplace_back(name); }); !s)
+    return s.error();
+  for (const std::string& name : names)
+    if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT)
+      return Errno("unlink(" + name + ") in the slot directory");
+  return {};
 }
 
 }  // namespace inflight

@@ -13,7 +13,10 @@
 //   pseudo files, which newer kernels keep out of fsnotify.)
 // * The slot's own tmpfs counts inodes: every O_TMPFILE file frees its inode only when
 //   its last file goes, so used inodes beyond the baseline (less our probes) are files
-//   still alive, whether witnessed or not.
+//   still alive, whether witnessed or not. A socket bound to a path (bind ./NAME) holds
+//   its path's inode until the socket is released, linked or not: an inode still linked
+//   in the slot's directory is expected (LinkedEntries), one unlinked whose socket lives
+//   on is a leftover like a file.
 //
 // Linux seam, like census.h. Not thread-safe; owned by the sandbox.
 #pragma once
@@ -65,5 +68,10 @@ Result<std::vector<uint64_t>> ParseEpollFdinfo(const std::string& text);
 
 // Used inodes of the filesystem holding `fd` (f_files - f_ffree).
 Result<int64_t> UsedInodes(int fd);
+// Entries linked in the directory `dir_fd` (a slot's socket paths: the graph makes no other
+// names, and no hard links), each holding one inode of its filesystem in use.
+Result<int64_t> LinkedEntries(int dir_fd);
+// Unlinks every entry of the directory `dir_fd`, for the next run to find it empty.
+Status ClearDirectory(int dir_fd);
 
 }  // namespace inflight

@@ -88,14 +88,11 @@ enum class Decision : uint8_t { kClean, kFinding, kError, kUndecided };
 // A verdict this build does not know (or one that is neither clean, a finding nor ours,
 // such as `unsettled`) decides nothing.
 Decision Decide(const std::string& verdict) {
-  for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k) {
-    const auto kind = static_cast<VerdictKind>(k);
-    if (verdict != VerdictName(kind)) continue;
-    if (kind == VerdictKind::kClean) return Decision::kClean;
-    if (kind == VerdictKind::kError) return Decision::kError;
-    return IsFinding(kind) ? Decision::kFinding : Decision::kUndecided;
-  }
-  return Decision::kUndecided;
+  const auto kind = VerdictFromName(verdict);
+  if (!kind) return Decision::kUndecided;
+  if (*kind == VerdictKind::kClean) return Decision::kClean;
+  if (*kind == VerdictKind::kError) return Decision::kError;
+  return IsFinding(*kind) ? Decision::kFinding : Decision::kUndecided;
 }
 
 bool IsKernelRecord(const std::string& scenario) {

@@ -152,10 +152,14 @@ class Builder {
       case Op::kTimerfd:
       case Op::kDevnull:
       case Op::kPty:
+      case Op::kInet:
         Create(i, a, events);
         break;
       case Op::kBind:
-        if (!var(a.target).empty()) bound_[a.addr] = var(a.target);
+        if (!var(a.target).empty()) bound_[AddressText(a)] = var(a.target);
+        break;
+      case Op::kUnlink:  // the socket keeps its inode; the name no longer leads to it
+        bound_.erase(AddressText(a));
         break;
       case Op::kListen:
         if (!var(a.target).empty()) listening_.insert(var(a.target));
@@ -221,7 +225,8 @@ class Builder {
   void Connect(int i, const Action& a, const std::string& sock) {
     if (sock.empty()) return;
     std::string listener;
-    if (auto it = bound_.find(a.addr); it != bound_.end()) {
+    const std::string addr = AddressText(a);
+    if (auto it = bound_.find(addr); it != bound_.end()) {
       listener = it->second;
       if (!listening_.count(listener)) {  // a connected datagram socket
         peer_[sock] = listener;
@@ -229,17 +234,17 @@ class Builder {
       }
     } else {
       listener = "x_" + std::to_string(outside_.size());
-      if (auto it = outside_.find(a.addr); it != outside_.end()) {
+      if (auto it = outside_.find(addr); it != outside_.end()) {
         listener = it->second;
       } else {
-        outside_[a.addr] = listener;
+        outside_[addr] = listener;
         AddNode(listener, RefNode::Kind::kOutside,
-                fmt::format("@{}\nlistener outside the scenario\n(never accepts)", a.addr));
+                fmt::format("{}\nlistener outside the scenario\n(never accepts)", addr));
       }
     }
     const std::string embryo = fmt::format("e{}", i);
     AddNode(embryo, RefNode::Kind::kEmbryo,
-            fmt::format("embryo\nconnection from {}\nto @{}", FirstLine(Node(sock).label), a.addr));
+            fmt::format("embryo\nconnection from {}\nto {}", FirstLine(Node(sock).label), addr));
     pending_[listener].push_back(embryo);
     embryo_client_[embryo] = sock;
     peer_[sock] = embryo;

@@ -69,10 +69,9 @@ VerdictKind Report::Overall() const {
     VerdictKind v = VerdictKind::kLeak;
     for (const auto& finding : *f) {
       const std::string name = finding.is_object() ? finding.value("verdict", "") : "";
-      for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
-        if (name == VerdictName(static_cast<VerdictKind>(k)) &&
-            VerdictSeverity(static_cast<VerdictKind>(k)) > VerdictSeverity(VerdictKind::kClean))
-          v = static_cast<VerdictKind>(k);
+      if (const auto k = VerdictFromName(name);
+          k && VerdictSeverity(*k) > VerdictSeverity(VerdictKind::kClean))
+        v = *k;
       break;  // the first finding's verdict names the report
     }
     return v;
@@ -265,12 +264,10 @@ void AppendRunJson(nlohmann::json& report, const RunRecord& run) {
   VerdictKind worst = VerdictKind::kClean;
   for (const auto& r : report["runs"]) {
     const std::string v = r.value("verdict", "");
-    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k) {
-      const auto kind = static_cast<VerdictKind>(k);
-      if (v != VerdictName(kind)) continue;
-      ++counts[v];
-      if (VerdictSeverity(kind) > VerdictSeverity(worst)) worst = kind;
-    }
+    const auto kind = VerdictFromName(v);
+    if (!kind) continue;
+    ++counts[v];
+    if (VerdictSeverity(*kind) > VerdictSeverity(worst)) worst = *kind;
   }
   // Findings of the whole command (global counts, in-flight accounting) make it a leak at
   // least, as in ReportToJson.

@@ -207,11 +207,15 @@ class Emitter {
         return fmt::format("\t{}({}, {}, {});\n", Use("do_socket"), st, CSockType(a.type),
                            var(a.out[0]));
       case Op::kBind:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_bind"), st, var(a.target),
-                           CString(a.addr));
+        return fmt::format("\t{}({}, {}, {});\n",
+                           Use(a.flags & kFlagPath ? "do_bind_path" : "do_bind"), st,
+                           var(a.target), CString(a.addr));
       case Op::kConnect:
-        return fmt::format("\t{}({}, {}, {});\n", Use("do_connect"), st, var(a.target),
-                           CString(a.addr));
+        return fmt::format("\t{}({}, {}, {});\n",
+                           Use(a.flags & kFlagPath ? "do_connect_path" : "do_connect"), st,
+                           var(a.target), CString(a.addr));
+      case Op::kUnlink:
+        return fmt::format("\t{}({}, {});\n", Use("do_unlink"), st, CString(a.addr));
       case Op::kListen:
         return fmt::format("\t{}({}, {}, {});\n", Use("do_listen"), st, var(a.target), a.backlog);
       case Op::kAccept:
@@ -321,6 +325,13 @@ class Emitter {
         return fmt::format("\t{}({}, {});\n", Use("do_timerfd"), st, var(a.out[0]));
       case Op::kDevnull:
         return fmt::format("\t{}({}, {});\n", Use("do_devnull"), st, var(a.out[0]));
+      case Op::kInet: {
+        const bool v6 = a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+        const bool tcp = a.inet == InetKind::kTcp || a.inet == InetKind::kTcp6;
+        return fmt::format("\t{}({}, {}, {}, {});\n", Use("do_inet"), st,
+                           v6 ? "AF_INET6" : "AF_INET", tcp ? "SOCK_STREAM" : "SOCK_DGRAM",
+                           var(a.out[0]));
+      }
       case Op::kPty:
         return fmt::format("\t{}({}, {}, {});\n", Use("do_pty"), st, var(a.out[0]),
                            var(a.out[1]));
@@ -433,7 +444,18 @@ class Emitter {
                            CString(s_.procs[a.cred_proc]),
                            CString(s_.procs[a.proc] + ": " + PrintAction(s_, a)));
     }
+    // The paths (./NAME) the scenario names: the C program removes them at the end.
+    std::set<std::string> path_set;
+    for (const Action& a : s_.actions)
+      if (a.flags & kFlagPath) path_set.insert(a.addr);
+    std::string paths;
+    for (const std::string& p : path_set) paths += "\t" + CString(p) + ",\n";
     std::string out;
+    if (!paths.empty())
+      out +=
+          "\n/* The paths (./NAME) the scenario names, in a directory of the run's own. */\n"
+          "static const char *const paths[] = {\n" +
+          paths + "};\n";
     if (!sames.empty())
       out +=
           "\n/* Receives with is=: which object each output must hold (2 * creating step\n"
@@ -460,7 +482,7 @@ int main(void)
 		.expects = {},
 		.nexpects = {},{}
 		.timeout_ms = TIMEOUT_MS,
-		.settle_ms = SETTLE_MS,
+		.settle_ms = SETTLE_MS,{}
 	}};
 
 	return repro_main(&scenario);
@@ -474,8 +496,26 @@ int main(void)
                                                     "\t\t.made_names = made_names,")) +
                            (creds.empty() ? ""
                                           : "\n\t\t.creds_expects = creds_expects,\n\t\t.ncreds_expects = "
-                                            "sizeof(creds_expects) / sizeof(creds_expects[0]),"));
+                                            "sizeof(creds_expects) / sizeof(creds_expects[0]),") +
+                           (paths.empty() ? ""
+                                          : "\n\t\t.paths = paths,\n\t\t.npaths = "
+                                            "sizeof(paths) / sizeof(paths[0]),"),
+                       InetFamilies());
     return out;
+  }
+
+  // `.inet_families = ...,` for a graph with inet steps (the program skips on a kernel
+  // without their families), else nothing.
+  std::string InetFamilies() const {
+    bool inet = false, inet6 = false;
+    for (const Action& a : s_.actions) {
+      if (a.op != Op::kInet) continue;
+      inet = true;
+      inet6 = inet6 || a.inet == InetKind::kTcp6 || a.inet == InetKind::kUdp6;
+    }
+    if (!inet) return "";
+    return inet6 ? "\n\t\t.inet_families = REPRO_INET | REPRO_INET6,"
+                 : "\n\t\t.inet_families = REPRO_INET,";
   }
 
   // The library's code after the scenario: every file but repro.h, and of steps.c only

@@ -19,7 +19,7 @@ namespace {
 // Ops by the first byte of an action; common ops appear more than once. Append only
 // with a new format version: indices are part of every saved input.
 // clang-format off
-constexpr std::array<Op, 41> kOpTable = {
+constexpr std::array<Op, 45> kOpTable = {
     Op::kSocketpair, Op::kSocketpair, Op::kSend,    Op::kSend,     Op::kSend,
     Op::kRecv,       Op::kRecv,       Op::kClose,   Op::kClose,    Op::kFork,
     Op::kExit,       Op::kSocket,     Op::kBind,    Op::kListen,   Op::kConnect,
@@ -32,6 +32,8 @@ constexpr std::array<Op, 41> kOpTable = {
     Op::kRecv,                                     // format 5: a recv whose buffers fault
     Op::kSend,       Op::kSetsockopt,              // format 6: credentials,
     Op::kDevnull,    Op::kPty,                     //   device files
+    Op::kBind,       Op::kConnect,  Op::kUnlink,   // format 7: paths (./NAME)
+    Op::kInet,                                     // format 8: inet sockets
 };
 // clang-format on
 // Format 3's entries: the same op as before, then choices for what format 2 could not say
@@ -47,6 +49,11 @@ constexpr uint32_t kFaultRecv = 36;
 constexpr uint32_t kCredsSend = 37;
 constexpr uint32_t kEverySockopt = 38;
 constexpr uint32_t kFormat4Sockopts = 3;
+// Format 7's entries: bind and connect to a path in the run's own directory, and unlink of
+// one (the address choices are the abstract ones; a name starting with '.' is dropped).
+constexpr uint32_t kPathBind = 41;
+constexpr uint32_t kPathConnect = 42;
+constexpr uint32_t kPathUnlink = 43;
 static_assert(kOpTable.size() <= 256);
 
 constexpr std::string_view kAddressChars =
@@ -208,6 +215,7 @@ class Builder {
            op_index == kCredsSend;
     creds_ = op_index == kCredsSend;
     every_sockopt_ = op_index == kEverySockopt;
+    const bool path = op_index >= kPathBind && op_index <= kPathUnlink;
     const std::vector<ProcId> procs = st_.Running();
     if (procs.empty()) return std::nullopt;
     Action a;
@@ -223,9 +231,18 @@ class Builder {
         a.type = static_cast<SockType>(c_.Pick(static_cast<uint32_t>(SockType::kMaxValue) + 1,
                                                want_ ? static_cast<uint32_t>(want_->type) : 0));
         break;
+      case Op::kInet:  // format 8
+        a.inet = static_cast<InetKind>(c_.Pick(static_cast<uint32_t>(InetKind::kMaxValue) + 1,
+                                                want_ ? static_cast<uint32_t>(want_->inet) : 0));
+        break;
       case Op::kBind:
       case Op::kConnect:
+      case Op::kUnlink:
         a.addr = Address();
+        if (path) {
+          if (!IsPathName(a.addr)) return std::nullopt;
+          a.flags |= kFlagPath;
+        }
         break;
       case Op::kListen: {
         const bool custom = c_.Flag(1, want_ && want_->backlog != Defaults::kBacklog);
@@ -311,7 +328,11 @@ class Builder {
       if (kOpTable[i] == op) return i;
     return 0;
   }
+  static bool IsPath(const Action& a) {
+    return (a.op == Op::kBind || a.op == Op::kConnect) && (a.flags & kFlagPath);
+  }
   static uint32_t ExtendedIndex(const Action& a) {
+    if (IsPath(a)) return a.op == Op::kBind ? kPathBind : kPathConnect;
     if (a.op == Op::kSend && a.creds != CredsAt::kNone) return kCredsSend;
     if (a.op == Op::kSetsockopt) return kEverySockopt;
     for (uint32_t i = kFirstExtended; i <= kLastExtended; ++i)
@@ -323,6 +344,7 @@ class Builder {
   }
   // Whether an action says what only format 3's (or 6's) entries can.
   static bool NeedsExtended(const Action& a) {
+    if (IsPath(a)) return true;
     if (a.op == Op::kSetsockopt) return static_cast<uint32_t>(a.sockopt) >= kFormat4Sockopts;
     if (a.op == Op::kSend && a.creds != CredsAt::kNone) return true;
     if (a.op == Op::kSend)
@@ -460,7 +482,8 @@ class Builder {
 // Compares what the codec keeps of an action.
 bool SameAction(const Action& a, const Action& b) {
   return a.op == b.op && a.proc == b.proc && a.out == b.out && a.target == b.target &&
-         a.target2 == b.target2 && a.other == b.other && a.type == b.type && a.how == b.how &&
+         a.target2 == b.target2 && a.other == b.other && a.type == b.type && a.inet == b.inet &&
+         a.how == b.how &&
          a.addr == b.addr && a.rights == b.rights && a.flags == b.flags && a.cmsgs == b.cmsgs &&
          a.empty == b.empty && a.cbuf == b.cbuf &&
          a.bytes == b.bytes && a.ctrunc == b.ctrunc && a.nofile == b.nofile && a.max == b.max &&

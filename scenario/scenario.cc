@@ -13,9 +13,10 @@ constexpr std::array<std::string_view, static_cast<size_t>(Op::kMaxValue) + 1> k
     "file",       "memfd",  "eventfd", "send", "recv", "close", "shutdown",
     "dup",        "fork",   "exit",    "kill", "barrier", "sleep", "epoll",
     "epoll_add",  "pidfd",  "io_uring", "timerfd", "setuid", "dropcaps", "limit",
-    "setsockopt", "devnull", "pty",
+    "setsockopt", "devnull", "pty", "unlink", "inet",
 };
 constexpr std::array<std::string_view, 3> kSockTypeNames = {"stream", "dgram", "seqpacket"};
+constexpr std::array<std::string_view, 4> kInetKindNames = {"tcp", "udp", "tcp6", "udp6"};
 constexpr std::array<std::string_view, 3> kShutHowNames = {"rd", "wr", "rdwr"};
 constexpr std::array<std::string_view, 4> kSockOptNames = {"passrights", "sndbuf", "rcvbuf",
                                                            "passcred"};
@@ -53,11 +54,18 @@ bool ExpectAccepts(const Action& a, int err) {
   return false;
 }
 
+std::string AddressText(const Action& a) {
+  return ((a.flags & kFlagPath) ? "./" : "@") + a.addr;
+}
+
 std::string_view OpName(Op op) {
   return kOpNames[static_cast<size_t>(op)];
 }
 std::string_view SockTypeName(SockType t) {
   return kSockTypeNames[static_cast<size_t>(t)];
+}
+std::string_view InetKindName(InetKind k) {
+  return kInetKindNames[static_cast<size_t>(k)];
 }
 
 std::string ObjectKindName(const Action& a, uint8_t out_index) {
@@ -82,6 +90,8 @@ std::string ObjectKindName(const Action& a, uint8_t out_index) {
       return "character device (/dev/null)";
     case Op::kPty:
       return out_index == 0 ? "pty master" : "pty terminal";
+    case Op::kInet:
+      return std::string(InetKindName(a.inet)) + " socket";
     case Op::kSocketpair:
     case Op::kSocket:
       return std::string(SockTypeName(a.type)) + " socket";
@@ -113,6 +123,9 @@ std::optional<Op> OpFromName(std::string_view name) {
 std::optional<SockType> SockTypeFromName(std::string_view name) {
   return Lookup<SockType>(kSockTypeNames, name);
 }
+std::optional<InetKind> InetKindFromName(std::string_view name) {
+  return Lookup<InetKind>(kInetKindNames, name);
+}
 std::optional<ShutHow> ShutHowFromName(std::string_view name) {
   return Lookup<ShutHow>(kShutHowNames, name);
 }
@@ -134,6 +147,7 @@ int OutputArity(Op op) {
     case Op::kIoUring:
     case Op::kTimerfd:
     case Op::kDevnull:
+    case Op::kInet:
       return 1;
     case Op::kRecv:
       return -1;

@@ -25,6 +25,9 @@ enum class SockType : uint8_t { kStream, kDgram, kSeqpacket, kMaxValue = kSeqpac
 
 enum class ShutHow : uint8_t { kRd, kWr, kRdWr, kMaxValue = kRdWr };
 
+// The AF_INET / AF_INET6 sockets `inet` makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM).
+enum class InetKind : uint8_t { kTcp, kUdp, kTcp6, kUdp6, kMaxValue = kUdp6 };
+
 // The socket options `setsockopt` sets (SOL_SOCKET): SO_PASSRIGHTS (Linux 6.16+; 0: the
 // socket refuses SCM_RIGHTS, a send of rights to it fails EPERM), SO_SNDBUF, SO_RCVBUF,
 // SO_PASSCRED (1: each receive gets an SCM_CREDENTIALS message first).
@@ -37,9 +40,10 @@ enum class CredsAt : uint8_t { kNone, kBefore, kAfter, kMaxValue = kAfter };
 enum class Op : uint8_t {
   kSocketpair,  // a b = socketpair TYPE
   kSocket,      // s = socket TYPE
-  kBind,        // bind s @ADDR            (abstract address, private to the sandbox)
+  kBind,        // bind s @ADDR | ./PATH   (abstract address, private to the sandbox; or a
+                //                          path in the run's own directory)
   kListen,      // listen s [backlog=N]
-  kConnect,     // connect s @ADDR         (to a listener: queues an embryo)
+  kConnect,     // connect s @ADDR | ./PATH (to a listener: queues an embryo)
   kAccept,      // c = accept s
   kPipe,        // r w = pipe
   kFile,        // f = file                (O_TMPFILE on the sandbox tmpfs)
@@ -67,7 +71,9 @@ enum class Op : uint8_t {
   kSetsockopt,  // setsockopt s passrights=0|1 | sndbuf=N | rcvbuf=N | passcred=0|1  (SOL_SOCKET)
   kDevnull,     // d = devnull             (open /dev/null: a character device)
   kPty,         // m t = pty               (a pseudo-terminal: /dev/ptmx and its peer)
-  kMaxValue = kPty,
+  kUnlink,      // unlink ./PATH           (a path in the run's own directory)
+  kInet,        // s = inet tcp|udp|tcp6|udp6  (an AF_INET/AF_INET6 socket, unbound)
+  kMaxValue = kInet,
 };
 
 // Flag bits of Action::flags.
@@ -78,6 +84,10 @@ enum ActionFlag : uint8_t {
   // recv fault=cbuf|data: the control / data buffer is a PROT_NONE page (EFAULT paths)
   kFlagFaultCbuf = 1 << 3,
   kFlagFaultData = 1 << 4,
+  // bind, connect: the address is ./NAME, a path in the run's own directory (the sandbox
+  // slot's tmpfs; the C reproducer's private directory), not an abstract @NAME. Always
+  // set on unlink.
+  kFlagPath = 1 << 5,
 };
 
 // One entry of a send's rights list: `var` passed `count` times in a row ("a*3").
@@ -102,8 +112,10 @@ struct Action {
   VarId target2 = kNoVar;             // epoll_add: the descriptor added to the epoll
   ProcId other = kNoProc;             // fork: the new child; kill: the victim; pidfd: its process
   SockType type = SockType::kStream;  // socketpair, socket
+  InetKind inet = InetKind::kTcp;     // inet
   ShutHow how = ShutHow::kRdWr;       // shutdown
-  std::string addr;             // bind, connect: abstract name without the '@'
+  std::string addr;             // bind, connect, unlink: the name without '@' or './'
+                                // (kFlagPath says which)
   std::vector<Right> rights;    // send
   uint8_t flags = 0;            // ActionFlag bits
   uint16_t cmsgs = 1;           // send: SCM_RIGHTS messages the rights are split into
@@ -167,9 +179,14 @@ struct Defaults {
   static constexpr uint16_t kBacklog = 16;
 };
 
+// An address as the text form writes it: "@NAME" or "./NAME" (kFlagPath).
+std::string AddressText(const Action& a);
+
 // Keyword tables shared by the parser, the printer and reports.
 std::string_view OpName(Op op);
 std::string_view SockTypeName(SockType t);
+std::string_view InetKindName(InetKind k);  // "tcp", "udp", "tcp6", "udp6"
+std::optional<InetKind> InetKindFromName(std::string_view name);
 // What output `out_index` of `a` is, in reports and verdicts: "stream socket", "pipe read
 // end", "regular file", "memfd", ...; "" when the action creates no object of its own.
 std::string ObjectKindName(const Action& a, uint8_t out_index);
@@ -183,7 +200,7 @@ std::optional<SockType> SockTypeFromName(std::string_view name);
 std::optional<ShutHow> ShutHowFromName(std::string_view name);
 
 // Whether an op makes new objects (socketpair, socket, accept, pipe, file, memfd,
-// eventfd, epoll, pidfd, io_uring, timerfd); dup and recv bind objects made elsewhere.
+// eventfd, epoll, pidfd, io_uring, timerfd, devnull, pty, inet); dup and recv bind objects made elsewhere.
 bool CreatesObject(Op op);
 // The object `v` names for an is= check of action `before`: the last action above it in
 // the file's order that created an object into `v` (its index, and which output).

@@ -281,14 +281,34 @@ class Parser {
         a.type = *type;
         break;
       }
+      case Op::kInet: {
+        const Token& t = Next(c, "an inet socket kind: tcp, udp, tcp6 or udp6");
+        auto kind = InetKindFromName(t.text);
+        if (!kind) Fail(c.line, t.col, "inet takes tcp, udp, tcp6 or udp6");
+        a.inet = *kind;
+        break;
+      }
       case Op::kBind:
       case Op::kConnect: {
         a.target = Var(Next(c, "a socket variable"), c.line);
-        const Token& t = Next(c, "an address: @name");
+        const Token& t = Next(c, "an address: @name or ./name");
+        if (t.text.starts_with("./")) {
+          ParsePath(a, t, c.line);
+          break;
+        }
         if (t.text.size() < 2 || t.text[0] != '@' || !IsAddress(t.text.substr(1)))
           Fail(c.line, t.col,
-               fmt::format("an address is '@' and 1 to {} of [A-Za-z0-9_.-]", Bounds::kMaxAddrLen));
+               fmt::format("an address is '@' and 1 to {} of [A-Za-z0-9_.-], or a path './' and "
+                           "such a name",
+                           Bounds::kMaxAddrLen));
         a.addr = std::string(t.text.substr(1));
+        break;
+      }
+      case Op::kUnlink: {
+        const Token& t = Next(c, "a path: ./name");
+        if (!t.text.starts_with("./"))
+          Fail(c.line, t.col, "unlink takes a path in the run's own directory: ./name");
+        ParsePath(a, t, c.line);
         break;
       }
       case Op::kListen:
@@ -367,6 +387,18 @@ class Parser {
     if (a.op == Op::kLimit && a.nofile == 0)
       Fail(c.line, c.last.col + static_cast<uint32_t>(c.last.text.size()),
            "limit takes nofile=N (the process's RLIMIT_NOFILE from here on)");
+  }
+
+  // "./NAME": a path in the run's own directory; NAME as an abstract address, not starting
+  // with '.' (so never '.' or '..', and no hidden files).
+  void ParsePath(Action& a, const Token& t, uint32_t line) {
+    const std::string_view name = t.text.substr(2);
+    if (!IsPathName(name))
+      Fail(line, t.col + 2,
+           fmt::format("a path is './' and 1 to {} of [A-Za-z0-9_.-], not starting with '.'",
+                       Bounds::kMaxAddrLen));
+    a.addr = std::string(name);
+    a.flags |= kFlagPath;
   }
 
   // setsockopt's one option: passrights=0|1, passcred=0|1, sndbuf=N, rcvbuf=N (N: 1 to the
@@ -591,10 +623,17 @@ std::string PrintAction(const Scenario& s, const Action& a) {
       out += ' ';
       out += SockTypeName(a.type);
       break;
+    case Op::kInet:
+      out += ' ';
+      out += InetKindName(a.inet);
+      break;
     case Op::kBind:
     case Op::kConnect:
       var(a.target);
-      out += " @" + a.addr;
+      out += " " + AddressText(a);
+      break;
+    case Op::kUnlink:
+      out += " " + AddressText(a);
       break;
     case Op::kListen:
       var(a.target);

@@ -44,16 +44,18 @@ struct Checker {
   std::optional<ValidationError> CheckUnusedFields(int i, const Action& a) {
     const bool io = a.op == Op::kSend || a.op == Op::kRecv;
     bool clean = true;
-    if (!io && (a.bytes != 0 || a.flags != 0)) clean = false;
+    const bool addressed = a.op == Op::kBind || a.op == Op::kConnect || a.op == Op::kUnlink;
+    if (!io && (a.bytes != 0 || (a.flags & ~(addressed ? kFlagPath : 0)) != 0)) clean = false;
     if (a.op != Op::kSend && (!a.rights.empty() || a.cmsgs != 1 || a.empty != 0)) clean = false;
     if (a.op != Op::kRecv && (a.ctrunc != -1 || a.cbuf != -1 || a.max != 0 || !a.same.empty()))
       clean = false;
     if (a.op != Op::kRecv && a.op != Op::kLimit && a.nofile != 0) clean = false;
     if (a.op != Op::kListen && a.backlog != 0) clean = false;
     if (a.op != Op::kSleep && a.sleep_ms != 0) clean = false;
-    if (a.op != Op::kBind && a.op != Op::kConnect && !a.addr.empty()) clean = false;
+    if (!addressed && !a.addr.empty()) clean = false;
     if (a.op != Op::kSocketpair && a.op != Op::kSocket && a.type != SockType::kStream)
       clean = false;
+    if (a.op != Op::kInet && a.inet != InetKind::kTcp) clean = false;
     if (a.op != Op::kShutdown && a.how != ShutHow::kRdWr) clean = false;
     if (a.op != Op::kSetsockopt && (a.sockopt != SockOpt::kPassrights || a.optval != 0))
       clean = false;
@@ -130,8 +132,14 @@ struct Checker {
       }
       if (a.type > SockType::kMaxValue) return Fail(i, "unknown socket type");
       if (a.how > ShutHow::kMaxValue) return Fail(i, "unknown shutdown direction");
-      if (a.flags & ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData))
+      if (a.inet > InetKind::kMaxValue)
+        return Fail(i, "unknown inet socket kind (tcp, udp, tcp6, udp6)");
+      if (a.flags &
+          ~(kFlagOob | kFlagDontwait | kFlagPeek | kFlagFaultCbuf | kFlagFaultData | kFlagPath))
         return Fail(i, "unknown flag");
+      if ((a.flags & kFlagPath) && a.op != Op::kBind && a.op != Op::kConnect &&
+          a.op != Op::kUnlink)
+        return Fail(i, "a path address is for bind, connect and unlink");
       if ((a.flags & (kFlagFaultCbuf | kFlagFaultData)) && a.op != Op::kRecv)
         return Fail(i, "'fault' is for recv");
       if ((a.flags & kFlagPeek) && a.op != Op::kRecv) return Fail(i, "'peek' is for recv");
@@ -156,6 +164,13 @@ struct Checker {
       switch (a.op) {
         case Op::kBind:
         case Op::kConnect:
+        case Op::kUnlink:
+          if (a.op == Op::kUnlink && !(a.flags & kFlagPath))
+            return Fail(i, "unlink takes a path in the run's own directory: ./name");
+          if ((a.flags & kFlagPath) && !IsPathName(a.addr))
+            return Fail(i, fmt::format("a path is ./ and 1 to {} of [A-Za-z0-9_.-], not "
+                                       "starting with '.'",
+                                       Bounds::kMaxAddrLen));
           if (!IsAddress(a.addr))
             return Fail(i, fmt::format("an address is @ and 1 to {} of [A-Za-z0-9_.-]",
                                        Bounds::kMaxAddrLen));
@@ -333,6 +348,10 @@ bool IsAddress(std::string_view s) {
   for (char c : s)
     if (!IsIdentChar(c) && c != '.' && c != '-') return false;
   return true;
+}
+
+bool IsPathName(std::string_view s) {
+  return IsAddress(s) && s.front() != '.';
 }
 
 std::optional<ValidationError> Validate(const Scenario& s) {

@@ -20,5 +20,7 @@ std::optional<ValidationError> Validate(const Scenario& s);
 bool IsIdentifier(std::string_view s);
 // True for [A-Za-z0-9_.-]+ of at most Bounds::kMaxAddrLen characters.
 bool IsAddress(std::string_view s);
+// A path name (bind/connect/unlink ./NAME): an address that does not start with '.'.
+bool IsPathName(std::string_view s);
 
 }  // namespace inflight

@@ -114,8 +114,34 @@ TEST(CodecPinned, BytesRunningOutReadAsZeros) {
   EXPECT_EQ(Decoded(Bytes({2})), "scenario decoded\n\np0: exit\n");  // send: nothing open
   EXPECT_EQ(Decoded(Bytes({16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
   EXPECT_EQ(Decoded(Bytes({0})), "scenario decoded\n\np0: v0 v1 = socketpair stream\n");
-  EXPECT_EQ(Decoded(Bytes({41 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
-      << "op bytes wrap around the table (41 entries since format 6)";
+  EXPECT_EQ(Decoded(Bytes({45 + 16})), "scenario decoded\n\np0: v0 v1 = pipe\n")
+      << "op bytes wrap around the table (45 entries since format 8)";
+}
+
+// Format 7's entries (op bytes 41 to 43): bind and connect to a path, unlink; each reads
+// the address as format 1's bind does.
+TEST(CodecPinned, Format7AppendsPaths) {
+  // socket stream | bind path (41): the only target, address 0 ("a") | listen: default
+  // backlog | socket stream | connect path (42): target v1, address "a" | unlink (43):
+  // spelled out (8), length 1 + 1, "b" "c".
+  const std::string in = Bytes({11, 0, 41, 0, 13, 0, 11, 0, 42, 1, 0, 43, 8, 1, 1, 2});
+  const std::string text =
+      "scenario decoded\n\n"
+      "p0: v0 = socket stream\n"
+      "p0: bind v0 ./a\n"
+      "p0: listen v0\n"
+      "p0: v1 = socket stream\n"
+      "p0: connect v1 ./a\n"
+      "p0: unlink ./bc\n";
+  EXPECT_EQ(Decoded(in), text);
+  EXPECT_EQ(EncodeScenario(ParseScenario(text)), in);
+  // The abstract bind (12) with the same bytes; a path name starting with '.' (char 63)
+  // is none: the unlink is dropped, its bytes spent, and the pipe after it decodes.
+  EXPECT_EQ(Decoded(Bytes({11, 0, 12, 0, 43, 8, 0, 63, 16})),
+            "scenario decoded\n\np0: v0 = socket stream\np0: bind v0 @a\n"
+            "p0: v1 v2 = pipe\n");
+  // With nothing open a path bind spends its op byte only.
+  EXPECT_EQ(Decoded(Bytes({41, 16})), "scenario decoded\n\np0: v0 v1 = pipe\n");
 }
 
 TEST(CodecPinned, Format3AppendsTheExtendedSendAndRecv) {

@@ -303,6 +303,35 @@ TEST_F(CsourceAgreement, CredentialsAgree) {
   EXPECT_EQ(Set(rows.at("creds_cut_short_drops_rights_fault").c), "faultx3");
 }
 
+// Paths (./NAME) on both sides: inflight's slot tmpfs and the C program's own directory
+// under /tmp agree on what a bind, a connect and an unlink give (EADDRINUSE, ENOENT), a
+// wrong expectation is a fault for both, and the C program leaves no directory behind.
+TEST_F(CsourceAgreement, PathsAgree) {
+  TempDir d;
+  auto leftovers = [] {
+    return RunCommand("ls -d /tmp/inflight-repro.* 2>/dev/null | wc -l").out;
+  };
+  const std::string before = leftovers();
+  const std::string scn = CorpusDir() + "/path_unlinked_while_in_flight.scn";
+  std::string text = ReadFile(scn);
+  const std::string from = "p0: connect d ./gc expect=ENOENT";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "p0: connect d ./gc expect=ok");
+  text.replace(text.find("scenario path_unlinked_while_in_flight"), 38,
+               "scenario path_unlinked_fault");
+  const std::string fault = d.path() + "/path_fault.scn";
+  FILE* f = fopen(fault.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  const auto rows = Agreement({scn, fault}, d);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(Set(rows.at("path_unlinked_while_in_flight").inflight), "cleanx3");
+  EXPECT_EQ(Set(rows.at("path_unlinked_while_in_flight").c), "cleanx3");
+  EXPECT_EQ(Set(rows.at("path_unlinked_fault").inflight), "faultx3");
+  EXPECT_EQ(Set(rows.at("path_unlinked_fault").c), "faultx3");
+  EXPECT_EQ(leftovers(), before) << "the C program left a directory in /tmp";
+}
+
 // A kill the kernel refuses (a capless killer, a victim of another uid) is done for the
 // killer on both sides, by the sandbox and by the C program's supervisor: both clean.
 TEST_F(CsourceAgreement, KillsByCaplessProcessesAgree) {

@@ -155,7 +155,28 @@ TEST(Csource, EveryActionHelperIsDeclaredAndCutOut) {
   for (auto it = std::sregex_iterator(h.begin(), h.end(), decl); it != std::sregex_iterator(); ++it)
     declared.insert((*it)[1]);
   EXPECT_EQ(cut, declared);
-  EXPECT_EQ(cut.size(), static_cast<size_t>(Op::kMaxValue)) << "one per op; exit has none";
+  EXPECT_EQ(cut.size(), static_cast<size_t>(Op::kMaxValue) + 2)
+      << "one per op (exit has none), and a second bind and connect for paths";
+}
+
+// Paths (./NAME) are relative: the C program makes a directory of the run's own, the
+// graph's working directory, and removes the paths the scenario names at the end.
+TEST(Csource, PathsAreNamedForTheRunsOwnDirectory) {
+  const Scenario s = ParseScenario(
+      "scenario p\n\np0: s = socket stream\np0: bind s ./b expect=ok\np0: connect s @b\n"
+      "p0: unlink ./b\np0: t = socket stream\np0: connect t ./a expect=ENOENT\n");
+  const std::string c = EmitCSource(s, {});
+  EXPECT_NE(c.find("\tdo_bind_path(1, V_s, \"b\");\n"), std::string::npos);
+  EXPECT_NE(c.find("\tdo_connect(2, V_s, \"b\");\n"), std::string::npos) << "@b stays abstract";
+  EXPECT_NE(c.find("\tdo_unlink(3, \"b\");\n"), std::string::npos);
+  EXPECT_NE(c.find("\tdo_connect_path(5, V_t, \"a\");\n"), std::string::npos);
+  EXPECT_NE(c.find("static const char *const paths[] = {\n\t\"a\",\n\t\"b\",\n};\n"),
+            std::string::npos)
+      << "each path once, for the supervisor to remove";
+  EXPECT_NE(c.find(".npaths = sizeof(paths) / sizeof(paths[0]),"), std::string::npos);
+  const std::string plain = EmitCSource(
+      ParseScenario("scenario q\n\np0: s = socket stream\np0: bind s @b\n"), {});
+  EXPECT_EQ(plain.find(".npaths"), std::string::npos) << "no paths, no directory";
 }
 
 TEST(Csource, LibraryBoundsAreTheScenarioBounds) {
@@ -223,6 +244,22 @@ TEST(Csource, CommandExitsTwoOnBadInputAndWritesNothing) {
   r = RunCommand(testing::CliPath() + " csource " + EveryOp() + " -o " + d.path() + "/ok.c");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(testing::ReadFile(d.path() + "/ok.c").find("int main(void)"), std::string::npos);
+}
+
+// inet steps: the helper makes the family and type the kind names, and the program
+// declares the families it needs, so a kernel without them skips it (exit 3) instead of
+// ruling its EAFNOSUPPORT a fault.
+TEST(Csource, InetStepsNameTheirFamilies) {
+  const std::string c = EmitCSource(ParseScenario("scenario i\n\np0: t = inet tcp\n"
+                                                  "p0: u = inet udp6\np0: listen t\n"),
+                                    {});
+  EXPECT_NE(c.find("do_inet(0, AF_INET, SOCK_STREAM, "), std::string::npos);
+  EXPECT_NE(c.find("do_inet(1, AF_INET6, SOCK_DGRAM, "), std::string::npos);
+  EXPECT_NE(c.find(".inet_families = REPRO_INET | REPRO_INET6,"), std::string::npos);
+  const std::string v4 = EmitCSource(ParseScenario("scenario i\n\np0: u = inet udp\n"), {});
+  EXPECT_NE(v4.find(".inet_families = REPRO_INET,"), std::string::npos);
+  const std::string none = EmitCSource(ParseScenario("scenario i\n\np0: f = file\n"), {});
+  EXPECT_EQ(none.find(".inet_families ="), std::string::npos);
 }
 
 }  // namespace

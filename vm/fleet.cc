@@ -49,11 +49,39 @@ std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_
   return out;
 }
 
-namespace {
+void RunFuzzBoots(VmConfig& c, const FuzzBootsConfig& cfg, FuzzBoots& out) {
+  out.last = RunVm(c);
+  while ((out.last.end == VmEnd::kCrashed || out.last.end == VmEnd::kHang) &&
+         !(cfg.stop && cfg.stop()) && out.down.size() < kMaxFuzzBoots) {
+    const int64_t left_ms = int64_t{cfg.fuzz_ms} - (NowMicros() - cfg.started_us) / 1000;
+    if (left_ms < kMinFuzzBootMs) break;
+    const std::string sub = fmt::format("boot-{}", out.down.size() + 1);
+    if (auto s = PrepareReportDir(cfg.dir + "/" + sub); !s) throw InternalError(s.error().Text());
+    WriteReturnedFiles(cfg.dir, out.last.files);
+    out.last.files.clear();
+    WriteVmReportFolder(cfg.dir + "/" + sub, c, out.last, cfg.argv, cfg.started_at);
+    if (cfg.on_down) cfg.on_down(sub, left_ms, out.last);
+    out.down.emplace_back(sub, std::move(out.last));
+    c.guest_args = GuestFuzzResumed(c.guest_args, static_cast<uint32_t>(left_ms));
+    out.last = RunVm(c);
+  }
+}
 
-// A guest that went down is booted again at most this often, and not for less time.
-constexpr size_t kMaxBoots = 20;
-constexpr int64_t kMinBootMs = 20'000;
+int FoldEarlierBoots(nlohmann::json& report, const std::string& dir, const FuzzBoots& boots,
+                     int status) {
+  if (boots.down.empty()) return status;
+  nlohmann::json earlier = nlohmann::json::array();
+  for (const auto& [sub, o] : boots.down) {
+    AppendKernelRecords(report, o, sub);
+    earlier.push_back({{"folder", sub}, {"end", VmEndName(o.end)}, {"why", o.why}});
+  }
+  report["vm"]["earlier_boots"] = earlier;
+  if (auto s = WriteFileAtomically(dir + "/report.json", report.dump(2) + "\n"); !s)
+    throw InternalError(s.error().Text());
+  return status == kExitClean ? kExitFinding : status;
+}
+
+namespace {
 // Corpus sent into a guest per poll of its loop: the channel moves about 60 KB/s.
 constexpr size_t kExchangeBytes = 16u << 10;
 
@@ -82,8 +110,7 @@ struct Guest {
   size_t index = 0;
   std::string dir;
   VmConfig c;
-  VmOutcome o;
-  std::vector<std::pair<std::string, VmOutcome>> down;  // boot-N/ and how it ended
+  FuzzBoots boots;
   std::exception_ptr error;
   std::atomic<bool> running{false};
   std::atomic<size_t> reboots{0};
@@ -121,11 +148,9 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
         if (!f.empty() && f[0] != '/') run["file"] = folder + "/" + f;
       }
       const std::string v = run.value("verdict", "");
-      for (int kk = 0; kk <= static_cast<int>(VerdictKind::kMaxValue); ++kk) {
-        const auto kind = static_cast<VerdictKind>(kk);
-        if (v != VerdictName(kind)) continue;
+      if (const auto kind = VerdictFromName(v)) {
         ++counts[v];
-        if (VerdictSeverity(kind) > VerdictSeverity(worst)) worst = kind;
+        if (VerdictSeverity(*kind) > VerdictSeverity(worst)) worst = *kind;
       }
       runs.push_back(std::move(run));
     }
@@ -154,15 +179,15 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
     const Guest& g = *guests[k];
     const CorpusExchange::GuestCounts c = ex.counts(k);
     nlohmann::json boots = nlohmann::json::array();
-    for (const auto& [sub, earlier] : g.down)
+    for (const auto& [sub, earlier] : g.boots.down)
       boots.push_back({{"folder", fmt::format("guest-{}/{}", k, sub)},
                        {"end", VmEndName(earlier.end)},
                        {"why", earlier.why}});
     per_guest.push_back({{"index", k},
                          {"folder", fmt::format("guest-{}", k)},
-                         {"end", VmEndName(g.o.end)},
-                         {"why", g.o.why},
-                         {"exit_status", VmExitStatus(g.o)},
+                         {"end", VmEndName(g.boots.last.end)},
+                         {"why", g.boots.last.why},
+                         {"exit_status", VmExitStatus(g.boots.last)},
                          {"earlier_boots", boots},
                          {"execs", f.value("execs", uint64_t{0})},
                          {"execs_per_s", f.value("execs_per_s", 0.0)},
@@ -192,10 +217,9 @@ nlohmann::json FleetReport(const std::vector<std::unique_ptr<Guest>>& guests,
   // in the fuzz section): the fleet's verdict is then the first finding's, never clean.
   if ((worst == VerdictKind::kClean || worst == VerdictKind::kUnsettled) && !findings.empty()) {
     j["verdict"] = VerdictName(VerdictKind::kLeak);
-    for (int k = 0; k <= static_cast<int>(VerdictKind::kMaxValue); ++k)
-      if (findings.front().verdict == VerdictName(static_cast<VerdictKind>(k)) &&
-          VerdictSeverity(static_cast<VerdictKind>(k)) > VerdictSeverity(VerdictKind::kClean))
-        j["verdict"] = findings.front().verdict;
+    if (const auto k = VerdictFromName(findings.front().verdict);
+        k && VerdictSeverity(*k) > VerdictSeverity(VerdictKind::kClean))
+      j["verdict"] = findings.front().verdict;
   }
   fuzz["per_guest"] = per_guest;
   fuzz.erase("workers");
@@ -329,25 +353,19 @@ int RunFleet(const FleetConfig& cfg) {
     g->running = true;
     threads.emplace_back([g, &cfg, &exchange, &stopped, fuzz_ms, t0, started_at] {
       try {
-        g->o = RunVm(g->c);
-        // A guest that went down goes on in a new one with --resume, from what it sent
-        // back (its corpus and findings so far come with the exchange).
-        while ((g->o.end == VmEnd::kCrashed || g->o.end == VmEnd::kHang) && !stopped() &&
-               g->down.size() < kMaxBoots) {
-          const int64_t left_ms = int64_t{*fuzz_ms} - (NowMicros() - t0) / 1000;
-          if (left_ms < kMinBootMs) break;
-          const std::string sub = fmt::format("boot-{}", g->down.size() + 1);
-          WriteReturnedFiles(g->dir, g->o.files);
-          g->o.files.clear();
-          if (auto s = PrepareReportDir(g->dir + "/" + sub); !s)
-            throw InternalError(s.error().Text());
-          WriteVmReportFolder(g->dir + "/" + sub, g->c, g->o, cfg.argv, started_at);
-          g->down.emplace_back(sub, std::move(g->o));
+        FuzzBootsConfig b;
+        b.dir = g->dir;
+        b.fuzz_ms = *fuzz_ms;
+        b.started_us = t0;
+        b.started_at = started_at;
+        b.argv = cfg.argv;
+        b.stop = stopped;
+        // Its corpus and findings so far come back with the exchange as well.
+        b.on_down = [g, &exchange](const std::string&, int64_t, const VmOutcome&) {
           ++g->reboots;
-          g->c.guest_args = GuestFuzzResumed(g->c.guest_args, static_cast<uint32_t>(left_ms));
           exchange.Rebooted(g->index, CorpusNames(g->dir + "/corpus"));
-          g->o = RunVm(g->c);
-        }
+        };
+        RunFuzzBoots(g->c, b, g->boots);
       } catch (...) {
         g->error = std::current_exception();
       }
@@ -393,19 +411,8 @@ int RunFleet(const FleetConfig& cfg) {
       metas.emplace_back();
       continue;
     }
-    nlohmann::json r = WriteVmReportFolder(g->dir, g->c, g->o, cfg.argv, started_at);
-    if (!g->down.empty()) {
-      nlohmann::json boots = nlohmann::json::array();
-      for (const auto& [sub, earlier] : g->down) {
-        AppendKernelRecords(r, earlier, sub);
-        boots.push_back({{"folder", sub}, {"end", VmEndName(earlier.end)}, {"why", earlier.why}});
-      }
-      r["vm"]["earlier_boots"] = boots;
-      if (auto s = WriteFileAtomically(g->dir + "/report.json", r.dump(2) + "\n"); !s)
-        throw InternalError(s.error().Text());
-    }
-    int status = VmExitStatus(g->o);
-    if (!g->down.empty() && status == kExitClean) status = kExitFinding;
+    nlohmann::json r = WriteVmReportFolder(g->dir, g->c, g->boots.last, cfg.argv, started_at);
+    int status = FoldEarlierBoots(r, g->dir, g->boots, VmExitStatus(g->boots.last));
     // A guest the fleet stopped (--stop-at-first, another guest found it) was not
     // interrupted by anyone.
     if (status == kExitInterrupted && !interrupted()) status = kExitClean;

@@ -13,8 +13,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "vm/vm_run.h"
 
@@ -28,6 +31,36 @@ inline constexpr uint32_t kMaxFleetGuests = 16;
 // of a fuzz whose guest went down.
 std::vector<std::string> GuestFuzzResumed(const std::vector<std::string>& guest_args,
                                           uint32_t duration_ms);
+
+// A guest fuzz that goes on in a new guest each time its guest goes down (panic, hang):
+// booted again with --resume for the time left, at most kMaxFuzzBoots times and never for
+// less than kMinFuzzBootMs. Each boot that went down keeps its folder as DIR/boot-N/, and
+// its corpus and findings so far (sent while it ran) are written to DIR, where --resume
+// takes them from. One loop for `inflight vm -- fuzz` and each guest of a fleet.
+inline constexpr size_t kMaxFuzzBoots = 20;
+inline constexpr int64_t kMinFuzzBootMs = 20'000;
+struct FuzzBoots {
+  VmOutcome last;                                       // the boot that ended the fuzz
+  std::vector<std::pair<std::string, VmOutcome>> down;  // boot-N/ and how each ended
+};
+struct FuzzBootsConfig {
+  std::string dir;            // the guest's report folder (prepared)
+  uint32_t fuzz_ms = 0;       // the fuzz's whole --duration
+  int64_t started_us = 0;     // NowMicros() when the first boot started
+  std::string started_at;     // its UTC time, for each boot's report
+  std::vector<std::string> argv;
+  std::function<bool()> stop;  // no new boot once true (Ctrl-C, the fleet stopping)
+  // Told of each boot that went down, before its successor boots: its folder (boot-N), the
+  // milliseconds left, how it ended.
+  std::function<void(const std::string&, int64_t, const VmOutcome&)> on_down;
+};
+// Runs the first boot and its successors; c.guest_args become the resumed ones.
+void RunFuzzBoots(VmConfig& c, const FuzzBootsConfig& cfg, FuzzBoots& out);
+// Folds the boots that went down into the last one's report (their kernel-fault records,
+// with the inputs each ran last; vm.earlier_boots) and rewrites DIR/report.json. Returns
+// `status`, made a finding when it was clean and a guest went down.
+int FoldEarlierBoots(nlohmann::json& report, const std::string& dir, const FuzzBoots& boots,
+                     int status);
 
 struct FleetConfig {
   VmConfig vm;  // each guest's; its `interrupted` is Ctrl-C (handlers installed by the caller)

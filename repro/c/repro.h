@@ -105,6 +105,8 @@ void step_record(int step, long ret);
 void step_skip(int step);
 /* An abstract AF_UNIX address (a NUL, then the name): private to the netns. */
 socklen_t abstract_addr(struct sockaddr_un *sun, const char *name);
+/* A path AF_UNIX address, relative: the run's own directory (repro_main). */
+socklen_t path_addr(struct sockaddr_un *sun, const char *name);
 
 /* Records what identifies output `index` of creating step `step`. */
 void ident_note(int step, int index, int fd);
@@ -127,6 +129,9 @@ void do_socket(int step, int type, int out);
 void do_bind(int step, int s, const char *name);
 void do_listen(int step, int s, int backlog);
 void do_connect(int step, int s, const char *name);
+void do_bind_path(int step, int s, const char *name);
+void do_connect_path(int step, int s, const char *name);
+void do_unlink(int step, const char *name);
 void do_accept(int step, int s, int out);
 void do_pipe(int step, int out0, int out1);
 void do_file(int step, int out);
@@ -159,6 +164,7 @@ void do_limit_nofile(int step, int n);
 void do_setsockopt(int step, int s, int name, int val);
 void do_devnull(int step, int out);
 void do_pty(int step, int master, int peer);
+void do_inet(int step, int domain, int type, int out);
 
 
 /* Notes process p's real uid and gid (what SCM_CREDENTIALS carries; turns.c). */
@@ -342,9 +348,19 @@ struct repro_scenario {
 	const char *const *made_names;
 	const struct repro_creds_expect *creds_expects;
 	int ncreds_expects;
+	/* the ./NAME paths the scenario names: with any, the graph runs in a
+	 * directory of its own, removed with them at the end */
+	const char *const *paths;
+	int npaths;
 	long timeout_ms; /* TIMEOUT_MS: the graph's watchdog */
 	long settle_ms;	 /* SETTLE_MS: the settling ceiling */
+	/* REPRO_INET (any inet step) | REPRO_INET6 (tcp6, udp6): the families
+	 * the graph's inet steps make; a kernel without one cannot run it (SKIP) */
+	int inet_families;
 };
+
+#define REPRO_INET 1
+#define REPRO_INET6 2
 
 int64_t now_us(void);
 void sleep_us(int64_t us);

@@ -34,6 +34,16 @@ socklen_t abstract_addr(struct sockaddr_un *sun, const char *name)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
 }
 
+socklen_t path_addr(struct sockaddr_un *sun, const char *name)
+{
+	size_t len = strlen(name);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, name, len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
 /* Waits (5 s at most) until `pid` is dead: its pidfd, else /proc/PID/stat. */
 void wait_dead(pid_t pid, int pidfd)
 {
@@ -189,6 +199,29 @@ void do_bind(int step, int s, const char *name)
 	step_record(step, bind(var_fd[s], (struct sockaddr *)&sun, len));
 }
 
+/*
+ * do_bind_path: bind s ./NAME, a path in the run's own directory (the working
+ * directory the supervisor made); the socket holds the path's inode until it
+ * is released, unlinked or not
+ */
+void do_bind_path(int step, int s, const char *name)
+{
+	struct sockaddr_un sun;
+	socklen_t len = path_addr(&sun, name);
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, bind(var_fd[s], (struct sockaddr *)&sun, len));
+}
+
+/* do_unlink: unlink ./NAME, a path in the run's own directory */
+void do_unlink(int step, const char *name)
+{
+	step_record(step, unlink(name));
+}
+
 /* do_listen: listen s backlog=N */
 void do_listen(int step, int s, int backlog)
 {
@@ -204,6 +237,19 @@ void do_connect(int step, int s, const char *name)
 {
 	struct sockaddr_un sun;
 	socklen_t len = abstract_addr(&sun, name);
+
+	if (var_fd[s] < 0) {
+		step_skip(step);
+		return;
+	}
+	step_record(step, connect(var_fd[s], (struct sockaddr *)&sun, len));
+}
+
+/* do_connect_path: connect s ./NAME, a path in the run's own directory */
+void do_connect_path(int step, int s, const char *name)
+{
+	struct sockaddr_un sun;
+	socklen_t len = path_addr(&sun, name);
 
 	if (var_fd[s] < 0) {
 		step_skip(step);
@@ -678,6 +724,21 @@ void do_setsockopt(int step, int s, int name, int val)
 		return;
 	}
 	step_record(step, setsockopt(var_fd[s], SOL_SOCKET, name, &val, sizeof(val)));
+}
+
+/*
+ * do_inet: s = inet tcp|udp|tcp6|udp6, an unbound AF_INET or AF_INET6 socket
+ * (domain AF_INET or AF_INET6, type SOCK_STREAM or SOCK_DGRAM)
+ */
+void do_inet(int step, int domain, int type, int out)
+{
+	int s = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	step_record(step, s);
+	if (s >= 0) {
+		var_fd[out] = s;
+		ident_note(step, 0, s);
+	}
 }
 
 /* do_devnull: d = devnull, /dev/null opened for reading and writing */

@@ -49,6 +49,38 @@ static int enter_netns(void)
 	return write_file("/proc/self/gid_map", map);
 }
 
+/*
+ * The run's own directory, where the scenario's ./NAME paths live (inflight's
+ * sandbox uses its slot's tmpfs): made only for a scenario that names paths,
+ * the working directory of the graph, and removed with the paths at the end.
+ */
+static char run_dir[64];
+static int run_dir_fd = -1;
+static const struct repro_scenario *run_scn;
+
+static int make_run_dir(const struct repro_scenario *s)
+{
+	run_scn = s;
+	snprintf(run_dir, sizeof(run_dir), "/tmp/inflight-repro.XXXXXX");
+	if (mkdtemp(run_dir) == NULL) {
+		run_dir[0] = 0;
+		return -1;
+	}
+	run_dir_fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return run_dir_fd >= 0 && chdir(run_dir) == 0 ? 0 : -1;
+}
+
+/* Async-signal-safe: on_signal calls it too. */
+static void remove_run_dir(void)
+{
+	if (!run_dir[0])
+		return;
+	for (int i = 0; run_dir_fd >= 0 && i < run_scn->npaths; i++)
+		unlinkat(run_dir_fd, run_scn->paths[i], 0);
+	rmdir(run_dir); /* our working directory: Linux removes it all the same */
+	run_dir[0] = 0;
+}
+
 /* Ctrl-C or a kill of the supervisor takes the graph (a pgroup) along. */
 static pid_t graph_group;
 
@@ -56,6 +88,7 @@ static void on_signal(int sig)
 {
 	if (graph_group > 0)
 		kill(-graph_group, SIGKILL);
+	remove_run_dir();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -284,7 +317,44 @@ static int settle(struct collector_clock *clk, struct settler *st,
 	}
 }
 
+/*
+ * Whether this kernel makes sockets of `family`; prints SKIP and why if not (a
+ * kernel built without TCP/IP or IPv6 says nothing of descriptors in flight).
+ */
+static int family_available(int family, const char *name)
+{
+	int f = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (f < 0) {
+		printf("SKIP: this kernel makes no %s sockets (%s), and the "
+		       "graph's inet steps need them\n",
+		       name, strerror(errno));
+		return 0;
+	}
+	close(f);
+	return 1;
+}
+
+static int run_and_rule(const struct repro_scenario *s);
+
 int repro_main(const struct repro_scenario *s)
+{
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (s->npaths > 0 && make_run_dir(s) != 0) {
+		printf("SKIP: cannot make a directory of the run's own for its "
+		       "paths in /tmp (%s)\n",
+		       strerror(errno));
+		remove_run_dir();
+		return REPRO_EXIT_NO_VERDICT;
+	}
+	r = run_and_rule(s);
+	remove_run_dir();
+	return r;
+}
+
+static int run_and_rule(const struct repro_scenario *s)
 {
 	struct census base, now;
 	struct rlimit nofile = { 4096, 4096 };
@@ -293,7 +363,6 @@ int repro_main(const struct repro_scenario *s)
 	enum settle_outcome out = SETTLE_CLEAN;
 	int hung = 0, unexpected = 0, faults = 0, r;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (s->nprocs > REPRO_MAX_PROCS || s->nsteps > REPRO_MAX_STEPS) {
 		printf("ERROR: the scenario is larger than this library's "
 		       "bounds\n");
@@ -318,6 +387,11 @@ int repro_main(const struct repro_scenario *s)
 		       strerror(errno));
 		return REPRO_EXIT_NO_VERDICT;
 	}
+	if ((s->inet_families & REPRO_INET &&
+	     !family_available(AF_INET, "AF_INET")) ||
+	    (s->inet_families & REPRO_INET6 &&
+	     !family_available(AF_INET6, "AF_INET6")))
+		return REPRO_EXIT_NO_VERDICT;
 	if (enter_netns() != 0) {
 		printf("SKIP: cannot make a network namespace (%s): run "
 		       "as root, or allow unprivileged user namespaces\n",
