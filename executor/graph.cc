@@ -146,6 +146,8 @@ struct SharedAction {
   uint8_t creds;  // recv: ActionOutcome::creds
   int32_t cred_pid;
   uint32_t cred_uid, cred_gid;
+  uint8_t tagged;        // free-run recv: tickets holds the send tickets its bytes carried
+  uint64_t tickets[4];   // a TicketSet (run/tickets.h)
 };
 
 struct Graph::Shared {
@@ -651,6 +653,8 @@ struct GraphProcess {
     const uint32_t n = Scenario::RightsCount(a);
     for (const Right& r : a.rights)
       if (fd[r.var] < 0) return Skip(idx);
+    // Free-run: every payload byte is this send's ticket (run/tickets.h).
+    if (!lockstep) memset(payload, g.send_tickets_[idx], a.bytes);
     iovec iov{payload, a.bytes};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -782,6 +786,14 @@ struct GraphProcess {
       }
     }
     Log(idx, EventType::kRecvVia, 0, t);
+    // Free-run: which sends' bytes arrived, by their tickets (a faulting buffer holds none).
+    if (!lockstep && r > 0 && !(a.flags & kFlagFaultData)) {
+      for (ssize_t k = 0; k < r && k < a.bytes; ++k) {
+        const uint8_t b = static_cast<uint8_t>(payload[k]);
+        out.tickets[b >> 6] |= uint64_t{1} << (b & 63);
+      }
+      out.tagged = 1;
+    }
     // The kernel echoes MSG_CMSG_CLOEXEC back in msg_flags; it says nothing about the message.
     Done(idx, ActionStatus::kOk, 0, static_cast<int32_t>(r), got,
          static_cast<uint32_t>(msg.msg_flags) & ~static_cast<uint32_t>(MSG_CMSG_CLOEXEC));
@@ -938,7 +950,10 @@ void Graph::Prepare(const Scenario& s, const RunOptions& opt) {
     a.creds = 0;
     a.cred_pid = 0;
     a.cred_uid = a.cred_gid = 0;
+    a.tagged = 0;
+    for (uint64_t& w : a.tickets) w = 0;
   }
+  send_tickets_ = SendTickets(s);
 }
 
 Result<pid_t> Graph::Start(const GraphPlace& place) {
@@ -1051,6 +1066,7 @@ std::string Graph::DescribeAlive() const {
 void Graph::Collect(RunResult& out) const {
   const Shared& sh = *shared_;
   out.actions.resize(s_->actions.size());
+  out.tickets.clear();
   for (size_t i = 0; i < s_->actions.size(); ++i) {
     const SharedAction& a = sh.actions[i];
     ActionOutcome& o = out.actions[i];
@@ -1064,6 +1080,12 @@ void Graph::Collect(RunResult& out) const {
     o.cred_pid = a.cred_pid;
     o.cred_uid = a.cred_uid;
     o.cred_gid = a.cred_gid;
+    if (a.tagged) {
+      RecvTickets rt;
+      rt.action = static_cast<uint16_t>(i);
+      for (size_t w = 0; w < rt.tickets.size(); ++w) rt.tickets[w] = a.tickets[w];
+      out.tickets.push_back(rt);
+    }
   }
   out.procs = ends_;
   for (size_t p = 0; p < out.procs.size() && p < Bounds::kMaxProcs; ++p) {

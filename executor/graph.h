@@ -96,6 +96,7 @@ class Graph {
   std::vector<ProcOutcome> ends_;                    // filled by OnReaped
   void* fault_page_ = nullptr;  // PROT_NONE: recv fault=cbuf|data points a buffer here
   bool identities_ = false;  // some recv has is=: log what identifies created and received objects
+  std::vector<uint8_t> send_tickets_;  // free-run: each send's payload byte (run/tickets.h)
 };
 
 }  // namespace inflight

@@ -29,7 +29,7 @@ namespace inflight {
 // One line per fault, each naming its action.
 std::vector<std::string> SemanticFaults(const Scenario& s, const RunResult& r);
 
-// Messages lost rather than leaked, in a lockstep run: for each end of a socketpair the
+// Messages lost rather than leaked, in a lockstep run (free-run: oracle/free_loss.h): for each end of a socketpair the
 // messages its peer queued are modelled in order (a datagram or seqpacket receive takes
 // one, a stream receive glues data-only messages up to the first one with descriptors),
 // and a receive that got fewer descriptors than the message carried (without MSG_CTRUNC,

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/errno_names.h"
+#include "oracle/free_loss.h"
 #include "oracle/ruling.h"
 #include "oracle/semantics.h"
 #include "scenario/text.h"
@@ -214,12 +215,12 @@ Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r) {
       return SemanticFaults(s, r);
     return {};
   };
-  // Lost messages (lockstep only, like the semantic faults: only there is the order of
-  // sends and receives, and so what each receive must get, known).
+  // Lost messages: in lockstep the order of sends and receives, and so what each receive
+  // must get, is known (LostMessages); in free-run only what the send tickets prove
+  // (oracle/free_loss.h).
   how.losses = [&]() -> std::vector<std::string> {
-    if (opt.mode == RunMode::kLockstep && r.status == RunStatus::kCompleted)
-      return LostMessages(s, r);
-    return {};
+    if (r.status != RunStatus::kCompleted) return {};
+    return opt.mode == RunMode::kLockstep ? LostMessages(s, r) : FreeRunLosses(s, r);
   };
   how.socket_leftovers = [&](const CensusDelta& d, std::vector<Leftover>& out) {
     const Index& idx = idx_of();

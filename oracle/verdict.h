@@ -26,7 +26,8 @@ enum class VerdictKind : uint8_t {
                // proven leak; not a finding, counted and shown (probe/settle.h)
   kLoss,       // a receive got fewer descriptors or bytes than its socket was sent (or
                // nothing): the kernel freed what a live process still reached
-               // (oracle/semantics.h, LostMessages)
+               // (lockstep: oracle/semantics.h, LostMessages; free-run: what the send
+               // tickets prove, oracle/free_loss.h)
   kMaxValue = kLoss,
 };
 const char* VerdictName(VerdictKind k);
@@ -55,7 +56,7 @@ struct Verdict {
 };
 
 // Rules on a run. Expected errnos are checked in lockstep mode only: free-run races
-// make results vary by design.
+// make results vary by design. Losses are ruled in both modes.
 Verdict Rule(const Scenario& s, const RunOptions& opt, const RunResult& r);
 
 // How settling ended, for summaries: "12 ms of settling: 3 collector passes ...".

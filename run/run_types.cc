@@ -148,6 +148,10 @@ constexpr auto kRunResultFields = [](auto& io, auto& res) {
   io.Str(res.settle_why);
   StressOutcomeFields(io, res.stress);
   io.List(res.kernel_pcs, kMaxKernelPcsOnWire, [&](auto& pc) { io.U64(pc); });
+  io.List(res.tickets, Bounds::kMaxActions, [&](auto& t) {
+    io.U16(t.action);
+    for (auto& w : t.tickets) io.U64(w);
+  });
   io.Require(res.status <= RunStatus::kSetupError && res.settle <= SettleResult::kMaxValue);
 };
 

@@ -9,6 +9,7 @@
 
 #include "probe/census.h"
 #include "run/stress_types.h"
+#include "run/tickets.h"
 
 namespace inflight {
 
@@ -110,6 +111,14 @@ struct ObjectEvent {
   bool operator==(const ObjectEvent&) const = default;
 };
 
+// A free-run receive's payload read as send tickets (run/tickets.h): which sends' bytes
+// it got. Only successful receives that got bytes into a readable buffer have one.
+struct RecvTickets {
+  uint16_t action = 0;
+  TicketSet tickets{};
+  bool operator==(const RecvTickets&) const = default;
+};
+
 enum class RunStatus : uint8_t {
   kCompleted,      // the graph ran to its end
   kHang,           // the watchdog killed it
@@ -163,6 +172,7 @@ struct RunResult {
   StressOutcome stress;         // stress epochs only (stress.stressor is empty otherwise)
   // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
   std::vector<uint64_t> kernel_pcs;
+  std::vector<RecvTickets> tickets;  // free-run only, in action order
   bool operator==(const RunResult&) const = default;
 };
 

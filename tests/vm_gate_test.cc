@@ -305,6 +305,35 @@ TEST_F(VmGateKernels, AStressorSeesMessagesLostByACollectorThatFreesReachableQue
   EXPECT_EQ(good.status, 0) << good.out;
 }
 
+// Loss in free-run (oracle/free_loss.h, send tickets): the collector that frees reachable
+// queues empties gc_spares_live_cycles' queues, and its free-run receives find nothing
+// where a message sent before them was still queued: loss|recv|messages. The correct
+// kernel stays clean. Two guests of about 10 s each.
+TEST_F(VmGateKernels, FreeRunSeesMessagesLostByACollectorThatFreesReachableQueues) {
+  INFLIGHT_REQUIRE_KERNELS();
+  const testing::SuiteKernels built = testing::FindSuiteKernels({"gc-frees-reachable"});
+  if (!built.skip.empty()) GTEST_SKIP() << "skipped: " << built.skip;
+  const std::string corpus = d_.path() + "/corpus";
+  fs::create_directories(corpus);
+  for (const char* f : {"gc_spares_live_cycles.scn", "recv_breaks_cycle.scn"})
+    fs::copy_file(fs::path(INFLIGHT_SOURCE_DIR) / "corpus" / f, fs::path(corpus) / f);
+  const std::string args = "run " + corpus + " --mode free --repeat 5 --settle 20s";
+  auto bad = Vm(built.Image("gc-frees-reachable"), args, d_.path() + "/bad");
+  EXPECT_EQ(bad.status, kExitFinding) << bad.out;
+  const auto j = nlohmann::json::parse(ReadFile(d_.path() + "/bad/report.json"));
+  int lost = 0, runs = 0;
+  for (const auto& run : j["runs"]) {
+    if (run.value("mode", "") != "free") continue;
+    ++runs;
+    if (run.value("verdict", "") == "loss" && run.value("signature", "") == "loss|recv|messages")
+      ++lost;
+  }
+  EXPECT_EQ(runs, 10) << j["counts"].dump();
+  EXPECT_GE(lost, 1) << "no free-run loss ruled\n" << j["runs"].dump(1).substr(0, 4000);
+  auto good = Vm(kernels_.correct, args, d_.path() + "/good");
+  EXPECT_EQ(good.status, kExitClean) << good.out;
+}
+
 // One signature class per planted kernel (issue 15): the same 13 scenarios (the classes of
 // every planted bug) run in a guest of each planted kernel, lockstep, twice; each kernel's
 // set of finding signatures holds its own class and the sets differ pairwise, so a

@@ -35,6 +35,10 @@ RunResult Sample() {
   r.settle_passes = 2;
   r.settle_stalled = true;
   r.settle_why = "no collector pass completed";
+  RecvTickets t;
+  t.action = 1;
+  t.tickets = {1, 0, 1ull << 63, 5};  // tickets 0, 191, 192 and 194
+  r.tickets = {t};
   return r;
 }
 
