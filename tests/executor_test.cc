@@ -17,6 +17,7 @@
 #include "probe/kernel_log.h"
 #include "scenario/text.h"
 #include "probe/accounting.h"
+#include "tests/pool_util.h"
 #include "tests/test_util.h"
 
 namespace inflight {
@@ -25,35 +26,11 @@ namespace {
 using testing::CorpusDir;
 using testing::ReadFile;
 
+using testing::Ran;
+using testing::RunText;
+
 PoolOptions Options(std::string hold = "", bool sock_diag = true) {
-  PoolOptions p;
-  p.jobs = 1;
-  p.slots = 4;
-  p.sandbox_path = testing::SandboxPath();
-  p.hold_addr = std::move(hold);
-  p.use_sock_diag = sock_diag;
-  return p;
-}
-
-struct Ran {
-  RunResult result;
-  Verdict verdict;
-};
-
-Ran RunText(SandboxPool& pool, const std::string& text, RunOptions opt = {}) {
-  Scenario s = ParseScenario(text);
-  RunRequest req;
-  req.opt = opt;
-  req.scenario_text = PrintScenario(s);
-  req.id = pool.Submit(req);
-  auto r = pool.Next(60'000);
-  EXPECT_TRUE(r.has_value()) << "no result within 60 s";
-  Ran out;
-  if (!r) return out;
-  EXPECT_EQ(r->id, req.id);
-  out.result = std::move(*r);
-  out.verdict = Rule(s, opt, out.result);
-  return out;
+  return testing::SmallPool(std::move(hold), sock_diag);
 }
 
 std::set<std::string> NamedLeftovers(const Verdict& v, int* embryos) {

@@ -15,6 +15,7 @@
 #include "oracle/verdict.h"
 #include "probe/census.h"
 #include "scenario/text.h"
+#include "tests/pool_util.h"
 #include "tests/test_util.h"
 
 namespace inflight {
@@ -23,33 +24,12 @@ namespace {
 using testing::CorpusDir;
 using testing::ReadFile;
 
-PoolOptions InetOptions(std::string hold = "") {
-  PoolOptions p;
-  p.jobs = 1;
-  p.slots = 4;
-  p.sandbox_path = testing::SandboxPath();
-  p.hold_addr = std::move(hold);
-  return p;
-}
+PoolOptions InetOptions(std::string hold = "") { return testing::SmallPool(std::move(hold)); }
 
-struct InetRan {
-  RunResult result;
-  Verdict verdict;
-};
+using InetRan = testing::Ran;
 
 InetRan RunInetText(SandboxPool& pool, const std::string& text, RunOptions opt = {}) {
-  Scenario s = ParseScenario(text);
-  RunRequest req;
-  req.opt = opt;
-  req.scenario_text = PrintScenario(s);
-  req.id = pool.Submit(req);
-  auto r = pool.Next(60'000);
-  EXPECT_TRUE(r.has_value()) << "no result within 60 s";
-  InetRan out;
-  if (!r) return out;
-  out.result = std::move(*r);
-  out.verdict = Rule(s, opt, out.result);
-  return out;
+  return testing::RunText(pool, text, opt);
 }
 
 // The scenario's name of each leftover -> what the verdict calls it.

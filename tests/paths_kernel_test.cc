@@ -11,39 +11,16 @@
 #include "driver/sandbox_pool.h"
 #include "oracle/verdict.h"
 #include "scenario/text.h"
+#include "tests/pool_util.h"
 #include "tests/test_util.h"
 
 namespace inflight {
 namespace {
 
-PoolOptions Options(std::string hold = "") {
-  PoolOptions p;
-  p.jobs = 1;
-  p.slots = 4;
-  p.sandbox_path = testing::SandboxPath();
-  p.hold_addr = std::move(hold);
-  return p;
-}
+using testing::Ran;
+using testing::RunText;
 
-struct Ran {
-  RunResult result;
-  Verdict verdict;
-};
-
-Ran RunText(SandboxPool& pool, const std::string& text, RunOptions opt) {
-  Scenario s = ParseScenario(text);
-  RunRequest req;
-  req.opt = opt;
-  req.scenario_text = PrintScenario(s);
-  req.id = pool.Submit(req);
-  auto r = pool.Next(60'000);
-  EXPECT_TRUE(r.has_value()) << "no result within 60 s";
-  Ran out;
-  if (!r) return out;
-  out.result = std::move(*r);
-  out.verdict = Rule(s, opt, out.result);
-  return out;
-}
+PoolOptions Options(std::string hold = "") { return testing::SmallPool(std::move(hold)); }
 
 // A stream socket x bound to ./p, its path unlinked or not, then sent into the queue of an
 // embryo of the holder (a listener at @inflight-hold outside the scenario that never

@@ -19,6 +19,7 @@
 #include "driver/stress_runner.h"
 #include "oracle/stress_verdict.h"
 #include "stressors/registry.h"
+#include "tests/pool_util.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -36,14 +37,7 @@ using testing::WaitForAll;
 
 constexpr const char* kHold = "inflight-hold";
 
-PoolOptions Options(std::string hold = "") {
-  PoolOptions p;
-  p.jobs = 1;
-  p.slots = 4;
-  p.sandbox_path = testing::SandboxPath();
-  p.hold_addr = std::move(hold);
-  return p;
-}
+PoolOptions Options(std::string hold = "") { return testing::SmallPool(std::move(hold)); }
 
 struct Epoch {
   RunResult result;
