@@ -4,7 +4,8 @@
 #  ttff   Time to first finding of `inflight vm -- fuzz --stop-at-first`, median of REPEAT,
 #         per kernel, each from seeds without the bug's shape. A variant V fuzzes the plain
 #         kernel bzImage-V unguided (pipelined); V-kcov fuzzes bzImage-V-kcov guided by KCOV
-#         (synchronous: one input at a time, so that coverage is credited to its input);
+#         (guided: each input waits for its graph's coverage, credited to it, and settles
+#         while the next one runs);
 #         "debian" is Debian's 6.12.117 (vm/fetch-kernel.sh; the real scc_index leak),
 #         unguided. The time is the finding's first_seen_s: seconds of fuzzing from the
 #         workers' start (boot and seeding not counted). "-": nothing within DURATION.

@@ -351,6 +351,16 @@ void SandboxPool::Read(Sandbox& sb, int64_t now) {
       OnDeath(sb, "it could not start again");
       return;
     }
+    if (f->first == MsgType::kCoverage) {
+      RunCoverage c;
+      if (!DecodeRunCoverage(f->second, c)) {
+        OnDeath(sb, "it sent malformed coverage");
+        return;
+      }
+      sb.last_progress = now;
+      if (opt_.on_coverage) opt_.on_coverage(std::move(c));
+      continue;
+    }
     RunResult res;
     if (f->first != MsgType::kResult || !DecodeRunResult(f->second, res)) {
       OnDeath(sb, "it sent a malformed result");
@@ -370,10 +380,10 @@ size_t SandboxPool::Unwritten() const {
   return n;
 }
 
-std::optional<RunResult> SandboxPool::Next(int timeout_ms) {
+std::optional<RunResult> SandboxPool::Next(int timeout_ms, const std::function<bool()>& until) {
   const int64_t end = timeout_ms < 0 ? INT64_MAX : NowMicros() + int64_t{timeout_ms} * 1000;
   while (ready_.empty()) {
-    if (pending_ == 0) return std::nullopt;
+    if (pending_ == 0 || (until && until())) return std::nullopt;
     const int64_t left = end == INT64_MAX ? 1000 : (end - NowMicros()) / 1000;
     if (left < 0) return std::nullopt;
     Pump(static_cast<int>(std::min<int64_t>(left, 1000)));

@@ -37,6 +37,10 @@ struct PoolOptions {
   // Asked to stop (SIGINT/SIGTERM): Start() and Finish() give up waiting at once. Polled
   // at least every 100 ms.
   std::function<bool()> stop;
+  // The kernel coverage of each run with RunOptions::kcov, as soon as its graph ended
+  // (before its result, which comes without it). Called from inside Next(). A run that is
+  // retried after its sandbox died may be covered twice.
+  std::function<void(RunCoverage)> on_coverage;
 };
 
 // A fact about the running kernel that any pool of this process may learn: a run was ruled
@@ -69,8 +73,9 @@ class SandboxPool {
   uint64_t Submit(RunRequest req);
   // Queues one stress epoch; its result comes back from Next() like a run's.
   uint64_t SubmitStress(StressRequest req);
-  // The next finished run, waiting at most timeout_ms (-1: until one is ready).
-  std::optional<RunResult> Next(int timeout_ms);
+  // The next finished run, waiting at most timeout_ms (-1: until one is ready), or none as
+  // soon as `until` (checked after each batch of what the sandboxes sent) says so.
+  std::optional<RunResult> Next(int timeout_ms, const std::function<bool()>& until = {});
   // Runs submitted and not yet returned by Next().
   size_t Pending() const { return pending_; }
   // Request bytes queued for the sandboxes' stdin and not yet written (diagnostics, tests).

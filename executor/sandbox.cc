@@ -446,6 +446,12 @@ bool Sandbox::RunOne(const RunRequest& req, Slot& slot) {
   const int64_t t1 = NowMicros();
   res.exec_us = t1 - t0;
   graph_->Collect(res);
+  if (req.opt.kcov) {
+    // The coverage now, the verdict after settling: the driver can go on with its next
+    // input while this one settles and still credit the PCs to the input that made them.
+    Send(MsgType::kCoverage, EncodeRunCoverage({res.id, std::move(res.kernel_pcs)}));
+    res.kernel_pcs.clear();
+  }
   if (kmsg_) res.kernel_log = kmsg_->TakeNew();
   if (!can_continue) {
     Emit(res);

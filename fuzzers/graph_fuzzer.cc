@@ -5,7 +5,8 @@
 //
 // Environment (all optional; `inflight fuzz` sets them):
 //   INFLIGHT_SANDBOX          path of inflight-sandbox
-//   INFLIGHT_FUZZ_MODE        pipelined (default) | sync | naive
+//   INFLIGHT_FUZZ_MODE        pipelined (default; guided where KCOV is) | guided | sync |
+//                             naive
 //   INFLIGHT_FUZZ_SLOTS       network namespaces of the sandbox (default 16)
 //   INFLIGHT_FUZZ_SETTLE_MS   settling deadline before a leak is ruled (default 2000)
 //   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
@@ -59,7 +60,7 @@ bool g_draining = false;
 UniqueFd g_input_log;  // /dev/kmsg when INFLIGHT_FUZZ_INPUT_LOG=kmsg
 uint64_t g_input_seq = 0;
 
-// Kernel coverage, folded per input (only with KCOV and synchronous runs).
+// Kernel coverage, folded per input (only with KCOV, guided or synchronous runs).
 constexpr size_t kKernelCounters = 1 << 16;
 __attribute__((section("__libfuzzer_extra_counters"))) uint8_t g_kernel_counters[kKernelCounters];
 // The distinct kernel PCs seen, and which inputs are seeds (sha1 of each seed-* file).
@@ -107,7 +108,8 @@ void PrintStats(bool force) {
     // Runs that came back without a PC while KCOV is on mean the graph processes could
     // not trace (their open of kcov failed): said here, not left to look like no coverage.
     fmt::print(stderr, "==inflight== kernel pcs: {} distinct ({} reached by seeds), {} of {} runs traced\n",
-               g_kernel_pcs.size(), g_kernel_pcs.seed_count(), g_traced_runs, s.ruled);
+               g_kernel_pcs.size(), g_kernel_pcs.seed_count(), g_traced_runs,
+               s.covered > 0 ? s.covered : s.ruled);
     SaveKernelPcs();
   }
 }
@@ -217,9 +219,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
   GraphTargetOptions opt;
   const std::string mode = Env("INFLIGHT_FUZZ_MODE", "pipelined");
-  opt.mode = mode == "sync"    ? TargetMode::kSynchronous
-             : mode == "naive" ? TargetMode::kNaive
-                               : TargetMode::kPipelined;
+  opt.mode = mode == "sync"     ? TargetMode::kSynchronous
+             : mode == "naive"  ? TargetMode::kNaive
+             : mode == "guided" ? TargetMode::kGuided
+                                : TargetMode::kPipelined;
   opt.sandbox_path = Env("INFLIGHT_SANDBOX", "");
   opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
   opt.run.mode = RunMode::kLockstep;
@@ -237,12 +240,15 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   std::string why;
   if (KcovAvailable(&why)) {
     if (opt.mode == TargetMode::kPipelined && !getenv("INFLIGHT_FUZZ_MODE"))
-      opt.mode = TargetMode::kSynchronous;
-    opt.kcov = opt.mode == TargetMode::kSynchronous;
-    fputs(FuzzKernelCoverageLine(opt.kcov ? "KCOV traces each graph; runs are synchronous so "
-                                            "that coverage is credited to its own input"
-                                          : "KCOV is here but unused: pipelined runs cannot "
-                                            "credit it")
+      opt.mode = TargetMode::kGuided;
+    opt.kcov = opt.mode == TargetMode::kGuided || opt.mode == TargetMode::kSynchronous;
+    fputs(FuzzKernelCoverageLine(
+              opt.mode == TargetMode::kGuided
+                  ? "KCOV traces each graph; each input waits for its graph's coverage "
+                    "(credited to it) and settles while the next one runs"
+              : opt.kcov ? "KCOV traces each graph; runs are synchronous so that coverage "
+                           "is credited to its own input"
+                         : "KCOV is here but unused: pipelined runs cannot credit it")
               .c_str(),
           stderr);
   } else {
@@ -275,8 +281,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                g_seed_hashes.size());
   }
   g_target->on_finding = OnFinding;
+  static constexpr const char* kModeNames[] = {"pipelined", "guided", "sync", "naive"};
   fmt::print(stderr, "==inflight== graph fuzzer: mode {}, {} slots, kernel {}, settle {} ms\n",
-             mode, opt.slots, g_target->hello().kernel, opt.run.settle_ms);
+             kModeNames[static_cast<int>(opt.mode)], opt.slots, g_target->hello().kernel, opt.run.settle_ms);
   if (std::string(Env(kInputLogEnv, "")) == "kmsg") {
     g_input_log.Reset(open("/dev/kmsg", O_WRONLY | O_CLOEXEC));
     if (!g_input_log)

@@ -32,8 +32,11 @@ uint64_t TotalSleepMs(const Scenario& s) {
 
 GraphTarget::GraphTarget(GraphTargetOptions opt) : opt_(std::move(opt)) {
   if (opt_.window == 0) opt_.window = opt_.slots + 1;
-  if (opt_.mode != TargetMode::kSynchronous) opt_.kcov = false;
-  opt_.run.kcov = opt_.kcov;
+  if (opt_.mode != TargetMode::kSynchronous && opt_.mode != TargetMode::kGuided)
+    opt_.kcov = false;
+  // Guided runs always ask for coverage: it is what ends the wait for each input (empty
+  // where the kernel has no KCOV).
+  opt_.run.kcov = opt_.kcov || opt_.mode == TargetMode::kGuided;
 }
 
 GraphTarget::~GraphTarget() = default;
@@ -45,6 +48,7 @@ void GraphTarget::Start() {
   po.slots = opt_.slots;
   po.sandbox_path = opt_.sandbox_path;
   po.hold_addr = opt_.hold_addr;
+  if (opt_.run.kcov) po.on_coverage = [this](RunCoverage c) { OnCoverage(std::move(c)); };
   pool_ = std::make_unique<SandboxPool>(po);
   pool_->Start();
 }
@@ -76,6 +80,13 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
       while (pending_.count(id))
         if (auto r = pool_->Next(-1)) Rule(std::move(*r));
       break;
+    case TargetMode::kGuided: {
+      // Until this input's coverage is in (or its result, when it never ran a graph).
+      const auto covered = [&] { return covered_id_ == id || !pending_.count(id); };
+      while (!covered())
+        if (auto r = pool_->Next(-1, covered)) Rule(std::move(*r));
+      [[fallthrough]];
+    }
     case TargetMode::kPipelined:
       while (auto r = pool_->Next(0)) Rule(std::move(*r));
       while (pool_->Pending() >= opt_.window)
@@ -89,6 +100,19 @@ void GraphTarget::Drain() {
   if (!pool_) return;
   while (pool_->Pending() > 0)
     if (auto r = pool_->Next(-1)) Rule(std::move(*r));
+}
+
+void GraphTarget::OnCoverage(RunCoverage c) {
+  auto it = pending_.find(c.id);
+  // Only the input being run is credited: coverage of a run retried after its sandbox
+  // died would land on a later input's counters.
+  if (c.id != next_id_ || it == pending_.end()) return;
+  covered_id_ = c.id;
+  ++stats_.covered;
+  if (c.pcs.empty()) return;
+  if (kernel_counters)
+    FoldKernelPcs(c.pcs.data(), c.pcs.size(), kernel_counters, kernel_counters_size);
+  if (on_kernel_pcs) on_kernel_pcs(c.pcs, it->second.input);
 }
 
 void GraphTarget::Rule(RunResult r) {

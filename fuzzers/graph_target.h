@@ -6,8 +6,10 @@
 //  - pipelined: submit input i to a SandboxPool started early (a small fork server with
 //    reused network namespaces) and go on with input i+1; results come back later and in
 //    any order, so recent inputs are kept by id until their result is ruled.
-//  - synchronous: wait for each input's result (needed to credit kernel coverage to the
-//    input that produced it).
+//  - guided: wait for each input's kernel coverage, which the sandbox sends as soon as
+//    the graph ended (MsgType::kCoverage), so that it is credited to the input that
+//    produced it; its result (settling, the ruling) comes later, as in pipelined mode.
+//  - synchronous: wait for each input's result.
 //  - naive: fork per input from this (large) process, fresh namespaces, no slots; the
 //    benchmark's baseline.
 //
@@ -28,7 +30,7 @@
 
 namespace inflight {
 
-enum class TargetMode { kPipelined, kSynchronous, kNaive };
+enum class TargetMode { kPipelined, kGuided, kSynchronous, kNaive };
 
 struct GraphTargetOptions {
   TargetMode mode = TargetMode::kPipelined;
@@ -38,7 +40,7 @@ struct GraphTargetOptions {
   uint32_t window = 0;          // runs in flight at most; 0: slots + 1
   RunOptions run;               // mode, watchdog, settling
   uint32_t max_sleep_ms = 200;  // inputs whose sleeps add up to more are skipped
-  bool kcov = false;            // trace kernel coverage (synchronous mode only)
+  bool kcov = false;  // fold kernel coverage (guided and synchronous modes only)
 };
 
 struct FuzzFinding {
@@ -58,6 +60,7 @@ struct TargetStats {
   uint64_t clean = 0;
   uint64_t settled = 0;   // clean after settling
   uint64_t findings = 0;  // handed to on_finding
+  uint64_t covered = 0;   // guided: inputs whose coverage came back before their result
 };
 
 class GraphTarget {
@@ -81,7 +84,8 @@ class GraphTarget {
   // Called for every leak, hang, fault or error; it may end the process.
   std::function<void(const FuzzFinding&)> on_finding;
 
-  // Where kernel coverage is folded (synchronous mode, RunOptions::kcov).
+  // Where kernel coverage is folded (guided and synchronous modes, RunOptions::kcov), while
+  // the input that produced it is the one being run.
   uint8_t* kernel_counters = nullptr;
   size_t kernel_counters_size = 0;
   // Called with each ruled run's kernel PCs (when it has any) and the input that ran.
@@ -97,12 +101,14 @@ class GraphTarget {
     Scenario scenario;
   };
   void Rule(RunResult r);
+  void OnCoverage(RunCoverage c);
   RunResult RunNaive(const RunRequest& req);
 
   GraphTargetOptions opt_;
   std::unique_ptr<SandboxPool> pool_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_id_ = 0;
+  uint64_t covered_id_ = 0;  // guided: the last run whose coverage came back
   TargetStats stats_;
   Hello naive_hello_;
 };

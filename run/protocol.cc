@@ -57,11 +57,19 @@ constexpr auto kSummaryFields = [](auto& io, auto& slots) {
   });
 };
 
+constexpr uint32_t kMaxCoveragePcs = 1 << 20;  // the graph keeps at most 1 << 16
+
+constexpr auto kRunCoverageFields = [](auto& io, auto& c) {
+  io.U64(c.id);
+  io.List(c.pcs, kMaxCoveragePcs, [&](auto& pc) { io.U64(pc); });
+};
+
 }  // namespace
 
 INFLIGHT_WIRE_CODEC(EncodeHello, DecodeHello, Hello, kHelloFields)
 INFLIGHT_WIRE_CODEC(EncodeRunRequest, DecodeRunRequest, RunRequest, kRunRequestFields)
 INFLIGHT_WIRE_CODEC(EncodeSummary, DecodeSummary, std::vector<SlotAccounting>, kSummaryFields)
+INFLIGHT_WIRE_CODEC(EncodeRunCoverage, DecodeRunCoverage, RunCoverage, kRunCoverageFields)
 
 std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   if (error_) return std::nullopt;
@@ -75,7 +83,7 @@ std::optional<std::pair<MsgType, std::string>> FrameReader::Next() {
   if (buf_.size() - pos_ - 4 < len) return std::nullopt;
   const auto type = static_cast<MsgType>(static_cast<uint8_t>(buf_[pos_ + 4]));
   if (type != MsgType::kHello && type != MsgType::kRun && type != MsgType::kResult &&
-      type != MsgType::kStress && type != MsgType::kSummary) {
+      type != MsgType::kStress && type != MsgType::kSummary && type != MsgType::kCoverage) {
     error_ = true;
     return std::nullopt;
   }

@@ -19,6 +19,9 @@ enum class MsgType : uint8_t {
   kResult = 3,   // sandbox -> driver: one run's result (in any order)
   kStress = 4,   // driver -> sandbox: run a stressor for one epoch (run/stress_types.h)
   kSummary = 5,  // sandbox -> driver, after its input ended: per-slot accounting
+  // sandbox -> driver, for a run with RunOptions::kcov: its kernel PCs as soon as its
+  // graph ended, before it settles (its result follows, without them)
+  kCoverage = 6,
 };
 
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
@@ -45,6 +48,13 @@ struct RunRequest {
   bool operator==(const RunRequest&) const = default;
 };
 
+// A run's kernel coverage (MsgType::kCoverage).
+struct RunCoverage {
+  uint64_t id = 0;
+  std::vector<uint64_t> pcs;
+  bool operator==(const RunCoverage&) const = default;
+};
+
 std::string EncodeFrame(MsgType type, std::string_view payload);
 std::string EncodeHello(const Hello& h);
 bool DecodeHello(std::string_view payload, Hello& h);
@@ -52,6 +62,8 @@ std::string EncodeRunRequest(const RunRequest& r);
 bool DecodeRunRequest(std::string_view payload, RunRequest& r);
 std::string EncodeSummary(const std::vector<SlotAccounting>& slots);
 bool DecodeSummary(std::string_view payload, std::vector<SlotAccounting>& slots);
+std::string EncodeRunCoverage(const RunCoverage& c);
+bool DecodeRunCoverage(std::string_view payload, RunCoverage& c);
 
 // Accumulates bytes and yields whole frames. A frame over kMaxFrameBytes or an unknown
 // type latches an error.

@@ -3,11 +3,14 @@
 // are killed, and nothing is left behind.
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -89,6 +92,54 @@ TEST_F(Executor, SameGraphsWithoutTheHolderAreClean) {
   Ran r = RunText(pool, ReadFile(CorpusDir() + "/controls/hold_cycle.scn"));
   EXPECT_EQ(r.result.settle, SettleResult::kCleanSettled);
   EXPECT_LE(r.result.settle_passes, 2) << "clean within a pass or two of its witness";
+}
+
+// With RunOptions::kcov the sandbox sends a run's kernel coverage as soon as its graph
+// ended, before it settles, and the result follows without it: what lets a guided fuzzer
+// credit coverage to its input and go on while that input settles (fuzzers/graph_target.h).
+// On a kernel without KCOV the coverage is empty, but it still comes, in that order.
+TEST_F(Executor, CoverageComesWhenTheGraphEndsAndBeforeItsResult) {
+  std::vector<std::string> events;
+  PoolOptions po = Options("inflight-hold");
+  po.on_coverage = [&](RunCoverage c) { events.push_back(fmt::format("coverage {}", c.id)); };
+  SandboxPool pool(po);
+  pool.Start();
+  const std::string leak_text = ReadFile(CorpusDir() + "/controls/hold_socket.scn");
+  const std::string clean_text = "scenario c\n\np0: a b = socketpair stream\np0: close a\n";
+  auto submit = [&](const std::string& text, bool kcov) {
+    RunRequest req;
+    req.opt.kcov = kcov;
+    req.opt.settle_ms = 5000;
+    req.scenario_text = PrintScenario(ParseScenario(text));
+    return pool.Submit(req);
+  };
+  const uint64_t leak = submit(leak_text, true);
+  const uint64_t clean = submit(clean_text, true);
+  const uint64_t plain = submit(clean_text, false);
+  std::map<uint64_t, RunResult> results;
+  while (results.size() < 3) {
+    auto r = pool.Next(60'000);
+    ASSERT_TRUE(r.has_value()) << "no result within 60 s";
+    events.push_back(fmt::format("result {}", r->id));
+    results[r->id] = std::move(*r);
+  }
+  auto at = [&](const std::string& e) {
+    return std::find(events.begin(), events.end(), e) - events.begin();
+  };
+  const std::string log = fmt::format("{}", fmt::join(events, ", "));
+  for (uint64_t id : {leak, clean}) {
+    EXPECT_LT(at(fmt::format("coverage {}", id)), at(fmt::format("result {}", id))) << log;
+    EXPECT_TRUE(results[id].kernel_pcs.empty()) << "the PCs came with the coverage, not twice";
+  }
+  EXPECT_EQ(at(fmt::format("coverage {}", plain)), static_cast<ptrdiff_t>(events.size()))
+      << "a run without kcov sends no coverage: " << log;
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const std::string& e) { return e.rfind("coverage", 0) == 0; }),
+            2)
+      << log;
+  // The coverage frame does not change the ruling.
+  EXPECT_EQ(Rule(ParseScenario(leak_text), {}, results[leak]).kind, VerdictKind::kLeak);
+  EXPECT_EQ(Rule(ParseScenario(clean_text), {}, results[clean]).kind, VerdictKind::kClean);
 }
 
 TEST_F(Executor, ProcFallbackStillSeesThePlantedLeak) {

@@ -170,6 +170,23 @@ TEST(Wire, EveryMessageRoundTripsThroughItsFieldList) {
   ExpectRoundTrip(r, EncodeRunResult, DecodeRunResult);
 }
 
+TEST(Wire, RunCoverageRoundTripsInItsOwnFrame) {
+  RunCoverage c{42, {0xffffffff81000000ull, 0xffffffff81000010ull, 0xffffffff81000000ull}};
+  ExpectRoundTrip(c, EncodeRunCoverage, DecodeRunCoverage);
+  RunCoverage empty{7, {}};
+  ExpectRoundTrip(empty, EncodeRunCoverage, DecodeRunCoverage);
+  FrameReader r;
+  const std::string frame = EncodeFrame(MsgType::kCoverage, EncodeRunCoverage(c));
+  r.Feed(frame.data(), frame.size());
+  auto f = r.Next();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->first, MsgType::kCoverage);
+  RunCoverage back;
+  ASSERT_TRUE(DecodeRunCoverage(f->second, back));
+  EXPECT_EQ(back, c);
+  EXPECT_FALSE(DecodeRunCoverage(f->second.substr(0, f->second.size() - 1), back));
+}
+
 TEST(Wire, FramesSplitAnywhereReassemble) {
   const std::string a = EncodeFrame(MsgType::kResult, "hello");
   const std::string b = EncodeFrame(MsgType::kRun, std::string(1000, 'z'));
