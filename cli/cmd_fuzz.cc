@@ -14,6 +14,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
     std::string duration = "10m";
     std::string settle = "60s";
     std::string minimize = "60s";
+    std::string mode = "lockstep";
     CommonRunArgs common;
   };
   auto args = std::make_shared<Args>();
@@ -52,6 +53,13 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
   cmd->add_option("--fuzzer", args->opt.fuzzer, "The graph_fuzzer binary")->capture_default_str();
   cmd->add_option("--settle", args->settle, "Settling ceiling (see inflight run --help)")
       ->capture_default_str();
+  cmd->add_option("--mode", args->mode,
+                  "How each graph runs: lockstep (one action at a time, every result "
+                  "reproducible) or free (each process at its own pace, racing the collector: "
+                  "for race bugs such as MSG_PEEK against a collection; findings are re-run and "
+                  "minimized in the same mode)")
+      ->check(CLI::IsMember({"lockstep", "free"}))
+      ->capture_default_str();
   cmd->add_option("--slots", args->opt.slots, "Network namespaces per worker's sandbox")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -79,6 +87,7 @@ CommandEntry AddFuzzCommand(CLI::App& app, const std::vector<std::string>& argv)
             Args& a = *args;
             a.opt.duration_ms = ParseDurationMs(a.duration, "--duration");
             a.opt.settle_ms = ParseDurationMs(a.settle, "--settle");
+            a.opt.run_mode = a.mode == "free" ? RunMode::kFree : RunMode::kLockstep;
             a.opt.minimize_ms = a.minimize == "0" ? 0 : ParseDurationMs(a.minimize, "--minimize-for");
             if (a.opt.seeds.empty()) a.opt.seeds = {DefaultCorpusDir()};
             a.common.quiet = a.opt.quiet;

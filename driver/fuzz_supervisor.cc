@@ -332,6 +332,7 @@ class FuzzSession {
     env["INFLIGHT_FUZZ_SETTLE_MS"] = std::to_string(opt_.settle_ms);
     env["INFLIGHT_FUZZ_SLOTS"] = std::to_string(opt_.slots);
     env["INFLIGHT_FUZZ_STATS_S"] = "5";
+    env["INFLIGHT_FUZZ_RUN_MODE"] = RunModeName(opt_.run_mode);
     if (kcov_on_) env["INFLIGHT_FUZZ_KCOV_DIR"] = fs::absolute(Dir("kcov")).string();
     try {
       w.child = bp::child(
@@ -486,7 +487,7 @@ class FuzzSession {
     }
   }
 
-  // findings/ID/repro.scn (the smallest scenario whose every lockstep run is ruled the
+  // findings/ID/repro.scn (the smallest scenario whose every run (in --mode) is ruled the
   // finding's verdict, within --minimize-for) and repro.c (csource of it). A finding the
   // re-runs did not reproduce, or whose kind is not a verdict of a run, is left as is.
   // Returns false when the pool was stopped (out of time, or Ctrl-C).
@@ -507,7 +508,7 @@ class FuzzSession {
     if (!opt_.quiet) LogInfo("minimizing finding {} ({} actions)", f.id, f.actions);
     ReproMinimizeOptions mo;
     mo.run = base;
-    mo.run.mode = RunMode::kLockstep;
+    mo.run.mode = opt_.run_mode;
     mo.kind = kind;
     mo.signature = f.signature;
     mo.runs = 2;
@@ -528,13 +529,13 @@ class FuzzSession {
     f.minimized_actions = small.actions.size();
     small.name = "finding_" + f.id;
     small.preamble = {fmt::format("finding {}: {}", f.id, f.signature),
-                      fmt::format("minimized from findings/{}/input{}: every one of {} lockstep "
+                      fmt::format("minimized from findings/{}/input{}: every one of {} {} "
                                   "runs is ruled {} with this signature",
                                   f.id,
                                   f.minimize_cut_short
                                       ? " (cut short: the smallest found so far, not proven minimal)"
                                       : "",
-                                  mo.runs, VerdictName(kind))};
+                                  mo.runs, RunModeName(opt_.run_mode), VerdictName(kind))};
     const std::string dir = Dir("findings/" + f.id);
     CsourceOptions co;
     co.source = dir + "/repro.scn";
@@ -725,6 +726,7 @@ class FuzzSession {
       plan.repeat = opt_.repro;
       plan.base = BaseRunOptions(common);
       plan.base.settle_ms = opt_.settle_ms;
+      plan.modes = {opt_.run_mode};
       RunnerUi ui{!opt_.quiet, "repro"};
       ui.stop = opt_.stop;
       RunScenarios(session.pool(), files, plan, ui, report);
@@ -813,6 +815,7 @@ class FuzzSession {
         {"out", opt_.out},
         {"fuzzer", opt_.fuzzer},
         {"jobs", opt_.jobs},
+        {"run_mode", RunModeName(opt_.run_mode)},
         {"seconds", fuzz_s},
         {"execs", execs},
         {"execs_per_s", fuzz_s > 0 ? execs / fuzz_s : 0.0},

@@ -29,6 +29,10 @@ struct FuzzOptions {
   std::string hold;
   uint32_t settle_ms = 60'000;
   uint32_t slots = 16;
+  // How the workers run each graph: lockstep (one action at a time, the same result every
+  // time) or free (each process at its own pace: races with the collector, ruled by what
+  // free-run can prove). The re-runs and the minimization use the same mode.
+  RunMode run_mode = RunMode::kLockstep;
   bool quiet = false;
   bool stop_at_first = false;  // end at the first new finding (time-to-first benchmarks)
   std::vector<std::string> libfuzzer_args;

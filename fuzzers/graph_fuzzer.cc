@@ -8,6 +8,8 @@
 //   INFLIGHT_FUZZ_MODE        pipelined (default; guided where KCOV is) | guided | sync |
 //                             naive
 //   INFLIGHT_FUZZ_SLOTS       network namespaces of the sandbox (default 16)
+//   INFLIGHT_FUZZ_RUN_MODE    lockstep (default) | free: how each graph runs (free: its
+//                             processes race; each input gets its own jitter seed)
 //   INFLIGHT_FUZZ_SETTLE_MS   settling deadline before a leak is ruled (default 2000)
 //   INFLIGHT_FUZZ_KNOWN       file of finding signatures, one a line, that are logged
 //                             and counted but do not stop the fuzzer
@@ -225,7 +227,12 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                                 : TargetMode::kPipelined;
   opt.sandbox_path = Env("INFLIGHT_SANDBOX", "");
   opt.slots = static_cast<uint32_t>(std::max(1, atoi(Env("INFLIGHT_FUZZ_SLOTS", "16"))));
-  opt.run.mode = RunMode::kLockstep;
+  const std::string run_mode = Env("INFLIGHT_FUZZ_RUN_MODE", "lockstep");
+  if (run_mode != "lockstep" && run_mode != "free") {
+    fmt::print(stderr, "==inflight== INFLIGHT_FUZZ_RUN_MODE={}: not lockstep or free\n", run_mode);
+    _exit(kExitUsage);
+  }
+  opt.run.mode = run_mode == "free" ? RunMode::kFree : RunMode::kLockstep;
   opt.run.timeout_ms = 5'000;
   opt.run.settle_ms =
       static_cast<uint32_t>(std::max(100, atoi(Env("INFLIGHT_FUZZ_SETTLE_MS", "60000"))));
@@ -282,8 +289,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   }
   g_target->on_finding = OnFinding;
   static constexpr const char* kModeNames[] = {"pipelined", "guided", "sync", "naive"};
-  fmt::print(stderr, "==inflight== graph fuzzer: mode {}, {} slots, kernel {}, settle {} ms\n",
-             kModeNames[static_cast<int>(opt.mode)], opt.slots, g_target->hello().kernel, opt.run.settle_ms);
+  fmt::print(stderr,
+             "==inflight== graph fuzzer: mode {}, {} runs, {} slots, kernel {}, settle {} ms\n",
+             kModeNames[static_cast<int>(opt.mode)], RunModeName(opt.run.mode), opt.slots, g_target->hello().kernel, opt.run.settle_ms);
   if (std::string(Env(kInputLogEnv, "")) == "kmsg") {
     g_input_log.Reset(open("/dev/kmsg", O_WRONLY | O_CLOEXEC));
     if (!g_input_log)

@@ -66,6 +66,9 @@ bool GraphTarget::Run(const uint8_t* data, size_t size) {
   }
   RunRequest req;
   req.opt = opt_.run;
+  // Free-run: every input its own jitter, so that a graph mutated back and forth does not
+  // race the same way each time.
+  if (req.opt.mode == RunMode::kFree) req.opt.seed ^= 0x9e3779b97f4a7c15ull * (stats_.inputs + 1);
   req.scenario_text = PrintScenario(s);
   Pending pending{std::string(reinterpret_cast<const char*>(data), size), std::move(s)};
   // The pool names each run; a naive run is named here.

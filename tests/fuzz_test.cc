@@ -184,6 +184,35 @@ TEST_F(Fuzz, FindingsAreDeduplicatedAcrossWorkers) {
     if (fs::exists(a.get<std::string>())) EXPECT_LE(kept, fs::file_size(a.get<std::string>()));
 }
 
+// --mode free: the workers run every graph in free-run, the finding is re-run in free-run
+// (its run records say so) and the report names the mode; a bad mode is a usage error that
+// writes nothing.
+TEST_F(Fuzz, FreeRunFuzzingFindsThePlantedLeakAndReRunsItFree) {
+  TempDir d;
+  const std::string out = d.path() + "/fz";
+  fs::create_directories(d.path() + "/seeds");
+  fs::copy_file(testing::CorpusDir() + "/controls/hold_socket.scn",
+                d.path() + "/seeds/planted.scn");
+  auto r = RunCommand(CliPath() + " fuzz -q --mode free --duration 20s --stop-at-first" +
+                      " --settle 5s --repro 2 --minimize-for 0 --hold inflight-hold --fuzzer " +
+                      INFLIGHT_GRAPH_FUZZER_HOLD + " --out " + out + " --seeds " + d.path() +
+                      "/seeds");
+  EXPECT_EQ(r.status, 1) << r.out;
+  auto j = nlohmann::json::parse(ReadFile(out + "/report.json"));
+  EXPECT_EQ(j["fuzz"]["run_mode"], "free");
+  EXPECT_NE(ReadFile(out + "/logs/worker-0.log").find(", free runs,"), std::string::npos);
+  bool planted = false;
+  for (const auto& f : j["fuzz"]["findings"]) planted |= f["signature"] == "leak|chain|embryo";
+  EXPECT_TRUE(planted) << j["fuzz"]["findings"].dump(2);
+  ASSERT_FALSE(j["runs"].empty()) << "the finding's re-runs";
+  for (const auto& run : j["runs"]) EXPECT_EQ(run["mode"], "free") << run.dump(1);
+
+  auto bad = RunCommand(CliPath() + " fuzz --mode racy --duration 5s --out " + d.path() + "/bad");
+  EXPECT_EQ(bad.status, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--mode"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/bad"));
+}
+
 // --known in fuzz: the planted seed's signature, listed as known, is reported as expected
 // (report.json's known section, a known: line); the exit status is 0 exactly when nothing
 // else was found (mutations of the seed may find variants: those stay new).
