@@ -23,7 +23,8 @@
 #   send that succeeds, which only a scenario's expect= can rule, and fuzzer bytes carry none)
 # Environment: BUILD (default ./build), REPEAT (default 3), DURATION (the longest a ttff
 #   run may fuzz, default 10m), VMOPTS (extra inflight vm options for every run; the
-#   peek-no-barrier kernels always get --cpus 2: the race needs two CPUs), EXEC_DURATION
+#   peek-no-barrier kernels always get --cpus 2: the race needs two CPUs), FUZZOPTS (extra
+#   inflight fuzz options for every ttff run, e.g. "--mode free"), EXEC_DURATION
 #   (default 60s), LINES_DURATION (default 5m). Asserts nothing; not a ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,7 +91,8 @@ vmopts_for() {
   case $1 in peek-no-barrier*) echo "--cpus 2 ${VMOPTS:-}" ;; *) echo "${VMOPTS:-}" ;; esac
 }
 
-median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:] if x!="-"]; print("%.0f" % statistics.median(v) if v else "-")' "$@"; }
+# A run that found nothing counts as longer than any that did ("-": the median is a miss).
+median() { python3 -c 'import sys,statistics; v=sorted(float("inf") if x=="-" else float(x) for x in sys.argv[1:]); m=statistics.median_low(v) if v else float("inf"); print("-" if m==float("inf") else "%.0f" % m)' "$@"; }
 
 fuzz_figures() {  # report.json -> "first_seen_s execs/s kernel-pcs"
   python3 - "$1" <<'PY'
@@ -111,7 +113,7 @@ ttff() {
     gc-collects-nothing-kcov peek-no-barrier peek-no-barrier-kcov gc-frees-reachable
     dgram-close-keeps-queue ctrunc-keeps-dropped-rights epipe-keeps-rights
     listener-close-leaks-embryos debian)
-  echo "time to first finding: REPEAT=$repeat, cap DURATION=$duration per run, --stop-at-first"
+  echo "time to first finding: REPEAT=$repeat, cap DURATION=$duration per run, --stop-at-first ${FUZZOPTS:-}"
   printf '%-26s %-8s %-12s %s\n' kernel guided "first, s" "runs: s (guest execs/s, kernel PCs)"
   for v in "${variants[@]}"; do
     local kopts guided=no ttff=() detail=""
@@ -121,7 +123,7 @@ ttff() {
       local out=$tmp/$v-$i
       # shellcheck disable=SC2046,SC2086
       "$cli" vm --accel tcg $kopts -q --report "$out" $(vmopts_for "$v") -- \
-        fuzz -q --repro 0 --stop-at-first --duration "$duration" --libfuzzer-arg=-seed=$((i * 7)) $(seeds_for "$v") \
+        fuzz -q --repro 0 --stop-at-first --duration "$duration" --libfuzzer-arg=-seed=$((i * 7)) ${FUZZOPTS:-} $(seeds_for "$v") \
         >"$out.log" 2>&1 || true
       local t
       t=$(fuzz_figures "$out/report.json")
