@@ -166,11 +166,15 @@ TEST_F(VmFuzz, TheCorrectKernelFuzzesCleanAndResumeGoesOnAcrossBoots) {
   fprintf(stderr, "clean: %llu execs in %s at %.1f/s\n", static_cast<unsigned long long>(execs),
           duration.c_str(), j["fuzz"]["execs_per_s"].get<double>());
 
-  // A second boot goes on with the corpus of the first.
-  auto again = Vm(kernels_.correct, "fuzz -q --resume --duration 5s", dir);
+  // A second boot goes on with the corpus of the first, in free-run this time (--mode
+  // free: the processes race the collector), and stays clean on this kernel too.
+  auto again = Vm(kernels_.correct, "fuzz -q --resume --mode free --duration 40s", dir);
   EXPECT_EQ(again.status, kExitClean) << again.out;
   auto k = nlohmann::json::parse(ReadFile(dir + "/report.json"));
   ASSERT_TRUE(k.contains("fuzz")) << again.out;
+  EXPECT_EQ(k["fuzz"]["run_mode"], "free");
+  EXPECT_TRUE(k["fuzz"]["findings"].empty()) << k["fuzz"]["findings"].dump(1);
+  EXPECT_GT(k["fuzz"]["execs"].get<uint64_t>(), 50u) << "the free-run boot fuzzed (execs of this boot)";
   EXPECT_GT(k["fuzz"]["resumed_seconds"].get<double>(), 20.0) << "state.json went in and out";
   EXPECT_GE(Files(dir + "/corpus"), corpus);
   EXPECT_EQ(k["fuzz"]["seeds"], j["fuzz"]["seeds"]) << "not seeded again";
