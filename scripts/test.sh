@@ -24,10 +24,11 @@ if [ -z "${INFLIGHT_NO_KERNEL_BUILD:-}" ] &&
   ctest -N -L vm "$@" 2>/dev/null | grep -q "^Total Tests: [1-9]"; then
   log=$PWD/build-kernels.log
   echo "test.sh: building the vm tests' kernels in the background (log: $log)"
-  # correct-kcov (vm_kcov_test) is built last: its tree is a second one, a whole kernel
+  # The -kcov kernels (vm_kcov_test) come last: their tree is a second one, a whole kernel
   # build the first time.
   setsid nice -n 19 ../vm/build-kernels.sh correct gc-collects-nothing gc-skips-cycles \
-    inflight-limit-ignored dgram-close-keeps-queue gc-frees-reachable correct-kcov >"$log" 2>&1 &
+    inflight-limit-ignored dgram-close-keeps-queue gc-frees-reachable correct-kcov \
+    gc-skips-cycles-kcov >"$log" 2>&1 &
   kbuild=$!
 fi
 status=0
