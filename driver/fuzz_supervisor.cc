@@ -227,8 +227,9 @@ class FuzzSession {
     for (const auto& [sig, _] : known_.comment) known << sig << "\n";
     std::string why;
     kcov_on_ = KcovAvailable(&why);
-    kcov_ = kcov_on_ ? "KCOV available: workers trace each input's kernel coverage before the next runs"
-                     : "none: the search runs unguided by the kernel (" + why + ")";
+    kcov_ = kcov_on_
+                ? "KCOV available: workers trace each input's kernel coverage before the next runs"
+                : "none: the search runs unguided by the kernel (" + why + ")";
     if (!opt_.quiet) {
       LogInfo("fuzzing for {} with {} worker(s) of {}; out {}", Duration(opt_.duration_ms / 1e3),
               opt_.jobs, opt_.fuzzer, opt_.out);
