@@ -288,10 +288,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                g_seed_hashes.size());
   }
   g_target->on_finding = OnFinding;
-  static constexpr const char* kModeNames[] = {"pipelined", "guided", "sync", "naive"};
   fmt::print(stderr,
              "==inflight== graph fuzzer: mode {}, {} runs, {} slots, kernel {}, settle {} ms\n",
-             kModeNames[static_cast<int>(opt.mode)], RunModeName(opt.run.mode), opt.slots,
+             TargetModeName(opt.mode), RunModeName(opt.run.mode), opt.slots,
              g_target->hello().kernel, opt.run.settle_ms);
   if (std::string(Env(kInputLogEnv, "")) == "kmsg") {
     g_input_log.Reset(open("/dev/kmsg", O_WRONLY | O_CLOEXEC));

@@ -23,6 +23,16 @@
 
 namespace inflight {
 
+const char* TargetModeName(TargetMode m) {
+  switch (m) {
+    case TargetMode::kPipelined: return "pipelined";
+    case TargetMode::kGuided: return "guided";
+    case TargetMode::kSynchronous: return "sync";
+    case TargetMode::kNaive: return "naive";
+  }
+  return "?";
+}
+
 uint64_t TotalSleepMs(const Scenario& s) {
   uint64_t ms = 0;
   for (const Action& a : s.actions)
@@ -125,9 +135,6 @@ void GraphTarget::Rule(RunResult r) {
   Pending p = std::move(it->second);
   pending_.erase(it);
   ++stats_.ruled;
-  if (kernel_counters && !r.kernel_pcs.empty())
-    FoldKernelPcs(r.kernel_pcs.data(), r.kernel_pcs.size(), kernel_counters, kernel_counters_size);
-  if (on_kernel_pcs && !r.kernel_pcs.empty()) on_kernel_pcs(r.kernel_pcs, p.input);
   Verdict v = inflight::Rule(p.scenario, opt_.run, r);
   if (v.kind == VerdictKind::kClean) {
     ++stats_.clean;

@@ -88,7 +88,8 @@ class GraphTarget {
   // the input that produced it is the one being run.
   uint8_t* kernel_counters = nullptr;
   size_t kernel_counters_size = 0;
-  // Called with each ruled run's kernel PCs (when it has any) and the input that ran.
+  // Called with each run's kernel PCs (when it has any) and the input that ran, as its
+  // coverage frame comes (results carry no PCs: the sandbox sends them in that frame).
   std::function<void(const std::vector<uint64_t>& pcs, const std::string& input)> on_kernel_pcs;
 
   const TargetStats& stats() const { return stats_; }
@@ -112,6 +113,9 @@ class GraphTarget {
   TargetStats stats_;
   Hello naive_hello_;
 };
+
+// The mode's name as INFLIGHT_FUZZ_MODE spells it.
+const char* TargetModeName(TargetMode m);
 
 // Total sleep of a scenario, in ms.
 uint64_t TotalSleepMs(const Scenario& s);

@@ -171,6 +171,8 @@ struct RunResult {
   std::string settle_why;       // the settler's account of its outcome
   StressOutcome stress;         // stress epochs only (stress.stressor is empty otherwise)
   // Kernel PCs the graph's processes reached (RunOptions::kcov), process after process.
+  // Sent to the driver in their own frame as the graph ends (MsgType::kCoverage), so a
+  // result on the wire comes without them.
   std::vector<uint64_t> kernel_pcs;
   std::vector<RecvTickets> tickets;  // free-run only, in action order
   bool operator==(const RunResult&) const = default;
